@@ -1,0 +1,48 @@
+# Thin wrapper over CMake. The two commands of the README:
+#   make demo   install what is missing, build, run the demo
+#   make check  the same plus test dependencies; the whole suite via ctest,
+#               then again built with ASan+UBSan
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+JOBS       ?= $(shell nproc)
+CMAKE_ARGS ?=
+
+.PHONY: all build demo check check-plain check-asan bench fuzz deps clean install
+
+all: build
+
+$(BUILD)/CMakeCache.txt:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CMAKE_ARGS)
+
+build: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) -j $(JOBS)
+
+demo:
+	@bash scripts/deps.sh demo
+	@$(MAKE) --no-print-directory build
+	@bash scripts/demo.sh $(BUILD)
+
+check:
+	@bash scripts/deps.sh check
+	@$(MAKE) --no-print-directory check-plain
+	@$(MAKE) --no-print-directory check-asan
+
+check-plain: build
+	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+check-asan:
+	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_SANITIZE=ON \
+	  -DFASTSTACK_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE no-asan
+
+bench:
+	@bash scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build
+	@bash scripts/bench.sh $(BUILD)
+
+install: build
+	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)

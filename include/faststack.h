@@ -1,0 +1,253 @@
+/*
+ * faststack.h — Go-quality stack traces for C and C++ on Linux.
+ *
+ * This header is the manual. The library is organised as a one-way pipeline
+ * of stages, each usable on its own:
+ *
+ *   capture   -> program counters of a thread, async-signal-safe, no allocation
+ *   modules   -> which loaded ELF object holds a PC, its bias, path, build-id
+ *   symbolize -> function, file, line and inline chain of a PC     (later)
+ *   annotate  -> the source line at a frame                        (later)
+ *   format    -> Go-style, gin-style, JSON, raw text
+ *   sinks     -> crash handler, thread dumps, recovery, profiles   (later)
+ *
+ * Conventions used throughout:
+ *   - Every exported name starts with faststack_ or FASTSTACK_.
+ *   - Functions marked [AS-safe] are async-signal-safe: they may be called
+ *     from a signal handler, including one for a crash. They never call
+ *     malloc, stdio or dl_iterate_phdr, and take no lock a signal could
+ *     interrupt. Functions not so marked must not be called from a handler.
+ *   - Output buffers are owned by the caller, with an explicit capacity.
+ *   - Bad arguments (NULL pointers, negative counts) make a function return
+ *     0 or a negative error; they never crash.
+ *   - A published signature never changes; new behaviour gets a new name.
+ */
+#ifndef FASTSTACK_H
+#define FASTSTACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define FASTSTACK_VERSION_MAJOR 0
+#define FASTSTACK_VERSION_MINOR 1
+#define FASTSTACK_VERSION_PATCH 0
+#define FASTSTACK_VERSION_STRING "0.1.0"
+/* MAJOR*10000 + MINOR*100 + PATCH, for #if comparisons. */
+#define FASTSTACK_VERSION_NUMBER \
+  (FASTSTACK_VERSION_MAJOR * 10000 + FASTSTACK_VERSION_MINOR * 100 + \
+   FASTSTACK_VERSION_PATCH)
+
+#if defined(__GNUC__) && !defined(FASTSTACK_NO_VISIBILITY)
+#define FASTSTACK_API __attribute__((visibility("default")))
+#else
+#define FASTSTACK_API
+#endif
+
+/* [AS-safe] The library's version as "MAJOR.MINOR.PATCH". The string is
+ * static: valid for the life of the process. It may differ from
+ * FASTSTACK_VERSION_STRING when a program runs against a newer shared
+ * library than the header it was compiled with. */
+FASTSTACK_API const char *faststack_version(void);
+
+/* [AS-safe] FASTSTACK_VERSION_NUMBER of the library actually loaded. */
+FASTSTACK_API unsigned faststack_version_number(void);
+
+/* ======================================================================
+ * Capture
+ * ====================================================================== */
+
+/* [AS-safe] Stores in pcs[0..max) the return addresses of the calling
+ * thread's frames, innermost first. pcs[0] is the return address into the
+ * caller of faststack_capture (so it lies inside the caller's function)
+ * when skip == 0; skip > 0 drops that many further frames first.
+ * Returns the number of entries stored (0 when pcs == NULL, max <= 0 or
+ * skip < 0). Allocates nothing, takes no lock.
+ *
+ * Every entry except the first of a ucontext capture is a return address:
+ * it points just past a call instruction. Symbolizers look it up at pc-1.
+ * Where the walk crosses a signal frame, the interrupted PC is stored as
+ * pc+1 so that the same pc-1 rule finds the exact instruction.
+ *
+ * The walk validates every frame (inside this thread's stack, aligned,
+ * strictly moving up, return address inside a loaded object) and ends at
+ * the first frame that fails; it never faults, even on a smashed stack.
+ * The strategy (frame pointers or DWARF CFI) is chosen per frame; see
+ * docs/ARCHITECTURE.md. */
+FASTSTACK_API int faststack_capture(uintptr_t *pcs, int max, int skip);
+
+/* [AS-safe] Like faststack_capture, but starting from the registers saved
+ * in a signal handler's ucontext (the third argument of an SA_SIGINFO
+ * handler; pass it as is). pcs[0] is the interrupted PC itself — the
+ * faulting instruction for SIGSEGV — and is not a return address; the
+ * remaining entries are the return addresses of its callers. Returns the
+ * number stored; 0 when ucontext or pcs is NULL or max <= 0. */
+FASTSTACK_API int faststack_capture_ucontext(const void *ucontext,
+                                             uintptr_t *pcs, int max);
+
+/* ======================================================================
+ * Modules
+ * ====================================================================== */
+
+/* Longest GNU build-id kept, in bytes (SHA-1 ids are 20, others <= 64). */
+#define FASTSTACK_BUILD_ID_MAX 64
+
+/* One loaded ELF object: the executable, a shared library or the vDSO. */
+typedef struct faststack_module {
+  /* The object's file path. For the executable, the resolved path of
+   * /proc/self/exe; for the vDSO, "linux-vdso.so.1"; "" if not known.
+   * Lifetime: from faststack_module_find, valid until the object is
+   * dlclose'd; from faststack_modules_list, valid until the next call of
+   * faststack_modules_list or faststack_modules_refresh in any thread. */
+  const char *path;
+  /* Load bias: the module-relative address (ELF virtual address, what
+   * addr2line expects) of a PC is pc - bias. 0 for non-PIE executables. */
+  uintptr_t bias;
+  /* [start, end): the address range the object's segments occupy. */
+  uintptr_t start, end;
+  /* Bytes of the GNU build-id, 0 when the object has none. */
+  unsigned build_id_size;
+  /* The build-id in lowercase hex, NUL-terminated; "" when none. */
+  char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
+} faststack_module;
+
+/* [AS-safe] Finds the loaded object that contains pc and fills *out.
+ * Returns 1 when found, 0 when pc is in no loaded object (or out is NULL).
+ * Uses glibc's _dl_find_object (lock-free) and reads the build-id from the
+ * object's mapped program headers; correct across dlopen and dlclose. */
+FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out);
+
+/* Lists the loaded objects into out[0..max), in load order, and returns
+ * how many objects are loaded (which may exceed max; call again with a
+ * larger array). Refreshes the module snapshot first when objects were
+ * loaded or unloaded since the last refresh. Not AS-safe. */
+FASTSTACK_API int faststack_modules_list(faststack_module *out, int max);
+
+/* Rebuilds the module snapshot if any object was loaded or unloaded since
+ * the last refresh (cheap otherwise). Returns the number of objects, or -1
+ * when memory ran out. Not AS-safe. Call it after dlopen if signal-context
+ * lookups should use the fast snapshot path for the new object. */
+FASTSTACK_API int faststack_modules_refresh(void);
+
+/* ======================================================================
+ * Symbolize
+ * ====================================================================== */
+
+/* One frame of a symbolized PC. A PC expands to one or more frames:
+ * inlined calls innermost first, then the function that physically holds
+ * the PC. Unknown fields are NULL or 0 — never a guess.
+ * Lifetime of every string: the strbuf passed to faststack_symbolize;
+ * valid until the caller reuses or frees that buffer. */
+typedef struct faststack_frame {
+  const char *function;      /* demangled for C++; NULL if unknown */
+  const char *file;          /* full path (comp_dir/dir/name); NULL */
+  int line;                  /* 1-based; 0 if unknown */
+  int column;                /* 1-based; 0 if unknown */
+  int inlined;               /* 1: an inlined call; its caller is the next
+                                frame of the same PC */
+  const char *module;        /* module path; NULL if unknown */
+  const char *build_id;      /* module build-id in hex; NULL if none */
+  uintptr_t pc;              /* the PC as passed in */
+  uintptr_t module_offset;   /* module-relative address looked up (after
+                                the pc-1 adjustment for return addresses) */
+  uintptr_t function_offset; /* looked-up address minus the start of the
+                                physical function; 0 if unknown */
+  unsigned source;           /* FASTSTACK_SRC_* : where the name came from */
+} faststack_frame;
+
+#define FASTSTACK_SRC_NONE 0u   /* nothing known */
+#define FASTSTACK_SRC_DWARF 1u  /* DWARF debug info */
+#define FASTSTACK_SRC_SYMTAB 2u /* .symtab */
+#define FASTSTACK_SRC_DYNSYM 3u /* .dynsym */
+
+/* Flags of faststack_symbolize. */
+/* pc is exact (the first PC of a ucontext capture, or a module offset
+ * typed by a person): look it up as is, not at pc-1. */
+#define FASTSTACK_PC_EXACT 0x1u
+
+typedef struct faststack_symbolizer faststack_symbolizer;
+
+typedef struct faststack_symbolizer_options {
+  /* Memory budget for decoded compile units, in bytes; 0 = default
+   * (64 MiB). Least recently used units are evicted beyond it. */
+  size_t cache_bytes;
+  /* Non-zero: do not demangle C++ names. */
+  int no_demangle;
+} faststack_symbolizer_options;
+
+/* Creates a symbolizer for the running process: PCs are absolute
+ * addresses, mapped to modules through the module map. opts may be NULL.
+ * Returns NULL only when memory runs out. Free with
+ * faststack_symbolizer_free. Not AS-safe. */
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_create(const faststack_symbolizer_options *opts);
+
+/* Creates a symbolizer for one ELF file on disk (offline use): PCs are
+ * module-relative addresses (ELF virtual addresses, what addr2line takes).
+ * Returns NULL when the file cannot be opened or is not ELF; then
+ * *error (if error != NULL) points to a static message. Not AS-safe. */
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_open(const char *elf_path,
+                          const faststack_symbolizer_options *opts,
+                          const char **error);
+
+/* Frees a symbolizer and everything it holds. NULL is ignored. */
+FASTSTACK_API void faststack_symbolizer_free(faststack_symbolizer *s);
+
+/* The process-wide symbolizer of the running process, created on first
+ * use with default options and never freed. Not AS-safe. */
+FASTSTACK_API faststack_symbolizer *faststack_default_symbolizer(void);
+
+/* Symbolizes one PC into frames[0..max), strings into strbuf[0..strcap).
+ * Returns the number of frames stored (>= 1 whenever max >= 1: an unknown
+ * PC gives one frame with NULL names), or a negative value on bad
+ * arguments. Return addresses are looked up at pc-1 unless flags has
+ * FASTSTACK_PC_EXACT. If strbuf is too small, names that do not fit are
+ * NULL. Thread-safe; allocates nothing once the PC's compile unit is
+ * decoded. Not AS-safe. */
+FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
+                                      unsigned flags, faststack_frame *frames,
+                                      int max, char *strbuf, size_t strcap);
+
+/* A message describing the last error the symbolizer met (a corrupt
+ * section, a missing debug file), or "" — for people, not programs.
+ * Valid until the next call on s. */
+FASTSTACK_API const char *faststack_symbolizer_last_error(
+    faststack_symbolizer *s);
+
+/* ======================================================================
+ * Format: raw
+ * ====================================================================== */
+
+/* Flags for the formatters. */
+/* pcs[0] is an exact PC (from faststack_capture_ucontext), not a return
+ * address. */
+#define FASTSTACK_PCS_UCONTEXT 0x1u
+
+/* [AS-safe] Writes the raw trace of pcs[0..n): one line per frame,
+ *
+ *   #0  0x000055d2c1a2b3c4 /path/to/module+0x1233 build-id=3f2a...
+ *
+ * The module offset is the address to look the frame up at: pc - bias,
+ * minus 1 for return addresses (so it falls inside the call instruction);
+ * it can be passed as is to `faststack symbolize -e MODULE`, addr2line or
+ * llvm-symbolizer. A PC in no known object prints "??". Formats into
+ * buf[0..cap) and NUL-terminates when cap > 0; returns the length the full
+ * text needs (like snprintf), so a return value >= cap means truncation. */
+FASTSTACK_API size_t faststack_format_raw(const uintptr_t *pcs, int n,
+                                          unsigned flags, char *buf,
+                                          size_t cap);
+
+/* [AS-safe] The same text written to fd with write(2), in small chunks
+ * from a stack buffer. Returns 0 on success, -1 if a write failed. */
+FASTSTACK_API int faststack_write_raw(int fd, const uintptr_t *pcs, int n,
+                                      unsigned flags);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FASTSTACK_H */

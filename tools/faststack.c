@@ -1,0 +1,42 @@
+/* faststack.c — the command-line tool's entry point. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "faststack.h"
+
+static const fs_command commands[] = {
+  {"modules", "list the modules faststack sees loaded in a process (itself)",
+   cmd_modules},
+};
+
+static void usage(FILE *f)
+{
+  fprintf(f, "usage: faststack COMMAND [ARGS...]\n\ncommands:\n");
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
+  fprintf(f, "\n  faststack --version | --help\n");
+}
+
+int main(int argc, char **argv)
+{
+  if (argc < 2) {
+    usage(stderr);
+    return 2;
+  }
+  if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "version")) {
+    printf("%s\n", faststack_version());
+    return 0;
+  }
+  if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+      !strcmp(argv[1], "help")) {
+    usage(stdout);
+    return 0;
+  }
+  for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+    if (!strcmp(argv[1], commands[i].name))
+      return commands[i].run(argc - 1, argv + 1);
+  fprintf(stderr, "faststack: unknown command '%s'\n\n", argv[1]);
+  usage(stderr);
+  return 2;
+}
