@@ -4,10 +4,13 @@
 #               then again built with ASan+UBSan
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+# Seconds per fuzz target: short in `make check`, as asked in `make fuzz`.
+FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build demo check check-plain check-asan bench fuzz deps clean install
+.PHONY: all build demo check check-plain check-asan check-fuzz fuzz bench deps clean install
 
 all: build
 
@@ -26,6 +29,7 @@ check:
 	@bash scripts/deps.sh check
 	@$(MAKE) --no-print-directory check-plain
 	@$(MAKE) --no-print-directory check-asan
+	@$(MAKE) --no-print-directory check-fuzz
 
 check-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -36,6 +40,18 @@ check-asan:
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE no-asan
 
+# Each libFuzzer target for FUZZ_SECONDS, seeded from fuzz/seeds/NAME.
+check-fuzz:
+	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_FUZZ=ON \
+	  -DFASTSTACK_BUILD_TESTS=OFF -DFASTSTACK_BUILD_BENCH=OFF \
+	  -DFASTSTACK_BUILD_EXAMPLES=OFF -DFASTSTACK_BUILD_TOOLS=OFF $(CMAKE_ARGS)
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+fuzz:
+	@bash scripts/deps.sh check
+	@$(MAKE) --no-print-directory check-fuzz FUZZ_SECONDS=$(or $(SECONDS),600)
+
 bench:
 	@bash scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build
@@ -45,4 +61,4 @@ install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
