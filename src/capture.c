@@ -8,22 +8,26 @@
 #define _GNU_SOURCE
 #include <ucontext.h>
 
-#include "internal.h"
+#include "unwind_fp.h"
+
+FS_REQUIRE_INIT;
 
 /* Crossing signal frames may move the walk to another stack (and so
  * down); cap them so a crafted context cannot make the walk loop. */
 #define FS_MAX_SIGNAL_FRAMES 32
 
-static int unwind_step(fs_cursor *c)
+static inline int unwind_step(fs_cursor *c)
 {
-  if (fs_signal_frame_step(c)) return FS_STEP_SIGNAL;
-  return fs_fp_step(c);
+  if (fs_signal_frame_inline(c)) return FS_STEP_SIGNAL;
+  return fs_fp_step_inline(c);
 }
 
 int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
 {
   int n = 0, signals = 0;
   while (n < max) {
+    /* Most frames: the frame-pointer fast path, state in registers. */
+    if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max) break;
     int st = unwind_step(c);
     if (st == FS_STEP_END) break;
     uintptr_t pc = c->pc;
@@ -51,6 +55,7 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
    * caller from it. */
   c.fp = (uintptr_t)__builtin_frame_address(0);
   c.sp = c.fp;
+  fs_cursor_init_code(&c);
   if (!fs_stack_region(c.sp, &c.region)) return 0;
   return fs_walk(&c, pcs, max, skip);
 }
@@ -66,6 +71,7 @@ faststack_capture_ucontext(const void *ucontext,
   c.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
   c.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
   pcs[0] = c.pc;
+  fs_cursor_init_code(&c);
   if (max == 1 || !fs_stack_region(c.sp, &c.region)) return 1;
   int n = 1;
   if (!fs_code_valid(&c, c.pc) && c.sp + 8 <= c.region.hi &&

@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "internal.h"
+#include "unwind_fp.h"
 
 int fs_unwind_mode = FS_UNWIND_AUTO;
+const char fs_init_anchor = 0;
 
 FASTSTACK_API const char *faststack_version(void)
 {
@@ -33,5 +35,7 @@ __attribute__((constructor)) static void fs_library_init(void)
 {
   read_unwind_mode();
   fs_stack_init_main();
+  fs_sigreturn_init();
   fs_modules_init();
+  fs_code_ranges_init();
 }

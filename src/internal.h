@@ -16,6 +16,14 @@
 #define FS_NO_SANITIZE \
   __attribute__((no_sanitize("address", "undefined", "thread")))
 
+/* Load-time setup lives in init.c. A static link only pulls in objects
+ * whose symbols are referenced, so every file that relies on that setup
+ * says FS_REQUIRE_INIT; once, at file scope. */
+extern const char fs_init_anchor;
+#define FS_REQUIRE_INIT                                                   \
+  __attribute__((used)) static const char *const fs_require_init_ =      \
+      &fs_init_anchor
+
 /* ---------------------------------------------------------------- out.c
  * [AS-safe] A small text writer used by every formatter: it appends into a
  * caller buffer (truncating, counting what the full text needs) or, when

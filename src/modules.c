@@ -25,6 +25,8 @@
 
 #include "internal.h"
 
+FS_REQUIRE_INIT;
+
 typedef struct fs_snapshot {
   unsigned long long adds, subs;
   int n;

@@ -16,6 +16,8 @@
 
 #include "internal.h"
 
+FS_REQUIRE_INIT;
+
 typedef struct fs_tls_stack {
   uintptr_t lo, hi;
   int valid; /* written last: a signal arriving mid-update sees 0 */

@@ -1,24 +1,76 @@
-/* unwind_fp.c — the frame-pointer rule and the checks every strategy
- * shares.
- *
- * With frame pointers (x86-64 psABI, -fno-omit-frame-pointer) each frame
- * starts with the caller's rbp at [rbp] and the return address at
- * [rbp+8]: the stack is a linked list. The walk trusts nothing: the frame
- * pointer must lie in the stack region above the current sp (so the chain
- * strictly moves up and cannot loop), be 16-byte aligned (the psABI keeps
- * rsp 16-aligned at calls, so a pushed rbp is too), and the return address
- * must point into a loaded object.
- */
+/* unwind_fp.c — the rare paths of the frame-pointer rule (see
+ * unwind_fp.h): looking an unknown return address up, and crossing a
+ * signal frame. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <link.h>
+#include <signal.h>
 #include <ucontext.h>
 
-#include "internal.h"
+#include "unwind_fp.h"
 
-int fs_code_valid(fs_cursor *c, uintptr_t pc)
+/* Not in glibc's headers: the kernel ABI value (asm/signal.h). */
+#ifndef SA_RESTORER
+#define SA_RESTORER 0x04000000
+#endif
+
+uintptr_t fs_sigreturn_pc;
+uintptr_t fs_exe_code_lo, fs_exe_code_hi;
+uintptr_t fs_libc_code_lo, fs_libc_code_hi;
+
+/* glibc installs every handler with SA_RESTORER = its __restore_rt, and
+ * sigaction reports it back. Re-installing a signal's current disposition
+ * changes nothing else, so query it, re-install, and query again. The
+ * bytes are checked so an interposed sigaction cannot mislead us. */
+void fs_sigreturn_init(void)
 {
-  if (FS_LIKELY(pc >= c->code_lo && pc < c->code_hi)) return 1;
+  struct sigaction sa;
+  if (sigaction(SIGURG, NULL, &sa) != 0) return;
+  if (!(sa.sa_flags & SA_RESTORER) || !sa.sa_restorer) {
+    if (sigaction(SIGURG, &sa, NULL) != 0 ||
+        sigaction(SIGURG, NULL, &sa) != 0 || !sa.sa_restorer)
+      return;
+  }
+  uintptr_t pc = (uintptr_t)sa.sa_restorer;
+  fs_cursor c = {0};
+  uint64_t head;
+  if (!fs_code_lookup(&c, pc) || pc + 9 > c.code_hi) return;
+  memcpy(&head, (const void *)pc, 8);
+  if (head == FS_SIGRETURN_HEAD && ((const unsigned char *)pc)[8] == 0x05)
+    fs_sigreturn_pc = pc;
+}
+
+/* Called once the module snapshot exists (the executable and libc are
+ * its first entries of interest). */
+void fs_code_ranges_init(void)
+{
+  faststack_module m[64];
+  int n = faststack_modules_list(m, 64);
+  for (int i = 0; i < n && i < 64; i++) {
+    const char *base = strrchr(m[i].path, '/');
+    base = base ? base + 1 : m[i].path;
+    if (i == 0) { /* dl_iterate_phdr lists the executable first */
+      fs_exe_code_lo = m[i].start;
+      fs_exe_code_hi = m[i].end;
+    } else if (!strncmp(base, "libc.so", 7)) {
+      fs_libc_code_lo = m[i].start;
+      fs_libc_code_hi = m[i].end;
+    }
+  }
+}
+
+int fs_code_lookup(fs_cursor *c, uintptr_t pc)
+{
+  if (pc >= fs_exe_code_lo && pc < fs_exe_code_hi) {
+    c->code_lo = fs_exe_code_lo;
+    c->code_hi = fs_exe_code_hi;
+    return 1;
+  }
+  if (pc >= fs_libc_code_lo && pc < fs_libc_code_hi) {
+    c->code_lo = fs_libc_code_lo;
+    c->code_hi = fs_libc_code_hi;
+    return 1;
+  }
   struct dl_find_object d;
   /* _dl_find_object is lock-free and async-signal-safe (glibc 2.35+). */
   if (pc == 0 || _dl_find_object((void *)pc, &d) != 0) return 0;
@@ -27,36 +79,29 @@ int fs_code_valid(fs_cursor *c, uintptr_t pc)
   return pc >= c->code_lo && pc < c->code_hi;
 }
 
-FS_NO_SANITIZE int fs_fp_step(fs_cursor *c)
+int fs_code_valid(fs_cursor *c, uintptr_t pc)
 {
-  uintptr_t fp = c->fp;
-  if (fp < c->sp || fp > c->region.hi - 16 || (fp & 15) ||
-      c->region.hi < 16)
-    return FS_STEP_END;
-  const uintptr_t *frame = (const uintptr_t *)fp;
-  uintptr_t ra = frame[1];
-  if (!fs_code_valid(c, ra)) return FS_STEP_END;
-  c->pc = ra;
-  c->fp = frame[0];
-  c->sp = fp + 16;
-  return FS_STEP_OK;
+  return fs_code_valid_inline(c, pc);
 }
 
-/* mov $15,%rax ; syscall — glibc's __restore_rt (SA_RESTORER). The kernel
- * returns from a handler into it with rsp at the rt_sigframe's ucontext. */
-static const unsigned char sigreturn_code[9] = {0x48, 0xc7, 0xc0, 0x0f, 0x00,
-                                                0x00, 0x00, 0x0f, 0x05};
-
-FS_NO_SANITIZE int fs_signal_frame_step(fs_cursor *c)
+int fs_fp_step(fs_cursor *c)
 {
-  /* c->pc was validated as inside a loaded object; the 9 bytes must be
-   * too. */
-  if (c->pc + sizeof sigreturn_code > c->code_hi) return 0;
-  const unsigned char *p = (const unsigned char *)c->pc;
-  for (unsigned i = 0; i < sizeof sigreturn_code; i++)
-    if (p[i] != sigreturn_code[i]) return 0;
+  return fs_fp_step_inline(c);
+}
+
+int fs_signal_frame_step(fs_cursor *c)
+{
+  return fs_signal_frame_inline(c);
+}
+
+/* The kernel returns from a handler into __restore_rt with rsp at the
+ * rt_sigframe's ucontext, which holds the interrupted registers. */
+FS_NO_SANITIZE int fs_signal_frame_enter(fs_cursor *c)
+{
+  if (((const unsigned char *)c->pc)[8] != 0x05) return 0;
   uintptr_t uc_addr = c->sp;
-  if (uc_addr < c->region.lo || uc_addr + sizeof(ucontext_t) > c->region.hi)
+  if (uc_addr < c->region.lo || uc_addr > c->region.hi ||
+      sizeof(ucontext_t) > c->region.hi - uc_addr)
     return 0;
   const ucontext_t *uc = (const ucontext_t *)uc_addr;
   uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
@@ -66,7 +111,7 @@ FS_NO_SANITIZE int fs_signal_frame_step(fs_cursor *c)
    * sigaltstack): look its region up afresh. */
   fs_region r;
   if (!fs_stack_region(sp, &r)) return 0;
-  if (!fs_code_valid(c, pc)) return 0;
+  if (!fs_code_valid_inline(c, pc)) return 0;
   c->region = r;
   c->pc = pc;
   c->sp = sp;
