@@ -100,13 +100,15 @@ FS_NO_SANITIZE static inline int fs_fp_run(fs_cursor *c, uintptr_t *pcs,
                   hi_code = c->code_hi, sigret = fs_sigreturn_pc;
   int k = *n, sk = *skip, st = FS_STEP_OK;
   while (k < max) {
+    /* A signal frame may switch stacks: the general step handles it
+     * before any bounds check against the current region. */
+    if (FS_UNLIKELY(pc == sigret || !sigret)) break;
     if (FS_UNLIKELY(fp < sp || fp > hi - 16 || (fp & 15) || hi < 16)) {
       st = FS_STEP_END;
       break;
     }
     uintptr_t ra = ((const uintptr_t *)fp)[1];
-    if (FS_UNLIKELY(ra < lo_code || ra >= hi_code || ra == sigret ||
-                    !sigret))
+    if (FS_UNLIKELY(ra < lo_code || ra >= hi_code))
       break; /* the general step decides */
     pc = ra;
     sp = fp + 16;

@@ -1,0 +1,21 @@
+# Issue 2: capture, module map, raw format, installation.
+set(FS_FP_OPTS -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
+    -fno-optimize-sibling-calls)
+fs_add_test(test_capture SOURCES test_capture.c COPTS ${FS_FP_OPTS}
+            LIBS -rdynamic Threads::Threads)
+fs_add_test(test_signal SOURCES test_signal.c COPTS ${FS_FP_OPTS}
+            LIBS -rdynamic Threads::Threads)
+fs_add_test(test_format_raw SOURCES test_format_raw.c)
+
+add_library(modtest SHARED libmodtest.c)
+fs_add_test(test_modules SOURCES test_modules.c LIBS -rdynamic ${CMAKE_DL_LIBS})
+target_compile_definitions(test_modules PRIVATE
+  MODTEST_LIB="$<TARGET_FILE:modtest>")
+add_dependencies(test_modules modtest)
+
+# Builds consumers against an installed tree; ASan-built libraries would
+# need the consumers built with ASan too, so the sanitizer run skips it.
+add_test(NAME test_install_consumer
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
+          ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer)
+set_tests_properties(test_install_consumer PROPERTIES LABELS no-asan TIMEOUT 300)

@@ -1,0 +1,181 @@
+/* test_capture.c — faststack_capture: exact frame order, skip, max, bad
+ * arguments, smashed frame chains, and 16 threads at once. */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "faststack.h"
+#include "fs_testutil.h"
+
+#define KEEP() __asm__ volatile("" ::: "memory")
+
+__attribute__((noinline)) int level3(uintptr_t *pcs, int max, int skip)
+{
+  int n = faststack_capture(pcs, max, skip);
+  KEEP();
+  return n;
+}
+
+__attribute__((noinline)) int level2(uintptr_t *pcs, int max, int skip)
+{
+  int n = level3(pcs, max, skip);
+  KEEP();
+  return n;
+}
+
+__attribute__((noinline)) int level1(uintptr_t *pcs, int max, int skip)
+{
+  int n = level2(pcs, max, skip);
+  KEEP();
+  return n;
+}
+
+__attribute__((noinline)) void test_order_skip_max(void)
+{
+  uintptr_t pcs[64];
+  int n = level1(pcs, 64, 0);
+  CHECK(n >= 4);
+  CHECK(fs_test_ra_in(pcs[0], (void *)level3));
+  CHECK(fs_test_ra_in(pcs[1], (void *)level2));
+  CHECK(fs_test_ra_in(pcs[2], (void *)level1));
+  CHECK(fs_test_ra_in(pcs[3], (void *)test_order_skip_max));
+
+  int n1 = level1(pcs, 64, 1);
+  CHECK_EQ(n1, n - 1);
+  CHECK(fs_test_ra_in(pcs[0], (void *)level2));
+  int n2 = level1(pcs, 64, 2);
+  CHECK_EQ(n2, n - 2);
+  CHECK(fs_test_ra_in(pcs[0], (void *)level1));
+  CHECK_EQ(level1(pcs, 64, 1000), 0);
+
+  uintptr_t two[3] = {0, 0, 0xabc};
+  CHECK_EQ(level1(two, 2, 0), 2);
+  CHECK(fs_test_ra_in(two[0], (void *)level3));
+  CHECK(fs_test_ra_in(two[1], (void *)level2));
+  CHECK_EQ(two[2], 0xabc); /* nothing written past max */
+}
+
+static void test_bad_arguments(void)
+{
+  uintptr_t pcs[4];
+  CHECK_EQ(faststack_capture(NULL, 4, 0), 0);
+  CHECK_EQ(faststack_capture(pcs, 0, 0), 0);
+  CHECK_EQ(faststack_capture(pcs, -5, 0), 0);
+  CHECK_EQ(faststack_capture(pcs, 4, -1), 0);
+  CHECK_EQ(faststack_capture_ucontext(NULL, pcs, 4), 0);
+  char uc[1024] = {0};
+  CHECK_EQ(faststack_capture_ucontext(uc, NULL, 4), 0);
+  CHECK_EQ(faststack_capture_ucontext(uc, pcs, 0), 0);
+}
+
+/* Overwrites this function's own saved frame pointer or return address,
+ * captures, and restores them before returning. The compiler must not
+ * cache the slots: go through volatile. */
+enum { BAD_FP_NULL, BAD_FP_ODD, BAD_FP_SELF, BAD_FP_LOWER, BAD_FP_HEAP,
+       BAD_FP_WILD, BAD_FP_FAKE_FRAME, BAD_RA, BAD_RANDOM };
+
+static uintptr_t fake_frame[4] __attribute__((aligned(16)));
+
+__attribute__((noinline)) int smashed(int kind, uintptr_t value,
+                                      uintptr_t *pcs, int max)
+{
+  volatile uintptr_t *fp = (volatile uintptr_t *)__builtin_frame_address(0);
+  uintptr_t saved_fp = fp[0], saved_ra = fp[1];
+  void *heap = malloc(64);
+  switch (kind) {
+  case BAD_FP_NULL: fp[0] = 0; break;
+  case BAD_FP_ODD: fp[0] = saved_fp + 8; break;
+  case BAD_FP_SELF: fp[0] = (uintptr_t)fp; break;
+  case BAD_FP_LOWER: fp[0] = (uintptr_t)fp - 256; break;
+  case BAD_FP_HEAP: fp[0] = ((uintptr_t)heap + 15) & ~(uintptr_t)15; break;
+  case BAD_FP_WILD: fp[0] = 0x00007ff0deadbe00ull; break;
+  case BAD_FP_FAKE_FRAME: /* a frame in memory that is not the stack */
+    fake_frame[0] = saved_fp;
+    fake_frame[1] = saved_ra;
+    fp[0] = (uintptr_t)fake_frame;
+    break;
+  case BAD_RA: fp[1] = 0x1234; break;
+  case BAD_RANDOM: fp[0] = value; break;
+  }
+  int n = faststack_capture(pcs, max, 0);
+  fp[0] = saved_fp;
+  fp[1] = saved_ra;
+  free(heap);
+  KEEP();
+  return n;
+}
+
+void test_smashed_chain(void)
+{
+  uintptr_t pcs[64];
+  /* faststack_capture's own frame yields a PC in smashed(); smashed()'s
+   * frame yields its return address; its corrupt saved rbp ends the walk. */
+  static const int kinds[] = {BAD_FP_NULL, BAD_FP_ODD, BAD_FP_SELF,
+                              BAD_FP_LOWER, BAD_FP_HEAP, BAD_FP_WILD,
+                              BAD_FP_FAKE_FRAME};
+  for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+    int n = smashed(kinds[i], 0, pcs, 64);
+    if (n != 2) fprintf(stderr, "kind %d: n=%d\n", kinds[i], n);
+    CHECK_EQ(n, 2);
+    CHECK(fs_test_ra_in(pcs[0], (void *)smashed));
+    CHECK(fs_test_ra_in(pcs[1], (void *)test_smashed_chain));
+  }
+  /* A return address outside every object ends the walk before it. */
+  CHECK_EQ(smashed(BAD_RA, 0, pcs, 64), 1);
+  CHECK(fs_test_ra_in(pcs[0], (void *)smashed));
+  /* Random frame pointers, many inside the stack: never fault. */
+  uintptr_t sp = (uintptr_t)__builtin_frame_address(0);
+  unsigned seed = 12345;
+  for (int i = 0; i < 20000; i++) {
+    uintptr_t v = ((uintptr_t)rand_r(&seed) << 33) ^ (uintptr_t)rand_r(&seed);
+    if (i & 1) v = sp + ((uintptr_t)rand_r(&seed) % (1u << 20)) * 8;
+    int n = smashed(BAD_RANDOM, v, pcs, 64);
+    CHECK(n >= 2 && n <= 64);
+  }
+}
+
+/* Recursion of a known depth: each capture must see exactly depth+1
+ * frames of recurse() on top of worker(). */
+__attribute__((noinline)) int recurse(int depth, uintptr_t *pcs, int max)
+{
+  int n = depth > 0 ? recurse(depth - 1, pcs, max)
+                    : faststack_capture(pcs, max, 0);
+  KEEP();
+  return n;
+}
+
+static int thread_failures;
+
+void *worker(void *arg)
+{
+  int depth = (int)(intptr_t)arg;
+  uintptr_t pcs[128];
+  for (int iter = 0; iter < 2000; iter++) {
+    int n = recurse(depth, pcs, 128);
+    int ok = n >= depth + 2;
+    for (int i = 0; ok && i <= depth; i++)
+      ok = fs_test_ra_in(pcs[i], (void *)recurse);
+    ok = ok && fs_test_ra_in(pcs[depth + 1], (void *)worker);
+    if (!ok) __atomic_add_fetch(&thread_failures, 1, __ATOMIC_RELAXED);
+  }
+  return NULL;
+}
+
+static void test_threads(void)
+{
+  pthread_t t[16];
+  for (int i = 0; i < 16; i++)
+    CHECK_EQ(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i % 8 + 3)), 0);
+  for (int i = 0; i < 16; i++) pthread_join(t[i], NULL);
+  CHECK_EQ(thread_failures, 0);
+}
+
+int main(void)
+{
+  test_order_skip_max();
+  test_bad_arguments();
+  test_smashed_chain();
+  test_threads();
+  return CHECK_DONE("test_capture");
+}

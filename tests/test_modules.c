@@ -1,0 +1,131 @@
+/* test_modules.c — the module map: the executable, libc, the vDSO and a
+ * library dlopen'ed after start (and gone after dlclose); build-ids equal
+ * what `readelf -n` prints. MODTEST_LIB is the test library's path. */
+
+#include <dlfcn.h>
+#include <limits.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "check.h"
+#include "faststack.h"
+
+int main(void);
+
+/* The build-id readelf reports for path, or "" (readelf is binutils). */
+static void readelf_build_id(const char *path, char *out, size_t cap)
+{
+  char cmd[PATH_MAX + 64], line[512];
+  out[0] = '\0';
+  snprintf(cmd, sizeof cmd, "readelf -n '%s' 2>/dev/null", path);
+  FILE *p = popen(cmd, "r");
+  if (!p) return;
+  while (fgets(line, sizeof line, p)) {
+    char *b = strstr(line, "Build ID: ");
+    if (b && sscanf(b + 10, "%255s", out) == 1 && strlen(out) < cap) break;
+  }
+  pclose(p);
+}
+
+static const faststack_module *listed(const faststack_module *m, int n,
+                                      const char *path)
+{
+  for (int i = 0; i < n; i++)
+    if (!strcmp(m[i].path, path)) return &m[i];
+  return NULL;
+}
+
+static void test_executable(void)
+{
+  faststack_module m;
+  char exe[PATH_MAX], id[256];
+  CHECK(realpath("/proc/self/exe", exe) != NULL);
+  CHECK_EQ(faststack_module_find((uintptr_t)main, &m), 1);
+  CHECK_STREQ(m.path, exe);
+  CHECK((uintptr_t)main >= m.start && (uintptr_t)main < m.end);
+  struct link_map *lm = NULL;
+  Dl_info info;
+  CHECK(dladdr1((void *)main, &info, (void **)&lm, RTLD_DL_LINKMAP));
+  CHECK(lm && m.bias == lm->l_addr);
+  readelf_build_id(exe, id, sizeof id);
+  CHECK(id[0] != '\0');
+  CHECK_STREQ(m.build_id, id);
+  CHECK_EQ(m.build_id_size, strlen(id) / 2);
+}
+
+static void test_libc(void)
+{
+  faststack_module m;
+  char id[256];
+  void *fn = dlsym(RTLD_DEFAULT, "gnu_get_libc_version");
+  CHECK(fn != NULL);
+  CHECK_EQ(faststack_module_find((uintptr_t)fn, &m), 1);
+  const char *base = strrchr(m.path, '/');
+  CHECK_STREQ(base, "/libc.so.6");
+  readelf_build_id(m.path, id, sizeof id);
+  CHECK(id[0] != '\0');
+  CHECK_STREQ(m.build_id, id);
+}
+
+static void test_vdso(void)
+{
+  faststack_module m;
+  uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  CHECK(vdso != 0);
+  CHECK_EQ(faststack_module_find(vdso + 0x100, &m), 1);
+  CHECK_STREQ(m.path, "linux-vdso.so.1");
+  CHECK_EQ(m.start, vdso);
+  CHECK(m.build_id_size > 0);
+}
+
+static void test_dlopen_dlclose(void)
+{
+  faststack_module m, all[256];
+  char id[256];
+  void *h = dlopen(MODTEST_LIB, RTLD_NOW | RTLD_LOCAL);
+  CHECK(h != NULL);
+  if (!h) return;
+  uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
+  CHECK(fn != 0);
+  CHECK_EQ(faststack_module_find(fn, &m), 1);
+  CHECK_STREQ(m.path, MODTEST_LIB);
+  readelf_build_id(MODTEST_LIB, id, sizeof id);
+  CHECK_STREQ(m.build_id, id);
+  int n = faststack_modules_list(all, 256);
+  CHECK(n > 3 && n <= 256);
+  const faststack_module *l = listed(all, n, MODTEST_LIB);
+  CHECK(l != NULL);
+  if (l) {
+    CHECK_STREQ(l->build_id, id);
+    CHECK_EQ(l->start, m.start);
+    CHECK_EQ(l->bias, m.bias);
+  }
+  CHECK(listed(all, n, "linux-vdso.so.1") != NULL);
+  CHECK_EQ(dlclose(h), 0);
+  CHECK_EQ(faststack_module_find(fn, &m), 0);
+  n = faststack_modules_list(all, 256);
+  CHECK(listed(all, n, MODTEST_LIB) == NULL);
+  /* Counting only. */
+  CHECK_EQ(faststack_modules_list(NULL, 0), n);
+}
+
+static void test_bad_arguments(void)
+{
+  faststack_module m;
+  CHECK_EQ(faststack_module_find((uintptr_t)main, NULL), 0);
+  CHECK_EQ(faststack_module_find(0, &m), 0);
+  CHECK_EQ(faststack_module_find(16, &m), 0);
+}
+
+int main(void)
+{
+  test_executable();
+  test_libc();
+  test_vdso();
+  test_dlopen_dlclose();
+  test_bad_arguments();
+  return CHECK_DONE("test_modules");
+}
