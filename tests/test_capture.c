@@ -106,7 +106,7 @@ __attribute__((noinline)) int smashed(int kind, uintptr_t value,
   return n;
 }
 
-void test_smashed_chain(void)
+__attribute__((noinline)) void test_smashed_chain(void)
 {
   uintptr_t pcs[64];
   /* faststack_capture's own frame yields a PC in smashed(); smashed()'s
@@ -147,7 +147,7 @@ __attribute__((noinline)) int recurse(int depth, uintptr_t *pcs, int max)
 
 static int thread_failures;
 
-void *worker(void *arg)
+__attribute__((noinline)) void *worker(void *arg)
 {
   int depth = (int)(intptr_t)arg;
   uintptr_t pcs[128];

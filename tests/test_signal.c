@@ -44,7 +44,7 @@ __attribute__((noinline)) void fault_caller(void)
   KEEP();
 }
 
-void test_segv(void)
+__attribute__((noinline)) void test_segv(void)
 {
   struct sigaction sa, old;
   memset(&sa, 0, sizeof sa);
@@ -61,7 +61,7 @@ void test_segv(void)
 
 static volatile int spinning, in_spinner;
 
-void on_usr1(int sig, siginfo_t *si, void *uc)
+__attribute__((noinline)) void on_usr1(int sig, siginfo_t *si, void *uc)
 {
   (void)sig;
   (void)si;
@@ -96,7 +96,7 @@ static void *kicker(void *arg)
   return NULL;
 }
 
-void run_usr1(int on_altstack)
+__attribute__((noinline)) void run_usr1(int on_altstack)
 {
   static char altstack[1 << 16];
   struct sigaction sa, old;
