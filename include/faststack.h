@@ -156,6 +156,9 @@ typedef struct faststack_frame {
   uintptr_t function_offset; /* looked-up address minus the start of the
                                 physical function; 0 if unknown */
   unsigned source;           /* FASTSTACK_SRC_* : where the name came from */
+  int file_md5_valid;        /* 1: file_md5 holds the MD5 of the source
+                                file as compiled (DWARF 5 line tables) */
+  unsigned char file_md5[16];
 } faststack_frame;
 
 #define FASTSTACK_SRC_NONE 0u   /* nothing known */
@@ -217,6 +220,151 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
  * Valid until the next call on s. */
 FASTSTACK_API const char *faststack_symbolizer_last_error(
     faststack_symbolizer *s);
+
+/* ======================================================================
+ * Annotate: the source line at a frame
+ * ====================================================================== */
+
+/* Status of one annotated line (faststack_source_line.status). */
+enum {
+  FASTSTACK_LINE_OK = 0,          /* text is the line, current */
+  FASTSTACK_LINE_NO_INFO,         /* the frame has no file or line */
+  FASTSTACK_LINE_MISSING,         /* the file is not on this machine */
+  FASTSTACK_LINE_UNREADABLE,      /* permission denied or I/O error */
+  FASTSTACK_LINE_NOT_REGULAR,     /* a directory, FIFO or device */
+  FASTSTACK_LINE_BINARY,          /* the file contains NUL bytes */
+  FASTSTACK_LINE_PAST_EOF,        /* the file has fewer lines */
+  FASTSTACK_LINE_CHANGING,        /* the file changed while being read */
+  FASTSTACK_LINE_STALE_MD5,       /* the file's MD5 differs from the one
+                                     recorded at compile time */
+  FASTSTACK_LINE_STALE_NEWER,     /* the file is newer than the module */
+};
+
+/* One source line for a frame. */
+typedef struct faststack_source_line {
+  /* The line's text — CR stripped, tabs expanded, invalid UTF-8 escaped
+   * as \xNN, cut with "…" past the width — or NULL when status says it is
+   * not available (or is stale and the policy hides stale lines).
+   * Lifetime: the strbuf passed to the call that filled it. */
+  const char *text;
+  int line;        /* the line number asked for */
+  int status;      /* FASTSTACK_LINE_* */
+} faststack_source_line;
+
+/* A source line provider with a process-wide cache. Thread-safe. */
+typedef struct faststack_sources faststack_sources;
+
+typedef struct faststack_sources_options {
+  size_t cache_bytes;    /* cached line text budget; 0 = 4 MiB (LRU) */
+  int max_open_files;    /* descriptors open at once by this provider
+                            across all threads; 0 = no global cap (each
+                            call opens at most one at a time anyway) */
+  int width;             /* cut lines longer than this (columns); 0 = 160 */
+  int tab_width;         /* tab stops; 0 = 4 */
+  int hide_stale;        /* 1: stale lines get text NULL; 0: show them,
+                            marked by their status */
+  /* Search roots and prefix maps; NULL = from the environment variables
+   * FASTSTACK_SOURCE_PATH ("dir:dir") and FASTSTACK_SOURCE_MAP
+   * ("from=to:from=to", the inverse of -ffile-prefix-map). */
+  const char *source_path;
+  const char *source_map;
+} faststack_sources_options;
+
+/* Creates a provider. opts may be NULL (defaults). NULL on OOM. */
+FASTSTACK_API faststack_sources *
+faststack_sources_create(const faststack_sources_options *opts);
+FASTSTACK_API void faststack_sources_free(faststack_sources *s);
+/* The process-wide provider (default options), created on first use. */
+FASTSTACK_API faststack_sources *faststack_default_sources(void);
+
+/* Fills out[i] with the source line of frames[i], for i < n. Within one
+ * call each file is read at most once, only up to the last line needed,
+ * frames grouped by file; lines come from the cache when present (then no
+ * file is touched). Text goes into strbuf (lines that do not fit get text
+ * NULL). Returns 0, or -1 on bad arguments. Not AS-safe. */
+FASTSTACK_API int faststack_annotate(faststack_sources *s,
+                                     const faststack_frame *frames, int n,
+                                     faststack_source_line *out,
+                                     char *strbuf, size_t strcap);
+
+/* Lines [line-context, line+context] of one frame's file into
+ * out[0..max). Returns the number of lines stored (0 if unavailable). */
+FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
+                                             const faststack_frame *frame,
+                                             int context,
+                                             faststack_source_line *out,
+                                             int max, char *strbuf,
+                                             size_t strcap);
+
+/* Counters of a provider, for tests and benchmarks. */
+typedef struct faststack_sources_stats {
+  unsigned long long opens;       /* files opened */
+  unsigned long long bytes_read;  /* bytes read from files */
+  unsigned long long hits, misses;/* line cache */
+  int max_open_at_once;           /* high-water mark of open files */
+  size_t cached_bytes;            /* line text held now */
+} faststack_sources_stats;
+FASTSTACK_API void faststack_sources_get_stats(faststack_sources *s,
+                                               faststack_sources_stats *st);
+
+/* ======================================================================
+ * Format: Go, gin, JSON, raw
+ * ====================================================================== */
+
+enum {
+  FASTSTACK_FORMAT_GO = 0, /* Go panic style: "function(...)" then
+                              "\tfile:line +0xoffset" */
+  FASTSTACK_FORMAT_GIN,    /* gin's Recovery: "file:line (0xpc)" then
+                              "\tfunction: source line" */
+  FASTSTACK_FORMAT_JSON,   /* one JSON object per trace */
+  FASTSTACK_FORMAT_RAW,    /* module+offset+build-id per frame (AS-safe) */
+};
+
+typedef struct faststack_format_options {
+  int format;            /* FASTSTACK_FORMAT_* */
+  int source;            /* 1: annotate with source lines */
+  int context;           /* with source: N lines around each frame's line */
+  int max_frames;        /* elide beyond this many frames, keeping the
+                            innermost and outermost halves; 0 = 100 */
+  int color;             /* -1 (default when options are NULL): colour
+                            when writing to a TTY and NO_COLOR is unset;
+                            0 never; 1 always */
+  const char *header;    /* first line; NULL = "trace (pid P, tid T):"
+                            style per format; "" = none */
+  faststack_symbolizer *symbolizer; /* NULL = the default symbolizer */
+  faststack_sources *sources;       /* NULL = the default provider */
+} faststack_format_options;
+
+/* Initializes opts to the defaults of a format. */
+FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
+                                                 int format);
+
+/* Formats already symbolized frames (lines may be NULL: no source) into
+ * buf[0..cap), NUL-terminated; returns the length the whole text needs. */
+FASTSTACK_API size_t faststack_format_frames(
+    const faststack_frame *frames, int n, const faststack_source_line *lines,
+    int elided_pcs, const faststack_format_options *opts, char *buf,
+    size_t cap);
+
+/* Symbolizes, annotates and formats pcs[0..n) (flags as for the raw
+ * format) into buf; returns the length needed. Uses a per-thread scratch
+ * area allocated on a thread's first call: no heap allocation after that.
+ * Not AS-safe (use the raw format in signal handlers). */
+FASTSTACK_API size_t faststack_format_trace(const uintptr_t *pcs, int n,
+                                            unsigned flags,
+                                            const faststack_format_options *o,
+                                            char *buf, size_t cap);
+
+/* The same, written to fd. Returns 0, or -1 if a write failed. */
+FASTSTACK_API int faststack_write_trace(int fd, const uintptr_t *pcs, int n,
+                                        unsigned flags,
+                                        const faststack_format_options *o);
+
+/* Captures the calling thread's stack (skip as for faststack_capture) and
+ * writes it to fd: capture -> symbolize -> annotate -> format in one call.
+ * opts may be NULL (Go style with source). */
+FASTSTACK_API int faststack_print_stack(int fd, int skip,
+                                        const faststack_format_options *o);
 
 /* ======================================================================
  * Format: raw
