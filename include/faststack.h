@@ -299,6 +299,7 @@ FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
 /* Counters of a provider, for tests and benchmarks. */
 typedef struct faststack_sources_stats {
   unsigned long long opens;       /* files opened */
+  unsigned long long probes;      /* stat calls looking for files */
   unsigned long long bytes_read;  /* bytes read from files */
   unsigned long long hits, misses;/* line cache */
   int max_open_at_once;           /* high-water mark of open files */

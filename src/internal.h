@@ -106,4 +106,14 @@ void fs_modules_init(void);
 /* Path of the main executable (resolved at load time); "" if unknown. */
 const char *fs_exe_path(void);
 
+/* ---------------------------------------------------------------- format.c */
+void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
+                          const faststack_source_line *lines, int elided_pcs,
+                          const faststack_format_options *opts, int fd);
+void fs_format_context_frame(fs_out *o, const faststack_frame *f,
+                             const faststack_source_line *ctx, int nctx,
+                             const faststack_format_options *opts, int fd);
+void fs_json_str(fs_out *o, const char *s);
+int fs_format_use_color(const faststack_format_options *o, int fd);
+
 #endif /* FASTSTACK_INTERNAL_H */
