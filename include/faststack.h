@@ -341,7 +341,11 @@ FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
                                                  int format);
 
 /* Formats already symbolized frames (lines may be NULL: no source) into
- * buf[0..cap), NUL-terminated; returns the length the whole text needs. */
+ * buf[0..cap), NUL-terminated; returns the length the whole text needs.
+ * Beyond opts->max_frames PCs the middle ones are elided. elided_pcs > 0
+ * says the caller already dropped that many PCs from the middle: the
+ * "...N frames elided..." marker then goes after the first half of the
+ * PCs given, and nothing more is elided. */
 FASTSTACK_API size_t faststack_format_frames(
     const faststack_frame *frames, int n, const faststack_source_line *lines,
     int elided_pcs, const faststack_format_options *opts, char *buf,

@@ -307,11 +307,20 @@ typedef struct elision {
   int head, tail, npcs;
 } elision;
 
-static elision plan(const faststack_frame *frames, int n, int max)
+/* The caller may already have dropped elided_pcs PCs from the middle (the
+ * one-call path does, to symbolize only what is printed): then the marker
+ * goes after the first half of the PCs given. */
+static elision plan(const faststack_frame *frames, int n, int max,
+                    int elided_pcs)
 {
   elision e = {0, 0, 0};
   for (int i = 0; i < n; i++) e.npcs += !frames[i].inlined;
   if (max <= 0) max = 100;
+  if (elided_pcs > 0) {
+    e.head = (e.npcs + 1) / 2;
+    e.tail = e.npcs - e.head;
+    return e;
+  }
   if (e.npcs <= max) {
     e.head = e.npcs;
     return e;
@@ -344,7 +353,7 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
   fmt_ctx c = {o, opts, fs_format_use_color(opts, fd)};
   if (!frames) n = 0;
   if (opts->format == FASTSTACK_FORMAT_JSON) c.color = 0;
-  elision e = plan(frames, n, opts->max_frames);
+  elision e = plan(frames, n, opts->max_frames, elided_pcs);
   if (opts->format == FASTSTACK_FORMAT_JSON) {
     fs_out_str(o, "{\"pid\":");
     fs_out_dec(o, getpid());
@@ -358,7 +367,7 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
   int elided = elided_pcs + (e.npcs - e.head - e.tail);
   for (int i = 0; i < n; i++) {
     int keep = pc_index < e.head || pc_index >= e.npcs - e.tail;
-    if (!keep && !said_elided) {
+    if ((!keep || (elided_pcs > 0 && pc_index == e.head)) && !said_elided) {
       said_elided = 1;
       if (opts->format != FASTSTACK_FORMAT_JSON) {
         fs_out_str(o, "...");
@@ -379,10 +388,6 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
     fs_out_str(o, "],\"elided\":");
     fs_out_dec(o, elided);
     fs_out_str(o, "}\n");
-  } else if (elided_pcs && !said_elided) {
-    fs_out_str(o, "...");
-    fs_out_dec(o, elided_pcs);
-    fs_out_str(o, " frames elided...\n");
   }
 }
 

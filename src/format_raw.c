@@ -34,7 +34,7 @@ static void raw_frame(fs_out *o, int i, uintptr_t pc, uintptr_t at)
   fs_out_char(o, '\n');
 }
 
-static void raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags)
+void fs_raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags)
 {
   for (int i = 0; pcs && i < n; i++)
     raw_frame(o, i, pcs[i], lookup_pc(pcs, i, flags));
@@ -46,7 +46,7 @@ FASTSTACK_API size_t faststack_format_raw(const uintptr_t *pcs, int n,
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);
-  raw_trace(&o, pcs, n, flags);
+  fs_raw_trace(&o, pcs, n, flags);
   return fs_out_finish(&o);
 }
 
@@ -56,6 +56,6 @@ FASTSTACK_API int faststack_write_raw(int fd, const uintptr_t *pcs, int n,
   char stage[512];
   fs_out o;
   fs_out_init_fd(&o, fd, stage, sizeof stage);
-  raw_trace(&o, pcs, n, flags);
+  fs_raw_trace(&o, pcs, n, flags);
   return fs_out_finish(&o) == 0 ? 0 : -1;
 }

@@ -106,6 +106,10 @@ void fs_modules_init(void);
 /* Path of the main executable (resolved at load time); "" if unknown. */
 const char *fs_exe_path(void);
 
+/* ------------------------------------------------------------ format_raw.c */
+/* [AS-safe] The raw format of pcs[0..n) into o. */
+void fs_raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags);
+
 /* ---------------------------------------------------------------- format.c */
 void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
                           const faststack_source_line *lines, int elided_pcs,
