@@ -16,6 +16,7 @@ for t in "$build"/fuzz/fuzz_*; do
   [ -d "$build/fuzz/seeds/$name" ] && seeds+=("$build/fuzz/seeds/$name")
   echo "fuzz_$name: ${secs}s"
   if ! "$t" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 \
+        -artifact_prefix="$build/fuzz-$name-" \
         -print_final_stats=0 "$corpus" "${seeds[@]}" >"$build/fuzz-$name.log" 2>&1; then
     echo "fuzz_$name FAILED; tail of $build/fuzz-$name.log:"; tail -40 "$build/fuzz-$name.log"
     status=1

@@ -86,7 +86,8 @@ struct faststack_sources {
   size_t nfile_buckets, nfiles;
   line_entry **lines;    /* hash table of cached lines */
   size_t nline_buckets;
-  line_entry lru;        /* sentinel: lru.lru_next is most recent */
+  line_entry *lru_head;  /* most recently used */
+  line_entry *lru_tail;  /* least recently used: evicted first */
   size_t cached_bytes;
   int open_now;
   /* Module mtimes for "source newer than binary", re-stat'ed at most
@@ -203,7 +204,6 @@ faststack_sources_create(const faststack_sources_options *opts)
     faststack_sources_free(s);
     return NULL;
   }
-  s->lru.lru_next = s->lru.lru_prev = &s->lru;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->fd_free, NULL);
   return s;
@@ -212,10 +212,9 @@ faststack_sources_create(const faststack_sources_options *opts)
 FASTSTACK_API void faststack_sources_free(faststack_sources *s)
 {
   if (!s) return;
-  for (line_entry *e = s->lru.lru_next; e && e != &s->lru;) {
-    line_entry *n = e->lru_next;
+  for (line_entry *e = s->lru_head, *n; e; e = n) {
+    n = e->lru_next;
     free(e);
-    e = n;
   }
   for (size_t b = 0; s->files && b < s->nfile_buckets; b++)
     for (srcfile *f = s->files[b], *n; f; f = n) {
@@ -234,7 +233,7 @@ FASTSTACK_API void faststack_sources_free(faststack_sources *s)
   free(s->roots);
   free(s->files);
   free(s->lines);
-  if (s->lru.lru_next) {
+  if (s->files && s->lines) {
     pthread_mutex_destroy(&s->lock);
     pthread_cond_destroy(&s->fd_free);
   }
@@ -267,18 +266,21 @@ FASTSTACK_API void faststack_sources_get_stats(faststack_sources *s,
 
 /* ------------------------------------------------------- the line cache */
 
-static void lru_unlink(line_entry *e)
+static void lru_unlink(faststack_sources *s, line_entry *e)
 {
-  e->lru_prev->lru_next = e->lru_next;
-  e->lru_next->lru_prev = e->lru_prev;
+  if (e->lru_prev) e->lru_prev->lru_next = e->lru_next;
+  else s->lru_head = e->lru_next;
+  if (e->lru_next) e->lru_next->lru_prev = e->lru_prev;
+  else s->lru_tail = e->lru_prev;
 }
 
 static void lru_push_front(faststack_sources *s, line_entry *e)
 {
-  e->lru_next = s->lru.lru_next;
-  e->lru_prev = &s->lru;
-  s->lru.lru_next->lru_prev = e;
-  s->lru.lru_next = e;
+  e->lru_prev = NULL;
+  e->lru_next = s->lru_head;
+  if (s->lru_head) s->lru_head->lru_prev = e;
+  else s->lru_tail = e;
+  s->lru_head = e;
 }
 
 static size_t entry_cost(const line_entry *e)
@@ -291,7 +293,7 @@ static void remove_entry(faststack_sources *s, line_entry *e)
   line_entry **pp = &s->lines[line_bucket(s, e->file, e->line)];
   while (*pp && *pp != e) pp = &(*pp)->hnext;
   if (*pp) *pp = e->hnext;
-  lru_unlink(e);
+  lru_unlink(s, e);
   s->cached_bytes -= entry_cost(e);
   free(e);
 }
@@ -300,7 +302,7 @@ static line_entry *cache_find(faststack_sources *s, srcfile *f, int line)
 {
   for (line_entry *e = s->lines[line_bucket(s, f, line)]; e; e = e->hnext)
     if (e->file == f && e->line == line) {
-      lru_unlink(e);
+      lru_unlink(s, e);
       lru_push_front(s, e);
       return e;
     }
@@ -323,9 +325,8 @@ static void cache_insert(faststack_sources *s, srcfile *f, int line,
     free(e);
     return;
   }
-  while (s->cached_bytes + entry_cost(e) > s->opt.cache_bytes &&
-         s->lru.lru_prev != &s->lru)
-    remove_entry(s, s->lru.lru_prev);
+  while (s->cached_bytes + entry_cost(e) > s->opt.cache_bytes && s->lru_tail)
+    remove_entry(s, s->lru_tail);
   size_t b = line_bucket(s, f, line);
   e->hnext = s->lines[b];
   s->lines[b] = e;
@@ -335,10 +336,9 @@ static void cache_insert(faststack_sources *s, srcfile *f, int line,
 
 static void drop_file_lines(faststack_sources *s, srcfile *f)
 {
-  for (line_entry *e = s->lru.lru_next; e != &s->lru;) {
-    line_entry *n = e->lru_next;
+  for (line_entry *e = s->lru_head, *n; e; e = n) {
+    n = e->lru_next;
     if (e->file == f) remove_entry(s, e);
-    e = n;
   }
 }
 
