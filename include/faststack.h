@@ -399,6 +399,108 @@ FASTSTACK_API size_t faststack_format_raw(const uintptr_t *pcs, int n,
 FASTSTACK_API int faststack_write_raw(int fd, const uintptr_t *pcs, int n,
                                       unsigned flags);
 
+/* ======================================================================
+ * Profiles: stack table, pprof and folded writers
+ * ====================================================================== */
+
+/* A table interning captured stacks with counts: the frequency table every
+ * profile is. Its memory is mapped once at creation; insertion allocates
+ * nothing, takes no lock and may run in signal handlers of many threads at
+ * once. Each distinct stack gets a stable id (>= 1) for the table's life. */
+typedef struct faststack_stack_table faststack_stack_table;
+
+/* One interned stack, as seen by faststack_stack_table_foreach/get.
+ * pcs points into the table: valid until the table is reset or freed. */
+typedef struct faststack_stack_entry {
+  uint64_t id;          /* stable id, >= 1 */
+  const uintptr_t *pcs; /* innermost first, as captured */
+  int n;
+  unsigned flags;       /* FASTSTACK_PCS_* given at insertion */
+  uint64_t count;       /* sum of the counts inserted so far */
+} faststack_stack_entry;
+
+/* Creates a table for up to max_stacks distinct stacks holding together up
+ * to max_pcs PCs (0 = defaults: 4096 stacks, 32 PCs each). Returns NULL
+ * when the memory cannot be mapped. Not AS-safe. */
+FASTSTACK_API faststack_stack_table *
+faststack_stack_table_create(size_t max_stacks, size_t max_pcs);
+
+/* Unmaps the table. No insertion may be running. NULL is ignored. */
+FASTSTACK_API void faststack_stack_table_free(faststack_stack_table *t);
+
+/* [AS-safe] Adds count to the stack pcs[0..n) (flags: FASTSTACK_PCS_*,
+ * part of the stack's identity), interning it on first sight. Returns its
+ * id, or 0 when the table is full: the count then goes to the overflow
+ * counter. Lock-free: a writer never waits for another, so under a race a
+ * stack may rarely be interned twice (readers merge by content). */
+FASTSTACK_API uint64_t faststack_stack_table_insert(faststack_stack_table *t,
+                                                    const uintptr_t *pcs,
+                                                    int n, unsigned flags,
+                                                    uint64_t count);
+
+/* Visitor for faststack_stack_table_foreach; return non-zero to stop. */
+typedef int (*faststack_stack_visit)(void *arg,
+                                     const faststack_stack_entry *e);
+
+/* Calls fn for every interned stack, in slot order; returns how many were
+ * visited. Safe while other threads insert (it sees a consistent entry for
+ * every stack complete when it gets there; counts may still grow). Meant
+ * for aggregation off the signal path, but itself allocates nothing. */
+FASTSTACK_API size_t faststack_stack_table_foreach(
+    const faststack_stack_table *t, faststack_stack_visit fn, void *arg);
+
+/* [AS-safe] Looks up a stack by id; 1 when found and filled, else 0. */
+FASTSTACK_API int faststack_stack_table_get(const faststack_stack_table *t,
+                                            uint64_t id,
+                                            faststack_stack_entry *out);
+
+/* [AS-safe] Counts that did not fit (table or PC arena full). */
+FASTSTACK_API uint64_t
+faststack_stack_table_overflow(const faststack_stack_table *t);
+
+/* [AS-safe] Sum of all counts inserted, overflow included. */
+FASTSTACK_API uint64_t
+faststack_stack_table_total(const faststack_stack_table *t);
+
+/* Empties the table; ids restart. No insertion or iteration may be
+ * running. Not AS-safe. */
+FASTSTACK_API void faststack_stack_table_reset(faststack_stack_table *t);
+
+/* What a profile's values mean. All strings may be NULL (defaults shown). */
+typedef struct faststack_profile_options {
+  const char *sample_type; /* second value's type: "cpu" */
+  const char *sample_unit; /* its unit: "nanoseconds" */
+  int64_t period;          /* sample period in sample_unit; 0 = no second
+                              value (count only) */
+  int64_t time_nanos;      /* profile start, ns since the epoch; 0 = now */
+  int64_t duration_nanos;  /* 0 = unknown */
+  /* Symbolizer for function names, files, lines and inline chains; NULL
+   * uses faststack_default_symbolizer() when the library has one, else
+   * writes addresses and mappings only (pprof can then symbolize from the
+   * binaries itself). */
+  faststack_symbolizer *symbolizer;
+} faststack_profile_options;
+
+/* Writes the table as a gzip-compressed pprof profile (profile.proto) to
+ * fd. Samples carry the value "samples/count" = the stack's count and,
+ * when period > 0, sample_type/sample_unit = count * period. Mappings
+ * carry the modules' paths and build-ids; locations their addresses (return
+ * addresses minus 1, so they fall in the call) and inline chains,
+ * innermost first. Modules are looked up now, so write before objects are
+ * dlclose'd. opts may be NULL. Returns 0, or -1 (errno set) on a failed
+ * write or allocation. Not AS-safe: allocates and symbolizes. */
+FASTSTACK_API int faststack_write_pprof(int fd, const faststack_stack_table *t,
+                                        const faststack_profile_options *opts);
+
+/* Writes the table in folded form for flame-graph tools: one line per
+ * stack, root first, frames joined by ';', then a space and the count:
+ *   main;run;hot_a 1234
+ * Inlined calls appear as their own frames; unknown frames as
+ * module+0xOFFSET or 0xPC. Returns 0, or -1 on failure. Not AS-safe. */
+FASTSTACK_API int faststack_write_folded(int fd,
+                                         const faststack_stack_table *t,
+                                         const faststack_profile_options *opts);
+
 #ifdef __cplusplus
 }
 #endif
