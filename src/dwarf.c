@@ -41,7 +41,7 @@ static int rd_need(fs_rd *r, size_t n) {
 static uint64_t rd_uN(fs_rd *r, int n) {
   uint64_t v = 0;
   if (!rd_need(r, (size_t)n)) return 0;
-  for (int i = 0; i < n; i++) v |= (uint64_t)r->p[i] << (8 * i);
+  for (int i = 0; i < n && i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
   r->p += n;
   return v;
 }
@@ -874,13 +874,14 @@ typedef struct ft_out {
   size_t n, cap;
   fs_frange *ranges;
   size_t nr, rcap;
+  size_t max_ranges; /* by section sizes: shared range lists can't blow up */
   uint32_t cur_func, cur_depth;
   int oom;
 } ft_out;
 
 static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi) {
   ft_out *o = vctx;
-  if (o->nr >= (1u << 24) ||
+  if (o->nr >= o->max_ranges ||
       !grow((void **)&o->ranges, &o->rcap, o->nr + 1, sizeof *o->ranges)) {
     o->oom = 1;
     return;
@@ -1021,6 +1022,7 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   fs_abbrevs t;
   ft_out o;
   memset(&o, 0, sizeof o);
+  o.max_ranges = 2 * (d->s.info.n + d->s.ranges.n + d->s.rnglists.n) + 64;
   if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
   int rc = ft_walk(d, u, &t, &o);
   abbrevs_free(&t);
