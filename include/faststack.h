@@ -501,6 +501,38 @@ FASTSTACK_API int faststack_write_folded(int fd,
                                          const faststack_stack_table *t,
                                          const faststack_profile_options *opts);
 
+/* Sampling CPU profiler. Every armed thread gets a timer on its own CPU
+ * clock delivering SIGPROF to it hz times per CPU-second; the handler
+ * captures the interrupted stack and counts it in a preallocated stack
+ * table. The process must not use SIGPROF or timer signals otherwise. */
+
+/* Installs the SIGPROF handler and arms every thread that exists now
+ * (hz <= 0: 100; at most 10000). Threads created later must call
+ * faststack_profiler_thread_init (the `faststack profile` preload does
+ * this by wrapping pthread_create). Returns 0, or -1 if already running
+ * or on failure. Not AS-safe. */
+FASTSTACK_API int faststack_profiler_start(int hz);
+
+/* Arms the calling thread's timer when the profiler runs; 0 otherwise or
+ * on success, -1 on failure. Not AS-safe (creates a timer). */
+FASTSTACK_API int faststack_profiler_thread_init(void);
+
+/* Disarms all timers; samples stay in the table. Returns -1 when not
+ * running. Not AS-safe. */
+FASTSTACK_API int faststack_profiler_stop(void);
+
+/* Writes the samples so far: pprof (gzip, sample types samples/count and
+ * cpu/nanoseconds) or, with folded != 0, folded stacks. Returns 0 or -1.
+ * Not AS-safe; may be called while running. */
+FASTSTACK_API int faststack_profiler_write(int fd, int folded);
+
+/* Stops without touching timers and empties the table: for a forked
+ * child, which inherits neither timers nor ownership of the samples. */
+FASTSTACK_API void faststack_profiler_reset(void);
+
+/* The profiler's table (NULL before the first start), for custom output. */
+FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);
+
 #ifdef __cplusplus
 }
 #endif

@@ -14,3 +14,19 @@ if(FS_GO)
 else()
   message(STATUS "go not found: pprof acceptance tests are skipped")
 endif()
+
+# The CPU profiler end to end: `faststack profile` on an unmodified
+# program (tests/prof_target.c), checked with go tool pprof.
+add_executable(prof_target prof_target.c)
+target_compile_options(prof_target PRIVATE -O1 -fno-omit-frame-pointer
+                       -fno-inline)
+target_link_libraries(prof_target PRIVATE Threads::Threads)
+if(FS_GO AND TARGET faststack_cli)
+  add_test(NAME test_profile_cli
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/profile_cli.sh
+            $<TARGET_FILE:faststack_cli> $<TARGET_FILE:prof_target> ${FS_GO})
+  # Timer signals and sampling shares under ASan's slowdown are not what
+  # this test measures; the sanitizer build skips it.
+  set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240
+                       LABELS no-asan)
+endif()

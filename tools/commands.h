@@ -9,5 +9,6 @@ typedef struct fs_command {
 } fs_command;
 
 int cmd_modules(int argc, char **argv);
+int cmd_profile(int argc, char **argv);
 
 #endif

@@ -8,6 +8,8 @@
 static const fs_command commands[] = {
   {"modules", "list the modules faststack sees loaded in a process (itself)",
    cmd_modules},
+  {"profile", "run a program under the sampling CPU profiler (pprof or "
+   "folded output)", cmd_profile},
 };
 
 static void usage(FILE *f)

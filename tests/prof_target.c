@@ -1,0 +1,60 @@
+/* A CPU-bound program for the profiler tests, run under `faststack
+ * profile`. Modes:
+ *   split  hot_a and hot_b burn 70% and 30% of the main thread's work,
+ *          then a thread created after the profiler started runs
+ *          hot_thread (it must be sampled too)
+ *   fork   a forked child burns in hot_child and exits; the parent then
+ *          execs itself in split mode (profiling must survive both) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+static volatile unsigned long sink;
+
+#define BURN(iters)                                                        \
+  do {                                                                     \
+    unsigned long x = sink;                                                \
+    for (long i = 0; i < (iters); i++)                                     \
+      x = x * 6364136223846793005ul + 1442695040888963407ul;               \
+    sink = x;                                                              \
+  } while (0)
+
+static long unit = 20000000; /* ~tens of ms per unit on a current core */
+
+__attribute__((noinline)) void hot_a(void) { BURN(7 * unit); }
+__attribute__((noinline)) void hot_b(void) { BURN(3 * unit); }
+__attribute__((noinline)) void hot_child(void) { BURN(3 * unit); }
+__attribute__((noinline)) static void *hot_thread(void *p) {
+  BURN(2 * unit);
+  return p;
+}
+
+int main(int argc, char **argv) {
+  const char *mode = argc > 1 ? argv[1] : "split";
+  if (getenv("PROF_UNIT"))
+    unit = atol(getenv("PROF_UNIT"));
+  if (!strcmp(mode, "fork")) {
+    pid_t pid = fork();
+    if (pid == 0) {
+      hot_child();
+      exit(0);
+    }
+    int st;
+    waitpid(pid, &st, 0);
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+      return 3;
+    execl("/proc/self/exe", argv[0], "split", (char *)NULL);
+    return 4;
+  }
+  for (int r = 0; r < 3; r++) {
+    hot_a();
+    hot_b();
+  }
+  pthread_t t;
+  pthread_create(&t, NULL, hot_thread, NULL);
+  pthread_join(t, NULL);
+  return 7; /* a distinctive status the CLI must pass through */
+}
