@@ -3,7 +3,7 @@
  * Every read goes through fs_rd, which never reads past its end and
  * latches an error flag instead; callers check the flag at unit
  * boundaries, so corrupt input degrades to "unknown". */
-#define _GNU_SOURCE
+
 #include "dwarf.h"
 
 #include <pthread.h>
@@ -800,12 +800,11 @@ static void lp_emit(lp_out *o, const lp_state *st) {
                              st->col < 0xffff ? (uint16_t)st->col : 0xffff};
 }
 
-static void lp_reset(lp_state *st, int v5) {
-  *st = (lp_state){0, v5 ? 0u : 1u, 1, 0, 0};
-}
+/* The file register starts at 1 in every version (DWARF 5 too, where
+ * gcc relies on it for sequences that never set the file). */
+static void lp_reset(lp_state *st) { *st = (lp_state){0, 1, 1, 0, 0}; }
 
-static void lp_extended(const lp_hdr *h, fs_rd *r, lp_state *st,
-                        lp_out *o) {
+static void lp_extended(fs_rd *r, lp_state *st, lp_out *o) {
   uint64_t len = rd_uleb(r);
   if (len == 0 || len > (uint64_t)(r->end - r->p)) {
     r->bad = 1;
@@ -816,7 +815,7 @@ static void lp_extended(const lp_hdr *h, fs_rd *r, lp_state *st,
   if (op == 1) {
     st->end_seq = 1;
     lp_emit(o, st);
-    lp_reset(st, h->version >= 5);
+    lp_reset(st);
   } else if (op == 2) {
     st->addr = rd_uN(r, len - 1 <= 8 ? (int)(len - 1) : 8);
   }
@@ -827,7 +826,7 @@ static void lp_extended(const lp_hdr *h, fs_rd *r, lp_state *st,
 static int lp_run(const lp_hdr *h, lp_out *o) {
   fs_rd r = {h->prog, h->prog_end, 0};
   lp_state st;
-  lp_reset(&st, h->version >= 5);
+  lp_reset(&st);
   while (!r.bad && r.p < r.end && !o->oom) {
     uint8_t op = rd_u8(&r);
     if (op >= h->opcode_base) {
@@ -838,7 +837,7 @@ static int lp_run(const lp_hdr *h, lp_out *o) {
       continue;
     }
     switch (op) {
-    case 0: lp_extended(h, &r, &st, o); break;
+    case 0: lp_extended(&r, &st, o); break;
     case 1: lp_emit(o, &st); break;
     case 2: st.addr += rd_uleb(&r) * h->min_inst; break;
     case 3: st.line += (uint32_t)rd_sleb(&r); break;

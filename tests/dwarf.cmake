@@ -19,6 +19,21 @@ foreach(cc gcc clang)
     endforeach()
   endforeach()
 endforeach()
+# C++: deep STL inline chains, long template names, linkage names.
+foreach(cxx g++ clang++)
+  find_program(FS_CXX_${cxx} ${cxx})
+  if(NOT FS_CXX_${cxx})
+    continue()
+  endif()
+  foreach(ver 4 5)
+    string(REPLACE "+" "p" tag ${cxx})
+    set(out ${CMAKE_CURRENT_BINARY_DIR}/cx_${tag}_O2_dwarf${ver})
+    add_custom_command(OUTPUT ${out}
+      COMMAND ${FS_CXX_${cxx}} -O2 -gdwarf-${ver} -gz=none ${FX_DIR}/cx.cpp -o ${out}
+      DEPENDS ${FX_DIR}/cx.cpp VERBATIM)
+    list(APPEND FS_DWARF_FIXTURES ${out})
+  endforeach()
+endforeach()
 add_custom_target(dwarf_fixtures ALL DEPENDS ${FS_DWARF_FIXTURES})
 fs_add_test(test_dwarf SOURCES test_dwarf.c ARGS ${FS_DWARF_FIXTURES}
             TIMEOUT 300)
