@@ -1,0 +1,142 @@
+/* bench_tracer — the Go execution-tracer experiment in C: two threads hand
+ * a token back and forth over pipes; with tracing on, every hand-off
+ * captures the stack and interns it into a stack table (an "event with its
+ * stack"). Reports the time per hand-off of each unwinder and its overhead
+ * over no tracing. Go's tracer went from +774% to +30% on this kind of
+ * benchmark by switching to frame pointers; the target here is <= +30%.
+ *
+ * "faststack" runs in a child with FASTSTACK_UNWIND=auto and "faststack-fp"
+ * with FASTSTACK_UNWIND=fp: the mode is read once at load. */
+#define _GNU_SOURCE 1
+#include <execinfo.h>
+#include <libunwind.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faststack.h"
+
+enum { DEPTH = 64, ROUNDS = 5 };
+static long handoffs = 50000;
+static int variant; /* 0 none, 1 faststack, 2 libunwind, 3 backtrace */
+static faststack_stack_table *table;
+static int ab[2], ba[2];
+
+/* A few real frames above the event, like a scheduler call path. */
+__attribute__((noinline)) static void trace_event(void) {
+  uintptr_t pcs[DEPTH];
+  int n = 0;
+  switch (variant) {
+  case 1: n = faststack_capture(pcs, DEPTH, 0); break;
+  case 2: n = unw_backtrace((void **)pcs, DEPTH); break;
+  case 3: n = backtrace((void **)pcs, DEPTH); break;
+  default: return;
+  }
+  faststack_stack_table_insert(table, pcs, n, 0, 1);
+}
+
+__attribute__((noinline)) static void handoff(int in, int out) {
+  char c;
+  if (read(in, &c, 1) != 1)
+    exit(1);
+  trace_event();
+  if (out >= 0 && write(out, &c, 1) != 1)
+    exit(1);
+}
+
+static void *ponger(void *p) {
+  (void)p;
+  for (long i = 0; i < handoffs; i++)
+    handoff(ab[0], ba[1]);
+  return NULL;
+}
+
+static double run_once(void) {
+  if (pipe(ab) || pipe(ba))
+    exit(1);
+  pthread_t t;
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  pthread_create(&t, NULL, ponger, NULL);
+  char c = 'x';
+  if (write(ab[1], &c, 1) != 1)
+    exit(1);
+  for (long i = 0; i < handoffs; i++) {
+    handoff(ba[0], i + 1 < handoffs ? ab[1] : -1);
+  }
+  pthread_join(t, NULL);
+  clock_gettime(CLOCK_MONOTONIC, &t1);
+  close(ab[0]); close(ab[1]); close(ba[0]); close(ba[1]);
+  return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
+         (2.0 * handoffs);
+}
+
+static int cmp(const void *a, const void *b) {
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Median ns per hand-off over ROUNDS runs. */
+static double measure(void) {
+  double r[ROUNDS];
+  for (int i = 0; i < ROUNDS; i++)
+    r[i] = run_once();
+  qsort(r, ROUNDS, sizeof r[0], cmp);
+  return r[ROUNDS / 2];
+}
+
+static double child(const char *self, const char *v, const char *mode) {
+  int fd[2];
+  if (pipe(fd))
+    exit(1);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fd[1], 1);
+    if (mode)
+      setenv("FASTSTACK_UNWIND", mode, 1);
+    execl(self, self, "--variant", v, (char *)NULL);
+    _exit(127);
+  }
+  close(fd[1]);
+  char buf[64] = {0};
+  ssize_t n = read(fd[0], buf, sizeof buf - 1);
+  close(fd[0]);
+  waitpid(pid, NULL, 0);
+  return n > 0 ? atof(buf) : -1;
+}
+
+int main(int argc, char **argv) {
+  if (getenv("BENCH_HANDOFFS"))
+    handoffs = atol(getenv("BENCH_HANDOFFS"));
+  table = faststack_stack_table_create(1024, 0);
+  if (argc == 3 && !strcmp(argv[1], "--variant")) {
+    variant = atoi(argv[2]);
+    measure(); /* warm up: page in, intern the stacks */
+    printf("%.1f\n", measure());
+    return 0;
+  }
+  struct { const char *name, *v, *mode; } vs[] = {
+      {"none", "0", NULL},
+      {"faststack (auto)", "1", "auto"},
+      {"faststack fp only", "1", "fp"},
+      {"libunwind", "2", NULL},
+      {"backtrace()", "3", NULL},
+  };
+  printf("bench_tracer: %ld token hand-offs between two threads over pipes,"
+         " median of %d runs\n", handoffs, ROUNDS);
+  printf("%-20s %12s %10s\n", "tracing", "ns/hand-off", "overhead");
+  double base = 0;
+  for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+    double ns = child("/proc/self/exe", vs[i].v, vs[i].mode);
+    if (i == 0)
+      base = ns;
+    printf("%-20s %12.1f %+9.1f%%\n", vs[i].name, ns,
+           base > 0 ? 100.0 * (ns - base) / base : 0.0);
+  }
+  printf("target: faststack <= +30%%\n");
+  return 0;
+}
