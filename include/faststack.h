@@ -372,6 +372,126 @@ FASTSTACK_API int faststack_print_stack(int fd, int skip,
                                         const faststack_format_options *o);
 
 /* ======================================================================
+ * Crash handler and thread dumps
+ * ====================================================================== */
+
+/* When a thread dies of SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP
+ * or SIGSYS, the crash handler prints a report, then lets the process die
+ * the way it would have died without faststack: it chains to the handler
+ * installed before it (a sanitizer's, the program's own) or restores the
+ * default action and re-raises, so the exit status and any core dump are
+ * those of the original signal. The report:
+ *
+ *   fatal signal SIGSEGV: segmentation violation
+ *   [signal SIGSEGV code=1 (SEGV_MAPERR: address not mapped to object)
+ *    addr=0x0 pc=0x55d2c1a2b3c4]
+ *   pid 4242, thread 4242 "server", 2026-11-22T13:51:55.123Z
+ *
+ *   thread 4242 "server" [SIGSEGV, faulting]:
+ *   parse_header(...)
+ *   \t/src/server.c:120 +0x1d
+ *   ...
+ *
+ * Frames print Go style (function, then file:line +offset in the
+ * function) when the lookup table of their module is ready (see table
+ * below), else raw: module+offset and build-id, resolvable offline with
+ * `faststack symbolize` or addr2line. Everything the handler does is
+ * async-signal-safe: no malloc, no stdio, no lock the crashing code could
+ * hold; output goes out with write(2). docs/crash.md has the details. */
+
+/* Traceback levels (faststack_crash_options.traceback, or the
+ * environment variable FASTSTACK_TRACEBACK=none|single|all|crash). */
+enum {
+  FASTSTACK_TRACEBACK_DEFAULT = 0, /* FASTSTACK_TRACEBACK, else SINGLE */
+  FASTSTACK_TRACEBACK_NONE,   /* no report; only the chaining/re-raise */
+  FASTSTACK_TRACEBACK_SINGLE, /* header and the faulting thread */
+  FASTSTACK_TRACEBACK_ALL,    /* also every other thread; identical stacks
+                                 print once with their thread count */
+  FASTSTACK_TRACEBACK_CRASH,  /* like ALL, and raises the soft core-size
+                                 limit to the hard one so a core is left */
+};
+
+typedef struct faststack_crash_options {
+  /* FASTSTACK_TRACEBACK_*. */
+  int traceback;
+  /* Report destination: a path opened at crash time with O_APPEND (never
+   * truncated). NULL: FASTSTACK_OUTPUT, else stderr. Copied at install.
+   * If it cannot be opened then, the report goes to stderr. */
+  const char *output;
+  /* Signal that dumps every thread's stack and lets the program go on
+   * (like jstack); 0: FASTSTACK_DUMP_SIGNAL (a number or a name such as
+   * "SIGUSR2"), else none; -1: none. */
+  int dump_signal;
+  /* Lookup table for in-handler symbolization: 1 built on a background
+   * thread (at install and after dlopen); 2 the same, but the modules
+   * loaded at install are done before faststack_crash_install returns;
+   * -1 off; 0: FASTSTACK_CRASH_TABLE (0/1/2, "sync"), else off. */
+  int table;
+  /* Cap of one module's table, in bytes; 0: 64 MiB. A module whose
+   * table would exceed it keeps the part built so far. */
+  size_t table_max_bytes;
+  /* 1: print the faulting thread's registers; -1: not; 0:
+   * FASTSTACK_REGISTERS=1, else not. */
+  int registers;
+  /* 1: read source lines from the files in the handler. open/read are
+   * async-signal-safe, but a file on a hung network file system would
+   * stall the report until the watchdog ends the process. -1: not;
+   * 0: FASTSTACK_CRASH_SOURCE=1, else not. */
+  int source;
+  /* Seconds the report may take before a watchdog (alarm(2)) kills the
+   * process with the original signal; 0: FASTSTACK_CRASH_WATCHDOG, else
+   * 10. */
+  int watchdog_seconds;
+  /* Milliseconds the ALL level and thread dumps wait for other threads
+   * to record their stacks; threads that do not answer are listed as
+   * such. 0: 1000. */
+  int thread_timeout_ms;
+  void *reserved[4]; /* zero */
+} faststack_crash_options;
+
+/* Installs the crash handler for the signals above (opts NULL or zeroed:
+ * defaults and environment variables). Gives the calling thread an
+ * alternate signal stack so that a stack overflow can be reported; other
+ * threads need faststack_crash_thread_init (the preload object of
+ * `faststack run` does it for every new thread). Calling it again
+ * updates the options. Returns 0, or -1 with errno set. Not AS-safe;
+ * thread-safe. */
+FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o);
+
+/* Stops reporting: faults then behave as if faststack were not there
+ * (the handlers stay, forwarding; they are shared with faststack_recover)
+ * and the dump signal gets its previous action back. Tables stay. Returns
+ * 0. Not AS-safe. */
+FASTSTACK_API int faststack_crash_uninstall(void);
+
+/* Gives the calling thread an alternate signal stack (64 KiB and a guard
+ * page, mmap'ed; freed at thread exit) unless it has one, so a stack
+ * overflow in it is reported. Call it first thing in threads you create
+ * when faststack is linked in rather than preloaded. Returns 0 or -1.
+ * Not AS-safe. */
+FASTSTACK_API int faststack_crash_thread_init(void);
+
+/* Waits up to timeout_ms for the lookup tables of the modules loaded now
+ * to be built (when the table option is on). Returns 1 if they are all
+ * ready, 0 on timeout or when tables are off. Not AS-safe. */
+FASTSTACK_API int faststack_crash_table_wait(int timeout_ms);
+
+/* Flags of faststack_dump_threads. */
+#define FASTSTACK_DUMP_NO_DEDUP 0x1u /* print identical stacks one by one */
+#define FASTSTACK_DUMP_RAW 0x2u      /* raw frames even where a table is
+                                        ready */
+
+/* [AS-safe] Writes every thread's stack to fd and returns (the program
+ * goes on): the calling thread's own, then the others', which are asked
+ * with a real-time signal (SIGRTMAX-2, reserved while faststack is used)
+ * to record themselves into preallocated slots; threads that do not
+ * answer within thread_timeout_ms (they block the signal, or are stopped)
+ * are listed as such. Returns the number of threads whose stack was
+ * written, or -1 (errno EBUSY while another dump or a crash report runs).
+ * Up to 4096 threads. */
+FASTSTACK_API int faststack_dump_threads(int fd, unsigned flags);
+
+/* ======================================================================
  * Format: raw
  * ====================================================================== */
 

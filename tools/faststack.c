@@ -10,6 +10,8 @@ static const fs_command commands[] = {
    cmd_modules},
   {"profile", "run a program under the sampling CPU profiler (pprof or "
    "folded output)", cmd_profile},
+  {"run", "run a program with the crash handler preloaded (tracebacks "
+   "on fatal signals)", cmd_run},
 };
 
 static void usage(FILE *f)
