@@ -124,7 +124,8 @@ def sections(text):
                 cur[1].append({"module": m.group(3), "off": int(m.group(4), 16),
                                "func": None})
             elif f and i + 1 < len(lines):
-                fr = {"func": f.group(1), "inlined": bool(f.group(2))}
+                fr = {"func": f.group(1), "inlined": bool(f.group(2)),
+                      "in_process": True}
                 nxt = lines[i + 1]
                 lf, lm = LOC_FILE.match(nxt), LOC_MOD.match(nxt)
                 if lf:
@@ -456,22 +457,25 @@ def main():
         basic(c, err, rc, el, SEGV, "SEGV_MAPERR")
         frames = faulting(err)
         check("table: in-process names, whole chain",
-              chain_ok(frames, ["null_store", "case_null"] + std),
+              chain_ok(frames, ["null_store", "case_null"] + std) and
+              all(f.get("in_process") for f in frames[:4]),
               detail=str(names(frames)))
         check("table: no addr2line needed (names came from the process)",
               "null_store(...)" in err and "main(...)" in err)
-        if any(f.get("file") for f in frames):
+        if any(f.get("in_process") and f.get("file") for f in frames):
             ok, fr = at_line(frames, "null_store", "null")
             check("table: file:line from the symbolizer", ok, detail=str(fr))
         else:
             note("note: the table has names only (no symbolizer in this "
                  "build): file:line not checked in-process")
     elif c == "run":
-        rc, out, err, el = run([args.faststack, "run", args.plain, "null"])
+        rc, out, err, el = run([args.faststack, "run", "--table=sync",
+                                args.plain, "null"])
         basic(c, err, rc, el, SEGV, "SEGV_MAPERR")
         frames = faulting(err)
         check("run: chain, in-process names from the preload's table",
-              chain_ok(frames, ["plain_store", "plain_run", "main"]),
+              chain_ok(frames, ["plain_store", "plain_run", "main"]) and
+              all(f.get("in_process") for f in frames[:3]),
               detail=str(names(frames)))
         rc, out, err, el = run([args.faststack, "run", "--no-table",
                                 "--registers", "--", args.plain, "null"])
