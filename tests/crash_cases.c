@@ -81,7 +81,8 @@ __attribute__((noinline)) int recurse(int depth)
   if (depth == never) return 0;
   volatile char frame[1024];
   frame[0] = (char)depth; /* FAULT:overflow */
-  int r = recurse(depth + 1) + frame[0];
+  /* The call may be what faults: it pushes onto the next page. */
+  int r = recurse(depth + 1) + frame[0]; /* FAULT:overflow_call */
   KEEP();
   return r;
 }
@@ -96,7 +97,8 @@ __attribute__((noinline)) int recurse_thread(int depth)
   if (depth == never) return 0;
   volatile char frame[512];
   frame[0] = (char)depth; /* FAULT:overflow_thread */
-  int r = recurse_thread(depth + 1) + frame[0];
+  /* The call may be what faults: it pushes onto the next page. */
+  int r = recurse_thread(depth + 1) + frame[0]; /* FAULT:overflow_thread_call */
   KEEP();
   return r;
 }

@@ -42,7 +42,8 @@ __attribute__((noinline)) int plain_recurse(int depth)
   if (depth == never) return 0;
   volatile char frame[512];
   frame[0] = (char)depth; /* FAULT:plain_overflow */
-  int r = plain_recurse(depth + 1) + frame[0];
+  /* The call may be what faults: it pushes onto the next page. */
+  int r = plain_recurse(depth + 1) + frame[0]; /* FAULT:plain_overflow_call */
   KEEP();
   return r;
 }
