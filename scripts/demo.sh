@@ -6,3 +6,15 @@ echo "== faststack $("$build/tools/faststack" --version) demo =="
 echo
 echo "-- a raw trace captured in-process (module, module offset, build-id per frame):"
 "$build/examples/demo"
+
+echo
+echo "-- a crash: an unmodified program run with \`faststack run\` dies of SIGSEGV;"
+echo "   the handler prints the faulting thread's traceback, then the program"
+echo "   dies of its own signal (exit status 139 below is expected):"
+set +e
+"$build/tools/faststack" run --table=sync -- "$build/examples/crash_example" 2>&1
+rc=$?
+set -e
+echo "(exit status $rc — the program's own: 128 + SIGSEGV)"
+echo "Frames the in-process table cannot name print raw (module+offset, build-id):"
+echo "resolve them offline with addr2line -f -e MODULE OFFSET. docs/crash.md has more."
