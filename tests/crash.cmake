@@ -47,4 +47,15 @@ if(Python3_FOUND AND TARGET faststack_cli)
     # process then ends with the sanitizer's exit code, not the signal.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS "crash;no-asan")
   endforeach()
+  # In the sanitizer build: chaining to ASan's own handler.
+  if(FASTSTACK_SANITIZE)
+    add_test(NAME crash_asan_chain
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/crash_driver.py
+              --case asan_chain --cases $<TARGET_FILE:crash_cases>
+              --plain $<TARGET_FILE:crash_plain>
+              --faststack $<TARGET_FILE:faststack_cli>
+              --lib $<TARGET_FILE:crashlib>
+              --src ${CMAKE_CURRENT_SOURCE_DIR} --cfi ${FS_CRASH_CFI})
+    set_tests_properties(crash_asan_chain PROPERTIES TIMEOUT 60 LABELS crash)
+  endif()
 endif()

@@ -516,6 +516,19 @@ def main():
                                 "kill -TERM $$"])
         check("run_dump: a terminating signal passes through", rc == -15,
               detail=str(rc))
+    elif c == "asan_chain":
+        # Sanitizer build only: ASan's SEGV/BUS handler was installed
+        # first; we report, then chain to it, and it ends the process.
+        rc, out, err, el = run([args.cases, "sigbus"])
+        check("asan_chain: our report, then the sanitizer's",
+              "fatal signal SIGBUS" in err and
+              "calling the previous SIGBUS handler" in err and
+              "AddressSanitizer" in err and
+              err.index("fatal signal") < err.index("AddressSanitizer"),
+              detail=err[-400:])
+        check("asan_chain: the process ends as the sanitizer decides (exit "
+              "1)", rc == 1, detail=str(rc))
+        check("asan_chain: in time", el < 10, detail=f"{el:.2f}")
     else:
         print(f"unknown case {c}")
         return 2
