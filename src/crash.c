@@ -840,7 +840,8 @@ static void release_dump_lock(void)
 
 /* The dump itself: the calling thread's stack (from uc when called from
  * the dump signal's handler), then every other thread's. */
-static int dump(int fd, unsigned flags, const void *uc, int sig)
+__attribute__((noinline)) static int dump(int fd, unsigned flags,
+                                          const void *uc, int sig)
 {
   if (fs_threads_prepare() != 0) return -1;
   if (atomic_load(&crash_state) == ST_REPORTING) {
@@ -872,7 +873,8 @@ static int dump(int fd, unsigned flags, const void *uc, int sig)
     n = faststack_capture_ucontext(uc, pcs, FS_SLOT_PCS);
     pcflags = FASTSTACK_PCS_UCONTEXT;
   } else {
-    /* skip 2: dump() and faststack_dump_threads: start at its caller. */
+    /* skip 2: dump() and faststack_dump_threads (neither inlined): start
+     * at the caller. */
     n = faststack_capture(pcs, FS_SLOT_PCS, 2);
   }
   fs_out_thread(&o, me);
