@@ -13,3 +13,28 @@ if(NOT FASTSTACK_HAVE_ZLIB)
   list(APPEND FASTSTACK_PRIVATE_LIBS z)
   string(APPEND FASTSTACK_PC_EXTRA_LIBS " -lz")
 endif()
+
+# libzstd (Debian libzstd-dev): SHF_COMPRESSED debug sections with zstd.
+if(NOT FASTSTACK_HAVE_ZSTD)
+  find_library(FASTSTACK_LIBZSTD zstd)
+  if(NOT FASTSTACK_LIBZSTD OR NOT EXISTS /usr/include/zstd.h)
+    message(FATAL_ERROR "libzstd-dev is missing: sudo apt-get install libzstd-dev")
+  endif()
+  set(FASTSTACK_HAVE_ZSTD ON)
+  list(APPEND FASTSTACK_PRIVATE_LIBS zstd)
+  string(APPEND FASTSTACK_PC_EXTRA_LIBS " -lzstd")
+endif()
+
+# libiberty (Debian libiberty-dev): the C++ demangler. Its callback form,
+# cplus_demangle_v3_callback, allocates nothing. Static only (Debian ships
+# no shared libiberty); the shared library keeps its symbols hidden with
+# --exclude-libs (set in the top CMakeLists.txt).
+if(NOT FASTSTACK_HAVE_IBERTY)
+  find_library(FASTSTACK_LIBIBERTY iberty)
+  if(NOT FASTSTACK_LIBIBERTY OR NOT EXISTS /usr/include/libiberty/demangle.h)
+    message(FATAL_ERROR "libiberty-dev is missing: sudo apt-get install libiberty-dev")
+  endif()
+  set(FASTSTACK_HAVE_IBERTY ON)
+  list(APPEND FASTSTACK_PRIVATE_LIBS iberty)
+  string(APPEND FASTSTACK_PC_EXTRA_LIBS " -liberty")
+endif()
