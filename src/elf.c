@@ -352,9 +352,10 @@ int fs_file_crc32(const char *path, uint32_t *crc)
 /* ------------------------------------------------------------- symbols */
 
 /* Which of two symbols at one address names it: a global over a weak over
- * a local binding, then a sized one, then the shorter name (aliases like
- * __GI_x carry prefixes). */
-static int better(const fs_sym *a, int abind, const fs_sym *b, int bbind)
+ * a local binding (aliases like glibc's __GI_x are local), then a sized
+ * one, then the first in the table (llvm-symbolizer's choice too). */
+static int better(const fs_sym *a, int abind, size_t aidx, const fs_sym *b,
+                  int bbind, size_t bidx)
 {
   static const int rank[] = {[STB_LOCAL] = 0, [STB_GLOBAL] = 2,
                              [STB_WEAK] = 1};
@@ -362,20 +363,21 @@ static int better(const fs_sym *a, int abind, const fs_sym *b, int bbind)
   int rb = bbind <= STB_WEAK ? rank[bbind] : 0;
   if (ra != rb) return ra > rb;
   if ((a->size != 0) != (b->size != 0)) return a->size != 0;
-  return strlen(a->name) < strlen(b->name);
+  return aidx < bidx;
 }
 
 typedef struct symx {
   fs_sym s;
   int bind;
+  size_t idx; /* position in the table */
 } symx;
 
 static int cmp_symx(const void *a, const void *b)
 {
   const symx *x = a, *y = b;
   if (x->s.addr != y->s.addr) return x->s.addr < y->s.addr ? -1 : 1;
-  return better(&x->s, x->bind, &y->s, y->bind) ? -1
-       : better(&y->s, y->bind, &x->s, x->bind) ? 1 : 0;
+  return better(&x->s, x->bind, x->idx, &y->s, y->bind, y->idx) ? -1
+       : better(&y->s, y->bind, y->idx, &x->s, x->bind, x->idx) ? 1 : 0;
 }
 
 static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
@@ -408,6 +410,7 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
     v[n].s.size = size;
     v[n].s.name = strs + name;
     v[n].bind = ELF64_ST_BIND(info);
+    v[n].idx = k;
     n++;
   }
   qsort(v, n, sizeof *v, cmp_symx);

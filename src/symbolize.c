@@ -524,13 +524,19 @@ static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   for (int i = 0; i < n; i++) {
     const fs_dwarf_frame *d = &df[i];
     faststack_frame *o = &out[i];
-    o->function = w_function(s, w, d->linkage_name, d->name);
+    const char *linkage = d->linkage_name, *name = d->name;
     o->source = FASTSTACK_SRC_DWARF;
-    if (!d->name && !d->linkage_name && !d->inlined && sym) {
-      /* Line info without a subprogram DIE: the symbol names it. */
-      o->function = w_function(s, w, sym->name, sym->name);
-      o->source = symsrc;
+    if (!d->inlined && sym &&
+        ((!name && !linkage) || sym->addr == d->func_low_pc)) {
+      /* Line info without a subprogram DIE: the symbol names it. And a
+       * symbol that starts exactly at the function names the same code;
+       * its (global) name is the one callers use — printf, not the
+       * __printf that glibc defines and aliases — as llvm-symbolizer
+       * and addr2line print it. */
+      if (!name && !linkage) o->source = symsrc;
+      linkage = name = sym->name;
     }
+    o->function = w_function(s, w, linkage, name);
     o->file = w_path(w, d->comp_dir, d->dir, d->file);
     o->line = d->line;
     o->column = d->column;

@@ -1,0 +1,211 @@
+/* test_symbolize.c — the symbolizer on the objects of a real process:
+ * the vDSO (read from memory; names checked against nm on a dump of it),
+ * glibc through its build-id debug file (checked against llvm-symbolizer),
+ * a dlopen'ed library, a library replaced on disk after loading (must stay
+ * unknown, never wrong), and corrupt or truncated files (no crash, unknown
+ * frames). */
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/auxv.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "faststack.h"
+
+static char tmpdir[] = "/tmp/fs_symtest.XXXXXX";
+
+static int run(const char *cmd, char *out, size_t cap)
+{
+  FILE *p = popen(cmd, "r");
+  if (!p) return -1;
+  size_t n = fread(out, 1, cap - 1, p);
+  out[n] = '\0';
+  return pclose(p);
+}
+
+static int first_name(faststack_symbolizer *s, uintptr_t pc, unsigned flags,
+                      char *name, size_t cap)
+{
+  faststack_frame f[16];
+  char b[4096];
+  int k = faststack_symbolize(s, pc, flags, f, 16, b, sizeof b);
+  if (k < 1 || !f[k - 1].function) return 0;
+  snprintf(name, cap, "%s", f[k - 1].function);
+  return 1;
+}
+
+/* Every function symbol of the vDSO resolves to its own name. */
+static void test_vdso(void)
+{
+  uintptr_t base = getauxval(AT_SYSINFO_EHDR);
+  if (!base) {
+    fprintf(stderr, "no vDSO: skipped\n");
+    return;
+  }
+  faststack_module m;
+  CHECK(faststack_module_find(base, &m));
+  /* Dump the image (one page or two) for nm, an independent reader. */
+  char path[256], cmd[512], out[8192];
+  snprintf(path, sizeof path, "%s/vdso.so", tmpdir);
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL);
+  if (!f) return;
+  fwrite((const void *)base, 1, 8192, f);
+  fclose(f);
+  snprintf(cmd, sizeof cmd, "nm -D --defined-only %s 2>/dev/null", path);
+  CHECK_EQ(run(cmd, out, sizeof out), 0);
+  int checked = 0;
+  for (char *line = strtok(out, "\n"); line; line = strtok(NULL, "\n")) {
+    unsigned long v;
+    char type, sym[128];
+    if (sscanf(line, "%lx %c %127s", &v, &type, sym) != 3) continue;
+    if (type != 'T' && type != 't' && type != 'W') continue;
+    char *at = strchr(sym, '@');
+    if (at) *at = '\0';
+    char got[128] = "";
+    CHECK(first_name(faststack_default_symbolizer(), m.bias + v,
+                     FASTSTACK_PC_EXACT, got, sizeof got));
+    /* Aliases share an address; the symbolizer names one of them. */
+    snprintf(cmd, sizeof cmd, "nm -D --defined-only %s | grep -q '^%016lx . %s\\(@.*\\)\\?$'",
+             path, v, got);
+    CHECK_EQ(system(cmd), 0);
+    checked++;
+  }
+  CHECK(checked >= 4);
+  fprintf(stderr, "vdso: %d symbols\n", checked);
+}
+
+/* glibc's functions through /usr/lib/debug/.build-id (libc6-dbg). */
+static void test_libc(void)
+{
+  faststack_module m;
+  void *fn = dlsym(RTLD_DEFAULT, "qsort");
+  CHECK(fn && faststack_module_find((uintptr_t)fn, &m));
+  char dbg[512];
+  snprintf(dbg, sizeof dbg, "/usr/lib/debug/.build-id/%.2s/%s.debug",
+           m.build_id, m.build_id + 2);
+  if (access(dbg, R_OK) != 0) {
+    fprintf(stderr, "libc6-dbg not installed (%s): skipped\n", dbg);
+    return;
+  }
+  const char *names[] = {"qsort", "strlen", "malloc", "printf", "abort"};
+  for (int i = 0; i < 5; i++) {
+    uintptr_t pc = (uintptr_t)dlsym(RTLD_DEFAULT, names[i]) + 4;
+    faststack_frame f[16];
+    char b[4096], cmd[1024], want[4096], got[4096] = "";
+    int k = faststack_symbolize(faststack_default_symbolizer(), pc,
+                                FASTSTACK_PC_EXACT, f, 16, b, sizeof b);
+    size_t n = 0;
+    for (int j = 0; j < k; j++)
+      n += (size_t)snprintf(got + n, sizeof got - n, "%s\n%s:%d:%d\n\n",
+                            f[j].function ? f[j].function : "??",
+                            f[j].file ? f[j].file : "??", f[j].line,
+                            f[j].column);
+    snprintf(cmd, sizeof cmd,
+             "llvm-symbolizer --obj=%s 0x%lx 2>/dev/null", m.path,
+             (unsigned long)(pc - m.bias));
+    CHECK_EQ(run(cmd, want, sizeof want), 0);
+    CHECK_STREQ(got, want);
+    CHECK(k >= 1 && f[k - 1].source == FASTSTACK_SRC_DWARF);
+  }
+}
+
+static int copy_file(const char *from, const char *to)
+{
+  char cmd[1024];
+  snprintf(cmd, sizeof cmd, "cp '%s' '%s'", from, to);
+  return system(cmd);
+}
+
+/* A library renamed over after loading: the file on disk is another
+ * object (other build-id), so its PCs stay unknown. */
+static void test_replaced(void)
+{
+  char lib[256], tmp[256];
+  snprintf(lib, sizeof lib, "%s/libmodtest.so", tmpdir);
+  snprintf(tmp, sizeof tmp, "%s/other", tmpdir);
+  CHECK_EQ(copy_file(MODTEST_LIB, lib), 0);
+  void *h = dlopen(lib, RTLD_NOW);
+  CHECK(h != NULL);
+  if (!h) return;
+  uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
+  faststack_symbolizer *s = faststack_symbolizer_create(NULL);
+  char name[128] = "";
+  CHECK(first_name(s, fn, FASTSTACK_PC_EXACT, name, sizeof name));
+  CHECK_STREQ(name, "modtest_function");
+  faststack_symbolizer_free(s);
+  /* Replace it with an unrelated ELF file (this test's executable). */
+  CHECK_EQ(copy_file("/proc/self/exe", tmp), 0);
+  CHECK_EQ(rename(tmp, lib), 0);
+  s = faststack_symbolizer_create(NULL);
+  CHECK(!first_name(s, fn, FASTSTACK_PC_EXACT, name, sizeof name));
+  CHECK(strstr(faststack_symbolizer_last_error(s), "differs") != NULL);
+  faststack_symbolizer_free(s);
+  dlclose(h);
+}
+
+/* Offline: this executable, truncated at many points and with bytes
+ * flipped; every lookup returns (unknown or not), none crashes. */
+static void test_corrupt(void)
+{
+  char path[256];
+  snprintf(path, sizeof path, "%s/corrupt", tmpdir);
+  int in = open("/proc/self/exe", O_RDONLY);
+  struct stat st;
+  CHECK(in >= 0 && fstat(in, &st) == 0);
+  size_t size = (size_t)st.st_size;
+  unsigned char *img = malloc(size);
+  CHECK(img && read(in, img, size) == (ssize_t)size);
+  close(in);
+  srand(42);
+  int opened = 0;
+  for (int round = 0; round < 60; round++) {
+    size_t n = round < 30 ? size * (size_t)round / 30 : size;
+    unsigned char *c = malloc(size);
+    memcpy(c, img, size);
+    if (round >= 30)
+      for (int k = 0; k < 64; k++) c[(size_t)rand() % size] ^= (unsigned char)rand();
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    CHECK(fd >= 0 && write(fd, c, n) == (ssize_t)n);
+    close(fd);
+    free(c);
+    const char *err = NULL;
+    faststack_symbolizer *s = faststack_symbolizer_open(path, NULL, &err);
+    if (!s) {
+      CHECK(err != NULL && err[0]);
+      continue;
+    }
+    opened++;
+    for (uintptr_t a = 0x1000; a < 0x8000; a += 0x33) {
+      faststack_frame f[16];
+      char b[2048];
+      CHECK(faststack_symbolize(s, a, FASTSTACK_PC_EXACT, f, 16, b, sizeof b) >= 1);
+    }
+    faststack_symbolizer_free(s);
+  }
+  fprintf(stderr, "corrupt: %d of 60 variants opened\n", opened);
+  CHECK(opened >= 20);
+  free(img);
+  /* Not ELF, a directory, missing. */
+  const char *err = NULL;
+  CHECK(faststack_symbolizer_open("/etc/hostname", NULL, &err) == NULL && err);
+  CHECK(faststack_symbolizer_open("/", NULL, &err) == NULL && err);
+  CHECK(faststack_symbolizer_open("/nonexistent", NULL, &err) == NULL && err);
+}
+
+int main(void)
+{
+  CHECK(mkdtemp(tmpdir) != NULL);
+  test_vdso();
+  test_libc();
+  test_replaced();
+  test_corrupt();
+  char cmd[300];
+  snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
+  CHECK_EQ(system(cmd), 0);
+  return CHECK_DONE("test_symbolize");
+}
