@@ -365,6 +365,15 @@ FASTSTACK_API int faststack_write_trace(int fd, const uintptr_t *pcs, int n,
                                         unsigned flags,
                                         const faststack_format_options *o);
 
+/* The one-call functions above keep, for the Go and gin formats, the
+ * formatted text of each PC they printed in a process-wide cache (about
+ * 1 MiB): a trace of PCs printed before is copied, not recomputed. An
+ * entry is reused for at most one second (a source file edited since is
+ * noticed as soon as the source provider itself would notice it), and the
+ * cache is dropped when a library is loaded or unloaded. This empties it
+ * (for tests and benchmarks that want cold traces). Not AS-safe. */
+FASTSTACK_API void faststack_trace_cache_clear(void);
+
 /* Captures the calling thread's stack (skip as for faststack_capture) and
  * writes it to fd: capture -> symbolize -> annotate -> format in one call.
  * opts may be NULL (Go style with source). */

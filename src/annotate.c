@@ -37,7 +37,7 @@ FS_REQUIRE_INIT;
 #define FS_RECHECK_NS 1000000000LL /* re-stat a file at most once a second */
 #define FS_MAX_FILES 65536         /* file records kept per provider */
 #define FS_NO_SOURCES_AFTER 8      /* all-missing files before the fast path */
-#define FS_READ_CHUNK 65536
+#define FS_READ_CHUNK 16384       /* source lines are near the top */
 #define FS_RAW_LINE_MAX 65536      /* bytes of one line kept before render */
 
 typedef struct srcfile srcfile;
@@ -546,6 +546,10 @@ static size_t render(const faststack_sources *s, const unsigned char *p,
 
 /* ------------------------------------------------------------ reading */
 
+/* Frames one annotate call handles in stack memory (about 12 KiB): a
+ * trace of up to 100 PCs with their inline frames allocates nothing. */
+#define FS_ANNOTATE_STACK_FRAMES 256
+
 typedef struct want {
   srcfile *file;
   int line;
@@ -619,13 +623,23 @@ typedef struct scan {
 
 static void finish_line(scan *sc)
 {
+  want *lead = NULL;
   while (sc->next < sc->n && sc->w[sc->next].line == sc->line) {
     want *w = &sc->w[sc->next++];
+    if (lead) {
+      /* Frames of a recursion ask for one line many times: the first
+       * request holds the text, the others refer to it (resolve()). */
+      w->text = NULL;
+      w->len = lead->len;
+      w->status = lead->status;
+      continue;
+    }
     size_t len = render(sc->s, sc->cur, sc->cur_len, sc->render_buf,
                         sc->render_cap);
     w->text = dup_range(sc->render_buf, len);
     w->len = len;
     w->status = w->text ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
+    lead = w;
   }
   sc->cur_len = 0;
   sc->line++;
@@ -633,8 +647,9 @@ static void finish_line(scan *sc)
 
 static void scan_bytes(scan *sc, const unsigned char *p, size_t n)
 {
+  /* Once per chunk: per line it would make the scan quadratic. */
+  if (memchr(p, '\0', n)) sc->binary = 1;
   for (size_t i = 0; i < n && sc->next < sc->n;) {
-    if (memchr(p + i, '\0', n - i)) sc->binary = 1;
     const unsigned char *nl = memchr(p + i, '\n', n - i);
     size_t seg = nl ? (size_t)(nl - (p + i)) : n - i;
     if (sc->w[sc->next].line == sc->line) {
@@ -892,24 +907,30 @@ static void resolve(faststack_sources *s, want *w, int n,
         if (known < 0) verify_md5(s, f, wf[todo[i].out]);
       }
     pthread_mutex_lock(&s->lock);
+    const want *lead = NULL;
     for (int i = a; i < b; i++) {
       want *t = &todo[i];
       if (!path) t->status = FASTSTACK_LINE_UNREADABLE;
       if (changing) t->status = FASTSTACK_LINE_CHANGING;
-      if (!changing && path && (t->status == FASTSTACK_LINE_OK ||
-                                t->status == FASTSTACK_LINE_PAST_EOF))
-        cache_insert(s, f, t->line, t->status, t->text ? t->text : "",
-                     t->text ? t->len : 0);
+      /* Repeated lines (sorted together) share the first one's text. */
+      int repeat = lead && lead->line == t->line;
+      if (!repeat) lead = t;
+      const char *text = lead->text;
+      size_t len = lead->text ? lead->len : 0;
+      if (!repeat && !changing && path &&
+          (t->status == FASTSTACK_LINE_OK ||
+           t->status == FASTSTACK_LINE_PAST_EOF))
+        cache_insert(s, f, t->line, t->status, text ? text : "", len);
       int st = t->status;
       if (st == FASTSTACK_LINE_OK &&
           (stale = stale_known(s, f, wf[t->out], now)) > 0)
         st = stale;
       want *orig = &w[t->out];
       if (orig->out >= 0)
-        emit(s, &out[orig->out], st, t->text, t->len, strbuf, cap, used);
-      free(t->text);
+        emit(s, &out[orig->out], st, text, len, strbuf, cap, used);
     }
     pthread_mutex_unlock(&s->lock);
+    for (int i = a; i < b; i++) free(todo[i].text);
     free(path);
     a = b;
   }
@@ -927,10 +948,10 @@ FASTSTACK_API int faststack_annotate(faststack_sources *s,
                                      char *strbuf, size_t strcap)
 {
   if (!s || (!frames && n) || (!out && n) || n < 0) return -1;
-  want wbuf[64];
-  const faststack_frame *fbuf[64] = {0};
-  want *w = n <= 64 ? wbuf : calloc((size_t)n, sizeof *w);
-  const faststack_frame **wf = n <= 64 ? fbuf : calloc((size_t)n, sizeof *wf);
+  want wbuf[FS_ANNOTATE_STACK_FRAMES];
+  const faststack_frame *fbuf[FS_ANNOTATE_STACK_FRAMES] = {0};
+  want *w = n <= FS_ANNOTATE_STACK_FRAMES ? wbuf : calloc((size_t)n, sizeof *w);
+  const faststack_frame **wf = n <= FS_ANNOTATE_STACK_FRAMES ? fbuf : calloc((size_t)n, sizeof *wf);
   if (!w || !wf) {
     if (w != wbuf) free(w);
     if (wf != fbuf) free(wf);
@@ -966,10 +987,10 @@ FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
   int first = frame->line - context < 1 ? 1 : frame->line - context;
   int last = frame->line + context;
   int n = last - first + 1 < max ? last - first + 1 : max;
-  want wbuf[64];
-  const faststack_frame *fbuf[64] = {0};
-  want *w = n <= 64 ? wbuf : calloc((size_t)n, sizeof *w);
-  const faststack_frame **wf = n <= 64 ? fbuf : calloc((size_t)n, sizeof *wf);
+  want wbuf[FS_ANNOTATE_STACK_FRAMES];
+  const faststack_frame *fbuf[FS_ANNOTATE_STACK_FRAMES] = {0};
+  want *w = n <= FS_ANNOTATE_STACK_FRAMES ? wbuf : calloc((size_t)n, sizeof *w);
+  const faststack_frame **wf = n <= FS_ANNOTATE_STACK_FRAMES ? fbuf : calloc((size_t)n, sizeof *wf);
   if (!w || !wf) {
     if (w != wbuf) free(w);
     if (wf != fbuf) free(wf);

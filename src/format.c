@@ -391,6 +391,33 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
   }
 }
 
+/* The one-call path (trace.c) formats a trace piece by piece so it can
+ * reuse the text of PCs it formatted before: the header, each frame, the
+ * elision marker — exactly what fs_format_frames_out prints for Go and
+ * gin. */
+void fs_format_header(fs_out *o, const faststack_format_options *opts,
+                      int color)
+{
+  fmt_ctx c = {o, opts, color};
+  if (opts->format != FASTSTACK_FORMAT_GIN || opts->header) header(&c);
+}
+
+void fs_format_frame(fs_out *o, const faststack_frame *f,
+                     const faststack_source_line *l,
+                     const faststack_format_options *opts, int color)
+{
+  fmt_ctx c = {o, opts, color};
+  if (opts->format == FASTSTACK_FORMAT_GIN) gin_frame(&c, f, l);
+  else go_frame(&c, f, l);
+}
+
+void fs_format_elided(fs_out *o, int elided)
+{
+  fs_out_str(o, "...");
+  fs_out_dec(o, elided);
+  fs_out_str(o, " frames elided...\n");
+}
+
 /* Go style with N lines of context per frame (frames[i] with ctx lines
  * ctx[i*stride .. +nctx[i])). Used by the one-call path and the CLI. */
 void fs_format_context_frame(fs_out *o, const faststack_frame *f,

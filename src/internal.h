@@ -105,6 +105,9 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip);
 void fs_modules_init(void);
 /* Path of the main executable (resolved at load time); "" if unknown. */
 const char *fs_exe_path(void);
+/* Changes whenever an object is loaded or unloaded (dl_iterate_phdr's
+ * adds and subs counters). Not AS-safe. */
+unsigned long long fs_modules_generation(void);
 
 /* ------------------------------------------------------------ format_raw.c */
 /* [AS-safe] The raw format of pcs[0..n) into o. */
@@ -118,6 +121,13 @@ void fs_format_context_frame(fs_out *o, const faststack_frame *f,
                              const faststack_source_line *ctx, int nctx,
                              const faststack_format_options *opts, int fd);
 void fs_json_str(fs_out *o, const char *s);
+/* Pieces of the Go and gin formats, for trace.c (color: resolved). */
+void fs_format_header(fs_out *o, const faststack_format_options *opts,
+                      int color);
+void fs_format_frame(fs_out *o, const faststack_frame *f,
+                     const faststack_source_line *l,
+                     const faststack_format_options *opts, int color);
+void fs_format_elided(fs_out *o, int elided);
 int fs_format_use_color(const faststack_format_options *o, int fd);
 
 #endif /* FASTSTACK_INTERNAL_H */

@@ -297,3 +297,20 @@ void fs_modules_init(void)
   exe_path[n > 0 ? n : 0] = '\0';
   faststack_modules_refresh();
 }
+
+/* ---- generation: has any object come or gone? ---- */
+
+static int first_counters(struct dl_phdr_info *info, size_t size, void *arg)
+{
+  unsigned long long *g = arg;
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
+    *g = info->dlpi_adds * 0x9e3779b97f4a7c15ull ^ info->dlpi_subs;
+  return 1; /* the counters are the same in every entry: stop at once */
+}
+
+unsigned long long fs_modules_generation(void)
+{
+  unsigned long long g = 0;
+  dl_iterate_phdr(first_counters, &g);
+  return g;
+}

@@ -524,6 +524,7 @@ static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   for (int i = 0; i < n; i++) {
     const fs_dwarf_frame *d = &df[i];
     faststack_frame *o = &out[i];
+    if (i) memset(o, 0, sizeof *o);
     const char *linkage = d->linkage_name, *name = d->name;
     o->source = FASTSTACK_SRC_DWARF;
     if (!d->inlined && sym &&
@@ -575,11 +576,7 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
   const char *build_id = f->build_id[0] ? w_str(&w, f->build_id) : NULL;
   uint64_t addr = at - bias;
   int n = 0;
-  if (f->have_elf) {
-    for (int i = 0; i < max && i < FS_INLINE_MAX; i++)
-      memset(&frames[i], 0, sizeof frames[i]);
-    n = symbolize_in(s, f, addr, frames, max, &w);
-  }
+  if (f->have_elf) n = symbolize_in(s, f, addr, frames, max, &w);
   if (n <= 0) n = 1;
   for (int i = 0; i < n; i++) {
     frames[i].pc = pc;

@@ -5,11 +5,21 @@
  * allocated on its first call and grown when a bigger trace needs it, and
  * freed when the thread exits: in steady state a trace allocates nothing.
  * PCs elided from the middle are dropped before symbolization, so a 4096
- * frame stack costs what its printed frames cost. */
+ * frame stack costs what its printed frames cost.
+ *
+ * Servers print the same PCs over and over (every recovery of one bug).
+ * For the Go and gin formats the text of each PC — its frames, inline
+ * chain and source lines — is kept in a process-wide cache of formatted
+ * pieces, so a repeated trace is a few hash probes and copies. An entry
+ * lives at most FS_CHUNK_TTL_NS (the source provider's own re-check
+ * interval, so a source file edited since is noticed just as soon), and
+ * the whole cache is dropped when a library is loaded or unloaded (a PC
+ * may then mean other code). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 
@@ -18,13 +28,25 @@ FS_REQUIRE_INIT;
 #define FS_INLINE_MAX 16    /* frames one PC may expand to */
 #define FS_STR_PER_PC 1024  /* string bytes budgeted per PC */
 #define FS_LINE_PER_FRAME 256
+#define FS_CHUNK_SLOTS 2048 /* cached PCs (direct-mapped) */
+#define FS_CHUNK_TEXT 496   /* longest cached text of one PC */
+#define FS_CHUNK_TTL_NS 1000000000LL
+
+typedef struct piece {
+  size_t off, len;          /* the PC's text in scratch.ptext */
+  int miss;                 /* not from the cache: format it */
+  int dup_of;               /* a miss with the same PC earlier, or -1 */
+  int frame0, nframes;      /* its frames (misses only) */
+} piece;
 
 typedef struct scratch {
   faststack_frame *frames;
   faststack_source_line *lines;
   size_t nframes;           /* capacity of frames and lines */
-  char *strs, *text;
-  size_t nstrs, ntext;
+  char *strs, *text, *ptext;
+  size_t nstrs, ntext, nptext;
+  piece *pieces;
+  size_t npieces;
   faststack_source_line ctx[64];
 } scratch;
 
@@ -39,6 +61,8 @@ static void scratch_free(void *p)
   free(s->lines);
   free(s->strs);
   free(s->text);
+  free(s->ptext);
+  free(s->pieces);
   free(s);
 }
 
@@ -73,7 +97,8 @@ static scratch *scratch_get(int npcs)
   if (grow((void **)&s->frames, &cap, nf, sizeof *s->frames) ||
       grow((void **)&s->lines, &s->nframes, nf, sizeof *s->lines) ||
       grow((void **)&s->strs, &s->nstrs, (size_t)npcs * FS_STR_PER_PC, 1) ||
-      grow((void **)&s->text, &s->ntext, nf * FS_LINE_PER_FRAME, 1))
+      grow((void **)&s->text, &s->ntext, nf * FS_LINE_PER_FRAME, 1) ||
+      grow((void **)&s->pieces, &s->npieces, (size_t)npcs, sizeof *s->pieces))
     return NULL;
   return s;
 }
@@ -83,7 +108,8 @@ static size_t strings_end(const faststack_frame *f, int n, const char *base)
 {
   size_t end = 0;
   for (int i = 0; i < n; i++) {
-    const char *const p[] = {f[i].function, f[i].file, f[i].module, f[i].build_id};
+    const char *const p[] = {f[i].function, f[i].file, f[i].module,
+                             f[i].build_id};
     for (int k = 0; k < 4; k++)
       if (p[k] && p[k] >= base) {
         size_t e = (size_t)(p[k] - base) + strlen(p[k]) + 1;
@@ -93,60 +119,293 @@ static size_t strings_end(const faststack_frame *f, int n, const char *base)
   return end;
 }
 
+/* Which PCs print: all, or the innermost and outermost halves of max. */
+static void plan(int n, int max, int *head, int *tail)
+{
+  if (max <= 0) max = 100;
+  *head = n;
+  *tail = 0;
+  if (n > max) {
+    *head = (max + 1) / 2;
+    *tail = max / 2;
+  }
+}
+
+static unsigned pc_flags(int i, unsigned flags)
+{
+  return i == 0 && (flags & FASTSTACK_PCS_UCONTEXT) ? FASTSTACK_PC_EXACT : 0;
+}
+
+/* Symbolizes PC i into the scratch frames at *nf; returns its count. */
+static int symbolize_one(scratch *s, faststack_symbolizer *sym, uintptr_t pc,
+                         unsigned f, int *nf, size_t *used)
+{
+  int k = faststack_symbolize(sym, pc, f, s->frames + *nf, FS_INLINE_MAX,
+                              s->strs + *used, s->nstrs - *used);
+  if (k <= 0) return 0;
+  *used += strings_end(s->frames + *nf, k, s->strs + *used);
+  *nf += k;
+  return k;
+}
+
 /* Symbolizes the printed PCs; returns the number of frames, and the
  * number of PCs dropped from the middle in *elided. */
 static int symbolize_all(scratch *s, faststack_symbolizer *sym,
                          const uintptr_t *pcs, int n, unsigned flags, int max,
                          int *elided)
 {
-  int head = n, tail = 0;
-  if (max <= 0) max = 100;
-  if (n > max) {
-    head = (max + 1) / 2;
-    tail = max / 2;
-  }
+  int head, tail;
+  plan(n, max, &head, &tail);
   *elided = n - head - tail;
   int nf = 0;
   size_t used = 0;
   for (int i = 0; i < n; i++) {
     if (i >= head && i < n - tail) continue;
-    unsigned f = i == 0 && (flags & FASTSTACK_PCS_UCONTEXT) ? FASTSTACK_PC_EXACT : 0;
-    int k = faststack_symbolize(sym, pcs[i], f, s->frames + nf, FS_INLINE_MAX,
-                                s->strs + used, s->nstrs - used);
-    if (k <= 0) continue;
-    used += strings_end(s->frames + nf, k, s->strs + used);
-    nf += k;
+    symbolize_one(s, sym, pcs[i], pc_flags(i, flags), &nf, &used);
   }
   return nf;
 }
 
-static void defaults(faststack_format_options *d,
-                     const faststack_format_options **o)
+/* ------------------------------------------------ the formatted cache */
+
+typedef struct chunk {
+  uintptr_t pc;
+  uint64_t sig;             /* options, exactness; 0 = empty slot */
+  uint64_t epoch;           /* valid while it equals chunks_epoch */
+  long long born;           /* CLOCK_MONOTONIC ns */
+  uint32_t len;
+  char text[FS_CHUNK_TEXT];
+} chunk;
+
+static chunk *chunks;       /* FS_CHUNK_SLOTS, allocated on first use */
+static unsigned long long chunks_gen;
+/* Emptying the cache is one increment: entries of an older epoch are
+ * misses (cheap enough for a benchmark to clear it on every trace). */
+static uint64_t chunks_epoch = 1;
+static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static long long now_ns(void)
 {
-  if (!*o) {
-    faststack_format_options_init(d, FASTSTACK_FORMAT_GO);
-    *o = d;
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+  h ^= v + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2);
+  return h;
+}
+
+/* Everything besides the PC that decides a PC's text. */
+static uint64_t options_sig(const faststack_format_options *o, int color,
+                            faststack_symbolizer *sym, faststack_sources *src)
+{
+  uint64_t h = 0x51ed270b0a5c3f1dull;
+  h = mix(h, (uint64_t)o->format);
+  h = mix(h, (uint64_t)(o->source != 0));
+  h = mix(h, (uint64_t)color);
+  h = mix(h, (uintptr_t)sym);
+  h = mix(h, (uintptr_t)src);
+  return h | 1; /* never 0 */
+}
+
+static chunk *slot(uintptr_t pc, uint64_t sig)
+{
+  uint64_t h = mix(sig, pc) * 0x9e3779b97f4a7c15ull;
+  return &chunks[h >> 53 & (FS_CHUNK_SLOTS - 1)];
+}
+
+/* Copies the cached text of each printed PC into the scratch, marking
+ * the others as misses. */
+static void cache_lookup(scratch *s, const uintptr_t *pcs, const int *idx,
+                         int np, unsigned flags, uint64_t sig, long long now)
+{
+  size_t off = 0;
+  pthread_mutex_lock(&chunk_lock);
+  unsigned long long gen = fs_modules_generation();
+  if (!chunks) chunks = calloc(FS_CHUNK_SLOTS, sizeof *chunks);
+  if (chunks && gen != chunks_gen) {
+    chunks_epoch++;
+    chunks_gen = gen;
   }
+  for (int j = 0; j < np; j++) {
+    piece *p = &s->pieces[j];
+    uint64_t sg = sig ^ (pc_flags(idx[j], flags) ? 2 : 0);
+    chunk *c = chunks ? slot(pcs[idx[j]], sg) : NULL;
+    p->miss = !c || c->sig != sg || c->pc != pcs[idx[j]] ||
+              c->epoch != chunks_epoch || now - c->born > FS_CHUNK_TTL_NS;
+    p->off = off;
+    p->len = 0;
+    if (!p->miss && grow((void **)&s->ptext, &s->nptext, off + c->len, 1) == 0) {
+      memcpy(s->ptext + off, c->text, c->len);
+      p->len = c->len;
+      off += c->len;
+    } else {
+      p->miss = 1;
+    }
+  }
+  pthread_mutex_unlock(&chunk_lock);
+}
+
+static void cache_store(const uintptr_t *pcs, const int *idx, int np,
+                        unsigned flags, uint64_t sig, long long now,
+                        const scratch *s, const char *texts)
+{
+  pthread_mutex_lock(&chunk_lock);
+  for (int j = 0; chunks && j < np; j++) {
+    const piece *p = &s->pieces[j];
+    if (!p->miss || p->dup_of >= 0 || p->len > FS_CHUNK_TEXT) continue;
+    uint64_t sg = sig ^ (pc_flags(idx[j], flags) ? 2 : 0);
+    chunk *c = slot(pcs[idx[j]], sg);
+    c->pc = pcs[idx[j]];
+    c->sig = sg;
+    c->epoch = chunks_epoch;
+    c->born = now;
+    c->len = (uint32_t)p->len;
+    memcpy(c->text, texts + p->off, p->len);
+  }
+  pthread_mutex_unlock(&chunk_lock);
+}
+
+FASTSTACK_API void faststack_trace_cache_clear(void)
+{
+  pthread_mutex_lock(&chunk_lock);
+  chunks_epoch++;
+  pthread_mutex_unlock(&chunk_lock);
+}
+
+/* A recursion repeats its PCs: among the misses, each distinct PC is
+ * symbolized, annotated and formatted once; repeats point at the first. */
+static void mark_repeats(scratch *s, const uintptr_t *pcs, const int *idx,
+                         int np, unsigned flags)
+{
+  enum { SLOTS = 1024 };
+  int table[SLOTS];
+  memset(table, -1, sizeof table);
+  int used = 0;
+  for (int j = 0; j < np; j++) {
+    piece *p = &s->pieces[j];
+    p->dup_of = -1;
+    if (!p->miss || pc_flags(idx[j], flags)) continue; /* exact: unique */
+    if (used >= SLOTS / 2) continue; /* table full: no more sharing */
+    uint64_t h = mix(0, pcs[idx[j]]) * 0x9e3779b97f4a7c15ull;
+    for (unsigned k = (unsigned)(h >> 54);; k = (k + 1) & (SLOTS - 1)) {
+      if (table[k] < 0) {
+        table[k] = j;
+        used++;
+        break;
+      }
+      if (pcs[idx[table[k]]] == pcs[idx[j]]) {
+        p->dup_of = table[k];
+        break;
+      }
+    }
+  }
+}
+
+/* Go or gin without context lines: PC by PC through the cache. */
+static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
+                        faststack_sources *src, const uintptr_t *pcs, int n,
+                        unsigned flags, const faststack_format_options *o,
+                        int fd)
+{
+  int head, tail, idx_buf[256];
+  plan(n, o->max_frames, &head, &tail);
+  int np = head + tail;
+  int *idx = np <= 256 ? idx_buf : malloc((size_t)np * sizeof *idx);
+  if (!idx) return -1;
+  for (int j = 0; j < np; j++) idx[j] = j < head ? j : n - tail + (j - head);
+  int color = fs_format_use_color(o, fd);
+  uint64_t sig = options_sig(o, color, sym, src);
+  long long now = now_ns();
+  cache_lookup(s, pcs, idx, np, flags, sig, now);
+  /* Symbolize and annotate the misses together, so each source file is
+   * read at most once for the whole trace. */
+  int nf = 0;
+  size_t used = 0;
+  mark_repeats(s, pcs, idx, np, flags);
+  for (int j = 0; j < np; j++) {
+    piece *p = &s->pieces[j];
+    if (!p->miss || p->dup_of >= 0) continue;
+    p->frame0 = nf;
+    p->nframes = symbolize_one(s, sym, pcs[idx[j]], pc_flags(idx[j], flags),
+                               &nf, &used);
+  }
+  const faststack_source_line *lines = NULL;
+  if (nf && o->source && src &&
+      faststack_annotate(src, s->frames, nf, s->lines, s->text, s->ntext) == 0)
+    lines = s->lines;
+  /* Format each miss after the cached texts, then store them. */
+  size_t off = 0;
+  for (int j = 0; j < np; j++)
+    if (!s->pieces[j].miss) off = s->pieces[j].off + s->pieces[j].len;
+  for (int j = 0; j < np; j++) {
+    piece *p = &s->pieces[j];
+    if (!p->miss) continue;
+    if (p->dup_of >= 0) { /* formatted already (earlier in the trace) */
+      p->off = s->pieces[p->dup_of].off;
+      p->len = s->pieces[p->dup_of].len;
+      continue;
+    }
+    fs_out po;
+    size_t room = s->nptext > off ? s->nptext - off : 0;
+    fs_out_init_buf(&po, room ? s->ptext + off : NULL, room);
+    for (int k = 0; k < p->nframes; k++)
+      fs_format_frame(&po, &s->frames[p->frame0 + k],
+                      lines ? &lines[p->frame0 + k] : NULL, o, color);
+    size_t need = fs_out_finish(&po);
+    if (need + 1 > room) {
+      /* Too small: grow and format again. */
+      if (grow((void **)&s->ptext, &s->nptext, off + need + 1 + 4096, 1)) {
+        if (idx != idx_buf) free(idx);
+        return -1;
+      }
+      fs_out_init_buf(&po, s->ptext + off, s->nptext - off);
+      for (int k = 0; k < p->nframes; k++)
+        fs_format_frame(&po, &s->frames[p->frame0 + k],
+                        lines ? &lines[p->frame0 + k] : NULL, o, color);
+      need = fs_out_finish(&po);
+    }
+    p->off = off;
+    p->len = need;
+    off += need;
+  }
+  cache_store(pcs, idx, np, flags, sig, now, s, s->ptext);
+  fs_format_header(out, o, color);
+  for (int j = 0; j < np; j++) {
+    if (j == head && tail > 0 && n - np > 0) fs_format_elided(out, n - np);
+    fs_out_mem(out, s->ptext + s->pieces[j].off, s->pieces[j].len);
+  }
+  if (idx != idx_buf) free(idx);
+  return 0;
 }
 
 static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
                      const faststack_format_options *o, int fd)
 {
   faststack_format_options d;
-  defaults(&d, &o);
+  if (!o) {
+    faststack_format_options_init(&d, FASTSTACK_FORMAT_GO);
+    o = &d;
+  }
   if (o->format == FASTSTACK_FORMAT_RAW) {
     fs_raw_trace(out, pcs, n, flags);
     return 0;
   }
   if (!pcs || n <= 0) n = 0;
-  int cap_pcs = n > 0 ? (o->max_frames > 0 ? o->max_frames : 100) : 1;
+  int cap_pcs = o->max_frames > 0 ? o->max_frames : 100;
   scratch *s = scratch_get(n < cap_pcs ? (n ? n : 1) : cap_pcs);
   faststack_symbolizer *sym = o->symbolizer ? o->symbolizer
                                             : faststack_default_symbolizer();
   if (!s || !sym) return -1;
+  faststack_sources *src = o->sources ? o->sources
+                                      : faststack_default_sources();
+  if ((o->format == FASTSTACK_FORMAT_GO || o->format == FASTSTACK_FORMAT_GIN) &&
+      !(o->source && o->context > 0))
+    return trace_pieces(out, s, sym, src, pcs, n, flags, o, fd);
   int elided = 0;
   int nf = symbolize_all(s, sym, pcs, n, flags, o->max_frames, &elided);
-  faststack_sources *src = o->sources ? o->sources : faststack_default_sources();
   const faststack_source_line *lines = NULL;
   if (o->source && src && o->context <= 0 &&
       faststack_annotate(src, s->frames, nf, s->lines, s->text, s->ntext) == 0)
@@ -156,8 +415,8 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
     h.max_frames = nf + 1;
     fs_format_frames_out(out, s->frames, 0, NULL, 0, &h, fd); /* header */
     for (int i = 0; i < nf; i++) {
-      int k = faststack_annotate_context(src, &s->frames[i], o->context, s->ctx,
-                                         64, s->text, s->ntext);
+      int k = faststack_annotate_context(src, &s->frames[i], o->context,
+                                         s->ctx, 64, s->text, s->ntext);
       fs_format_context_frame(out, &s->frames[i], s->ctx, k, o, fd);
     }
     return 0;
