@@ -209,6 +209,58 @@ static void test_formats(void)
   CHECK_STREQ(got, want);
 }
 
+/* A recursion, for elision and the formatted-PC cache. */
+uintptr_t deep_pcs[64];
+int ndeep;
+
+__attribute__((noinline)) int recurse(int d)
+{
+  if (d == 0) {
+    ndeep = faststack_capture(deep_pcs, 64, 0);
+    return 0;
+  }
+  int r = recurse(d - 1);
+  sink++;
+  return r + 1;
+}
+
+/* The one-call path (pieces, cache, repeated PCs) prints exactly what
+ * the stages print when called one by one; from the cache, again; after
+ * clearing the cache, again. */
+static void test_pieces_match_stages(void)
+{
+  recurse(20);
+  CHECK(ndeep >= 22);
+  int max = 6, head = 3, tail = 3;
+  static faststack_frame f[64 * 8];
+  static faststack_source_line l[64 * 8];
+  static char sb[64 * 4096], lb[64 * 1024], want[65536], got[65536];
+  int nf = 0;
+  for (int i = 0; i < ndeep; i++) {
+    if (i >= head && i < ndeep - tail) continue;
+    nf += faststack_symbolize(faststack_default_symbolizer(), deep_pcs[i], 0,
+                              f + nf, 8, sb + i * 4096, 4096);
+  }
+  CHECK_EQ(faststack_annotate(faststack_default_sources(), f, nf, l, lb,
+                              sizeof lb), 0);
+  for (int fmt = FASTSTACK_FORMAT_GO; fmt <= FASTSTACK_FORMAT_GIN; fmt++) {
+    faststack_format_options o;
+    faststack_format_options_init(&o, fmt);
+    o.source = 1;
+    o.color = 0;
+    o.max_frames = max;
+    o.header = "trace:";
+    faststack_format_frames(f, nf, l, ndeep - max, &o, want, sizeof want);
+    CHECK(strstr(want, " frames elided...") != NULL);
+    CHECK(strstr(want, "recurse") != NULL);
+    for (int round = 0; round < 3; round++) {
+      if (round == 2) faststack_trace_cache_clear();
+      faststack_format_trace(deep_pcs, ndeep, 0, &o, got, sizeof got);
+      CHECK_STREQ(got, want);
+    }
+  }
+}
+
 /* Many threads symbolizing at once get the same answers. */
 static void *worker(void *arg)
 {
@@ -243,5 +295,6 @@ int main(void)
   test_symbolize();
   test_formats();
   test_threads();
+  test_pieces_match_stages();
   return CHECK_DONE("test_trace");
 }
