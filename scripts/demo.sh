@@ -4,7 +4,8 @@ set -euo pipefail
 build=${1:-build}
 echo "== faststack $("$build/tools/faststack" --version) demo =="
 echo
-echo "-- a raw trace captured in-process (module, module offset, build-id per frame):"
+echo "-- a stack captured in-process (examples/demo.c), symbolized with inline"
+echo "   frames and annotated with the source line of each frame:"
 "$build/examples/demo"
 
 echo
