@@ -42,9 +42,31 @@ typedef struct fs_symfile {
   fs_symtab syms;       /* may be empty */
 } fs_symfile;
 
+/* The PC cache (see pcc_get): answers of recent lookups, so a warm PC
+ * costs a hash probe and a copy instead of a DWARF walk. */
+#define FS_PCC_SLOTS 16384 /* x 320 bytes: 5 MiB, touched as used */
+#define FS_PCC_DATA 288
+
+typedef struct pcc_frame {
+  uint32_t function, file; /* 1 + offset into the slot's data; 0: NULL */
+  int32_t line, column;
+  uint64_t function_offset;
+  uint8_t inlined, source, md5_valid, pad;
+  unsigned char md5[16];
+} pcc_frame;
+
+typedef struct pcc_slot {
+  _Atomic uint32_t seq;    /* even: stable; odd: being written; 0: empty */
+  uint32_t nframes, used;
+  const struct fs_symfile *f;
+  uint64_t addr;
+  _Alignas(8) unsigned char data[FS_PCC_DATA];
+} pcc_slot;
+
 struct faststack_symbolizer {
   faststack_symbolizer_options opts;
   int offline;
+  pcc_slot *_Atomic pcc; /* FS_PCC_SLOTS, allocated on first use */
   pthread_mutex_t lock; /* opening symfiles, the error message */
   fs_symfile *_Atomic files[FS_SYMFILES_MAX];
   _Atomic int nfiles;
@@ -382,6 +404,7 @@ FASTSTACK_API void faststack_symbolizer_free(faststack_symbolizer *s)
 {
   if (!s) return;
   for (int i = 0; i < s->nfiles; i++) symfile_free(s->files[i]);
+  free(atomic_load(&s->pcc));
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
@@ -413,6 +436,7 @@ typedef struct strw {
   char *buf;
   size_t cap, len;
   int overflow; /* the current string did not fit */
+  int lost;     /* some string did not fit: the answer is incomplete */
 } strw;
 
 static void w_begin(strw *w)
@@ -440,6 +464,7 @@ static const char *w_end(strw *w, size_t mark)
   }
   w->len = mark;
   w->overflow = 0;
+  w->lost = 1;
   return NULL;
 }
 
@@ -551,12 +576,120 @@ static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   return n;
 }
 
+/* ---------------------------------------------------------- PC cache
+ * A seqlock per slot: readers copy the slot out and keep the copy only if
+ * the sequence number did not move meanwhile; a writer that finds the
+ * slot busy skips caching. Readers never follow a pointer out of the
+ * slot (strings are offsets, bounds-checked), so even a torn read is
+ * harmless before it is discarded. */
+
+static pcc_slot *pcc_slot_for(pcc_slot *t, const fs_symfile *f, uint64_t a)
+{
+  uint64_t h = ((uintptr_t)f ^ (a * 0x9e3779b97f4a7c15ull)) *
+               0xff51afd7ed558ccdull;
+  return &t[h >> 40 & (FS_PCC_SLOTS - 1)];
+}
+
+static const char *pcc_str(strw *w, const pcc_slot *sl, uint32_t v)
+{
+  if (!v || v > FS_PCC_DATA) return NULL;
+  const char *p = (const char *)sl->data + (v - 1);
+  size_t room = FS_PCC_DATA - (v - 1), n = strnlen(p, room);
+  if (n == room) return NULL; /* torn: the check below discards it */
+  size_t mark = w->len;
+  w_begin(w);
+  w_add(w, p, n);
+  return w_end(w, mark);
+}
+
+static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
+                   faststack_frame *out, int max, strw *w)
+{
+  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
+  if (!t) return 0;
+  pcc_slot *sl = pcc_slot_for(t, f, a);
+  uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
+  if (!s1 || (s1 & 1) || sl->f != f || sl->addr != a) return 0;
+  uint32_t n = sl->nframes;
+  if (!n || n > (uint32_t)max || n * sizeof(pcc_frame) > FS_PCC_DATA) return 0;
+  size_t mark = w->len;
+  int lost = w->lost;
+  for (uint32_t i = 0; i < n; i++) {
+    pcc_frame fr;
+    memcpy(&fr, sl->data + i * sizeof fr, sizeof fr);
+    faststack_frame *o = &out[i];
+    memset(o, 0, sizeof *o);
+    o->function = pcc_str(w, sl, fr.function);
+    o->file = pcc_str(w, sl, fr.file);
+    o->line = fr.line;
+    o->column = fr.column;
+    o->inlined = fr.inlined;
+    o->function_offset = fr.function_offset;
+    o->source = fr.source;
+    o->file_md5_valid = fr.md5_valid;
+    if (fr.md5_valid) memcpy(o->file_md5, fr.md5, 16);
+  }
+  atomic_thread_fence(memory_order_acquire);
+  if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != s1) {
+    w->len = mark; /* changed under us: give the bytes back, look it up */
+    w->lost = lost;
+    return 0;
+  }
+  return (int)n;
+}
+
+static uint32_t pcc_put_str(pcc_slot *sl, const char *str, int *full)
+{
+  if (!str) return 0;
+  size_t n = strlen(str) + 1;
+  if (n > FS_PCC_DATA - sl->used) {
+    *full = 1;
+    return 0;
+  }
+  memcpy(sl->data + sl->used, str, n);
+  sl->used += (uint32_t)n;
+  return sl->used - (uint32_t)n + 1;
+}
+
+static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
+                    const faststack_frame *fr, int n)
+{
+  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
+  if (!t) {
+    pcc_slot *nt = calloc(FS_PCC_SLOTS, sizeof *nt);
+    if (!nt) return;
+    if (!atomic_compare_exchange_strong(&s->pcc, &t, nt)) free(nt);
+    else t = nt;
+  }
+  if ((size_t)n * sizeof(pcc_frame) > FS_PCC_DATA) return;
+  pcc_slot *sl = pcc_slot_for(t, f, a);
+  uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_relaxed);
+  if ((s1 & 1) || !atomic_compare_exchange_strong(&sl->seq, &s1, s1 + 1))
+    return; /* another thread is writing it */
+  atomic_thread_fence(memory_order_release);
+  int full = 0;
+  sl->f = f;
+  sl->addr = a;
+  sl->used = (uint32_t)n * sizeof(pcc_frame);
+  for (int i = 0; i < n; i++) {
+    pcc_frame p = {pcc_put_str(sl, fr[i].function, &full),
+                   pcc_put_str(sl, fr[i].file, &full),
+                   fr[i].line, fr[i].column, fr[i].function_offset,
+                   (uint8_t)fr[i].inlined, (uint8_t)fr[i].source,
+                   (uint8_t)fr[i].file_md5_valid, 0, {0}};
+    if (fr[i].file_md5_valid) memcpy(p.md5, fr[i].file_md5, 16);
+    memcpy(sl->data + (size_t)i * sizeof p, &p, sizeof p);
+  }
+  sl->nframes = full ? 0 : (uint32_t)n; /* too long: leave it uncached */
+  atomic_store_explicit(&sl->seq, s1 + 2, memory_order_release);
+}
+
 FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
                                       unsigned flags, faststack_frame *frames,
                                       int max, char *strbuf, size_t strcap)
 {
   if (!s || !frames || max <= 0 || (!strbuf && strcap)) return -1;
-  strw w = {strbuf, strcap, 0, 0};
+  strw w = {strbuf, strcap, 0, 0, 0};
   uintptr_t at = (flags & FASTSTACK_PC_EXACT) || pc == 0 ? pc : pc - 1;
   fs_symfile *f = NULL;
   uintptr_t bias = 0;
@@ -576,7 +709,15 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
   const char *build_id = f->build_id[0] ? w_str(&w, f->build_id) : NULL;
   uint64_t addr = at - bias;
   int n = 0;
-  if (f->have_elf) n = symbolize_in(s, f, addr, frames, max, &w);
+  if (f->have_elf) {
+    n = pcc_get(s, f, addr, frames, max, &w);
+    if (!n) {
+      int lost = w.lost;
+      n = symbolize_in(s, f, addr, frames, max, &w);
+      /* Only complete answers are worth keeping. */
+      if (n > 0 && !w.lost && !lost) pcc_put(s, f, addr, frames, n);
+    }
+  }
   if (n <= 0) n = 1;
   for (int i = 0; i < n; i++) {
     frames[i].pc = pc;
