@@ -43,6 +43,7 @@
 #include <unistd.h>
 
 #include "crash.h"
+#include "elfread.h"
 
 FS_REQUIRE_INIT;
 
@@ -335,6 +336,27 @@ static fsym *read_symbols(const unsigned char *img, size_t size, size_t *nout)
   return out;
 }
 
+/* The symbolizer's function symbols as fsym ranges (sized ones; overlaps
+ * clipped so ranges stay disjoint). */
+static fsym *symbolizer_symbols(faststack_symbolizer *s, size_t *nout)
+{
+  const fs_sym *f;
+  size_t n = fs_symbolizer_functions(s, &f), k = 0;
+  *nout = 0;
+  if (!n) return NULL;
+  fsym *out = malloc(n * sizeof *out);
+  if (!out) return NULL;
+  for (size_t i = 0; i < n; i++) {
+    if (!f[i].size || f[i].addr > UINT32_MAX ||
+        f[i].size > UINT32_MAX - f[i].addr)
+      continue;
+    if (k && f[i].addr < out[k - 1].hi) out[k - 1].hi = f[i].addr;
+    out[k++] = (fsym){f[i].addr, f[i].addr + f[i].size, f[i].name, 1};
+  }
+  *nout = k;
+  return out;
+}
+
 /* Frames of one address from the symbolizer, into b; returns how many
  * were appended (0: unknown), -1 on OOM. */
 #define FS_CTAB_INLINE_MAX 8
@@ -461,11 +483,14 @@ static ctab *build(const faststack_module *m)
   }
   if (fd >= 0) close(fd);
   size_t nsyms = 0;
-  fsym *syms = img ? read_symbols(img, (size_t)st.st_size, &nsyms) : NULL;
   faststack_symbolizer *s = NULL;
-  if (syms && faststack_symbolizer_open && faststack_symbolize &&
+  if (img && faststack_symbolizer_open && faststack_symbolize &&
       faststack_symbolizer_free)
     s = faststack_symbolizer_open(m->path, NULL, NULL);
+  /* The symbolizer's symbols include a stripped library's debug-file
+   * .symtab (glibc's internal functions: __strlen_avx2, ...). */
+  fsym *syms = s ? symbolizer_symbols(s, &nsyms) : NULL;
+  if (!syms && img) syms = read_symbols(img, (size_t)st.st_size, &nsyms);
   for (size_t i = 0; i < nsyms && !b.full; i++) {
     size_t mark_r = b.nranges;
     int rc = s ? add_function_detailed(&b, s, &syms[i]) : -1;

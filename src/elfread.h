@@ -70,6 +70,11 @@ void fs_symtab_free(fs_symtab *t);
 /* The symbol holding addr, or NULL. */
 const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr);
 
+/* symbolize.c: the function symbols of an offline symbolizer's file. */
+struct faststack_symbolizer;
+size_t fs_symbolizer_functions(struct faststack_symbolizer *s,
+                               const fs_sym **out);
+
 /* CRC-32 of a whole file, as .gnu_debuglink records it. 0 ok, -1. */
 int fs_file_crc32(const char *path, uint32_t *crc);
 

@@ -576,6 +576,17 @@ static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   return n;
 }
 
+/* The function symbols of an offline symbolizer's file — its .symtab, or
+ * its debug file's for a stripped binary, else .dynsym — sorted, one per
+ * address, living as long as s. For the crash table's builder. */
+size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
+{
+  *out = NULL;
+  if (!s || !s->offline || !s->nfiles || !s->files[0]->have_elf) return 0;
+  *out = s->files[0]->syms.syms;
+  return s->files[0]->syms.n;
+}
+
 /* ---------------------------------------------------------- PC cache
  * A seqlock per slot: readers copy the slot out and keep the copy only if
  * the sequence number did not move meanwhile; a writer that finds the
