@@ -4,13 +4,14 @@
 #               then again built with ASan+UBSan
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
+CLANG_BUILD ?= build-clang
 FUZZ_BUILD ?= build-fuzz
 # Seconds per fuzz target: short in `make check`, as asked in `make fuzz`.
 FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build demo check check-plain check-asan check-fuzz fuzz bench deps clean install
+.PHONY: all build demo check check-plain check-clang check-asan check-fuzz fuzz bench deps clean install
 
 all: build
 
@@ -28,11 +29,19 @@ demo:
 check:
 	@bash scripts/deps.sh check
 	@$(MAKE) --no-print-directory check-plain
+	@$(MAKE) --no-print-directory check-clang
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-fuzz
 
 check-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The same suite built with clang: both compilers must stay -Werror clean.
+check-clang:
+	CC=clang cmake -S . -B $(CLANG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	  -DFASTSTACK_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	cmake --build $(CLANG_BUILD) -j $(JOBS)
+	ctest --test-dir $(CLANG_BUILD) --output-on-failure -j $(JOBS)
 
 check-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_SANITIZE=ON \
@@ -61,4 +70,4 @@ install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
