@@ -382,6 +382,7 @@ static int for_each_candidate(faststack_sources *s, const char *name,
 typedef struct probe {
   struct stat st;
   char *found;
+  const char *keep;  /* the path found last time: reused, not copied */
   int status;  /* best status seen among candidates */
 } probe;
 
@@ -399,7 +400,9 @@ static int try_path(const char *path, void *arg)
     return 0;
   }
   p->st = st;
-  p->found = strdup(path);
+  /* The once-a-second re-check usually finds the same path: no copy. */
+  p->found = p->keep && !strcmp(p->keep, path) ? (char *)p->keep
+                                                : strdup(path);
   p->status = p->found ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
   return 1;
 }
@@ -408,7 +411,7 @@ static int try_path(const char *path, void *arg)
  * identity drops its cached lines and MD5 verdict. */
 static void refresh_file(faststack_sources *s, srcfile *f, long long now)
 {
-  probe p = {.status = FASTSTACK_LINE_MISSING};
+  probe p = {.status = FASTSTACK_LINE_MISSING, .keep = f->resolved};
   s->stats.probes++;
   for_each_candidate(s, f->name, try_path, &p);
   int changed = p.status != f->status ||
@@ -422,7 +425,7 @@ static void refresh_file(faststack_sources *s, srcfile *f, long long now)
     f->md5_state = MD5_UNKNOWN;
     f->nlines = 0;
   }
-  free(f->resolved);
+  if (f->resolved != p.found) free(f->resolved);
   f->resolved = p.found;
   f->status = p.status;
   if (p.found) {
