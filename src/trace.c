@@ -47,6 +47,8 @@ typedef struct scratch {
   size_t nstrs, ntext, nptext;
   piece *pieces;
   size_t npieces;
+  int *idx;                 /* which PC each piece prints */
+  size_t nidx;
   faststack_source_line ctx[64];
 } scratch;
 
@@ -63,6 +65,7 @@ static void scratch_free(void *p)
   free(s->text);
   free(s->ptext);
   free(s->pieces);
+  free(s->idx);
   free(s);
 }
 
@@ -98,7 +101,8 @@ static scratch *scratch_get(int npcs)
       grow((void **)&s->lines, &s->nframes, nf, sizeof *s->lines) ||
       grow((void **)&s->strs, &s->nstrs, (size_t)npcs * FS_STR_PER_PC, 1) ||
       grow((void **)&s->text, &s->ntext, nf * FS_LINE_PER_FRAME, 1) ||
-      grow((void **)&s->pieces, &s->npieces, (size_t)npcs, sizeof *s->pieces))
+      grow((void **)&s->pieces, &s->npieces, (size_t)npcs, sizeof *s->pieces) ||
+      grow((void **)&s->idx, &s->nidx, (size_t)npcs, sizeof *s->idx))
     return NULL;
   return s;
 }
@@ -310,11 +314,9 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
                         unsigned flags, const faststack_format_options *o,
                         int fd)
 {
-  int head, tail, idx_buf[256];
+  int head, tail;
   plan(n, o->max_frames, &head, &tail);
-  int np = head + tail;
-  int *idx = np <= 256 ? idx_buf : malloc((size_t)np * sizeof *idx);
-  if (!idx) return -1;
+  int np = head + tail, *idx = s->idx;
   for (int j = 0; j < np; j++) idx[j] = j < head ? j : n - tail + (j - head);
   int color = fs_format_use_color(o, fd);
   uint64_t sig = options_sig(o, color, sym, src);
@@ -357,10 +359,8 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     size_t need = fs_out_finish(&po);
     if (need + 1 > room) {
       /* Too small: grow and format again. */
-      if (grow((void **)&s->ptext, &s->nptext, off + need + 1 + 4096, 1)) {
-        if (idx != idx_buf) free(idx);
+      if (grow((void **)&s->ptext, &s->nptext, off + need + 1 + 4096, 1))
         return -1;
-      }
       fs_out_init_buf(&po, s->ptext + off, s->nptext - off);
       for (int k = 0; k < p->nframes; k++)
         fs_format_frame(&po, &s->frames[p->frame0 + k],
@@ -377,7 +377,6 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     if (j == head && tail > 0 && n - np > 0) fs_format_elided(out, n - np);
     fs_out_mem(out, s->ptext + s->pieces[j].off, s->pieces[j].len);
   }
-  if (idx != idx_buf) free(idx);
   return 0;
 }
 
