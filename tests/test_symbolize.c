@@ -6,6 +6,7 @@
  * frames). */
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -198,6 +199,72 @@ static void test_corrupt(void)
   CHECK(faststack_symbolizer_open("/nonexistent", NULL, &err) == NULL && err);
 }
 
+/* Threads hammering the PC cache: more distinct PCs than cache slots
+ * (every 4th byte of this executable's code), so slots are overwritten
+ * while others read them. Every answer must equal the one a fresh
+ * symbolizer gives in a single thread. */
+#define STRESS_MAX 60000
+static uintptr_t stress_pc[STRESS_MAX];
+static char *stress_want[STRESS_MAX];
+static int nstress;
+static faststack_symbolizer *stress_sym;
+
+static char *describe(faststack_symbolizer *s, uintptr_t pc)
+{
+  faststack_frame f[16];
+  char b[4096], out[8192];
+  int k = faststack_symbolize(s, pc, FASTSTACK_PC_EXACT, f, 16, b, sizeof b);
+  size_t n = 0;
+  for (int j = 0; j < k && n < sizeof out; j++)
+    n += (size_t)snprintf(out + n, sizeof out - n, "%s|%s|%d|%d|%d|%lx;",
+                          f[j].function ? f[j].function : "?",
+                          f[j].file ? f[j].file : "?", f[j].line,
+                          f[j].column, f[j].inlined,
+                          (unsigned long)f[j].function_offset);
+  return strdup(out);
+}
+
+static void *stress_worker(void *arg)
+{
+  long id = (long)arg, bad = 0;
+  for (int round = 0; round < 2; round++)
+    for (int i = 0; i < nstress; i++) {
+      int k = (int)((i * 7919L + id * 104729L) % nstress);
+      char *got = describe(stress_sym, stress_pc[k]);
+      bad += strcmp(got, stress_want[k]) != 0;
+      free(got);
+    }
+  return (void *)bad;
+}
+
+static void test_stress(void)
+{
+  faststack_module m;
+  CHECK(faststack_module_find((uintptr_t)test_stress, &m));
+  faststack_symbolizer *ref = faststack_symbolizer_create(NULL);
+  uintptr_t lo = (uintptr_t)test_stress & ~(uintptr_t)0xfff;
+  for (uintptr_t pc = lo; pc < m.end && nstress < STRESS_MAX; pc += 4) {
+    faststack_module mm;
+    if (!faststack_module_find(pc, &mm) || mm.start != m.start) break;
+    stress_pc[nstress] = pc;
+    stress_want[nstress++] = describe(ref, pc);
+  }
+  faststack_symbolizer_free(ref);
+  CHECK(nstress > 20000); /* more than the cache's 16,384 slots */
+  stress_sym = faststack_symbolizer_create(NULL);
+  pthread_t t[4];
+  for (long i = 0; i < 4; i++)
+    pthread_create(&t[i], NULL, stress_worker, (void *)i);
+  for (int i = 0; i < 4; i++) {
+    void *r;
+    pthread_join(t[i], &r);
+    CHECK_EQ((long)r, 0);
+  }
+  faststack_symbolizer_free(stress_sym);
+  for (int i = 0; i < nstress; i++) free(stress_want[i]);
+  fprintf(stderr, "stress: %d PCs x 4 threads x 2 rounds\n", nstress);
+}
+
 int main(void)
 {
   CHECK(mkdtemp(tmpdir) != NULL);
@@ -205,6 +272,7 @@ int main(void)
   test_libc();
   test_replaced();
   test_corrupt();
+  test_stress();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
   CHECK_EQ(system(cmd), 0);
