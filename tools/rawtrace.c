@@ -1,0 +1,241 @@
+/* rawtrace.c — raw trace lines back into annotated traces (rawtrace.h).
+ *
+ * A crash handler can always print raw frames (module, offset, build-id)
+ * without symbols; this is where a person turns them into the real
+ * thing, on any machine that has the binaries or their debug files. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "elfread.h"
+#include "faststack.h"
+#include "internal.h"
+#include "rawtrace.h"
+
+#define RAW_INLINE_MAX 16
+#define RAW_STR_PER_LINE 4096
+#define RAW_MAX_FILES 64
+
+int raw_parse_line(const char *line, raw_frame *out)
+{
+  memset(out, 0, sizeof *out);
+  const char *p = line;
+  while (*p == ' ' || *p == '\t') p++;
+  if (*p++ != '#' || !isdigit((unsigned char)*p)) return 0;
+  while (isdigit((unsigned char)*p)) p++;
+  while (*p == ' ') p++;
+  if (p[0] != '0' || p[1] != 'x') return 0;
+  char *end;
+  out->pc = (uintptr_t)strtoull(p, &end, 16);
+  if (end == p + 2 || *end != ' ') return 0;
+  p = end;
+  while (*p == ' ') p++;
+  if (!strcmp(p, "??")) return 1; /* a frame in no module */
+  /* MODULE+0xOFFSET[ build-id=HEX] */
+  size_t len = strlen(p);
+  const char *bid = strstr(p, " build-id=");
+  if (bid) {
+    const char *h = bid + 10;
+    size_t n = strspn(h, "0123456789abcdef");
+    if (n == 0 || n >= sizeof out->build_id || h[n]) return 0;
+    memcpy(out->build_id, h, n);
+    len = (size_t)(bid - p);
+  }
+  const char *plus = NULL;
+  for (const char *q = p; q + 3 <= p + len; q++)
+    if (q[0] == '+' && q[1] == '0' && q[2] == 'x') plus = q;
+  if (!plus || plus == p || (size_t)(plus - p) >= sizeof out->module)
+    return 0;
+  out->offset = strtoull(plus + 3, &end, 16);
+  if (end != p + len || end == plus + 3) return 0;
+  memcpy(out->module, p, (size_t)(plus - p));
+  return 1;
+}
+
+static int build_id_of(const char *path, char *hexout)
+{
+  fs_elf e;
+  if (fs_elf_open(&e, path, NULL) != 0) return 0;
+  uint8_t id[64];
+  unsigned n = fs_elf_build_id(&e, id, sizeof id);
+  fs_elf_close(&e);
+  if (n == 0 || n > sizeof id) return 0;
+  for (unsigned i = 0; i < n; i++)
+    sprintf(hexout + 2 * i, "%02x", id[i]);
+  return 1;
+}
+
+int raw_find_file(const raw_frame *f, char *out, size_t cap)
+{
+  char id[129];
+  if (f->module[0] && access(f->module, R_OK) == 0 &&
+      (!f->build_id[0] ||
+       (build_id_of(f->module, id) && !strcmp(id, f->build_id)))) {
+    snprintf(out, cap, "%s", f->module);
+    return 1;
+  }
+  if (strlen(f->build_id) < 3) return 0;
+  const char *env = getenv("FASTSTACK_DEBUG_ROOT");
+  const char *roots = env && *env ? env : "/usr/lib/debug";
+  for (const char *p = roots; *p;) {
+    const char *c = strchr(p, ':');
+    int n = c ? (int)(c - p) : (int)strlen(p);
+    int w = snprintf(out, cap, "%.*s/.build-id/%.2s/%s.debug", n, p,
+                     f->build_id, f->build_id + 2);
+    if (n && w > 0 && (size_t)w < cap && access(out, R_OK) == 0) return 1;
+    p += n + (c != NULL);
+  }
+  return 0;
+}
+
+/* Symbolizers opened so far, by the file they read. */
+typedef struct opened {
+  char path[PATH_MAX];
+  faststack_symbolizer *s; /* NULL: could not be read */
+} opened;
+
+static opened files[RAW_MAX_FILES];
+static int nfiles;
+
+static faststack_symbolizer *symbolizer_for(const char *path)
+{
+  for (int i = 0; i < nfiles; i++)
+    if (!strcmp(files[i].path, path)) return files[i].s;
+  faststack_symbolizer *s = faststack_symbolizer_open(path, NULL, NULL);
+  if (nfiles < RAW_MAX_FILES) {
+    snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s", path);
+    files[nfiles++].s = s;
+  }
+  return s;
+}
+
+/* One run of raw lines being collected. */
+typedef struct run {
+  raw_frame *raw;
+  int n, cap;
+} run;
+
+static int run_push(run *r, const raw_frame *f)
+{
+  if (r->n == r->cap) {
+    int nc = r->cap ? r->cap * 2 : 64;
+    raw_frame *nr = realloc(r->raw, (size_t)nc * sizeof *nr);
+    if (!nr) return -1;
+    r->raw = nr;
+    r->cap = nc;
+  }
+  r->raw[r->n++] = *f;
+  return 0;
+}
+
+/* Symbolizes the run's frames into fr (capacity n*RAW_INLINE_MAX), their
+ * strings into strs; returns the number of frames. */
+static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
+                         int *missing)
+{
+  int nf = 0;
+  for (int i = 0; i < r->n; i++) {
+    const raw_frame *rf = &r->raw[i];
+    char *sb = strs + (size_t)i * RAW_STR_PER_LINE;
+    char path[PATH_MAX];
+    faststack_symbolizer *s = NULL;
+    if (rf->module[0] && raw_find_file(rf, path, sizeof path))
+      s = symbolizer_for(path);
+    if (rf->module[0] && !s) *missing = 1;
+    int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT,
+                                    fr + nf, RAW_INLINE_MAX, sb,
+                                    RAW_STR_PER_LINE)
+              : 0;
+    if (k <= 0) {
+      memset(&fr[nf], 0, sizeof fr[nf]);
+      k = 1;
+    }
+    for (int j = 0; j < k; j++) {
+      /* The module as the trace named it (not the debug file read). */
+      fr[nf + j].pc = rf->pc;
+      fr[nf + j].module = rf->module[0] ? rf->module : NULL;
+      fr[nf + j].module_offset = rf->offset;
+      fr[nf + j].build_id = NULL;
+    }
+    nf += k;
+  }
+  return nf;
+}
+
+static void emit_run(FILE *out, const run *r, int format, int source,
+                     int context, int *missing)
+{
+  if (!r->n) return;
+  size_t nfmax = (size_t)r->n * RAW_INLINE_MAX;
+  faststack_frame *fr = calloc(nfmax, sizeof *fr);
+  faststack_source_line *lines = calloc(nfmax, sizeof *lines);
+  char *strs = malloc((size_t)r->n * RAW_STR_PER_LINE);
+  size_t tcap = nfmax * 512 + 4096;
+  char *text = malloc(tcap);
+  if (!fr || !lines || !strs || !text) goto done;
+  int nf = symbolize_run(r, fr, strs, missing);
+  faststack_format_options o;
+  faststack_format_options_init(&o, format);
+  o.source = source;
+  o.context = context;
+  o.color = 0;
+  o.header = "";
+  o.max_frames = r->n + 1; /* the trace was elided, if at all, already */
+  faststack_sources *src = faststack_default_sources();
+  fs_out w;
+  size_t cap = nfmax * 1024 + 4096;
+  char *buf = malloc(cap);
+  if (!buf) goto done;
+  fs_out_init_buf(&w, buf, cap);
+  if (source && context > 0 && format == FASTSTACK_FORMAT_GO) {
+    faststack_source_line ctx[64];
+    for (int i = 0; i < nf; i++) {
+      int k = faststack_annotate_context(src, &fr[i], context, ctx, 64,
+                                         text, tcap);
+      fs_format_context_frame(&w, &fr[i], ctx, k, &o, -1);
+    }
+  } else {
+    if (source) faststack_annotate(src, fr, nf, lines, text, tcap);
+    fs_format_frames_out(&w, fr, nf, source ? lines : NULL, 0, &o, -1);
+  }
+  fs_out_finish(&w);
+  fputs(buf, out);
+  free(buf);
+done:
+  fflush(out);
+  free(fr);
+  free(lines);
+  free(strs);
+  free(text);
+}
+
+int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
+                        int context)
+{
+  char *line = NULL;
+  size_t lcap = 0;
+  ssize_t len;
+  run r = {0};
+  int missing = 0;
+  while ((len = getline(&line, &lcap, in)) >= 0) {
+    while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+      line[--len] = '\0';
+    raw_frame f;
+    if (raw_parse_line(line, &f)) {
+      if (run_push(&r, &f) == 0) continue;
+    }
+    emit_run(out, &r, format, source, context, &missing);
+    r.n = 0;
+    fprintf(out, "%s\n", line);
+    fflush(out);
+  }
+  emit_run(out, &r, format, source, context, &missing);
+  free(r.raw);
+  free(line);
+  for (int i = 0; i < nfiles; i++) faststack_symbolizer_free(files[i].s);
+  nfiles = 0;
+  return missing;
+}
