@@ -13,6 +13,7 @@
  * build-id (replaced since it was loaded) is not read; its frames stay
  * unknown. A debug file is used only when its build-id or CRC matches. */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <limits.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -525,6 +526,25 @@ static const char *w_path(strw *w, const char *comp_dir, const char *dir,
 
 #define FS_INLINE_MAX 64
 
+/* Itanium C++ constructors and destructors have variants (C1/C2, D0/D1/
+ * D2) that are often one function with several symbols. The DWARF
+ * linkage name says which variant the code is; an alias must not rename
+ * it (they demangle the same anyway). */
+static int ctor_dtor_alias(const char *sym, const char *linkage)
+{
+  if (!linkage || strncmp(sym, "_Z", 2) || strlen(sym) != strlen(linkage))
+    return 0;
+  int diffs = 0;
+  for (size_t i = 0; sym[i]; i++)
+    if (sym[i] != linkage[i]) {
+      if (i == 0 || !(sym[i - 1] == 'C' || sym[i - 1] == 'D') ||
+          !isdigit((unsigned char)sym[i]) ||
+          !isdigit((unsigned char)linkage[i]) || ++diffs > 1)
+        return 0;
+    }
+  return diffs == 1;
+}
+
 static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
                         faststack_frame *out, int max, strw *w)
 {
@@ -553,12 +573,17 @@ static int symbolize_in(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
     const char *linkage = d->linkage_name, *name = d->name;
     o->source = FASTSTACK_SRC_DWARF;
     if (!d->inlined && sym &&
-        ((!name && !linkage) || sym->addr == d->func_low_pc)) {
+        ((!name && !linkage) ||
+         (sym->addr == d->func_low_pc &&
+          !ctor_dtor_alias(sym->name, linkage)))) {
       /* Line info without a subprogram DIE: the symbol names it. And a
        * symbol that starts exactly at the function names the same code;
        * its (global) name is the one callers use — printf, not the
        * __printf that glibc defines and aliases — as llvm-symbolizer
-       * and addr2line print it. */
+       * prints it. So a compiler's specialized copy keeps its symbol's
+       * name (foo.isra.0, "foo [clone .isra.0]" demangled), telling the
+       * reader which copy ran; addr2line prints foo. A function's cold
+       * part (foo.cold) does not start at the function: it stays foo. */
       if (!name && !linkage) o->source = symsrc;
       linkage = name = sym->name;
     }

@@ -10,3 +10,22 @@ add_dependencies(test_symbolize modtest)
 fs_add_test(test_noalloc SOURCES test_noalloc.c
             COPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls
             LABELS no-asan)
+
+# `faststack symbolize` against GNU addr2line, byte for byte (known
+# addr2line quirks classified; docs/symbolize.md), streaming, --json, raw
+# lines and --format on a crash report.
+if(FASTSTACK_BUILD_TOOLS AND FASTSTACK_BUILD_EXAMPLES)
+  add_test(NAME test_cli_addr2line
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/cli_addr2line.py
+            $<TARGET_FILE:faststack_cli> ${PROJECT_BINARY_DIR})
+  set_tests_properties(test_cli_addr2line PROPERTIES LABELS no-asan TIMEOUT 300)
+  # The differential matrix against llvm-symbolizer (quick: gcc and clang
+  # at -O0/-O2, DWARF 4/5, PIE/non-PIE, split and compressed variants);
+  # any disagreement outside the explained classes fails.
+  add_test(NAME test_symbolize_diff
+    COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/diff/symbolize_diff.py
+            --tool "$<TARGET_FILE:faststack_cli> symbolize"
+            --work ${CMAKE_CURRENT_BINARY_DIR}/symbolize_diff --quick
+            --max-unexplained 0 --examples 10)
+  set_tests_properties(test_symbolize_diff PROPERTIES LABELS no-asan TIMEOUT 900)
+endif()

@@ -11,5 +11,6 @@ typedef struct fs_command {
 int cmd_modules(int argc, char **argv);
 int cmd_profile(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_symbolize(int argc, char **argv);
 
 #endif

@@ -12,6 +12,8 @@ static const fs_command commands[] = {
    "folded output)", cmd_profile},
   {"run", "run a program with the crash handler preloaded (tracebacks "
    "on fatal signals)", cmd_run},
+  {"symbolize", "addresses or raw traces to functions, files and lines "
+   "(addr2line-compatible; --json, --source, --format)", cmd_symbolize},
 };
 
 static void usage(FILE *f)

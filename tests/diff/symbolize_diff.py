@@ -318,18 +318,20 @@ def symbolize(cmd, binary, addrs):
         blocks = gnu_demangle(blocks)
     return [norm(b) for b in blocks]
 
-COLD = re.compile(r"^(.*?)((\.(cold|part|isra|constprop|lto_priv)(\.\d+)?)+)$")
+CLONE = re.compile(r"^(.*?)((\.(cold|part|isra|constprop|lto_priv)(\.\d+)?)+"
+                   r"|( \[clone \.(cold|part|isra|constprop|lto_priv)(\.\d+)?\])+)$")
 
 def classify(w, g):
     """Why the tool and llvm-symbolizer disagree, for the classes that are
     explained in docs/symbolize.md; None when unexplained."""
     # llvm-symbolizer names the physical frame from the symbol table, so
-    # a function's split-off part prints as foo.cold; the DWARF name (and
-    # addr2line's answer) is foo.
+    # a compiler's clone or split-off part prints as foo.cold or
+    # foo [clone .isra.0]; the tool, like addr2line, gives the function's
+    # own (DWARF) name, foo.
     if len(w) == len(g) and w[:-1] == g[:-1]:
-        m = COLD.match(w[-1][0])
+        m = CLONE.match(w[-1][0])
         if m and m.group(1) == g[-1][0] and w[-1][1:] == g[-1][1:]:
-            return "cold-part"
+            return "clone-name"
     # llvm-symbolizer extends a size-0 symbol (_init, crtstuff's
     # __do_global_dtors_aux) to the next symbol, a guess; the tool and
     # addr2line say unknown.

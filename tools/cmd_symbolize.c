@@ -1,0 +1,313 @@
+/* cmd_symbolize.c — `faststack symbolize`: a drop-in for GNU addr2line
+ * (same flags, byte-identical output where addr2line is right), plus
+ * --json, raw trace lines (module+offset+build-id, found by path or by
+ * build-id), --source[=N] and --format go|gin|json to turn a raw trace or a
+ * whole crash report into an annotated one. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "faststack.h"
+#include "internal.h"
+#include "rawtrace.h"
+
+#define SYM_FRAMES_MAX 64
+#define SYM_STRBUF (64 * 1024)
+
+typedef struct sym_opts {
+  const char *exe;
+  int functions, inlines, demangle, addresses, pretty, basenames, json;
+  int source, context; /* --source[=N] */
+  int format;          /* -1: addr2line output; else FASTSTACK_FORMAT_* */
+} sym_opts;
+
+static void usage(FILE *f)
+{
+  fprintf(f,
+          "usage: faststack symbolize [-afiCps] [-e FILE] [--json] "
+          "[--source[=N]] [ADDRESS...]\n"
+          "       faststack symbolize --format go|gin|json [--source[=N]] "
+          "< RAW-TRACE\n\n"
+          "Like addr2line: each ADDRESS (hex, module-relative; or one per "
+          "line on stdin)\nis looked up in FILE (default a.out). Lines of "
+          "faststack's raw format\n(#N 0xPC MODULE+0xOFFSET build-id=...) are "
+          "looked up in their module,\nfound by path or by build-id under "
+          "FASTSTACK_DEBUG_ROOT or /usr/lib/debug.\n\n"
+          "  -e, --exe=FILE     the ELF file to read\n"
+          "  -f, --functions    print function names\n"
+          "  -i, --inlines      print the callers of inlined functions\n"
+          "  -C, --demangle     demangle C++ names\n"
+          "  -a, --addresses    print the address before its answer\n"
+          "  -p, --pretty-print one line per address\n"
+          "  -s, --basenames    file base names only\n"
+          "      --json         one JSON object per address, all frame "
+          "fields\n"
+          "      --source[=N]   the source line (or N lines around it) under "
+          "each frame\n"
+          "      --format F     read a raw trace (or a crash report) and "
+          "print it\n"
+          "                     annotated: go, gin or json\n");
+}
+
+/* --------------------------------------------------------- arguments */
+
+static int parse_args(int argc, char **argv, sym_opts *o, int *first)
+{
+  int i;
+  for (i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strcmp(a, "--")) {
+      i++;
+      break;
+    }
+    if (a[0] != '-' || !a[1]) break;
+    if (a[1] == '-') {
+      if (!strcmp(a, "--functions")) o->functions = 1;
+      else if (!strcmp(a, "--inlines")) o->inlines = 1;
+      else if (!strncmp(a, "--demangle", 10)) o->demangle = 1;
+      else if (!strcmp(a, "--addresses")) o->addresses = 1;
+      else if (!strcmp(a, "--pretty-print")) o->pretty = 1;
+      else if (!strcmp(a, "--basenames")) o->basenames = 1;
+      else if (!strcmp(a, "--json")) o->json = 1;
+      else if (!strcmp(a, "--source")) o->source = 1;
+      else if (!strncmp(a, "--source=", 9)) {
+        o->source = 1;
+        o->context = atoi(a + 9);
+        if (o->context < 0 || o->context > 1000) return -1;
+      } else if (!strncmp(a, "--exe=", 6)) o->exe = a + 6;
+      else if (!strcmp(a, "--exe") && i + 1 < argc) o->exe = argv[++i];
+      else if (!strcmp(a, "--format") || !strncmp(a, "--format=", 9)) {
+        const char *f = a[8] == '=' ? a + 9 : i + 1 < argc ? argv[++i] : "";
+        if (!strcmp(f, "go")) o->format = FASTSTACK_FORMAT_GO;
+        else if (!strcmp(f, "gin")) o->format = FASTSTACK_FORMAT_GIN;
+        else if (!strcmp(f, "json")) o->format = FASTSTACK_FORMAT_JSON;
+        else return -1;
+      } else if (!strcmp(a, "--help")) {
+        usage(stdout);
+        exit(0);
+      } else return -1;
+      continue;
+    }
+    /* Short flags, combined as addr2line allows: -afiCe prog. */
+    for (const char *p = a + 1; *p; p++) {
+      switch (*p) {
+      case 'f': o->functions = 1; break;
+      case 'i': o->inlines = 1; break;
+      case 'C': o->demangle = 1; break;
+      case 'a': o->addresses = 1; break;
+      case 'p': o->pretty = 1; break;
+      case 's': o->basenames = 1; break;
+      case 'h': usage(stdout); exit(0);
+      case 'e':
+        if (p[1]) o->exe = p + 1;
+        else if (i + 1 < argc) o->exe = argv[++i];
+        else return -1;
+        p += strlen(p) - 1;
+        break;
+      default: return -1;
+      }
+    }
+  }
+  *first = i;
+  return 0;
+}
+
+/* ------------------------------------------------------------ output */
+
+static void print_source(const sym_opts *o, const faststack_frame *f)
+{
+  if (!o->source || !f->file || f->line <= 0) return;
+  static faststack_source_line ctx[2001];
+  static char text[512 * 1024];
+  faststack_sources *src = faststack_default_sources();
+  if (o->context <= 0) {
+    faststack_source_line l;
+    faststack_annotate(src, f, 1, &l, text, sizeof text);
+    if (l.text) printf("    %s\n", l.text);
+    return;
+  }
+  int k = faststack_annotate_context(src, f, o->context, ctx, 2001, text,
+                                     sizeof text);
+  for (int i = 0; i < k; i++)
+    if (ctx[i].text)
+      printf("%d %s: %s\n", ctx[i].line, ctx[i].line == f->line ? ">" : " ",
+             ctx[i].text);
+}
+
+/* addr2line's answer for one address, byte for byte. */
+static void print_gnu(const sym_opts *o, uint64_t addr,
+                      const faststack_frame *fr, int n)
+{
+  if (o->addresses) {
+    printf("0x%016llx", (unsigned long long)addr);
+    printf(o->pretty ? ": " : "\n");
+  }
+  int found = n > 0 && (fr[0].function || fr[0].file);
+  if (!found) {
+    if (o->functions) printf(o->pretty ? "?? " : "??\n");
+    printf("??:0\n");
+    return;
+  }
+  for (int i = 0; i < n; i++) {
+    if (o->functions) {
+      printf("%s", fr[i].function && fr[i].function[0] ? fr[i].function : "??");
+      printf(o->pretty ? " at " : "\n");
+    }
+    const char *file = fr[i].file;
+    if (o->basenames && file) {
+      const char *s = strrchr(file, '/');
+      if (s) file = s + 1;
+    }
+    printf("%s:", file ? file : "??");
+    if (fr[i].line) printf("%d\n", fr[i].line);
+    else printf("?\n");
+    print_source(o, &fr[i]);
+    if (!o->inlines || i + 1 >= n) break;
+    if (o->pretty) printf(" (inlined by) ");
+  }
+}
+
+static void json_str(const char *s)
+{
+  if (!s) {
+    fputs("null", stdout);
+    return;
+  }
+  char buf[8192];
+  fs_out w;
+  fs_out_init_buf(&w, buf, sizeof buf);
+  fs_json_str(&w, s);
+  fs_out_finish(&w);
+  fputs(buf, stdout);
+}
+
+static void print_json(uint64_t addr, const faststack_frame *fr, int n)
+{
+  printf("{\"address\":\"0x%llx\",\"frames\":[", (unsigned long long)addr);
+  for (int i = 0; i < n; i++) {
+    const faststack_frame *f = &fr[i];
+    printf("%s{\"function\":", i ? "," : "");
+    json_str(f->function);
+    printf(",\"file\":");
+    json_str(f->file);
+    printf(",\"line\":%d,\"column\":%d,\"inlined\":%s,\"module\":", f->line,
+           f->column, f->inlined ? "true" : "false");
+    json_str(f->module);
+    printf(",\"build_id\":");
+    json_str(f->build_id);
+    static const char *const src[] = {"none", "dwarf", "symtab", "dynsym"};
+    printf(",\"module_offset\":\"0x%llx\",\"function_offset\":\"0x%llx\","
+           "\"source\":\"%s\"}",
+           (unsigned long long)f->module_offset,
+           (unsigned long long)f->function_offset,
+           f->source < 4 ? src[f->source] : "none");
+  }
+  printf("]}\n");
+}
+
+/* ------------------------------------------------------------ lookups */
+
+typedef struct ctx {
+  sym_opts o;
+  faststack_symbolizer *exe;   /* the -e file, opened on first use */
+  int exe_failed;
+  char last_path[PATH_MAX];    /* the module of the last raw line */
+  faststack_symbolizer *last;
+} ctx;
+
+static faststack_symbolizer *open_file(const ctx *c, const char *path)
+{
+  faststack_symbolizer_options so = {0};
+  so.no_demangle = !c->o.demangle;
+  return faststack_symbolizer_open(path, &so, NULL);
+}
+
+static faststack_symbolizer *exe_symbolizer(ctx *c)
+{
+  if (!c->exe && !c->exe_failed) {
+    c->exe = open_file(c, c->o.exe);
+    if (!c->exe) {
+      fprintf(stderr, "faststack symbolize: '%s': No such file or not ELF\n",
+              c->o.exe);
+      c->exe_failed = 1;
+    }
+  }
+  return c->exe;
+}
+
+/* The symbolizer of a raw frame's module (kept while lines repeat it). */
+static faststack_symbolizer *raw_symbolizer(ctx *c, const raw_frame *rf)
+{
+  char path[PATH_MAX];
+  if (!rf->module[0] || !raw_find_file(rf, path, sizeof path)) return NULL;
+  if (c->last && !strcmp(path, c->last_path)) return c->last;
+  faststack_symbolizer_free(c->last);
+  c->last = open_file(c, path);
+  snprintf(c->last_path, sizeof c->last_path, "%s", path);
+  return c->last;
+}
+
+static int answer(ctx *c, const char *text)
+{
+  static faststack_frame fr[SYM_FRAMES_MAX];
+  static char strbuf[SYM_STRBUF];
+  raw_frame rf;
+  faststack_symbolizer *s;
+  uint64_t addr;
+  if (raw_parse_line(text, &rf)) {
+    s = raw_symbolizer(c, &rf);
+    addr = rf.offset;
+  } else {
+    s = exe_symbolizer(c);
+    if (!s) return -1;
+    addr = strtoull(text, NULL, 16); /* like addr2line: garbage is 0 */
+  }
+  int n = s ? faststack_symbolize(s, (uintptr_t)addr, FASTSTACK_PC_EXACT, fr,
+                                  SYM_FRAMES_MAX, strbuf, sizeof strbuf)
+            : 0;
+  if (n > 0) /* addresses here are module-relative */
+    for (int i = 0; i < n; i++) fr[i].pc = (uintptr_t)addr;
+  if (c->o.json) print_json(addr, fr, n > 0 ? n : 0);
+  else print_gnu(&c->o, addr, fr, n > 0 ? n : 0);
+  /* Answer each line as it arrives: a pipe partner waits for it. */
+  fflush(stdout);
+  return 0;
+}
+
+int cmd_symbolize(int argc, char **argv)
+{
+  ctx c;
+  memset(&c, 0, sizeof c);
+  c.o.exe = "a.out";
+  c.o.format = -1;
+  int first;
+  if (parse_args(argc, argv, &c.o, &first) != 0) {
+    usage(stderr);
+    return 2;
+  }
+  if (c.o.format >= 0)
+    return raw_annotate_stream(stdin, stdout, c.o.format, c.o.source,
+                               c.o.context);
+  int rc = 0;
+  if (first < argc) {
+    for (int i = first; i < argc && rc == 0; i++)
+      if (answer(&c, argv[i]) != 0) rc = 1;
+  } else {
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t len;
+    while (rc == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
+      while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+        line[--len] = '\0';
+      if (answer(&c, line) != 0) rc = 1;
+    }
+    free(line);
+  }
+  faststack_symbolizer_free(c.exe);
+  faststack_symbolizer_free(c.last);
+  return rc;
+}
