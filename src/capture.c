@@ -8,6 +8,7 @@
 #define _GNU_SOURCE
 #include <ucontext.h>
 
+#include "cfi.h"
 #include "unwind_fp.h"
 
 FS_REQUIRE_INIT;
@@ -16,22 +17,38 @@ FS_REQUIRE_INIT;
  * down); cap them so a crafted context cannot make the walk loop. */
 #define FS_MAX_SIGNAL_FRAMES 32
 
-static inline int unwind_step(fs_cursor *c)
+/* One step of the general path. A signal trampoline first (its frame is
+ * the saved context); then, unless FASTSTACK_UNWIND=fp, the DWARF CFI
+ * rule of the PC; the frame-pointer rule only for code without CFI
+ * (JIT code, hand-written assembly), and never in cfi mode. exact: c->pc
+ * is an interrupted PC, not a return address. */
+static inline int unwind_step(fs_cursor *c, int exact)
 {
   if (fs_signal_frame_inline(c)) return FS_STEP_SIGNAL;
+  if (fs_unwind_mode != FS_UNWIND_FP && c->pc) {
+    int st = fs_cfi_step(c, exact);
+    if (st != FS_CFI_NONE) return st;
+    if (fs_unwind_mode == FS_UNWIND_CFI) return FS_STEP_END;
+  }
   return fs_fp_step_inline(c);
 }
 
-int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
+int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)
 {
   int n = 0, signals = 0;
   while (n < max) {
-    /* Most frames: the frame-pointer fast path, state in registers. */
-    if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max) break;
-    int st = unwind_step(c);
+    /* Frame-pointer mode: the fast path, state in registers. (In auto
+     * mode every frame asks its CFI first: a frame-pointer walk through
+     * code that uses rbp as a plain register would be wrong.) */
+    if (fs_unwind_mode == FS_UNWIND_FP && !exact) {
+      if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max)
+        break;
+    }
+    int st = unwind_step(c, exact);
     if (st == FS_STEP_END) break;
     uintptr_t pc = c->pc;
-    if (st == FS_STEP_SIGNAL) {
+    exact = st == FS_STEP_SIGNAL;
+    if (exact) {
       if (++signals > FS_MAX_SIGNAL_FRAMES) break;
       /* Stored +1 so that the uniform pc-1 lookup rule finds the exact
        * interrupted instruction. */
@@ -44,6 +61,11 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
     pcs[n++] = pc;
   }
   return n;
+}
+
+int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
+{
+  return fs_walk_from(c, pcs, max, skip, 0);
 }
 
 FASTSTACK_API __attribute__((noinline)) int
@@ -84,5 +106,7 @@ faststack_capture_ucontext(const void *ucontext,
     c.pc = ra;
     c.sp += 8;
   }
-  return n + fs_walk(&c, pcs + n, max - n, 0);
+  /* The first frame's PC is the interrupted instruction, not a return
+   * address (unless the bad-call fix-up above replaced it by one). */
+  return n + fs_walk_from(&c, pcs + n, max - n, 0, n == 1);
 }

@@ -420,10 +420,28 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
     free(v);
     return -1;
   }
-  size_t m = 0;
+  size_t m = 0, extra = 0;
   for (size_t k = 0; k < n; k++)
-    if (m == 0 || syms[m - 1].addr != v[k].s.addr) syms[m++] = v[k].s;
+    if (m == 0 || syms[m - 1].addr != v[k].s.addr) {
+      syms[m++] = v[k].s;
+      const char *at = strchr(v[k].s.name, '@');
+      if (at) extra += (size_t)(at - v[k].s.name) + 1;
+    }
   free(v);
+  memset(out, 0, sizeof *out);
+  if (extra && !(out->names = malloc(extra))) {
+    free(syms);
+    return -1;
+  }
+  for (size_t k = 0, used = 0; extra && k < m; k++) {
+    const char *at = strchr(syms[k].name, '@');
+    if (!at) continue;
+    size_t len = (size_t)(at - syms[k].name);
+    memcpy(out->names + used, syms[k].name, len);
+    out->names[used + len] = '\0';
+    syms[k].name = out->names + used;
+    used += len + 1;
+  }
   out->syms = syms;
   out->n = m;
   out->dynamic = type == SHT_DYNSYM;
@@ -441,6 +459,7 @@ int fs_elf_symtab(const fs_elf *e, fs_symtab *out)
 void fs_symtab_free(fs_symtab *t)
 {
   free(t->syms);
+  free(t->names);
   memset(t, 0, sizeof *t);
 }
 

@@ -40,6 +40,8 @@ typedef struct fs_symtab {
   fs_sym *syms;  /* sorted by addr; one per address (best alias) */
   size_t n;
   int dynamic;   /* 1: from .dynsym */
+  char *names;   /* versioned names (printf@@GLIBC_2.2.5) without the
+                    version, which is not part of the function's name */
 } fs_symtab;
 
 /* Opens and maps path. 0, or -1 with *err set to a static message. */
