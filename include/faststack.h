@@ -662,6 +662,126 @@ FASTSTACK_API void faststack_profiler_reset(void);
 /* The profiler's table (NULL before the first start), for custom output. */
 FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);
 
+/* ======================================================================
+ * Recovery: survive a fault in one call (Go's recover, gin's Recovery)
+ * ====================================================================== */
+
+/* faststack_recover runs fn(arg) on the calling thread. If fn (or
+ * anything it calls on this thread) faults with SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL or SIGABRT, the shared fault handler captures the trace from the
+ * signal's context into the report and jumps (siglongjmp) back into
+ * faststack_recover, which returns the signal number instead of letting
+ * the process die. Faults outside a guarded call, faults in other threads
+ * and SIGTRAP/SIGSYS keep the crash handler's behaviour (a report if
+ * faststack_crash_install was called, then death by the signal), and so
+ * do fault signals sent by another process with kill(2).
+ *
+ * Guards nest: a fault is caught by the innermost faststack_recover active
+ * on the faulting thread; outer ones carry on.
+ *
+ * WHAT RECOVERY CANNOT UNDO. The guarded call's stack is abandoned where
+ * it faulted: no cleanup code of fn or its callees runs (no destructors,
+ * no pthread cleanup handlers, no free). Therefore
+ *   - locks fn held stay held (a later lock of the same mutex deadlocks);
+ *   - memory fn allocated and had not freed is leaked;
+ *   - data fn was updating stays half updated (lists, counters, buffers);
+ *   - a SIGABRT raised by the allocator on a corrupted heap (glibc's
+ *     "double free or corruption") leaves the heap corrupted and possibly
+ *     its arena lock held by this thread: the next malloc may deadlock or
+ *     crash for real;
+ *   - a stack overflow is recoverable only when the thread has an
+ *     alternate signal stack (faststack_crash_thread_init); the kernel
+ *     kills the process otherwise.
+ * Recover to report, answer an error and keep serving other work; exit
+ * (the policy below) when faults repeat. fn must not leave the call by
+ * longjmp or a C++ exception (the guard would stay on the thread's chain).
+ *
+ * The report is written from the signal handler (async-signal-safe) into
+ * memory the caller owns, so catching a fault allocates nothing. Logging
+ * and formatting it afterwards (Go, gin, JSON) symbolize, which is not
+ * async-signal-safe but runs after the jump, in normal context. */
+
+/* Most PCs a report keeps (innermost first; deeper frames are cut). */
+#define FASTSTACK_RECOVER_MAX_PCS 128
+
+/* What faststack_recover caught. */
+typedef struct faststack_recover_report {
+  int signal;        /* SIGSEGV, ...; 0 when fn returned normally */
+  int code;          /* si_code (SEGV_MAPERR, FPE_INTDIV, SI_TKILL...) */
+  uintptr_t addr;    /* si_addr: the faulting address (SIGSEGV, SIGBUS) or
+                        instruction (SIGILL, SIGFPE); 0 for SIGABRT */
+  uintptr_t pc;      /* the interrupted instruction (= pcs[0]) */
+  int tid;           /* the thread (always the caller's) */
+  int depth;         /* nesting depth of the guard that caught it, 1 =
+                        outermost */
+  int64_t time_ns;   /* CLOCK_REALTIME of the fault, ns since the epoch */
+  uint64_t count;    /* recoveries in this process so far, this one
+                        included */
+  int n;             /* PCs in pcs */
+  unsigned flags;    /* FASTSTACK_PCS_UCONTEXT: pass it to the formatters */
+  uintptr_t pcs[FASTSTACK_RECOVER_MAX_PCS]; /* pcs[0] is the faulting
+                        instruction, then its callers' return addresses */
+} faststack_recover_report;
+
+/* Calls fn(arg) under a guard (see above). Returns 0 when fn returned,
+ * the signal number when a fault was recovered, -1 when fn is NULL or the
+ * fault handlers could not be installed (errno set; fn is not called).
+ * out may be NULL; when given it is filled on every return (signal 0 when
+ * fn returned). The first call installs the shared fault handlers
+ * (sigaction of the five signals; handlers installed before are chained
+ * to for faults outside guards). Cost without a fault: one sigsetjmp
+ * (which saves the signal mask: one system call). Not AS-safe. */
+FASTSTACK_API int faststack_recover(void (*fn)(void *), void *arg,
+                                    faststack_recover_report *out);
+
+/* What happens on each recovery, process-wide. */
+typedef struct faststack_recover_policy {
+  /* Each recovered fault's report is written here (faststack_recover_write
+   * with log_format) before faststack_recover returns; -1: not logged (the
+   * caller logs it, as a server's middleware does). Default 2. */
+  int log_fd;
+  int log_format;      /* FASTSTACK_FORMAT_*; default GO (with source) */
+  /* 0: log and continue, always. N > 0: log and exit — at most N faults
+   * are recovered within any window_ms; the fault that would be the
+   * (N+1)th is not recovered: a line saying so goes to log_fd (stderr if
+   * -1), then the crash handler's behaviour applies (its report when
+   * installed; death by that signal, with its core dump). */
+  int max_recoveries;
+  int window_ms;       /* 0: 60000 */
+  void *reserved[4];   /* zero */
+} faststack_recover_policy;
+
+/* Fills *p with the defaults (log to stderr in Go format, no limit). */
+FASTSTACK_API void faststack_recover_policy_init(faststack_recover_policy *p);
+
+/* Sets the policy (copied). p NULL restores the defaults. Returns 0, or
+ * -1 (EINVAL: a negative field or max_recoveries over 16,777,216; ENOMEM).
+ * Resets the window's history. Not AS-safe; thread-safe. */
+FASTSTACK_API int faststack_recover_set_policy(const faststack_recover_policy *p);
+
+/* Recoveries so far in this process. [AS-safe] */
+FASTSTACK_API uint64_t faststack_recover_count(void);
+
+/* Formats a report: for Go, gin and raw, one line
+ *
+ *   panic recovered: SIGSEGV: segmentation violation [code=1 SEGV_MAPERR
+ *   addr=0x0 pc=0x55d2c1a2b3c4] (thread 4242)
+ *
+ * then the trace in that format (faststack_format_trace, header as in
+ * o); for JSON one object {"signal":"SIGSEGV","signo":11,"code":1,
+ * "code_name":"SEGV_MAPERR","addr":"0x0","pc":"0x...","tid":...,
+ * "time_ns":...,"count":...,"trace":{...}} and a newline. o NULL: Go with
+ * source. Into buf[0..cap), NUL-terminated; returns the length needed.
+ * Not AS-safe (symbolizes), except with the raw format. */
+FASTSTACK_API size_t faststack_recover_format(const faststack_recover_report *r,
+                                              const faststack_format_options *o,
+                                              char *buf, size_t cap);
+
+/* The same text written to fd. Returns 0, or -1 if a write failed. */
+FASTSTACK_API int faststack_recover_write(int fd,
+                                          const faststack_recover_report *r,
+                                          const faststack_format_options *o);
+
 #ifdef __cplusplus
 }
 #endif
