@@ -6,6 +6,7 @@
  * frame-pointer rule — and stops at the first frame no strategy can
  * vouch for: a frame may be missing, never wrong. */
 #define _GNU_SOURCE
+#include <stdatomic.h>
 #include <ucontext.h>
 
 #include "cfi.h"
@@ -33,6 +34,76 @@ static inline int unwind_step(fs_cursor *c, int exact)
   return fs_fp_step_inline(c);
 }
 
+/* [AS-safe] Warm CFI steps with the walk's state in registers: while
+ * each frame's rule is in the cache and its return address stays in the
+ * cached code range, one step is a probe, two loads and a few compares.
+ * Anything else (a miss, another object, a signal trampoline) returns to
+ * the general step with the cursor at the last frame reached. */
+FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
+                                            int *n, int max, int *skip)
+{
+  uintptr_t fp = c->fp, sp = c->sp, pc = c->pc;
+  const uintptr_t hi = c->region.hi, lo_code = c->code_lo,
+                  hi_code = c->code_hi, sigret = fs_sigreturn_pc;
+  const uint64_t ep = atomic_load_explicit(&fs_cfi_epoch,
+                                           memory_order_relaxed);
+  /* The rule of frame-pointer code (CFA = rbp+16, RA at CFA-8, rbp at
+   * CFA-16) is the frame-pointer step itself: for it the slot check is
+   * a single compare, off the chain of dependent loads. */
+  const uint64_t fp_rule = FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << 18) |
+                           (uint64_t)(uint16_t)16 |
+                           ((uint64_t)(uint16_t)-16 << 48);
+  const uint64_t fp_tag = fs_cfi_mix(fp_rule, ep);
+  int k = *n;
+  /* Frames to skip go through the general step (they are few). */
+  if (*skip > 0 || !sigret) return k;
+  while (k < max && pc != sigret) {
+    uintptr_t at = pc - 1;
+    fs_cfi_slot *sl = fs_cfi_slot_of(at);
+    uint64_t tag = atomic_load_explicit(&sl->tag, memory_order_acquire);
+    uint64_t pk = atomic_load_explicit(&sl->packed, memory_order_relaxed);
+    uintptr_t ra, nfp, cfa;
+    if (FS_LIKELY(pk == fp_rule && tag == (at ^ fp_tag))) {
+      if (fp < sp || fp > hi - 16 || (fp & 7)) break;
+      ra = ((const uintptr_t *)fp)[1];
+      nfp = ((const uintptr_t *)fp)[0];
+      cfa = fp + 16;
+    } else {
+      /* A miss, a torn slot or the outermost frame: the general step.
+       * (pc 0 and the signal trampoline never have a packed rule.) */
+      if ((tag ^ fs_cfi_mix(pk, ep)) != at || !(pk & FS_CFI_PK_VALID) ||
+          (pk & FS_CFI_PK_END))
+        break;
+      cfa = ((pk & FS_CFI_PK_RBP) ? fp : sp) + (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
+      if (cfa <= sp || cfa > hi || (cfa & 7)) break;
+      ra = ((const uintptr_t *)cfa)[-1];
+      nfp = fp;
+      unsigned how = FS_CFI_PK_HOW(pk);
+      if (how) {
+        uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
+        if (how == 2) nfp = bp_at;
+        else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) break;
+        else nfp = *(const uintptr_t *)bp_at;
+      }
+    }
+    /* The cursor's object, or the executable or libc (never unloaded):
+     * most walks end through libc's start code. Else the general step. */
+    if ((ra < lo_code || ra >= hi_code) &&
+        (ra < fs_exe_code_lo || ra >= fs_exe_code_hi) &&
+        (ra < fs_libc_code_lo || ra >= fs_libc_code_hi))
+      break;
+    pc = ra;
+    sp = cfa;
+    fp = nfp;
+    pcs[k++] = pc;
+  }
+  c->fp = fp;
+  c->sp = sp;
+  c->pc = pc;
+  *n = k;
+  return k;
+}
+
 int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)
 {
   int n = 0, signals = 0;
@@ -43,6 +114,9 @@ int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)
     if (fs_unwind_mode == FS_UNWIND_FP && !exact) {
       if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max)
         break;
+    } else if (!exact) {
+      fs_cfi_run(c, pcs, &n, max, &skip);
+      if (n >= max) break;
     }
     int st = unwind_step(c, exact);
     if (st == FS_STEP_END) break;

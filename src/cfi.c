@@ -543,52 +543,46 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
 
 /* ------------------------------------------------------ the rule cache */
 
-#define CACHE_SLOTS 4096
-
-typedef struct cache_slot {
-  _Atomic uint32_t seq; /* even: stable; odd: being written; 0: empty */
-  uint32_t epoch;
-  uintptr_t pc;
-  fs_cfi_rule rule;     /* only simple rules (no expression) */
-} cache_slot;
-
-static cache_slot cache[CACHE_SLOTS];
-static _Atomic uint32_t cache_epoch = 1;
+/* Simple rules pack into 64 bits (see fs_cfi_pack); a slot is the packed
+ * rule and a tag, tag = pc ^ mix(packed, epoch). A reader loads both and
+ * accepts the slot only if the tag matches: a slot torn by a concurrent
+ * writer (or by a signal handler interrupting one) fails the check — a
+ * miss, never a wrong rule (up to a 2^-64 hash accident). No locks, no
+ * sequence counters: a warm step is two loads and a multiply. */
+fs_cfi_slot fs_cfi_cache[FS_CFI_SLOTS];
+_Atomic uint64_t fs_cfi_epoch = 1;
 
 void fs_cfi_cache_invalidate(void)
 {
-  atomic_fetch_add(&cache_epoch, 1);
+  atomic_fetch_add(&fs_cfi_epoch, 1);
 }
 
-static cache_slot *slot_of(uintptr_t at)
+/* Packs a simple rule; 0 when it does not fit (then it is not cached). */
+static uint64_t pack(const fs_cfi_rule *r)
 {
-  return &cache[(at * 0x9e3779b97f4a7c15ull) >> 52 & (CACHE_SLOTS - 1)];
-}
-
-static int cache_get(uintptr_t at, fs_cfi_rule *r)
-{
-  cache_slot *s = slot_of(at);
-  uint32_t q = atomic_load_explicit(&s->seq, memory_order_acquire);
-  if (!q || (q & 1) || s->pc != at ||
-      s->epoch != atomic_load_explicit(&cache_epoch, memory_order_relaxed))
+  if (r->ra_how == 1) return FS_CFI_PK_VALID | FS_CFI_PK_END;
+  /* The return address right below the CFA (where call pushed it) is
+   * the only shape the fast path knows. */
+  if (r->cfa_reg == 0xff || r->ra_off != -8) return 0;
+  if (r->cfa_off < INT16_MIN || r->cfa_off > INT16_MAX ||
+      r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
     return 0;
-  *r = s->rule;
-  atomic_thread_fence(memory_order_acquire);
-  return atomic_load_explicit(&s->seq, memory_order_relaxed) == q;
+  return FS_CFI_PK_VALID | (r->cfa_reg == 6 ? FS_CFI_PK_RBP : 0) |
+         ((uint64_t)r->rbp_how << 18) | (uint64_t)(uint16_t)r->cfa_off |
+         ((uint64_t)(uint16_t)r->rbp_off << 48);
 }
 
-/* A writer interrupted by a signal whose handler also writes: the second
- * finds the slot odd and skips; nobody waits. */
 static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 {
-  cache_slot *s = slot_of(at);
-  uint32_t q = atomic_load_explicit(&s->seq, memory_order_relaxed);
-  if ((q & 1) || !atomic_compare_exchange_strong(&s->seq, &q, q + 1)) return;
-  atomic_thread_fence(memory_order_release);
-  s->pc = at;
-  s->epoch = atomic_load_explicit(&cache_epoch, memory_order_relaxed);
-  s->rule = *r;
-  atomic_store_explicit(&s->seq, q + 2, memory_order_release);
+  uint64_t pk = pack(r);
+  if (!pk) return;
+  fs_cfi_slot *s = fs_cfi_slot_of(at);
+  uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
+  /* Tag 0 first: a reader between the two stores sees no valid slot. */
+  atomic_store_explicit(&s->tag, 0, memory_order_relaxed);
+  atomic_store_explicit(&s->packed, pk, memory_order_relaxed);
+  atomic_store_explicit(&s->tag, at ^ fs_cfi_mix(pk, ep),
+                        memory_order_release);
 }
 
 /* ------------------------------------------------------------- a step */
@@ -596,18 +590,19 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
 {
   uintptr_t at = exact ? c->pc : c->pc - 1;
-  fs_cfi_rule r;
-  if (!cache_get(at, &r)) {
-    const uint8_t *lo, *hi;
-    const uint8_t *f = find_fde(at, &lo, &hi);
-    if (!f) return FS_CFI_NONE;
-    if (!fs_cfi_rule_at(lo, hi, f, at, &r)) {
-      /* No FDE covers at (the table's nearest entry ends before it), or
-       * a rule we cannot follow: no CFI for this PC. */
-      return FS_CFI_NONE;
-    }
-    if (r.cfa_reg != 0xff) cache_put(at, &r);
+  uint64_t pk = fs_cfi_lookup(at);
+  if (pk) {
+    int st = fs_cfi_apply(c, pk);
+    if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
+    return st;
   }
+  fs_cfi_rule r;
+  const uint8_t *lo, *hi;
+  const uint8_t *f = find_fde(at, &lo, &hi);
+  /* No FDE covers at (the table's nearest entry ends before it), or a
+   * rule we cannot follow: no CFI for this PC. */
+  if (!f || !fs_cfi_rule_at(lo, hi, f, at, &r)) return FS_CFI_NONE;
+  cache_put(at, &r);
   if (r.ra_how == 1) return FS_STEP_END; /* the outermost frame */
   uintptr_t cfa;
   if (r.cfa_reg == R_RSP) cfa = c->sp + (uintptr_t)(intptr_t)r.cfa_off;

@@ -9,6 +9,7 @@
 #define FASTSTACK_CFI_H
 
 #include <stddef.h>
+#include <stdatomic.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -46,5 +47,76 @@ typedef struct fs_cfi_rule {
 
 int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
                    uintptr_t at, fs_cfi_rule *r);
+
+/* ------------------------------------------------ the warm fast path
+ * The rule cache, inline so the walk loop can run cached steps with its
+ * state in registers (capture.c). A packed rule: bits 0-15 the CFA
+ * offset (signed; first, so it is one sign-extending move on the chain of
+ * dependent loads), bit 16 valid, bit 17 CFA from rbp (else rsp), bits
+ * 18-19 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2 CFA+rbp_off
+ * itself), bit 20 outermost frame, bits 48-63 the rbp offset. The return
+ * address is always at CFA-8 (rules that say otherwise are not packed). */
+#define FS_CFI_SLOTS 4096
+#define FS_CFI_PK_VALID (1ull << 16)
+#define FS_CFI_PK_RBP (1ull << 17)
+#define FS_CFI_PK_END (1ull << 20) /* RA undefined: _start */
+#define FS_CFI_PK_HOW(pk) ((unsigned)((pk) >> 18) & 3)
+#define FS_CFI_PK_CFA_OFF(pk) ((intptr_t)(int16_t)(pk))
+#define FS_CFI_PK_BP_OFF(pk) ((intptr_t)(int16_t)((pk) >> 48))
+
+typedef struct fs_cfi_slot {
+  _Atomic uint64_t tag;    /* pc ^ fs_cfi_mix(packed, epoch) */
+  _Atomic uint64_t packed;
+} fs_cfi_slot;
+
+extern fs_cfi_slot fs_cfi_cache[FS_CFI_SLOTS];
+extern _Atomic uint64_t fs_cfi_epoch;
+
+static inline uint64_t fs_cfi_mix(uint64_t pk, uint64_t epoch)
+{
+  return (pk ^ (epoch << 7)) * 0x9e3779b97f4a7c15ull;
+}
+
+/* Direct-mapped by the PC's low bits: a hash would add a multiply to
+ * every step's chain of dependent loads, and return addresses spread
+ * well over their low bits. */
+static inline fs_cfi_slot *fs_cfi_slot_of(uintptr_t at)
+{
+  return &fs_cfi_cache[at & (FS_CFI_SLOTS - 1)];
+}
+
+/* [AS-safe] The cached packed rule for at, or 0. */
+static inline uint64_t fs_cfi_lookup(uintptr_t at)
+{
+  fs_cfi_slot *s = fs_cfi_slot_of(at);
+  uint64_t tag = atomic_load_explicit(&s->tag, memory_order_acquire);
+  uint64_t pk = atomic_load_explicit(&s->packed, memory_order_relaxed);
+  uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
+  return pk && (tag ^ fs_cfi_mix(pk, ep)) == at ? pk : 0;
+}
+
+/* [AS-safe] Applies a packed rule to the cursor: FS_STEP_OK (the caller
+ * checks the new PC is code) or FS_STEP_END. */
+FS_NO_SANITIZE static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
+{
+  if (pk & FS_CFI_PK_END) return FS_STEP_END;
+  uintptr_t base = (pk & FS_CFI_PK_RBP) ? c->fp : c->sp;
+  uintptr_t cfa = base + (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
+  uintptr_t hi = c->region.hi;
+  if (cfa <= c->sp || cfa > hi || (cfa & 7)) return FS_STEP_END;
+  uintptr_t fp = c->fp;
+  unsigned how = FS_CFI_PK_HOW(pk);
+  uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
+  if (how == 1) {
+    if (bp_at < c->sp || bp_at > hi - 8 || (bp_at & 7)) return FS_STEP_END;
+    fp = *(const uintptr_t *)bp_at;
+  } else if (how == 2) {
+    fp = bp_at;
+  }
+  c->pc = ((const uintptr_t *)cfa)[-1];
+  c->sp = cfa;
+  c->fp = fp;
+  return FS_STEP_OK;
+}
 
 #endif

@@ -31,10 +31,32 @@ static int m_none(uintptr_t *pcs, int max)
   return max > 0 ? 0 : -1;
 }
 
+/* The library's unwinding strategy (FASTSTACK_UNWIND), set per row. */
+extern int fs_unwind_mode;
+enum { MODE_AUTO = 0, MODE_FP = 1, MODE_CFI = 2 };
+
 static int m_faststack(uintptr_t *pcs, int max)
 {
+  fs_unwind_mode = MODE_AUTO;
   return faststack_capture(pcs, max, 0);
 }
+
+static int m_faststack_fp(uintptr_t *pcs, int max)
+{
+  fs_unwind_mode = MODE_FP;
+  return faststack_capture(pcs, max, 0);
+}
+
+static int m_faststack_cfi(uintptr_t *pcs, int max)
+{
+  fs_unwind_mode = MODE_CFI;
+  return faststack_capture(pcs, max, 0);
+}
+
+/* The same recursion compiled with -fomit-frame-pointer (CMakeLists). */
+int ping_nofp(int depth, capture_fn f, uintptr_t *pcs, int max);
+typedef int (*recurse_fn)(int, capture_fn, uintptr_t *, int);
+static recurse_fn recurse = ping;
 
 static int m_backtrace(uintptr_t *pcs, int max)
 {
@@ -93,7 +115,9 @@ typedef struct method {
 } method;
 
 static const method methods[] = {
-  {"faststack_capture", m_faststack},
+  {"faststack auto", m_faststack},
+  {"faststack fp", m_faststack_fp},
+  {"faststack cfi", m_faststack_cfi},
   {"backtrace()", m_backtrace},
   {"unw_backtrace()", m_unw_backtrace},
   {"_Unwind_Backtrace()", m_unwind_backtrace},
@@ -113,12 +137,12 @@ static uintptr_t pcs[MAXF];
 static double measure(const method *m, int depth, double budget_ns,
                       int *frames)
 {
-  *frames = ping(depth, m->fn, pcs, MAXF); /* warm up */
+  *frames = recurse(depth, m->fn, pcs, MAXF); /* warm up */
   long iters = 0;
   double start = now_ns(), t;
   long batch = 1;
   do {
-    for (long i = 0; i < batch; i++) ping(depth, m->fn, pcs, MAXF);
+    for (long i = 0; i < batch; i++) recurse(depth, m->fn, pcs, MAXF);
     iters += batch;
     t = now_ns() - start;
     if (batch < 1024) batch *= 2;
@@ -133,29 +157,37 @@ int main(int argc, char **argv)
   gcc_backtrace = gcc ? (uw_bt_fn)dlsym(gcc, "_Unwind_Backtrace") : NULL;
   gcc_getip = gcc ? (uw_getip_fn)dlsym(gcc, "_Unwind_GetIP") : NULL;
   bt_state = backtrace_create_state(NULL, 0, bt_err, NULL);
-  const char *mode = getenv("FASTSTACK_UNWIND");
-  printf("capture: ping/pong recursion across two files, warm; "
-         "FASTSTACK_UNWIND=%s\n", mode && *mode ? mode : "auto");
-  printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method", "ns/capture",
-         "ns/frame", "frames", "x faststack");
+  printf("capture: ping/pong recursion across two files, warm. faststack "
+         "rows: auto (CFI per frame, the default), fp (frame pointers "
+         "only), cfi (CFI only).\n");
   static const int depths[] = {8, 32, 128, 512};
-  for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
-    double base = 0;
-    int none_frames;
-    method none = {"(recursion only)", m_none};
-    double rec = measure(&none, depths[d], budget_ms * 1e6, &none_frames);
-    printf("%-6d %-22s %12.1f   (subtracted from the rows below)\n",
-           depths[d], none.name, rec);
-    for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
-      const method *m = &methods[i];
-      if (m->fn == m_unwind_backtrace && !gcc_backtrace) continue;
-      int frames = 0;
-      /* _Unwind_Backtrace is ~1000x slower: a smaller budget suffices. */
-      double ns = measure(m, depths[d], budget_ms * 1e6, &frames) - rec;
-      if (i == 0) base = ns;
-      printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d], m->name, ns,
-             frames ? ns / frames : 0, frames, base > 0 ? ns / base : 0);
+  static const char *const kinds[] = {
+      "frame-pointer code (-fno-omit-frame-pointer)",
+      "code without frame pointers (-fomit-frame-pointer)"};
+  for (int kind = 0; kind < 2; kind++) {
+    recurse = kind ? ping_nofp : ping;
+    printf("\n== %s\n", kinds[kind]);
+    printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method",
+           "ns/capture", "ns/frame", "frames", "x auto");
+    for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
+      double base = 0;
+      int none_frames;
+      method none = {"(recursion only)", m_none};
+      double rec = measure(&none, depths[d], budget_ms * 1e6, &none_frames);
+      printf("%-6d %-22s %12.1f   (subtracted from the rows below)\n",
+             depths[d], none.name, rec);
+      for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
+        const method *m = &methods[i];
+        if (m->fn == m_unwind_backtrace && !gcc_backtrace) continue;
+        int frames = 0;
+        double ns = measure(m, depths[d], budget_ms * 1e6, &frames) - rec;
+        if (i == 0) base = ns;
+        printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d],
+               m->name, ns, frames ? ns / frames : 0, frames,
+               base > 0 ? ns / base : 0);
+      }
     }
   }
+  fs_unwind_mode = MODE_AUTO;
   return 0;
 }
