@@ -23,7 +23,8 @@ target_link_libraries(crash_plain PRIVATE Threads::Threads)
 # The unwinder's reach into frameless libc code (abort, strlen, qsort...)
 # is the CFI unwinder's: with it in the tree those chain checks are
 # strict; without it they are reported as XFAIL (needs CFI), never dropped.
-file(GLOB FS_CRASH_CFI_SOURCES ${PROJECT_SOURCE_DIR}/src/unwind_cfi*.c)
+file(GLOB FS_CRASH_CFI_SOURCES ${PROJECT_SOURCE_DIR}/src/cfi.c
+     ${PROJECT_SOURCE_DIR}/src/unwind_cfi*.c)
 if(FS_CRASH_CFI_SOURCES)
   set(FS_CRASH_CFI 1)
 else()

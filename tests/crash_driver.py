@@ -46,7 +46,7 @@ def check(what, cond, needs=None, detail=""):
         return True
     if needs == "cfi" and not args.cfi:
         xfails += 1
-        note(f"XFAIL (needs the CFI unwinder, src/unwind_cfi.c): {what}"
+        note(f"XFAIL (needs the CFI unwinder, src/cfi.c): {what}"
              f"{': ' + detail if detail else ''}")
         return False
     failures += 1
