@@ -6,3 +6,19 @@ fs_add_test(test_recover SOURCES test_recover.c
                   -fno-optimize-sibling-calls
             LIBS -rdynamic Threads::Threads
             LABELS recover TIMEOUT 60)
+
+# The http-recovery example end to end (when libmicrohttpd-dev is there):
+# /panic answers 500 and logs the masked request and the faulting function
+# and line, /abort too, /ok still answers 200, SIGTERM stops it cleanly.
+find_package(Python3 COMPONENTS Interpreter)
+if(TARGET http-recovery AND Python3_FOUND)
+  foreach(fmt text json)
+    add_test(NAME recover_http_${fmt}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/recover_http.py
+              --server $<TARGET_FILE:http-recovery>
+              --src ${PROJECT_SOURCE_DIR}/examples/http-recovery/server.c
+              --log ${fmt})
+    set_tests_properties(recover_http_${fmt} PROPERTIES TIMEOUT 60
+                         LABELS recover)
+  endforeach()
+endif()
