@@ -229,7 +229,12 @@ static void gin_way_trace(sbuf *b, const faststack_recover_report *r)
                                 f, 8, strs, sizeof strs);
     if (k <= 0) continue;
     const faststack_frame *fr = &f[k - 1]; /* the physical function */
-    if (!fr->file) break; /* gin stops at the first frame without a file */
+    if (!fr->file) { /* Go always knows the file; C may not */
+      sb_fmt(b, "%s+0x%lx (0x%lx)\n\t%s: ???\n",
+             fr->module ? fr->module : "??", (unsigned long)fr->module_offset,
+             (unsigned long)r->pcs[i], fr->function ? fr->function : "???");
+      continue;
+    }
     sb_fmt(b, "%s:%d (0x%lx)\n", fr->file, fr->line, (unsigned long)r->pcs[i]);
     if (strcmp(fr->file, last) != 0) {
       free(data);
