@@ -77,8 +77,14 @@ static int64_t rd_sleb(rd *r)
     v |= (int64_t)((uint64_t)(b & 0x7f) << shift);
     shift += 7;
   } while (b & 0x80);
-  if (shift < 64 && (b & 0x40)) v |= -(int64_t)((uint64_t)1 << shift);
+  if (shift < 64 && (b & 0x40)) v |= (int64_t)(~(uint64_t)0 << shift);
   return v;
+}
+
+/* a*b wrapping, never undefined: corrupt data multiplies anything. */
+static int64_t mul_wrap(int64_t a, int64_t b)
+{
+  return (int64_t)((uint64_t)a * (uint64_t)b);
 }
 
 /* A DW_EH_PE-encoded pointer. base_data: for datarel (.eh_frame_hdr). */
@@ -104,7 +110,8 @@ static uintptr_t rd_enc(rd *r, uint8_t enc, uintptr_t data_base)
   case 0x30: v += data_base; break; /* datarel */
   default: r->bad = 1; return 0;    /* textrel/funcrel: not on x86-64 */
   }
-  if (enc & 0x80) r->bad = 1; /* indirect: not used for code addresses */
+  /* 0x80 (indirect) only appears on the personality pointer, which is
+   * skipped, never followed: the value is returned as read. */
   return v;
 }
 
@@ -236,7 +243,7 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       goto advance;
     case 2: /* offset */
       reg = op & 0x3f;
-      off = (int64_t)rd_uleb(&r) * c->data_align;
+      off = mul_wrap((int64_t)rd_uleb(&r), c->data_align);
       if (reg < NREGS) s->r[reg] = (regrule){HOW_OFFSET, 0, off, NULL, 0};
       continue;
     case 3: /* restore */
@@ -255,7 +262,7 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
     case 0x04: delta = rd_u(&r, 4); goto advance;
     case 0x05: /* offset_extended */
       reg = rd_uleb(&r);
-      off = (int64_t)rd_uleb(&r) * c->data_align;
+      off = mul_wrap((int64_t)rd_uleb(&r), c->data_align);
       if (reg < NREGS) s->r[reg] = (regrule){HOW_OFFSET, 0, off, NULL, 0};
       break;
     case 0x06: /* restore_extended */
@@ -314,25 +321,25 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
     }
     case 0x11: /* offset_extended_sf */
       reg = rd_uleb(&r);
-      off = rd_sleb(&r) * c->data_align;
+      off = mul_wrap(rd_sleb(&r), c->data_align);
       if (reg < NREGS) s->r[reg] = (regrule){HOW_OFFSET, 0, off, NULL, 0};
       break;
     case 0x12: /* def_cfa_sf */
       s->cfa_reg = rd_uleb(&r);
-      s->cfa_off = rd_sleb(&r) * c->data_align;
+      s->cfa_off = mul_wrap(rd_sleb(&r), c->data_align);
       s->cfa_is_expr = 0;
       break;
-    case 0x13: s->cfa_off = rd_sleb(&r) * c->data_align; break;
+    case 0x13: s->cfa_off = mul_wrap(rd_sleb(&r), c->data_align); break;
     case 0x14: case 0x15: /* val_offset(_sf) */
       reg = rd_uleb(&r);
-      off = op == 0x14 ? (int64_t)rd_uleb(&r) * c->data_align
-                       : rd_sleb(&r) * c->data_align;
+      off = op == 0x14 ? mul_wrap((int64_t)rd_uleb(&r), c->data_align)
+                       : mul_wrap(rd_sleb(&r), c->data_align);
       if (reg < NREGS) s->r[reg] = (regrule){HOW_VAL_OFFSET, 0, off, NULL, 0};
       break;
     case 0x2e: rd_uleb(&r); break; /* GNU_args_size */
     case 0x2f: /* GNU_negative_offset_extended */
       reg = rd_uleb(&r);
-      off = -(int64_t)rd_uleb(&r) * c->data_align;
+      off = (int64_t)(0 - (uint64_t)mul_wrap((int64_t)rd_uleb(&r), c->data_align));
       if (reg < NREGS) s->r[reg] = (regrule){HOW_OFFSET, 0, off, NULL, 0};
       break;
     default:
@@ -341,7 +348,7 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
     continue;
   advance:
     if (r.bad) return 0;
-    loc += (uintptr_t)(delta * c->code_align);
+    loc += (uintptr_t)(delta * c->code_align); /* unsigned: wraps */
     if (loc > at) return 1;
   }
   return !r.bad;

@@ -1,0 +1,26 @@
+# Issue 5: the CFI unwinder against libunwind's unw_backtrace, on code
+# without frame pointers: gcc -O2, gcc -O3 and clang -O2.
+find_library(FS_T_UNWIND unwind)
+find_library(FS_T_UNWIND_X86 unwind-x86_64)
+if(FS_T_UNWIND AND FS_T_UNWIND_X86)
+  set(FS_CFI_LIBS ${FS_T_UNWIND} ${FS_T_UNWIND_X86} Threads::Threads)
+  fs_add_test(test_cfi_O2 SOURCES test_cfi.c
+              COPTS -O2 -g -fomit-frame-pointer LIBS ${FS_CFI_LIBS})
+  fs_add_test(test_cfi_O3 SOURCES test_cfi.c
+              COPTS -O3 -g -fomit-frame-pointer LIBS ${FS_CFI_LIBS})
+  find_program(FS_T_CLANG clang)
+  if(FS_T_CLANG AND NOT CMAKE_C_COMPILER_ID STREQUAL "Clang")
+    set(obj ${CMAKE_CURRENT_BINARY_DIR}/test_cfi_clang.o)
+    add_custom_command(OUTPUT ${obj}
+      COMMAND ${FS_T_CLANG} -O2 -g -fomit-frame-pointer -D_GNU_SOURCE
+              -I${PROJECT_SOURCE_DIR}/include -I${CMAKE_CURRENT_SOURCE_DIR}
+              -c ${CMAKE_CURRENT_SOURCE_DIR}/test_cfi.c -o ${obj}
+      DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_cfi.c VERBATIM)
+    add_executable(test_cfi_clang_O2 ${obj})
+    set_target_properties(test_cfi_clang_O2 PROPERTIES LINKER_LANGUAGE C)
+    target_link_libraries(test_cfi_clang_O2 PRIVATE faststack_static ${FS_CFI_LIBS})
+    add_test(NAME test_cfi_clang_O2 COMMAND test_cfi_clang_O2)
+    # The sanitizer build's library needs the sanitizer runtime.
+    set_tests_properties(test_cfi_clang_O2 PROPERTIES LABELS no-asan)
+  endif()
+endif()

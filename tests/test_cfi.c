@@ -1,0 +1,214 @@
+/* test_cfi.c — the CFI unwinder against libunwind's unw_backtrace, frame
+ * for frame, in code built without frame pointers (this file is compiled
+ * with -fomit-frame-pointer by gcc -O2, gcc -O3 and clang -O2): a plain
+ * chain, callbacks through glibc (qsort, bsearch, pthread_once), a signal
+ * handler frame, threads, 10,000-deep recursion capped by max, and a
+ * smashed return address (the walk stops there, cleanly). */
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "faststack.h"
+
+#define MAXF 256
+typedef struct snap_t {
+  uintptr_t fs[MAXF];
+  void *un[MAXF];
+  int nfs, nun;
+} snap_t;
+
+static __thread snap_t *cur;
+volatile int sink;
+
+/* Both unwinders from the same frame. Their first entries are the two
+ * call sites in here; everything after must be identical. */
+__attribute__((noinline)) static void take(void)
+{
+  cur->nfs = faststack_capture(cur->fs, MAXF, 0);
+  cur->nun = unw_backtrace(cur->un, MAXF);
+  sink++;
+}
+
+/* Compares from entry 1 on. In a signal frame, faststack stores the
+ * interrupted PC + 1 (so pc-1 finds the instruction) where libunwind
+ * stores it as is. */
+static int same_stack(const snap_t *s, const char *what, int expect_min)
+{
+  int ok = s->nfs == s->nun && s->nfs >= expect_min;
+  for (int i = 1; ok && i < s->nfs; i++) {
+    uintptr_t a = s->fs[i], b = (uintptr_t)s->un[i];
+    if (a != b && a != b + 1) ok = 0;
+  }
+  if (!ok) {
+    fprintf(stderr, "%s: faststack %d frames, libunwind %d\n", what, s->nfs,
+            s->nun);
+    for (int i = 0; i < s->nfs || i < s->nun; i++)
+      fprintf(stderr, "  %2d %16lx %16lx\n", i,
+              i < s->nfs ? (unsigned long)s->fs[i] : 0ul,
+              i < s->nun ? (unsigned long)s->un[i] : 0ul);
+  }
+  return ok;
+}
+
+/* ------------------------------------------------------------ chains */
+
+__attribute__((noinline)) int chain3(int x) { take(); return x + sink; }
+__attribute__((noinline)) int chain2(int x) { return chain3(x * 3) + 1; }
+__attribute__((noinline)) int chain1(int x) { return chain2(x + 7) * 2; }
+
+static void test_chain(void)
+{
+  snap_t s;
+  cur = &s;
+  sink += chain1(5);
+  CHECK(same_stack(&s, "chain", 6));
+}
+
+static int calls;
+__attribute__((noinline)) int by_value(const void *a, const void *b)
+{
+  if (calls++ == 0) take();
+  return *(const int *)a - *(const int *)b;
+}
+
+static void test_qsort_bsearch(void)
+{
+  snap_t s;
+  cur = &s;
+  int v[16];
+  for (int i = 0; i < 16; i++) v[i] = (i * 7) % 16;
+  calls = 0;
+  qsort(v, 16, sizeof v[0], by_value);
+  CHECK(same_stack(&s, "qsort", 6));
+  calls = 0;
+  int key = 9;
+  CHECK(bsearch(&key, v, 16, sizeof v[0], by_value) != NULL);
+  CHECK(same_stack(&s, "bsearch", 5));
+}
+
+static snap_t once_snap;
+static void once_init(void)
+{
+  cur = &once_snap;
+  take();
+}
+
+static void test_pthread_once(void)
+{
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, once_init);
+  CHECK(same_stack(&once_snap, "pthread_once", 5));
+}
+
+/* A signal handler's capture continues through the signal frame into
+ * the interrupted code. */
+static snap_t sig_snap;
+static void on_signal(int sig)
+{
+  (void)sig;
+  cur = &sig_snap;
+  take();
+}
+
+__attribute__((noinline)) void raise_here(void)
+{
+  raise(SIGUSR1);
+  sink++;
+}
+
+static void test_signal(void)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal;
+  sigaction(SIGUSR1, &sa, NULL);
+  raise_here();
+  CHECK(same_stack(&sig_snap, "signal", 7));
+}
+
+static void *thread_main(void *arg)
+{
+  snap_t *s = arg;
+  cur = s;
+  sink += chain1(1);
+  return NULL;
+}
+
+static void test_threads(void)
+{
+  pthread_t t[4];
+  static snap_t s[4];
+  for (int i = 0; i < 4; i++) pthread_create(&t[i], NULL, thread_main, &s[i]);
+  for (int i = 0; i < 4; i++) {
+    pthread_join(t[i], NULL);
+    CHECK(same_stack(&s[i], "thread", 5));
+  }
+}
+
+/* 10,000 frames: both return exactly max entries, the same ones. */
+__attribute__((noinline)) int deep(int d)
+{
+  if (d == 0) {
+    take();
+    return 0;
+  }
+  int r = deep(d - 1);
+  sink++;
+  return r + 1;
+}
+
+static void test_deep(void)
+{
+  snap_t s;
+  cur = &s;
+  sink += deep(10000);
+  CHECK_EQ(s.nfs, MAXF);
+  CHECK(same_stack(&s, "deep", MAXF));
+}
+
+/* A smashed return address: the walk stops at that frame, cleanly. The
+ * frame keeps rbp (__builtin_frame_address makes the compiler set it
+ * up) so the test can find its return-address slot. */
+static uintptr_t smashed_fs[MAXF];
+static int smashed_n;
+__attribute__((noinline)) void smashed_leaf(void)
+{
+  smashed_n = faststack_capture(smashed_fs, MAXF, 0);
+  sink++;
+}
+
+__attribute__((noinline)) void
+smash_and_capture(void)
+{
+  uintptr_t *slot = (uintptr_t *)__builtin_frame_address(0) + 1;
+  uintptr_t saved = *slot;
+  *slot = 0x10; /* no code there */
+  smashed_leaf();
+  *slot = saved;
+  sink++;
+}
+
+static void test_smashed(void)
+{
+  smash_and_capture();
+  /* smashed_leaf's caller, then nothing: 0x10 is in no object. */
+  CHECK(smashed_n >= 1 && smashed_n <= 2);
+  for (int i = 0; i < smashed_n; i++) CHECK(smashed_fs[i] != 0x10);
+}
+
+int main(void)
+{
+  test_chain();
+  test_qsort_bsearch();
+  test_pthread_once();
+  test_signal();
+  test_threads();
+  test_deep();
+  test_smashed();
+  return CHECK_DONE("test_cfi");
+}
