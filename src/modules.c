@@ -23,6 +23,7 @@
 #include <sys/auxv.h>
 #include <unistd.h>
 
+#include "cfi.h"
 #include "internal.h"
 
 FS_REQUIRE_INIT;
@@ -251,6 +252,9 @@ static int refresh_locked(void)
   if (cur && cur->adds == b.adds && cur->subs == b.subs) {
     return cur->n;
   }
+  /* An object came or went: a cached unwind rule may describe code that
+   * is no longer there. */
+  if (cur && cur->subs != b.subs) fs_cfi_cache_invalidate();
   memset(&b, 0, sizeof b);
   dl_iterate_phdr(collect, &b);
   size_t sz = sizeof(fs_snapshot) + (size_t)b.n * sizeof(faststack_module);

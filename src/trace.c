@@ -21,6 +21,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cfi.h"
 #include "internal.h"
 
 FS_REQUIRE_INIT;
@@ -232,6 +233,7 @@ static void cache_lookup(scratch *s, const uintptr_t *pcs, const int *idx,
   if (chunks && gen != chunks_gen) {
     chunks_epoch++;
     chunks_gen = gen;
+    fs_cfi_cache_invalidate(); /* code may have moved under cached PCs */
   }
   for (int j = 0; j < np; j++) {
     piece *p = &s->pieces[j];
