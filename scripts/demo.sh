@@ -18,4 +18,14 @@ rc=$?
 set -e
 echo "(exit status $rc — the program's own: 128 + SIGSEGV)"
 echo "Frames the in-process table cannot name print raw (module+offset, build-id):"
-echo "resolve them offline with addr2line -f -e MODULE OFFSET. docs/crash.md has more."
+echo "resolve them offline with faststack symbolize (below). docs/crash.md has more."
+
+echo
+echo "-- the same crash without the in-process table (raw frames: module,"
+echo "   offset, build-id), annotated afterwards, offline:"
+echo "   faststack run --no-table ./crash_example 2>&1 | faststack symbolize --format go --source"
+set +e
+# (the subshell keeps the shell's own "Segmentation fault" note out)
+( "$build/tools/faststack" run --no-table -- "$build/examples/crash_example" 2>&1 ) 2>/dev/null |
+  "$build/tools/faststack" symbolize --format go --source
+set -e
