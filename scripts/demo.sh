@@ -25,7 +25,8 @@ echo "-- the same crash without the in-process table (raw frames: module,"
 echo "   offset, build-id), annotated afterwards, offline:"
 echo "   faststack run --no-table ./crash_example 2>&1 | faststack symbolize --format go --source"
 set +e
-# (the subshell keeps the shell's own "Segmentation fault" note out)
-( "$build/tools/faststack" run --no-table -- "$build/examples/crash_example" 2>&1 ) 2>/dev/null |
-  "$build/tools/faststack" symbolize --format go --source
+report=$(mktemp)
+"$build/tools/faststack" run --no-table -- "$build/examples/crash_example" >"$report" 2>&1
+"$build/tools/faststack" symbolize --format go --source <"$report"
+rm -f "$report"
 set -e
