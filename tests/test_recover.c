@@ -370,6 +370,29 @@ static void child_unguarded(void)
   _exit(14);
 }
 
+/* kill -SEGV from another process is not a fault of the guarded code: it
+ * is not recovered, even inside a guard. */
+static void killed_from_outside(void *arg)
+{
+  (void)arg;
+  pid_t me = getpid();
+  if (fork() == 0) {
+    kill(me, SIGSEGV);
+    _exit(0);
+  }
+  for (int i = 0; i < 500; i++) {
+    struct timespec ts = {0, 10 * 1000000L};
+    nanosleep(&ts, NULL);
+  }
+}
+
+static void child_killed(void)
+{
+  faststack_recover(killed_from_outside, NULL, NULL);
+  fprintf(stderr, "recovered a kill\n");
+  _exit(15);
+}
+
 static int died_by(int st, int sig)
 {
   /* Sanitizers chain: their handler ends the process with its own exit
@@ -408,6 +431,10 @@ static void test_policy(void)
 
   st = in_child(child_unguarded, out, sizeof out);
   CHECK(died_by(st, SIGSEGV));
+
+  st = in_child(child_killed, out, sizeof out);
+  CHECK(died_by(st, SIGSEGV));
+  CHECK(strstr(out, "recovered a kill") == NULL);
 
   /* Bad policies. */
   faststack_recover_policy bad;

@@ -74,10 +74,15 @@ __attribute__((noinline)) static void render_profile(const user *u,
   __asm__ volatile("" ::: "memory");
 }
 
+/* Read through a volatile pointer: a compiler that saw alice's manager is
+ * always NULL could treat the dereference as unreachable (undefined
+ * behaviour) and drop it, instead of faulting where the source says. */
+static user alice = {"alice", NULL};
+static user *volatile current_user = &alice;
+
 __attribute__((noinline)) static void handle_panic(request *rq)
 {
-  static user alice = {"alice", NULL};
-  render_profile(&alice, &rq->out);
+  render_profile(current_user, &rq->out);
   rq->out.status = 200;
   __asm__ volatile("" ::: "memory");
 }
@@ -128,6 +133,7 @@ static void route(void *arg)
     rq->out.status = 404;
     strcpy(rq->out.body, "not found\n");
   }
+  __asm__ volatile("" ::: "memory"); /* no tail calls: route is a frame */
 }
 
 /* ------------------------------------------------------- the report text
