@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Runs every benchmark of `make bench` and prints their tables.
+# Runs every benchmark of `make bench` and prints their tables: each
+# bench_* executable under BUILD/bench (and its subdirectories), in name
+# order.
 set -euo pipefail
 build=${1:-build}
-for b in "$build"/bench/bench_*; do
-  [ -x "$b" ] || continue
+find "$build/bench" -maxdepth 2 -type f -name 'bench_*' -perm -u+x | sort |
+while read -r b; do
   echo "== $(basename "$b") =="
   "$b"
   echo
