@@ -288,6 +288,24 @@ static void gin_way_trace(sbuf *b, const faststack_recover_report *r)
   free(data);
 }
 
+/* The report in format o appended to b, whatever its length (a deep
+ * trace in JSON is tens of KiB). */
+static void sb_report(sbuf *b, const faststack_recover_report *r,
+                      const faststack_format_options *o, int strip_nl)
+{
+  char tmp[16384];
+  char *p = tmp;
+  size_t n = faststack_recover_format(r, o, tmp, sizeof tmp);
+  if (n >= sizeof tmp) {
+    p = malloc(n + 1);
+    if (!p) return;
+    n = faststack_recover_format(r, o, p, n + 1);
+  }
+  while (strip_nl && n && p[n - 1] == '\n') n--;
+  sb_mem(b, p, n);
+  if (p != tmp) free(p);
+}
+
 static void log_recovery(const request *rq, const faststack_recover_report *r)
 {
   sbuf b = {0};
@@ -311,12 +329,7 @@ static void log_recovery(const request *rq, const faststack_recover_report *r)
     MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, add_header, &h);
     sb_str(&b, "}},\"panic\":");
     faststack_format_options_init(&o, FASTSTACK_FORMAT_JSON);
-    char tmp[16384];
-    size_t n = faststack_recover_format(r, &o, tmp, sizeof tmp);
-    if (n >= sizeof tmp) n = 0; /* too deep to nest whole: leave it out */
-    while (n && tmp[n - 1] == '\n') n--;
-    if (n) sb_mem(&b, tmp, n);
-    else sb_str(&b, "null");
+    sb_report(&b, r, &o, 1);
     sb_str(&b, "}\n");
   } else {
     strftime(when, sizeof when, "%Y/%m/%d - %H:%M:%S", &tm);
@@ -338,9 +351,7 @@ static void log_recovery(const request *rq, const faststack_recover_report *r)
     } else {
       faststack_format_options_init(&o, FASTSTACK_FORMAT_GIN);
       o.color = 0;
-      char tmp[16384];
-      size_t n = faststack_recover_format(r, &o, tmp, sizeof tmp);
-      sb_mem(&b, tmp, n < sizeof tmp ? n : sizeof tmp - 1);
+      sb_report(&b, r, &o, 0);
     }
     sb_str(&b, "\n");
   }
