@@ -690,8 +690,9 @@ FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);
  *     its arena lock held by this thread: the next malloc may deadlock or
  *     crash for real;
  *   - a stack overflow is recoverable only when the thread has an
- *     alternate signal stack (faststack_crash_thread_init); the kernel
- *     kills the process otherwise.
+ *     alternate signal stack (faststack_crash_install gives the calling
+ *     thread one, faststack_crash_thread_init others); the kernel kills
+ *     the process otherwise.
  * Recover to report, answer an error and keep serving other work; exit
  * (the policy below) when faults repeat. fn must not leave the call by
  * longjmp or a C++ exception (the guard would stay on the thread's chain).

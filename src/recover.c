@@ -201,6 +201,24 @@ static void say_limit(int sig, const ucontext_t *uc, int max,
   fs_out_finish(&o);
 }
 
+/* [AS-safe] The context to walk from. After a stack overflow rsp lies
+ * beyond the stack, in no mapping a walk may read, so the walk would stop
+ * at the faulting PC; rbp still points at the last complete frame record
+ * (frames are set up before the access that faults). Then the walk starts
+ * from a copy whose rsp is rbp: the PC stays exact, and only frame
+ * records at and above rbp are read. */
+static const ucontext_t *walkable(const ucontext_t *uc, ucontext_t *copy)
+{
+  uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  fs_region reg;
+  if (fs_stack_region(sp, &reg)) return uc;
+  if (fp <= sp || (fp & 15) || !fs_stack_region(fp, &reg)) return uc;
+  *copy = *uc;
+  copy->uc_mcontext.gregs[REG_RSP] = (greg_t)fp;
+  return copy;
+}
+
 /* [AS-safe] See sinks.h. */
 void fs_recover_on_fault(int sig, siginfo_t *si, void *ucv)
 {
@@ -214,6 +232,7 @@ void fs_recover_on_fault(int sig, siginfo_t *si, void *ucv)
     return; /* the crash handler carries on: report, then death by sig */
   }
   faststack_recover_report *r = g->rep;
+  ucontext_t copy; /* on the handler's stack: no shared state */
   r->signal = sig;
   r->code = si->si_code;
   r->addr = si->si_code > 0 ? (uintptr_t)si->si_addr : 0;
@@ -223,7 +242,8 @@ void fs_recover_on_fault(int sig, siginfo_t *si, void *ucv)
   r->time_ns = now_ns(CLOCK_REALTIME);
   r->count = atomic_fetch_add(&recoveries, 1) + 1;
   r->flags = FASTSTACK_PCS_UCONTEXT;
-  r->n = faststack_capture_ucontext(uc, r->pcs, FASTSTACK_RECOVER_MAX_PCS);
+  r->n = faststack_capture_ucontext(walkable(uc, &copy), r->pcs,
+                                    FASTSTACK_RECOVER_MAX_PCS);
   /* Pop the guard here: a fault between the jump and faststack_recover's
    * own bookkeeping must go to the outer guard, not this one again. */
   tls_guard = g->prev;

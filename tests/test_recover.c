@@ -473,6 +473,57 @@ static void test_default_log(void)
   CHECK(strstr(buf, "\nfault_segv(") != NULL);
 }
 
+/* With the crash reporter installed too: a recovered fault prints no crash
+ * report, and on a thread with an alternate signal stack even a stack
+ * overflow is recovered. */
+#if !FS_ASAN
+static volatile int overflow_limit = 1 << 30; /* never reached */
+__attribute__((noinline)) int overflow(int depth)
+{
+  volatile char pad[256];
+  pad[0] = (char)depth;
+  if (depth > overflow_limit) return 0;
+  return overflow(depth + 1) + pad[0];
+}
+
+static void do_overflow(void *arg)
+{
+  (void)arg;
+  overflow(0);
+}
+#endif
+
+static void child_with_crash_handler(void)
+{
+  faststack_crash_options co;
+  memset(&co, 0, sizeof co);
+  if (faststack_crash_install(&co) != 0) _exit(20);
+  faststack_recover_report r;
+  if (faststack_recover(segv_level1, NULL, &r) != SIGSEGV) _exit(21);
+  if (!fs_test_pc_in(r.pc, (void *)fault_segv)) _exit(22);
+#if !FS_ASAN
+  /* ASan keeps its own guard for stack overflows. */
+  if (faststack_recover(do_overflow, NULL, &r) != SIGSEGV) _exit(23);
+  if (!fs_test_pc_in(r.pc, (void *)overflow)) _exit(24);
+  if (r.n < 100 || !fs_test_ra_in(r.pcs[1], (void *)overflow)) _exit(25);
+#endif
+  /* Still working after the overflow. */
+  if (faststack_recover(fault_fpe, NULL, &r) != SIGFPE) _exit(26);
+  fprintf(stderr, "all recovered\n");
+  _exit(0);
+}
+
+static void test_with_crash_handler(void)
+{
+  static char out[65536];
+  int st = in_child(child_with_crash_handler, out, sizeof out);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+    fprintf(stderr, "child status %#x: %s\n", st, out);
+  CHECK(strstr(out, "all recovered\n") != NULL);
+  CHECK(strstr(out, "fatal signal") == NULL);
+}
+
 int main(void)
 {
   /* Logging off for the report tests: they check the returned report. */
@@ -489,6 +540,7 @@ int main(void)
   test_nested();
   test_threads();
   test_policy();
+  test_with_crash_handler();
   test_default_log();
   return CHECK_DONE("test_recover");
 }
