@@ -730,8 +730,10 @@ typedef struct faststack_recover_report {
  * out may be NULL; when given it is filled on every return (signal 0 when
  * fn returned). The first call installs the shared fault handlers
  * (sigaction of the five signals; handlers installed before are chained
- * to for faults outside guards). Cost without a fault: one sigsetjmp
- * (which saves the signal mask: one system call). Not AS-safe. */
+ * to for faults outside guards). Cost without a fault: a sigsetjmp that
+ * does not save the signal mask (no system call; a few ns). After a
+ * recovery the thread's signal mask is the faulting code's (the same as
+ * at the call unless fn changed it). Not AS-safe. */
 FASTSTACK_API int faststack_recover(void (*fn)(void *), void *arg,
                                     faststack_recover_report *out);
 

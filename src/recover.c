@@ -247,8 +247,11 @@ void fs_recover_on_fault(int sig, siginfo_t *si, void *ucv)
   /* Pop the guard here: a fault between the jump and faststack_recover's
    * own bookkeeping must go to the outer guard, not this one again. */
   tls_guard = g->prev;
-  /* The saved mask (sigsetjmp(..., 1)) is restored: whatever the guarded
-   * code or the signal's delivery blocked is unblocked again. */
+  /* The mask goes back to the faulting code's own (the handler's adds
+   * what the signal's delivery blocked). The guard did not save the mask
+   * at entry: that is a system call on every guarded call, and the
+   * faulting code's mask is the entry one unless fn changed it. */
+  pthread_sigmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
   siglongjmp(g->env, sig);
 }
 
@@ -278,7 +281,7 @@ static __attribute__((noinline)) int run_guarded(fs_guard *g,
                                                  void (*fn)(void *),
                                                  void *arg)
 {
-  int sig = sigsetjmp(g->env, 1);
+  int sig = sigsetjmp(g->env, 0); /* no mask: see fs_recover_on_fault */
   if (sig != 0) return sig; /* the handler popped the guard already */
   tls_guard = g;
   /* The handler must see the guard before fn can fault. */

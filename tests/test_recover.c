@@ -218,6 +218,15 @@ __attribute__((noinline)) void nested_outer(void *arg)
   fault_fpe(NULL);
 }
 
+static void block_usr1_then_fault(void *arg)
+{
+  sigset_t u;
+  sigemptyset(&u);
+  sigaddset(&u, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &u, NULL);
+  segv_level1(arg);
+}
+
 static void test_nested(void)
 {
   faststack_recover_report r;
@@ -233,6 +242,22 @@ static void test_nested(void)
   CHECK_EQ(r.code, FPE_INTDIV);
   CHECK(fs_test_pc_in(r.pc, (void *)fault_fpe));
   CHECK(fs_test_ra_in(r.pcs[1], (void *)nested_outer));
+
+  /* The signal mask is the faulting code's: nothing the delivery blocked
+   * stays blocked; what fn blocked itself stays (documented). */
+  sigset_t cur;
+  pthread_sigmask(SIG_SETMASK, NULL, &cur);
+  CHECK(!sigismember(&cur, SIGSEGV));
+  CHECK(!sigismember(&cur, SIGFPE));
+  CHECK(!sigismember(&cur, SIGUSR1));
+  CHECK_EQ(faststack_recover(block_usr1_then_fault, NULL, &r), SIGSEGV);
+  pthread_sigmask(SIG_SETMASK, NULL, &cur);
+  CHECK(sigismember(&cur, SIGUSR1));
+  CHECK(!sigismember(&cur, SIGSEGV));
+  sigset_t u;
+  sigemptyset(&u);
+  sigaddset(&u, SIGUSR1);
+  pthread_sigmask(SIG_UNBLOCK, &u, NULL);
 
   /* The chain is empty again: a normal call reports nothing. */
   int v = 0;
