@@ -139,8 +139,10 @@ FASTSTACK_API int faststack_modules_refresh(void);
 /* One frame of a symbolized PC. A PC expands to one or more frames:
  * inlined calls innermost first, then the function that physically holds
  * the PC. Unknown fields are NULL or 0 — never a guess.
- * Lifetime of every string: the strbuf passed to faststack_symbolize;
- * valid until the caller reuses or frees that buffer. */
+ * Lifetime of the strings: function and file live in the strbuf passed to
+ * faststack_symbolize, valid until the caller reuses or frees it; module
+ * and build_id are owned by the symbolizer, valid until it is freed (the
+ * default symbolizer's: for the process's life). */
 typedef struct faststack_frame {
   const char *function;      /* demangled for C++; NULL if unknown */
   const char *file;          /* full path (comp_dir/dir/name); NULL */

@@ -38,10 +38,18 @@ static int rd_need(fs_rd *r, size_t n) {
   return 1;
 }
 
-static uint64_t rd_uN(fs_rd *r, int n) {
+static inline uint64_t rd_uN(fs_rd *r, int n) {
   uint64_t v = 0;
   if (!rd_need(r, (size_t)n)) return 0;
-  for (int i = 0; i < n && i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
+  /* Little-endian host: the common sizes are one load. */
+  switch (n) {
+  case 1: v = r->p[0]; break;
+  case 2: { uint16_t t; memcpy(&t, r->p, 2); v = t; break; }
+  case 4: { uint32_t t; memcpy(&t, r->p, 4); v = t; break; }
+  case 8: memcpy(&v, r->p, 8); break;
+  default:
+    for (int i = 0; i < n && i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
+  }
   r->p += n;
   return v;
 }
@@ -1001,6 +1009,17 @@ static void dec_free(fs_decoded *x) {
   free(x);
 }
 
+/* Compilers emit rows and ranges mostly in order already: checking is
+ * linear, sorting is not. (glibc's qsort is a stable merge sort, so a
+ * sorted input would come back unchanged anyway.) */
+static int is_sorted(const void *base, size_t n, size_t size,
+                     int (*cmp)(const void *, const void *)) {
+  const char *p = base;
+  for (size_t i = 1; i < n; i++)
+    if (cmp(p + (i - 1) * size, p + i * size) > 0) return 0;
+  return 1;
+}
+
 static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   lp_out o;
   lp_hdr h;
@@ -1009,7 +1028,8 @@ static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   if (lp_header(&d->s, u, u->stmt_list, &h, &o) == 0 && lp_run(&h, &o) == 0)
     rc = 0;
   free(o.dirs);
-  if (rc == 0 && o.n) qsort(o.rows, o.n, sizeof *o.rows, cmp_row);
+  if (rc == 0 && o.n && !is_sorted(o.rows, o.n, sizeof *o.rows, cmp_row))
+    qsort(o.rows, o.n, sizeof *o.rows, cmp_row);
   x->rows = o.rows;
   x->nrows = o.n;
   x->files = o.files;
@@ -1025,7 +1045,8 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
   int rc = ft_walk(d, u, &t, &o);
   abbrevs_free(&t);
-  if (o.nr) qsort(o.ranges, o.nr, sizeof *o.ranges, cmp_frange);
+  if (o.nr && !is_sorted(o.ranges, o.nr, sizeof *o.ranges, cmp_frange))
+    qsort(o.ranges, o.nr, sizeof *o.ranges, cmp_frange);
   uint64_t m = 0;
   for (size_t i = 0; i < o.nr; i++) {
     if (o.ranges[i].hi > m) m = o.ranges[i].hi;

@@ -35,6 +35,7 @@ FS_REQUIRE_INIT;
 typedef struct fs_symfile {
   uintptr_t start;      /* the module's load address (0 offline) */
   char *path;           /* module path as the module map names it */
+  const char *path_ptr; /* the module map's pointer to it (identity) */
   char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
   fs_elf elf;           /* the object itself */
   fs_elf dbg;           /* its separate debug file, when used */
@@ -45,8 +46,8 @@ typedef struct fs_symfile {
 
 /* The PC cache (see pcc_get): answers of recent lookups, so a warm PC
  * costs a hash probe and a copy instead of a DWARF walk. */
-#define FS_PCC_SLOTS 16384 /* x 320 bytes: 5 MiB, touched as used */
-#define FS_PCC_DATA 288
+#define FS_PCC_SLOTS 32768 /* x 256 bytes: 8 MiB, touched as used */
+#define FS_PCC_DATA 224
 
 typedef struct pcc_frame {
   uint32_t function, file; /* 1 + offset into the slot's data; 0: NULL */
@@ -263,6 +264,7 @@ static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
   }
   if (m) {
     f->start = m->start;
+    f->path_ptr = m->path;
     memcpy(f->build_id, m->build_id, sizeof f->build_id);
     if (m->build_id[0]) {
       uint8_t id[FASTSTACK_BUILD_ID_MAX];
@@ -310,8 +312,10 @@ static void symfile_free(fs_symfile *f)
 
 static int same(const fs_symfile *f, const faststack_module *m)
 {
-  return f->start == m->start && !strcmp(f->build_id, m->build_id) &&
-         !strcmp(f->path, m->path);
+  if (f->start != m->start || strcmp(f->build_id, m->build_id)) return 0;
+  /* The loader's name string is the same pointer for the object's whole
+   * life: comparing it first saves a string compare per lookup. */
+  return f->path_ptr == m->path || !strcmp(f->path, m->path);
 }
 
 /* The symfile of module m, opened on first use. */
@@ -619,11 +623,17 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
  * slot (strings are offsets, bounds-checked), so even a torn read is
  * harmless before it is discarded. */
 
-static pcc_slot *pcc_slot_for(pcc_slot *t, const fs_symfile *f, uint64_t a)
+/* Two-way sets: two hot addresses that hash alike can both stay. way
+ * picks a slot of a's set: lookups try both, inserts use the empty one or
+ * the one this address prefers (a bit of its hash). */
+static pcc_slot *pcc_slot_for(pcc_slot *t, const fs_symfile *f, uint64_t a,
+                              int way)
 {
   uint64_t h = ((uintptr_t)f ^ (a * 0x9e3779b97f4a7c15ull)) *
                0xff51afd7ed558ccdull;
-  return &t[h >> 40 & (FS_PCC_SLOTS - 1)];
+  size_t set = (size_t)(h >> 40) & (FS_PCC_SLOTS / 2 - 1);
+  if (way < 0) way = (int)(h >> 39) & 1;
+  return &t[2 * set + (size_t)way];
 }
 
 static const char *pcc_str(strw *w, const pcc_slot *sl, uint32_t v)
@@ -638,12 +648,9 @@ static const char *pcc_str(strw *w, const pcc_slot *sl, uint32_t v)
   return w_end(w, mark);
 }
 
-static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
-                   faststack_frame *out, int max, strw *w)
+static int pcc_get_way(pcc_slot *sl, const fs_symfile *f, uint64_t a,
+                       faststack_frame *out, int max, strw *w)
 {
-  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
-  if (!t) return 0;
-  pcc_slot *sl = pcc_slot_for(t, f, a);
   uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
   if (!s1 || (s1 & 1) || sl->f != f || sl->addr != a) return 0;
   uint32_t n = sl->nframes;
@@ -674,10 +681,28 @@ static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
   return (int)n;
 }
 
-static uint32_t pcc_put_str(pcc_slot *sl, const char *str, int *full)
+static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
+                   faststack_frame *out, int max, strw *w)
+{
+  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
+  if (!t) return 0;
+  int n = pcc_get_way(pcc_slot_for(t, f, a, 0), f, a, out, max, w);
+  return n ? n : pcc_get_way(pcc_slot_for(t, f, a, 1), f, a, out, max, w);
+}
+
+/* Stores str in the slot's data, or finds it there already (an inline
+ * frame and its caller usually share a file): 1 + its offset. */
+static uint32_t pcc_put_str(pcc_slot *sl, uint32_t strings_from,
+                            const char *str, int *full)
 {
   if (!str) return 0;
   size_t n = strlen(str) + 1;
+  for (uint32_t o = strings_from; o < sl->used;) {
+    const char *have = (const char *)sl->data + o;
+    size_t hn = strlen(have) + 1;
+    if (hn == n && !memcmp(have, str, n)) return o + 1;
+    o += (uint32_t)hn;
+  }
   if (n > FS_PCC_DATA - sl->used) {
     *full = 1;
     return 0;
@@ -698,7 +723,13 @@ static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
     else t = nt;
   }
   if ((size_t)n * sizeof(pcc_frame) > FS_PCC_DATA) return;
-  pcc_slot *sl = pcc_slot_for(t, f, a);
+  pcc_slot *sl = pcc_slot_for(t, f, a, 0);
+  if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != 0) {
+    pcc_slot *other = pcc_slot_for(t, f, a, 1);
+    sl = atomic_load_explicit(&other->seq, memory_order_relaxed) == 0
+             ? other
+             : pcc_slot_for(t, f, a, -1);
+  }
   uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_relaxed);
   if ((s1 & 1) || !atomic_compare_exchange_strong(&sl->seq, &s1, s1 + 1))
     return; /* another thread is writing it */
@@ -708,8 +739,9 @@ static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
   sl->addr = a;
   sl->used = (uint32_t)n * sizeof(pcc_frame);
   for (int i = 0; i < n; i++) {
-    pcc_frame p = {pcc_put_str(sl, fr[i].function, &full),
-                   pcc_put_str(sl, fr[i].file, &full),
+    uint32_t from = (uint32_t)n * sizeof(pcc_frame);
+    pcc_frame p = {pcc_put_str(sl, from, fr[i].function, &full),
+                   pcc_put_str(sl, from, fr[i].file, &full),
                    fr[i].line, fr[i].column, fr[i].function_offset,
                    (uint8_t)fr[i].inlined, (uint8_t)fr[i].source,
                    (uint8_t)fr[i].file_md5_valid, 0, {0}};
@@ -741,8 +773,10 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
   memset(frames, 0, sizeof *frames);
   frames[0].pc = pc;
   if (!f) return 1;
-  const char *module = w_str(&w, f->path);
-  const char *build_id = f->build_id[0] ? w_str(&w, f->build_id) : NULL;
+  /* Owned by the symbolizer (its lifetime is longer than strbuf's): no
+   * copy per call. */
+  const char *module = f->path;
+  const char *build_id = f->build_id[0] ? f->build_id : NULL;
   uint64_t addr = at - bias;
   int n = 0;
   if (f->have_elf) {

@@ -108,15 +108,17 @@ static scratch *scratch_get(int npcs)
   return s;
 }
 
-/* End of the strings faststack_symbolize placed for frames[0..n). */
-static size_t strings_end(const faststack_frame *f, int n, const char *base)
+/* End of the strings faststack_symbolize placed in [base, base+cap) for
+ * frames[0..n) (module and build-id strings live in the symbolizer). */
+static size_t strings_end(const faststack_frame *f, int n, const char *base,
+                          size_t cap)
 {
   size_t end = 0;
   for (int i = 0; i < n; i++) {
     const char *const p[] = {f[i].function, f[i].file, f[i].module,
                              f[i].build_id};
     for (int k = 0; k < 4; k++)
-      if (p[k] && p[k] >= base) {
+      if (p[k] && p[k] >= base && p[k] < base + cap) {
         size_t e = (size_t)(p[k] - base) + strlen(p[k]) + 1;
         if (e > end) end = e;
       }
@@ -148,7 +150,8 @@ static int symbolize_one(scratch *s, faststack_symbolizer *sym, uintptr_t pc,
   int k = faststack_symbolize(sym, pc, f, s->frames + *nf, FS_INLINE_MAX,
                               s->strs + *used, s->nstrs - *used);
   if (k <= 0) return 0;
-  *used += strings_end(s->frames + *nf, k, s->strs + *used);
+  *used += strings_end(s->frames + *nf, k, s->strs + *used,
+                       s->nstrs - *used);
   *nf += k;
   return k;
 }

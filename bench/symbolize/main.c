@@ -1,0 +1,321 @@
+/* bench_symbolize — symbolizing 10,000 PCs, side by side with peers.
+ *
+ * The corpus (generated: 40 compile units x 250 functions, each with an
+ * always_inline helper, gcc -O2 -g) is linked into this executable. One
+ * PC in the middle of each function, looked up as exact addresses.
+ *
+ * In-process, each tool in a fresh child process (so memory and caches do
+ * not mix): faststack, libbacktrace's backtrace_pcinfo, libdw (dwfl).
+ * Reported: time from the child's exec to its first answer, the first
+ * pass over all PCs, a warm second pass, frames per PC (inline frames
+ * included), and the child's peak RSS.
+ *
+ * Offline, each tool a process reading the module offsets on stdin:
+ * faststack symbolize -f -i, addr2line -f -i, llvm-symbolizer,
+ * eu-addr2line -f -i: wall time and peak RSS (wait4's rusage). */
+#define _GNU_SOURCE
+#include <backtrace.h>
+#include <dlfcn.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <fcntl.h>
+#include <link.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "faststack.h"
+
+extern int (*const corpus_fns[])(int);
+extern const int corpus_count;
+
+static double now_ns(void)
+{
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e9 + t.tv_nsec;
+}
+
+static long peak_rss_kb(void)
+{
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  long kb = 0;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "VmHWM:", 6)) kb = atol(line + 6);
+  if (f) fclose(f);
+  return kb;
+}
+
+/* The middle of each corpus function (its inlined helper's body). */
+static uintptr_t *corpus_pcs(int *n)
+{
+  uintptr_t *pcs = malloc((size_t)corpus_count * sizeof *pcs);
+  int k = 0;
+  for (int i = 0; i < corpus_count; i++) {
+    Dl_info info;
+    const ElfW(Sym) *sym = NULL;
+    if (dladdr1((void *)corpus_fns[i], &info, (void **)&sym, RTLD_DL_SYMENT) &&
+        sym && sym->st_size > 1)
+      pcs[k++] = (uintptr_t)corpus_fns[i] + sym->st_size / 2;
+  }
+  *n = k;
+  return pcs;
+}
+
+/* ------------------------------------------------------ in-process tools */
+
+typedef struct tool {
+  const char *name;
+  int (*init)(void);
+  int (*lookup)(uintptr_t pc); /* frames found; 0 unknown */
+} tool;
+
+static faststack_symbolizer *fs;
+static int fs_init(void)
+{
+  fs = faststack_default_symbolizer();
+  return fs ? 0 : -1;
+}
+static int fs_lookup(uintptr_t pc)
+{
+  faststack_frame f[16];
+  char b[2048];
+  int n = faststack_symbolize(fs, pc, FASTSTACK_PC_EXACT, f, 16, b, sizeof b);
+  return n > 0 && f[0].function ? n : 0;
+}
+
+static struct backtrace_state *bt;
+static void bt_err(void *d, const char *m, int e)
+{
+  (void)d; (void)m; (void)e;
+}
+static int bt_init(void)
+{
+  bt = backtrace_create_state(NULL, 1, bt_err, NULL);
+  return bt ? 0 : -1;
+}
+static int bt_cb(void *d, uintptr_t pc, const char *file, int line,
+                 const char *fn)
+{
+  (void)pc; (void)file; (void)line;
+  if (fn) ++*(int *)d;
+  return 0;
+}
+static int bt_lookup(uintptr_t pc)
+{
+  int n = 0;
+  backtrace_pcinfo(bt, pc, bt_cb, bt_err, &n);
+  return n;
+}
+
+static Dwfl *dwfl;
+static char *debuginfo_path;
+static const Dwfl_Callbacks dwfl_cbs = {
+    .find_elf = dwfl_linux_proc_find_elf,
+    .find_debuginfo = dwfl_standard_find_debuginfo,
+    .debuginfo_path = &debuginfo_path,
+};
+static int dw_init(void)
+{
+  dwfl = dwfl_begin(&dwfl_cbs);
+  if (!dwfl || dwfl_linux_proc_report(dwfl, getpid()) != 0 ||
+      dwfl_report_end(dwfl, NULL, NULL) != 0)
+    return -1;
+  return 0;
+}
+/* The function and line, and the inline chain through dwarf_getscopes
+ * (libdw's way: one scope per inlined subroutine). */
+static int dw_lookup(uintptr_t pc)
+{
+  Dwfl_Module *m = dwfl_addrmodule(dwfl, pc);
+  if (!m) return 0;
+  const char *name = dwfl_module_addrname(m, pc);
+  Dwfl_Line *l = dwfl_module_getsrc(m, pc);
+  int line = 0;
+  if (l) dwfl_lineinfo(l, NULL, &line, NULL, NULL, NULL);
+  Dwarf_Addr bias;
+  Dwarf_Die *cu = dwfl_module_addrdie(m, pc, &bias);
+  int frames = name ? 1 : 0;
+  if (cu) {
+    Dwarf_Die *scopes = NULL;
+    int n = dwarf_getscopes(cu, pc - bias, &scopes);
+    for (int i = 0; i < n; i++)
+      if (dwarf_tag(&scopes[i]) == DW_TAG_inlined_subroutine) frames++;
+    free(scopes);
+  }
+  return frames;
+}
+
+static const tool tools[] = {
+    {"faststack", fs_init, fs_lookup},
+    {"libbacktrace", bt_init, bt_lookup},
+    {"libdw (dwfl)", dw_init, dw_lookup},
+};
+#define NTOOLS (int)(sizeof tools / sizeof tools[0])
+
+/* Child: runs one tool on the PCs the parent wrote (module offsets; this
+ * process's own load bias is added). Prints "first_abs_ns pass1_ns
+ * warm_ns frames rss n". */
+static int child(int t, const char *file, double budget_s)
+{
+  FILE *f = fopen(file, "r");
+  if (!f) return 1;
+  uintptr_t *pcs = malloc((size_t)corpus_count * sizeof *pcs);
+  Dl_info info;
+  dladdr((void *)corpus_fns[0], &info);
+  uintptr_t bias = (uintptr_t)info.dli_fbase;
+  unsigned long off;
+  int n = 0;
+  while (n < corpus_count && fscanf(f, "%lx", &off) == 1) pcs[n++] = bias + off;
+  fclose(f);
+  if (!n || tools[t].init() != 0) return 1;
+  (void)tools[t].lookup(pcs[n / 2]);
+  double first = now_ns();
+  double t0 = now_ns();
+  long frames = 0;
+  for (int i = 0; i < n; i++) frames += tools[t].lookup(pcs[i]);
+  double pass1 = now_ns() - t0;
+  /* Warm passes, as many as fit the budget (at least one). */
+  int rounds = 0;
+  t0 = now_ns();
+  do {
+    for (int i = 0; i < n; i++) tools[t].lookup(pcs[i]);
+    rounds++;
+  } while (now_ns() - t0 < budget_s * 1e9 && rounds < 200);
+  double warm = (now_ns() - t0) / rounds;
+  printf("%.0f %.0f %.0f %.3f %ld %d\n", first, pass1 / n, warm / n,
+         (double)frames / n, peak_rss_kb(), n);
+  return 0;
+}
+
+static int run_child(const char *self, int t, const char *file, double *r)
+{
+  int fd[2];
+  if (pipe(fd) != 0) return -1;
+  double start = now_ns();
+  pid_t p = fork();
+  if (p == 0) {
+    dup2(fd[1], 1);
+    close(fd[0]);
+    char arg[16];
+    snprintf(arg, sizeof arg, "%d", t);
+    execl(self, self, "--child", arg, file, (char *)NULL);
+    _exit(127);
+  }
+  close(fd[1]);
+  char buf[256] = "";
+  ssize_t k = read(fd[0], buf, sizeof buf - 1);
+  close(fd[0]);
+  int st;
+  waitpid(p, &st, 0);
+  if (k <= 0 || sscanf(buf, "%lf %lf %lf %lf %lf %lf", &r[0], &r[1], &r[2],
+                       &r[3], &r[4], &r[5]) != 6)
+    return -1;
+  r[0] -= start; /* exec to first answer */
+  return 0;
+}
+
+/* ------------------------------------------------------------ offline */
+
+static int run_offline(char *const argv[], const char *input, double *secs,
+                       long *rss_kb)
+{
+  int in = open(input, O_RDONLY);
+  if (in < 0) return -1;
+  double start = now_ns();
+  pid_t p = fork();
+  if (p == 0) {
+    dup2(in, 0);
+    int devnull = open("/dev/null", O_WRONLY);
+    dup2(devnull, 1);
+    dup2(devnull, 2);
+    execvp(argv[0], argv);
+    _exit(127);
+  }
+  close(in);
+  int st;
+  struct rusage ru;
+  if (wait4(p, &st, 0, &ru) < 0 || !WIFEXITED(st) || WEXITSTATUS(st) == 127)
+    return -1;
+  *secs = (now_ns() - start) / 1e9;
+  *rss_kb = ru.ru_maxrss;
+  return 0;
+}
+
+int main(int argc, char **argv)
+{
+  if (argc == 4 && !strcmp(argv[1], "--child"))
+    return child(atoi(argv[2]), argv[3], 0.5);
+  char self[4096];
+  ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (k <= 0) return 1;
+  self[k] = '\0';
+  int n;
+  uintptr_t *pcs = corpus_pcs(&n);
+  printf("symbolize: %d PCs, one per corpus function (gcc -O2 -g, each with "
+         "an inlined helper), exact addresses\n\n", n);
+  /* Module offsets of the PCs: the children and the offline tools read
+   * them (each process adds its own load bias). */
+  faststack_module m;
+  if (n <= 0 || !faststack_module_find(pcs[0], &m)) return 1;
+  char input[] = "/tmp/bench_symbolize.XXXXXX";
+  int fd = mkstemp(input);
+  FILE *f = fdopen(fd, "w");
+  for (int i = 0; i < n; i++)
+    fprintf(f, "0x%lx\n", (unsigned long)(pcs[i] - m.bias));
+  fclose(f);
+  printf("in-process (each tool in a fresh process; first answer: from "
+         "fork+exec to the first symbolized PC)\n");
+  printf("%-14s %14s %14s %12s %10s %12s %12s\n", "tool", "first answer",
+         "1st pass/PC", "warm/PC", "frames/PC", "peak RSS", "warm x fs");
+  double fs_warm = 0;
+  for (int t = 0; t < NTOOLS; t++) {
+    double r[6];
+    if (run_child(self, t, input, r) != 0) {
+      printf("%-14s %14s\n", tools[t].name, "failed");
+      continue;
+    }
+    if (t == 0) fs_warm = r[2];
+    printf("%-14s %11.2f ms %11.0f ns %9.0f ns %10.2f %9.0f MiB %11.1fx\n",
+           tools[t].name, r[0] / 1e6, r[1], r[2], r[3], r[4] / 1024,
+           fs_warm > 0 ? r[2] / fs_warm : 0);
+  }
+  char fsbin[4200], obj[4200];
+  const char *slash = strrchr(self, '/');
+  snprintf(fsbin, sizeof fsbin, "%.*s/../../tools/faststack",
+           (int)(slash - self), self);
+  snprintf(obj, sizeof obj, "--obj=%s", self);
+  char *const cmds[][8] = {
+      {fsbin, "symbolize", "-f", "-i", "-e", self, NULL},
+      {"addr2line", "-f", "-i", "-e", self, NULL},
+      {"llvm-symbolizer", obj, NULL},
+      {"eu-addr2line", "-f", "-i", "-e", self, NULL},
+  };
+  static const char *const names[] = {"faststack", "addr2line",
+                                      "llvm-symbolizer", "eu-addr2line"};
+  printf("\noffline (%d addresses on stdin, one process each)\n", n);
+  printf("%-16s %10s %12s %12s\n", "tool", "wall", "peak RSS", "x faststack");
+  double fs_s = 0;
+  for (int t = 0; t < 4; t++) {
+    double s;
+    long rss;
+    if (run_offline(cmds[t], input, &s, &rss) != 0) {
+      printf("%-16s %10s\n", names[t], "n/a");
+      continue;
+    }
+    if (t == 0) fs_s = s;
+    printf("%-16s %8.3f s %8.1f MiB %11.1fx\n", names[t], s, rss / 1024.0,
+           fs_s > 0 ? s / fs_s : 0);
+  }
+  unlink(input);
+  printf("\ntargets: first answer <= 10 ms; warm <= 50 ns/PC; offline >= 4x "
+         "faster than addr2line and llvm-symbolizer, less peak memory than "
+         "llvm-symbolizer\n");
+  return 0;
+}
