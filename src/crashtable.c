@@ -47,11 +47,6 @@
 
 FS_REQUIRE_INIT;
 
-/* The symbolizer, when this build has it (weak: the table degrades to
- * symbol names without it). */
-#pragma weak faststack_symbolizer_open
-#pragma weak faststack_symbolizer_free
-#pragma weak faststack_symbolize
 
 #define FS_CTAB_MAX 1024
 #define FS_CTAB_DEFAULT_CAP ((size_t)64 << 20)
@@ -484,9 +479,7 @@ static ctab *build(const faststack_module *m)
   if (fd >= 0) close(fd);
   size_t nsyms = 0;
   faststack_symbolizer *s = NULL;
-  if (img && faststack_symbolizer_open && faststack_symbolize &&
-      faststack_symbolizer_free)
-    s = faststack_symbolizer_open(m->path, NULL, NULL);
+  if (img) s = faststack_symbolizer_open(m->path, NULL, NULL);
   /* The symbolizer's symbols include a stripped library's debug-file
    * .symtab (glibc's internal functions: __strlen_avx2, ...). */
   fsym *syms = s ? symbolizer_symbols(s, &nsyms) : NULL;

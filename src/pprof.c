@@ -14,11 +14,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-/* The symbolizer is implemented in another part of the library that may
- * be absent from a given build; weak references let the writers degrade
- * to addresses-only profiles instead of failing to link. */
-#pragma weak faststack_symbolize
-#pragma weak faststack_default_symbolizer
+/* The symbolizer is referenced strongly: a static link must pull it in
+ * (a weak reference would not, and profiles would lose their names). */
 
 /* ---- growable byte buffer and protobuf primitives ---- */
 
@@ -228,9 +225,7 @@ typedef struct symres {
 static faststack_symbolizer *pick_symbolizer(const faststack_profile_options *o) {
   if (o && o->symbolizer)
     return o->symbolizer;
-  if (faststack_default_symbolizer)
-    return faststack_default_symbolizer();
-  return NULL;
+  return faststack_default_symbolizer();
 }
 
 /* Symbolizes pc; returns the number of frames with a function name known
@@ -238,7 +233,7 @@ static faststack_symbolizer *pick_symbolizer(const faststack_profile_options *o)
 static int symbolize(faststack_symbolizer *s, uintptr_t pc, int exact,
                      symres *r) {
   r->n = 0;
-  if (!s || !faststack_symbolize)
+  if (!s)
     return 0;
   int n = faststack_symbolize(s, pc, exact ? FASTSTACK_PC_EXACT : 0, r->f,
                               MAX_INLINE, r->strbuf, sizeof r->strbuf);
@@ -325,7 +320,7 @@ static uint64_t mapping_for(pctx *c, uintptr_t pc) {
   pb_uint(t, 4, q.offset);
   pb_uint(t, 5, (uint64_t)st_intern(&c->st, m.path));
   pb_uint(t, 6, (uint64_t)st_intern(&c->st, m.build_id));
-  int have_sym = c->sym && faststack_symbolize;
+  int have_sym = c->sym != NULL;
   pb_uint(t, 7, have_sym);  /* has_functions */
   pb_uint(t, 8, have_sym);  /* has_filenames */
   pb_uint(t, 9, have_sym);  /* has_line_numbers */

@@ -19,4 +19,11 @@ grep -q "PeriodType: cpu nanoseconds" "$d/raw.txt" || { cat "$d/raw.txt"; exit 1
 cat "$d/top.txt"
 grep -Eq "70 +70(\.00)?%.*cap_hot_a" "$d/top.txt" || { echo "cap_hot_a not at 70%"; exit 1; }
 grep -Eq "30 +30(\.00)?%.*cap_hot_b" "$d/top.txt" || { echo "cap_hot_b not at 30%"; exit 1; }
+# The names come from the profile itself (faststack's symbolizer), not
+# from pprof reading the binary: without the binary argument, and in the
+# folded output.
+"$go" tool pprof -top -sample_index=samples "$d/p.pb.gz" > "$d/top2.txt" 2>&1 || { cat "$d/top2.txt"; exit 1; }
+grep -Eq "70 +70(\.00)?%.*cap_hot_a" "$d/top2.txt" || { echo "no function names in the profile"; cat "$d/top2.txt"; exit 1; }
+grep -q "__libc_start_call_main" "$d/top2.txt" || { echo "libc frames unnamed"; cat "$d/top2.txt"; exit 1; }
+grep -Eq "(^|;)main;cap_hot_a 70$" "$d/p.folded" || { echo "folded lacks names"; cat "$d/p.folded"; exit 1; }
 echo "test_pprof_go: ok"
