@@ -731,7 +731,7 @@ typedef struct faststack_recover_report {
  * fault handlers could not be installed (errno set; fn is not called).
  * out may be NULL; when given it is filled on every return (signal 0 when
  * fn returned). The first call installs the shared fault handlers
- * (sigaction of the five signals; handlers installed before are chained
+ * (the crash handler's seven signals; handlers installed before are chained
  * to for faults outside guards). Cost without a fault: a sigsetjmp that
  * does not save the signal mask (no system call; a few ns). After a
  * recovery the thread's signal mask is the faulting code's (the same as
