@@ -4,12 +4,18 @@
  *          then a thread created after the profiler started runs
  *          hot_thread (it must be sampled too)
  *   fork   a forked child burns in hot_child and exits; the parent then
- *          execs itself in split mode (profiling must survive both) */
+ *          execs itself in split mode (profiling must survive both)
+ *   snapshot  burns in hot_a, raises SIGUSR2 (FASTSTACK_PROFILE_SIGNAL):
+ *          the profile so far must appear while it keeps running; exits 9
+ *          if it did not within 5 s */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 static volatile unsigned long sink;
@@ -48,6 +54,18 @@ int main(int argc, char **argv) {
       return 3;
     execl("/proc/self/exe", argv[0], "split", (char *)NULL);
     return 4;
+  }
+  if (!strcmp(mode, "snapshot")) {
+    const char *out = getenv("FASTSTACK_PROFILE");
+    hot_a();
+    raise(SIGUSR2);
+    struct stat st;
+    for (int i = 0; i < 500 && (!out || stat(out, &st) != 0); i++)
+      nanosleep(&(struct timespec){0, 10000000}, NULL);
+    if (!out || stat(out, &st) != 0 || st.st_size == 0) return 9;
+    printf("snapshot: %lld bytes while running\n", (long long)st.st_size);
+    hot_b();
+    return 7;
   }
   for (int r = 0; r < 3; r++) {
     hot_a();

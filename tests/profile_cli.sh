@@ -55,4 +55,13 @@ for f in "$d"/f.pb.gz "$d"/f.pb.gz.*; do
   "$go" tool pprof -raw "$f" > /dev/null 2>&1 || fail "$f rejected"
 done
 "$go" tool pprof -top -sample_index=samples "$target" "$d"/f.pb.gz.* 2>&1 | grep -q hot_child || fail "child profile lacks hot_child"
+# A snapshot on FASTSTACK_PROFILE_SIGNAL while the program keeps running;
+# the final profile at exit replaces it.
+set +e
+FASTSTACK_PROFILE_SIGNAL=SIGUSR2 "$fs" profile -o "$d/s.pb.gz" --hz 1000 -- "$target" snapshot > "$d/snap.out"
+st=$?
+set -e
+[ "$st" = 7 ] || fail "snapshot run: status $st (9: no snapshot while running)"
+grep -q "snapshot: [1-9][0-9]* bytes while running" "$d/snap.out" || fail "no snapshot: $(cat "$d/snap.out")"
+"$go" tool pprof -top -sample_index=samples "$d/s.pb.gz" 2>&1 | grep -q hot_b || fail "final profile lacks hot_b"
 echo "test_profile_cli: ok"

@@ -3,6 +3,9 @@
  *   FASTSTACK_PROFILE=PATH        where to write (required to profile)
  *   FASTSTACK_PROFILE_HZ=N        samples per CPU-second (default 100)
  *   FASTSTACK_PROFILE_FOLDED=1    folded stacks instead of pprof
+ *   FASTSTACK_PROFILE_SIGNAL=SIG  on this signal (a name like SIGUSR2, or a
+ *                                 number) write the profile so far, and keep
+ *                                 profiling
  * The profile is written when the program exits normally (exit or return
  * from main). A forked child profiles itself into PATH.PID; a program that
  * execs replaces the image, so the exec'd program (same pid, same
@@ -12,7 +15,9 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
+#include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +70,79 @@ static void child_after_fork(void) {
   faststack_profiler_start(hz);
 }
 
+/* Writes the profile so far: to PATH.tmp, then renamed over PATH, so a
+ * reader never sees half a file. */
+static void write_snapshot(void) {
+  char tmp[sizeof out_path + 8];
+  snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  int ok = fd >= 0 && faststack_profiler_write(fd, folded) == 0;
+  if (fd >= 0)
+    close(fd);
+  if (!ok || rename(tmp, out_path) != 0)
+    fprintf(stderr, "faststack profile: cannot write %s\n", out_path);
+}
+
+/* On the snapshot signal the handler only writes a byte to a pipe (that is
+ * async-signal-safe); this thread does the writing. */
+static int snap_pipe[2] = {-1, -1};
+
+static void on_snapshot_signal(int sig) {
+  (void)sig;
+  int e = errno;
+  if (write(snap_pipe[1], "s", 1) < 0) {
+    /* the pipe is full: a snapshot is already pending */
+  }
+  errno = e;
+}
+
+static void *snapshot_thread(void *arg) {
+  (void)arg;
+  char c;
+  for (;;) {
+    ssize_t n = read(snap_pipe[0], &c, 1);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0)
+      return NULL;
+    if (active)
+      write_snapshot();
+  }
+}
+
+static int signal_number(const char *s) {
+  static const struct { const char *name; int sig; } names[] = {
+      {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGHUP", SIGHUP},
+      {"SIGWINCH", SIGWINCH}, {"SIGCONT", SIGCONT}};
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+    if (!strcmp(s, names[i].name) || !strcmp(s, names[i].name + 3))
+      return names[i].sig;
+  int n = atoi(s);
+  return n > 0 && n < NSIG ? n : 0;
+}
+
+static void start_snapshots(const char *spec) {
+  int sig = signal_number(spec);
+  if (!sig || pipe2(snap_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+    fprintf(stderr, "faststack profile: FASTSTACK_PROFILE_SIGNAL=%s ignored\n",
+            spec);
+    return;
+  }
+  /* The reader blocks; only the writer end stays non-blocking. */
+  fcntl(snap_pipe[0], F_SETFL, 0);
+  static create_fn real;
+  real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  pthread_t t;
+  if (!real || real(&t, NULL, snapshot_thread, NULL) != 0)
+    return;
+  pthread_detach(t);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_snapshot_signal;
+  sa.sa_flags = SA_RESTART;
+  sigaction(sig, &sa, NULL);
+}
+
 __attribute__((constructor)) static void profile_init(void) {
   const char *p = getenv("FASTSTACK_PROFILE");
   if (!p || !*p || strlen(p) >= sizeof out_path - 16)
@@ -78,6 +156,9 @@ __attribute__((constructor)) static void profile_init(void) {
   pthread_atfork(NULL, NULL, child_after_fork);
   if (faststack_profiler_start(hz) == 0)
     active = 1;
+  const char *sig = getenv("FASTSTACK_PROFILE_SIGNAL");
+  if (active && sig && *sig)
+    start_snapshots(sig);
 }
 
 __attribute__((destructor)) static void profile_fini(void) {
@@ -85,9 +166,5 @@ __attribute__((destructor)) static void profile_fini(void) {
     return;
   faststack_profiler_stop();
   active = 0;
-  int fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0 || faststack_profiler_write(fd, folded) != 0)
-    fprintf(stderr, "faststack profile: cannot write %s\n", out_path);
-  if (fd >= 0)
-    close(fd);
+  write_snapshot();
 }
