@@ -68,6 +68,8 @@ static void on_dump_request(int sig, siginfo_t *si, void *uc)
   errno = saved;
 }
 
+static void dedup_prepare(void);
+
 int fs_threads_prepare(void)
 {
   int st = 0;
@@ -87,6 +89,7 @@ int fs_threads_prepare(void)
     return -1;
   }
   slots = p;
+  dedup_prepare();
   rt_sig = fs_threads_signal();
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -184,12 +187,59 @@ int fs_threads_collect(int timeout_ms, fs_slot **out)
   return k;
 }
 
+/* Identical stacks are found through a stack table (the profiler's
+ * interning: hash of the PCs, lock-free, preallocated), prepared with the
+ * slots; first_of maps a table id to the first slot holding that stack.
+ * A dump that finds them busy (another dump at the same moment) compares
+ * stacks pairwise instead. */
+static faststack_stack_table *dump_table;
+static int *first_of; /* FS_DUMP_IDS entries */
+static _Atomic int dedup_busy;
+#define FS_DUMP_IDS (2 * FS_MAX_THREADS + 1)
+
+static void dedup_prepare(void)
+{
+  dump_table = faststack_stack_table_create(FS_MAX_THREADS,
+                                            (size_t)FS_MAX_THREADS * FS_SLOT_PCS);
+  void *p = mmap(NULL, FS_DUMP_IDS * sizeof(int), PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  first_of = p == MAP_FAILED ? NULL : p;
+}
+
+/* [AS-safe] Groups by the table; 0 if it cannot be used now. */
+static int dedup_by_table(fs_slot *s, int n)
+{
+  int z = 0;
+  if (!dump_table || !first_of ||
+      !atomic_compare_exchange_strong(&dedup_busy, &z, 1))
+    return 0;
+  faststack_stack_table_reset(dump_table);
+  memset(first_of, 0xff, FS_DUMP_IDS * sizeof(int)); /* all -1 */
+  for (int i = 0; i < n; i++) {
+    if (atomic_load(&s[i].state) != FS_SLOT_DONE) continue;
+    /* The faulting signal is part of the identity: a thread in the fault
+     * handler never groups with one that is not. */
+    uint64_t id = faststack_stack_table_insert(
+        dump_table, s[i].pcs, s[i].n, (unsigned)s[i].fault_sig << 8, 1);
+    int g = i;
+    if (id > 0 && id < FS_DUMP_IDS) {
+      if (first_of[id] < 0) first_of[id] = i;
+      g = first_of[id];
+    }
+    s[i].group = g;
+    s[g].count++;
+  }
+  atomic_store(&dedup_busy, 0);
+  return 1;
+}
+
 void fs_threads_dedup(fs_slot *s, int n)
 {
   for (int i = 0; i < n; i++) {
     s[i].group = i;
     s[i].count = 0;
   }
+  if (dedup_by_table(s, n)) return;
   for (int i = 0; i < n; i++) {
     if (atomic_load(&s[i].state) != FS_SLOT_DONE) continue;
     for (int j = 0; j < i; j++) {
