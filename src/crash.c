@@ -406,7 +406,15 @@ static void one_frame(fs_out *o, size_t i, uintptr_t pc, uintptr_t at,
       }
       fs_out_char(o, '\n');
       char src[161];
-      if (cfg.source && fr[k].file && fr[k].line > 0 &&
+      if (!cfg.source && fr[k].text) {
+        /* Read with the table, off the signal path; indented like the
+         * Go format (the line's own indentation dropped). */
+        const char *t = fr[k].text;
+        while (*t == ' ' || *t == '\t') t++;
+        fs_out_str(o, "\t    ");
+        fs_out_str(o, t);
+        fs_out_char(o, '\n');
+      } else if (cfg.source && fr[k].file && fr[k].line > 0 &&
           read_source_line(fr[k].file, fr[k].line, src, sizeof src)) {
         fs_out_str(o, "\t    ");
         fs_out_str(o, src);

@@ -84,6 +84,7 @@ typedef struct fs_ctab_frame {
   int line;               /* 0 unknown */
   int inlined;            /* 1: inlined into the next frame */
   uintptr_t func_offset;  /* lookup address minus the function's start */
+  const char *text;       /* its source line, prepared with the table */
 } fs_ctab_frame;
 
 /* Starts the builder (mode 1 background, 2 also synchronously now). 0/-1.

@@ -37,6 +37,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -64,6 +65,9 @@ typedef struct ctab_frame {
   uint32_t file;        /* string offset; 0 = unknown */
   int32_t line;
   uint32_t inlined;
+  uint32_t text;        /* the source line, read when the table was built
+                           (and not newer than the module); 0 = none.
+                           Last: frames compare equal without it. */
 } ctab_frame;
 
 typedef struct ctab {
@@ -133,6 +137,7 @@ int fs_ctab_lookup(uintptr_t start, const char *build_id, uintptr_t at,
       out[n].file = f->file ? t->strings + f->file : NULL;
       out[n].line = f->line;
       out[n].inlined = (int)f->inlined;
+      out[n].text = f->text ? t->strings + f->text : NULL;
       out[n].func_offset = f->inlined ? 0 : a - r->func_lo;
       n++;
     }
@@ -220,6 +225,7 @@ typedef struct builder {
   size_t nframes, cframes;
   size_t limit;
   int full;
+  const char *module; /* its path, for the source lines' staleness check */
 } builder;
 
 static size_t builder_bytes(const builder *b)
@@ -366,7 +372,7 @@ static int symbolize_at(builder *b, faststack_symbolizer *s, uint64_t addr,
   for (int i = 0; i < n; i++) {
     ctab_frame f = {pool_add(&b->pool, fr[i].function),
                     pool_add(&b->pool, fr[i].file), fr[i].line,
-                    (uint32_t)fr[i].inlined};
+                    (uint32_t)fr[i].inlined, 0};
     if (f.function == UINT32_MAX || f.file == UINT32_MAX ||
         push_frame(b, &f) != 0)
       return -1;
@@ -378,7 +384,35 @@ static int symbolize_at(builder *b, faststack_symbolizer *s, uint64_t addr,
 
 static int frames_equal(const builder *b, size_t x, size_t y, size_t n)
 {
-  return !memcmp(&b->frames[x], &b->frames[y], n * sizeof(ctab_frame));
+  for (size_t i = 0; i < n; i++)
+    if (memcmp(&b->frames[x + i], &b->frames[y + i],
+               offsetof(ctab_frame, text)))
+      return 0;
+  return 1;
+}
+
+/* The source lines of a new run's frames, read now (on the builder's
+ * thread) through the annotate stage so the handler never reads a file.
+ * Only current lines are kept: a source newer than the module is not
+ * shown as if it were the code that runs. */
+static void add_text(builder *b, size_t first, size_t n)
+{
+  faststack_sources *src = faststack_default_sources();
+  for (size_t i = first; src && i < first + n; i++) {
+    if (!b->frames[i].file || b->frames[i].line <= 0) continue;
+    faststack_frame fr;
+    memset(&fr, 0, sizeof fr);
+    fr.file = b->pool.buf + b->frames[i].file;
+    fr.line = b->frames[i].line;
+    fr.module = b->module;
+    faststack_source_line l;
+    char buf[512];
+    if (faststack_annotate(src, &fr, 1, &l, buf, sizeof buf) != 0 ||
+        l.status != FASTSTACK_LINE_OK || !l.text)
+      continue;
+    uint32_t t = pool_add(&b->pool, l.text);
+    if (t != UINT32_MAX) b->frames[i].text = t;
+  }
 }
 
 /* One function's bytes through the symbolizer, merging equal runs. */
@@ -401,6 +435,7 @@ static int add_function_detailed(builder *b, faststack_symbolizer *s,
                            cur_n) != 0)
       return -1;
     have = n > 0;
+    if (have) add_text(b, before, (size_t)n);
     cur_lo = (uint32_t)a;
     cur_frame = (uint32_t)before;
     cur_n = (uint32_t)n;
@@ -414,7 +449,7 @@ static int add_function_detailed(builder *b, faststack_symbolizer *s,
 
 static int add_function_name(builder *b, const fsym *f)
 {
-  ctab_frame fr = {pool_add(&b->pool, f->name), 0, 0, 0};
+  ctab_frame fr = {pool_add(&b->pool, f->name), 0, 0, 0, 0};
   if (fr.function == UINT32_MAX || push_frame(b, &fr) != 0) return -1;
   return push_range(b, (uint32_t)f->lo, (uint32_t)f->hi, (uint32_t)f->lo,
                     (uint32_t)(b->nframes - 1), 1);
@@ -466,6 +501,7 @@ static ctab *build(const faststack_module *m)
   builder b;
   memset(&b, 0, sizeof b);
   b.limit = cap_bytes;
+  b.module = m->path;
   int fd = m->path && m->path[0] == '/'
                ? open(m->path, O_RDONLY | O_CLOEXEC)
                : -1;

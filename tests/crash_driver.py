@@ -469,6 +469,12 @@ def main():
         if any(f.get("in_process") and f.get("file") for f in frames):
             ok, fr = at_line(frames, "null_store", "null")
             check("table: file:line from the symbolizer", ok, detail=str(fr))
+            # The source line, read when the table was built (never by the
+            # handler): the faulting statement under its frame.
+            check("table: the faulting line's source text, in-process",
+                  re.search(r"null_store\(\.\.\.\)\n\t\S+:\d+ \+0x[0-9a-f]+\n"
+                            r"\t    \*p = 42; /\* FAULT:null \*/\n", err)
+                  is not None, detail=err[-600:])
         else:
             note("note: the table has names only (no symbolizer in this "
                  "build): file:line not checked in-process")
