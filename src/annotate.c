@@ -669,13 +669,30 @@ static void scan_bytes(scan *sc, const unsigned char *p, size_t n)
   }
 }
 
+/* The identity a file had when its record was last refreshed (copied
+ * under the lock): the read must find that very file, unchanged. */
+typedef struct file_id {
+  dev_t dev;
+  ino_t ino;
+  off_t size;
+  struct timespec mtime;
+} file_id;
+
 static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
-                        const char *path, int *changing)
+                        const char *path, const file_id *expect,
+                        int *changing)
 {
-  struct stat before, after;
+  struct stat after;
   int status = FASTSTACK_LINE_OK;
   acquire_fd(s);
-  int fd = open_regular(path, &before, &status);
+  /* No fstat before reading: the record's stat says what the file must
+   * be, and the one fstat after the read checks it was that regular file
+   * and did not change meanwhile (a swapped-in FIFO or device cannot
+   * block: O_NONBLOCK). One system call fewer per file. */
+  int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+  if (fd < 0)
+    status = errno == ENOENT ? FASTSTACK_LINE_MISSING
+                             : FASTSTACK_LINE_UNREADABLE;
   size_t total = 0;
   unsigned char *chunk = fd >= 0 ? malloc(FS_READ_CHUNK) : NULL;
   unsigned char *cur = fd >= 0 ? malloc(FS_RAW_LINE_MAX) : NULL;
@@ -693,9 +710,12 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
   }
   if (status == FASTSTACK_LINE_OK && sc.next < n && sc.cur_len) finish_line(&sc);
   *changing = fd >= 0 && (fstat(fd, &after) != 0 ||
-                          after.st_size != before.st_size ||
-                          after.st_mtim.tv_sec != before.st_mtim.tv_sec ||
-                          after.st_mtim.tv_nsec != before.st_mtim.tv_nsec);
+                          !S_ISREG(after.st_mode) ||
+                          after.st_dev != expect->dev ||
+                          after.st_ino != expect->ino ||
+                          after.st_size != expect->size ||
+                          after.st_mtim.tv_sec != expect->mtime.tv_sec ||
+                          after.st_mtim.tv_nsec != expect->mtime.tv_nsec);
   for (int i = 0; i < n; i++) {
     if (status != FASTSTACK_LINE_OK) w[i].status = status;
     else if (sc.binary) w[i].status = FASTSTACK_LINE_BINARY;
@@ -894,13 +914,28 @@ static void resolve(faststack_sources *s, want *w, int n,
     srcfile *f = todo[a].file;
     pthread_mutex_lock(&s->lock);
     char *path = f->resolved ? strdup(f->resolved) : NULL;
+    file_id id = {f->dev, f->ino, f->size, f->mtime};
     pthread_mutex_unlock(&s->lock);
     int changing = 0;
-    if (path) read_file(s, f, todo + a, b - a, path, &changing);
+    if (path) read_file(s, f, todo + a, b - a, path, &id, &changing);
     if (changing && path) { /* once more, then give up */
       for (int i = a; i < b; i++) free(todo[i].text), todo[i].text = NULL;
       for (int i = a; i < b; i++) todo[i].status = FASTSTACK_LINE_OK;
-      read_file(s, f, todo + a, b - a, path, &changing);
+      /* The file may have been replaced or edited since the record was
+       * refreshed: refresh it, then read what is there now. */
+      pthread_mutex_lock(&s->lock);
+      refresh_file(s, f, now);
+      free(path);
+      path = f->resolved && f->status == FASTSTACK_LINE_OK
+                 ? strdup(f->resolved) : NULL;
+      id = (file_id){f->dev, f->ino, f->size, f->mtime};
+      pthread_mutex_unlock(&s->lock);
+      if (path) {
+        read_file(s, f, todo + a, b - a, path, &id, &changing);
+      } else {
+        for (int i = a; i < b; i++) todo[i].status = f->status;
+        changing = 0;
+      }
     }
     for (int i = a; i < b; i++) /* frames may carry different MD5s */
       if (path && wf[todo[i].out]->file_md5_valid) {
