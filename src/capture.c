@@ -71,20 +71,12 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
     } else {
       /* A miss, a torn slot or the outermost frame: the general step.
        * (pc 0 and the signal trampoline never have a packed rule.) */
-      if ((tag ^ fs_cfi_mix(pk, ep)) != at || !(pk & FS_CFI_PK_VALID) ||
-          (pk & FS_CFI_PK_END))
+      if ((tag ^ fs_cfi_mix(pk, ep)) != at || !(pk & FS_CFI_PK_VALID))
         break;
-      cfa = ((pk & FS_CFI_PK_RBP) ? fp : sp) + (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
-      if (cfa <= sp || cfa > hi || (cfa & 7)) break;
-      ra = ((const uintptr_t *)cfa)[-1];
+      ra = pc;
+      cfa = sp;
       nfp = fp;
-      unsigned how = FS_CFI_PK_HOW(pk);
-      if (how) {
-        uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
-        if (how == 2) nfp = bp_at;
-        else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) break;
-        else nfp = *(const uintptr_t *)bp_at;
-      }
+      if (fs_cfi_apply_regs(pk, &ra, &cfa, &nfp, hi) != FS_STEP_OK) break;
     }
     /* The cursor's object, or the executable or libc (never unloaded):
      * most walks end through libc's start code. Else the general step. */

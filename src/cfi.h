@@ -95,28 +95,37 @@ static inline uint64_t fs_cfi_lookup(uintptr_t at)
   return pk && (tag ^ fs_cfi_mix(pk, ep)) == at ? pk : 0;
 }
 
-/* [AS-safe] Applies a packed rule to the cursor: FS_STEP_OK (the caller
- * checks the new PC is code) or FS_STEP_END. */
-FS_NO_SANITIZE static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
+/* [AS-safe] Applies a packed rule to a frame's registers (pc, sp, fp in
+ * the stack region ending at hi): FS_STEP_OK (the caller checks the new
+ * PC is code) or FS_STEP_END. Inline, so the walk loop keeps them in
+ * registers. */
+FS_NO_SANITIZE static inline int fs_cfi_apply_regs(uint64_t pk, uintptr_t *pc,
+                                                  uintptr_t *sp, uintptr_t *fp,
+                                                  uintptr_t hi)
 {
   if (pk & FS_CFI_PK_END) return FS_STEP_END;
-  uintptr_t base = (pk & FS_CFI_PK_RBP) ? c->fp : c->sp;
-  uintptr_t cfa = base + (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
-  uintptr_t hi = c->region.hi;
-  if (cfa <= c->sp || cfa > hi || (cfa & 7)) return FS_STEP_END;
-  uintptr_t fp = c->fp;
+  uintptr_t s = *sp;
+  uintptr_t cfa = ((pk & FS_CFI_PK_RBP) ? *fp : s) +
+                  (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
+  if (cfa <= s || cfa > hi || (cfa & 7)) return FS_STEP_END;
+  uintptr_t nfp = *fp;
   unsigned how = FS_CFI_PK_HOW(pk);
-  uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
-  if (how == 1) {
-    if (bp_at < c->sp || bp_at > hi - 8 || (bp_at & 7)) return FS_STEP_END;
-    fp = *(const uintptr_t *)bp_at;
-  } else if (how == 2) {
-    fp = bp_at;
+  if (how) {
+    uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
+    if (how == 2) nfp = bp_at;
+    else if (bp_at < s || bp_at > hi - 8 || (bp_at & 7)) return FS_STEP_END;
+    else nfp = *(const uintptr_t *)bp_at;
   }
-  c->pc = ((const uintptr_t *)cfa)[-1];
-  c->sp = cfa;
-  c->fp = fp;
+  *pc = ((const uintptr_t *)cfa)[-1];
+  *sp = cfa;
+  *fp = nfp;
   return FS_STEP_OK;
+}
+
+/* [AS-safe] The same on a cursor. */
+static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
+{
+  return fs_cfi_apply_regs(pk, &c->pc, &c->sp, &c->fp, c->region.hi);
 }
 
 #endif

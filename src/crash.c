@@ -425,23 +425,7 @@ static void one_frame(fs_out *o, size_t i, uintptr_t pc, uintptr_t at,
     if (nf > 0) return;
   }
   /* The raw format, shared with faststack_write_raw. */
-  fs_out_char(o, '#');
-  fs_out_dec(o, (int64_t)i);
-  fs_out_str(o, i < 10 ? "  0x" : " 0x");
-  fs_out_hex(o, pc, 16);
-  fs_out_char(o, ' ');
-  if (!have_mod) {
-    fs_out_str(o, "??\n");
-    return;
-  }
-  fs_out_str(o, m.path[0] ? m.path : "??");
-  fs_out_str(o, "+0x");
-  fs_out_hex(o, at - m.bias, 1);
-  if (m.build_id[0]) {
-    fs_out_str(o, " build-id=");
-    fs_out_str(o, m.build_id);
-  }
-  fs_out_char(o, '\n');
+  fs_raw_frame(o, (int64_t)i, pc, at, have_mod ? &m : NULL);
 }
 
 #define FS_KEEP_HEAD 50

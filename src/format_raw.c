@@ -12,26 +12,32 @@ static uintptr_t lookup_pc(const uintptr_t *pcs, int i, unsigned flags)
   return exact || pcs[i] == 0 ? pcs[i] : pcs[i] - 1;
 }
 
-static void raw_frame(fs_out *o, int i, uintptr_t pc, uintptr_t at)
+void fs_raw_frame(fs_out *o, int64_t i, uintptr_t pc, uintptr_t at,
+                  const faststack_module *m)
 {
-  faststack_module m;
   fs_out_char(o, '#');
   fs_out_dec(o, i);
   fs_out_str(o, i < 10 ? "  0x" : " 0x");
   fs_out_hex(o, pc, 16);
   fs_out_char(o, ' ');
-  if (!faststack_module_find(at, &m)) {
+  if (!m) {
     fs_out_str(o, "??\n");
     return;
   }
-  fs_out_str(o, m.path[0] ? m.path : "??");
+  fs_out_str(o, m->path[0] ? m->path : "??");
   fs_out_str(o, "+0x");
-  fs_out_hex(o, at - m.bias, 1);
-  if (m.build_id[0]) {
+  fs_out_hex(o, at - m->bias, 1);
+  if (m->build_id[0]) {
     fs_out_str(o, " build-id=");
-    fs_out_str(o, m.build_id);
+    fs_out_str(o, m->build_id);
   }
   fs_out_char(o, '\n');
+}
+
+static void raw_frame(fs_out *o, int i, uintptr_t pc, uintptr_t at)
+{
+  faststack_module m;
+  fs_raw_frame(o, i, pc, at, faststack_module_find(at, &m) ? &m : NULL);
 }
 
 void fs_raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags)

@@ -110,6 +110,10 @@ const char *fs_exe_path(void);
 unsigned long long fs_modules_generation(void);
 
 /* ------------------------------------------------------------ format_raw.c */
+/* [AS-safe] One raw line: "#i 0xPC module+0xOFFSET build-id=..." for the
+ * frame looked up at `at` in module m (NULL: in no module, "??"). */
+void fs_raw_frame(fs_out *o, int64_t i, uintptr_t pc, uintptr_t at,
+                  const faststack_module *m);
 /* [AS-safe] The raw format of pcs[0..n) into o. */
 void fs_raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags);
 
