@@ -34,66 +34,112 @@ static inline int unwind_step(fs_cursor *c, int exact)
   return fs_fp_step_inline(c);
 }
 
+/* The word at base + index, as one load with base+index addressing:
+ * compilers emit an add and a load, one more cycle on the frameless
+ * step's chain of dependent loads. */
+FS_NO_SANITIZE static inline uintptr_t fs_load_indexed(uintptr_t base,
+                                                       intptr_t index)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  uintptr_t v;
+  __asm__("movq (%1,%2,1), %0" : "=r"(v) : "r"(base), "r"(index));
+  return v;
+#else
+  return *(const uintptr_t *)(base + (uintptr_t)index);
+#endif
+}
+
 /* [AS-safe] Warm CFI steps with the walk's state in registers: while
- * each frame's rule is in the cache and its return address stays in the
- * cached code range, one step is a probe, two loads and a few compares.
- * Anything else (a miss, another object, a signal trampoline) returns to
- * the general step with the cursor at the last frame reached. */
+ * each frame's rule is in the cache and its return address stays in
+ * known code, one step is a few loads and compares. Anything else (a
+ * miss, an unknown object, a signal trampoline, a rule of another shape)
+ * returns to the general step with the cursor at the last frame reached.
+ *
+ * The two shapes handled here cover compiled code: the frame-pointer
+ * rule, which is the frame-pointer step itself (its slot check is one
+ * compare), and a CFA at rsp+N with the return address at CFA-8
+ * (frameless code; rbp unchanged, or saved at CFA+M). For the latter the
+ * chain of dependent loads is RA -> ra_off[RA & mask] = N-8 -> RA at
+ * [sp + N-8]: every check (tag, rule, bounds, code range) is a predicted
+ * branch beside it. The loop is short because it is throughput-bound
+ * too: each check costs an instruction per frame. */
 FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
                                             int *n, int max, int *skip)
 {
   uintptr_t fp = c->fp, sp = c->sp, pc = c->pc;
-  const uintptr_t hi = c->region.hi, lo_code = c->code_lo,
-                  hi_code = c->code_hi, sigret = fs_sigreturn_pc;
-  const uint64_t ep = atomic_load_explicit(&fs_cfi_epoch,
+  /* Copies in locals: the stores to pcs could alias the globals, and the
+   * compiler would reload them after every frame. */
+  uintptr_t code_lo = c->code_lo, code_len = c->code_hi - c->code_lo;
+  const uintptr_t hi = c->region.hi, sigret = fs_sigreturn_pc;
+  fs_cfi_cache_t *const cc = &fs_cfi_cache;
+  const uint64_t e7 = atomic_load_explicit(&fs_cfi_epoch,
+                                           memory_order_relaxed) << 7;
+  const uint64_t fp_rule = FS_CFI_PK_FP_RULE;
+  const uint64_t fp_tag = (fp_rule ^ e7) * FS_CFI_MIX_MUL;
+  uintptr_t *p = pcs + *n, *const end = pcs + max;
+  /* Frames to skip go through the general step (they are few); a
+   * misaligned sp would void the bounds argument below. */
+  if (*skip > 0 || !sigret || (sp & 7) || hi < 16) return *n;
+  while (p < end && pc != sigret) {
+    size_t i = fs_cfi_index(pc); /* the key of a return address */
+    intptr_t ra_off = atomic_load_explicit(&cc->ra_off[i],
                                            memory_order_relaxed);
-  /* The rule of frame-pointer code (CFA = rbp+16, RA at CFA-8, rbp at
-   * CFA-16) is the frame-pointer step itself: for it the slot check is
-   * a single compare, off the chain of dependent loads. */
-  const uint64_t fp_rule = FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << 18) |
-                           (uint64_t)(uint16_t)16 |
-                           ((uint64_t)(uint16_t)-16 << 48);
-  const uint64_t fp_tag = fs_cfi_mix(fp_rule, ep);
-  int k = *n;
-  /* Frames to skip go through the general step (they are few). */
-  if (*skip > 0 || !sigret) return k;
-  while (k < max && pc != sigret) {
-    uintptr_t at = pc - 1;
-    fs_cfi_slot *sl = fs_cfi_slot_of(at);
-    uint64_t tag = atomic_load_explicit(&sl->tag, memory_order_acquire);
-    uint64_t pk = atomic_load_explicit(&sl->packed, memory_order_relaxed);
+    uint64_t tag = atomic_load_explicit(&cc->tag[i], memory_order_acquire);
+    uint64_t pk = atomic_load_explicit(&cc->rule[i], memory_order_relaxed);
     uintptr_t ra, nfp, cfa;
-    if (FS_LIKELY(pk == fp_rule && tag == (at ^ fp_tag))) {
+    if (FS_LIKELY(pk == fp_rule && tag == (pc ^ fp_tag))) {
       if (fp < sp || fp > hi - 16 || (fp & 7)) break;
       ra = ((const uintptr_t *)fp)[1];
       nfp = ((const uintptr_t *)fp)[0];
       cfa = fp + 16;
     } else {
-      /* A miss, a torn slot or the outermost frame: the general step.
-       * (pc 0 and the signal trampoline never have a packed rule.) */
-      if ((tag ^ fs_cfi_mix(pk, ep)) != at || !(pk & FS_CFI_PK_VALID))
+      /* A miss, a torn slot, or a rule for the general step (ra_off is
+       * FS_CFI_NOT_FRAMELESS then). pc 0 and the signal trampoline
+       * never have a cached rule. */
+      if ((tag ^ ((pk ^ e7) * FS_CFI_MIX_MUL)) != pc ||
+          FS_CFI_PK_RA_OFF(pk) != ra_off)
         break;
-      ra = pc;
-      cfa = sp;
+      /* Packed offsets are in [0, 32759] and multiples of 8, and sp is
+       * 8-aligned: the caller's sp moves up, aligned; only the top of
+       * the stack needs checking. */
+      cfa = sp + (uintptr_t)ra_off + 8;
+      if (cfa > hi) break;
       nfp = fp;
-      if (fs_cfi_apply_regs(pk, &ra, &cfa, &nfp, hi) != FS_STEP_OK) break;
+      unsigned how = FS_CFI_PK_HOW(pk);
+      if (FS_UNLIKELY(how)) {
+        uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
+        if (how == 2) nfp = bp_at;
+        else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) break;
+        else nfp = *(const uintptr_t *)bp_at;
+      }
+      ra = fs_load_indexed(sp, ra_off);
     }
-    /* The cursor's object, or the executable or libc (never unloaded):
-     * most walks end through libc's start code. Else the general step. */
-    if ((ra < lo_code || ra >= hi_code) &&
-        (ra < fs_exe_code_lo || ra >= fs_exe_code_hi) &&
-        (ra < fs_libc_code_lo || ra >= fs_libc_code_hi))
-      break;
+    /* The cursor's object, else the executable or libc (never
+     * unloaded; most walks end through libc's start code), which then
+     * becomes the cursor's object. Else the general step. */
+    if (FS_UNLIKELY(ra - code_lo >= code_len)) {
+      if (ra - fs_exe_code_lo < fs_exe_code_hi - fs_exe_code_lo) {
+        code_lo = fs_exe_code_lo;
+        code_len = fs_exe_code_hi - fs_exe_code_lo;
+      } else if (ra - fs_libc_code_lo < fs_libc_code_hi - fs_libc_code_lo) {
+        code_lo = fs_libc_code_lo;
+        code_len = fs_libc_code_hi - fs_libc_code_lo;
+      } else {
+        break;
+      }
+    }
     pc = ra;
     sp = cfa;
     fp = nfp;
-    pcs[k++] = pc;
+    *p++ = pc;
   }
   c->fp = fp;
   c->sp = sp;
   c->pc = pc;
-  *n = k;
-  return k;
+  c->code_lo = code_lo;
+  c->code_hi = code_lo + code_len;
+  *n = (int)(p - pcs);
+  return *n;
 }
 
 int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)

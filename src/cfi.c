@@ -550,13 +550,9 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
 
 /* ------------------------------------------------------ the rule cache */
 
-/* Simple rules pack into 64 bits (see fs_cfi_pack); a slot is the packed
- * rule and a tag, tag = pc ^ mix(packed, epoch). A reader loads both and
- * accepts the slot only if the tag matches: a slot torn by a concurrent
- * writer (or by a signal handler interrupting one) fails the check — a
- * miss, never a wrong rule (up to a 2^-64 hash accident). No locks, no
- * sequence counters: a warm step is two loads and a multiply. */
-fs_cfi_slot fs_cfi_cache[FS_CFI_SLOTS];
+/* Simple rules pack into 64 bits (see pack); the layout and the
+ * validity argument are in cfi.h. */
+fs_cfi_cache_t fs_cfi_cache;
 _Atomic uint64_t fs_cfi_epoch = 1;
 
 void fs_cfi_cache_invalidate(void)
@@ -569,13 +565,15 @@ static uint64_t pack(const fs_cfi_rule *r)
 {
   if (r->ra_how == 1) return FS_CFI_PK_VALID | FS_CFI_PK_END;
   /* The return address right below the CFA (where call pushed it) is
-   * the only shape the fast path knows. */
+   * the only shape the fast path knows; a CFA that moves sp up by a
+   * multiple of 8 lets it skip all but one bounds check. */
   if (r->cfa_reg == 0xff || r->ra_off != -8) return 0;
-  if (r->cfa_off < INT16_MIN || r->cfa_off > INT16_MAX ||
+  if (r->cfa_off < 8 || r->cfa_off > INT16_MAX || (r->cfa_off & 7) ||
       r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
     return 0;
   return FS_CFI_PK_VALID | (r->cfa_reg == 6 ? FS_CFI_PK_RBP : 0) |
-         ((uint64_t)r->rbp_how << 18) | (uint64_t)(uint16_t)r->cfa_off |
+         ((uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT) |
+         (uint64_t)(uint32_t)(r->cfa_off - 8) |
          ((uint64_t)(uint16_t)r->rbp_off << 48);
 }
 
@@ -583,12 +581,20 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 {
   uint64_t pk = pack(r);
   if (!pk) return;
-  fs_cfi_slot *s = fs_cfi_slot_of(at);
+  uintptr_t key = at + 1;
+  size_t i = fs_cfi_index(key);
   uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
-  /* Tag 0 first: a reader between the two stores sees no valid slot. */
-  atomic_store_explicit(&s->tag, 0, memory_order_relaxed);
-  atomic_store_explicit(&s->packed, pk, memory_order_relaxed);
-  atomic_store_explicit(&s->tag, at ^ fs_cfi_mix(pk, ep),
+  /* Tag 0 first: a reader between the stores sees no valid slot (and a
+   * reader that read the old tag sees a rule or offset that no longer
+   * matches it). */
+  atomic_store_explicit(&fs_cfi_cache.tag[i], 0, memory_order_relaxed);
+  int frameless = !(pk & (FS_CFI_PK_RBP | FS_CFI_PK_END));
+  atomic_store_explicit(&fs_cfi_cache.ra_off[i],
+                        frameless ? (int64_t)FS_CFI_PK_RA_OFF(pk)
+                                  : FS_CFI_NOT_FRAMELESS,
+                        memory_order_relaxed);
+  atomic_store_explicit(&fs_cfi_cache.rule[i], pk, memory_order_relaxed);
+  atomic_store_explicit(&fs_cfi_cache.tag[i], key ^ fs_cfi_mix(pk, ep),
                         memory_order_release);
 }
 

@@ -50,49 +50,92 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
 
 /* ------------------------------------------------ the warm fast path
  * The rule cache, inline so the walk loop can run cached steps with its
- * state in registers (capture.c). A packed rule: bits 0-15 the CFA
- * offset (signed; first, so it is one sign-extending move on the chain of
- * dependent loads), bit 16 valid, bit 17 CFA from rbp (else rsp), bits
- * 18-19 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2 CFA+rbp_off
- * itself), bit 20 outermost frame, bits 48-63 the rbp offset. The return
- * address is always at CFA-8 (rules that say otherwise are not packed). */
+ * state in registers (capture.c). A packed rule: bits 0-31 the offset of
+ * the return address from the frame's CFA-register value (the CFA
+ * offset - 8; the return address is always at CFA-8: rules that say
+ * otherwise are not packed), bit 32 valid, bit 33 CFA from rbp (else
+ * rsp), bits 34-35 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2
+ * CFA+rbp_off itself), bit 36 outermost frame, bits 48-63 the rbp
+ * offset. Only CFA offsets in [8, 32767] that are multiples of 8 are
+ * packed: a cached step then always moves sp up, 8-aligned, and needs
+ * one bounds compare. */
 #define FS_CFI_SLOTS 4096
-#define FS_CFI_PK_VALID (1ull << 16)
-#define FS_CFI_PK_RBP (1ull << 17)
-#define FS_CFI_PK_END (1ull << 20) /* RA undefined: _start */
-#define FS_CFI_PK_HOW(pk) ((unsigned)((pk) >> 18) & 3)
-#define FS_CFI_PK_CFA_OFF(pk) ((intptr_t)(int16_t)(pk))
+#define FS_CFI_PK_VALID (1ull << 32)
+#define FS_CFI_PK_RBP (1ull << 33)
+#define FS_CFI_PK_HOW_SHIFT 34
+#define FS_CFI_PK_END (1ull << 36) /* RA undefined: _start */
+#define FS_CFI_PK_HOW(pk) ((unsigned)((pk) >> FS_CFI_PK_HOW_SHIFT) & 3)
+#define FS_CFI_PK_RA_OFF(pk) ((intptr_t)(int32_t)(uint32_t)(pk))
+#define FS_CFI_PK_CFA_OFF(pk) (FS_CFI_PK_RA_OFF(pk) + 8)
 #define FS_CFI_PK_BP_OFF(pk) ((intptr_t)(int16_t)((pk) >> 48))
+/* The frame-pointer rule: CFA = rbp+16, RA at CFA-8, rbp at CFA-16. */
+#define FS_CFI_PK_FP_RULE                                                 \
+  (FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << FS_CFI_PK_HOW_SHIFT) | 8u | \
+   ((uint64_t)(uint16_t)-16 << 48))
 
-typedef struct fs_cfi_slot {
-  _Atomic uint64_t tag;    /* pc ^ fs_cfi_mix(packed, epoch) */
-  _Atomic uint64_t packed;
-} fs_cfi_slot;
-
-extern fs_cfi_slot fs_cfi_cache[FS_CFI_SLOTS];
+/* The cache is direct-mapped and keyed by key = lookup address + 1: for
+ * a return address that is the return address itself (looked up at
+ * pc-1), for the exact PC of a signal frame it is pc+1 — the very value
+ * the walk stores in pcs. So the walk loop indexes the cache with the
+ * PC it just read, no arithmetic in between.
+ *
+ * Three parallel arrays rather than one array of slots, because of the
+ * chain of dependent loads of a frameless step: return address -> its
+ * slot -> next return address. ra_off holds the packed rule's low 32
+ * bits alone (the return address's offset from sp), sign-extended, so
+ * one link is a load with a scaled index (no shift, no extract) and the
+ * next a load at [sp + that] (no add in between); tag and rule are
+ * checked beside it, off the chain, by predicted branches. One struct,
+ * so the walk keeps one base register for all three.
+ *
+ * ra_off is FS_CFI_NOT_FRAMELESS for the rules a frameless step does
+ * not apply (CFA from rbp, the outermost frame), so the walk loop's one
+ * compare of ra_off with the rule's low bits also tells the kind.
+ *
+ * Validity: tag = key ^ fs_cfi_mix(rule, epoch). A reader accepts the
+ * slot only if the tag matches the rule it read (and the walk loop, if
+ * the ra_off it read matches the rule's own low bits): a slot torn by a
+ * concurrent writer (or by a signal handler interrupting one) fails a
+ * check — a miss, never a wrong rule (up to a 2^-64 hash accident). No
+ * locks. */
+#define FS_CFI_NOT_FRAMELESS INT32_MIN
+typedef struct fs_cfi_cache_t {
+  /* First (addressed with no displacement), and 64 bits wide: on the
+   * chain, a plain load is a cycle faster than a sign-extending one. */
+  _Atomic int64_t ra_off[FS_CFI_SLOTS];
+  _Atomic uint64_t tag[FS_CFI_SLOTS];
+  _Atomic uint64_t rule[FS_CFI_SLOTS];
+} fs_cfi_cache_t;
+extern fs_cfi_cache_t fs_cfi_cache;
 extern _Atomic uint64_t fs_cfi_epoch;
 
+/* A multiply, so a torn read (one slot's tag, another's rule) cannot
+ * pass by a linear accident; the constant fits an imul immediate. */
+#define FS_CFI_MIX_MUL 0x9e3779b1u
 static inline uint64_t fs_cfi_mix(uint64_t pk, uint64_t epoch)
 {
-  return (pk ^ (epoch << 7)) * 0x9e3779b97f4a7c15ull;
+  return (pk ^ (epoch << 7)) * FS_CFI_MIX_MUL;
 }
 
-/* Direct-mapped by the PC's low bits: a hash would add a multiply to
- * every step's chain of dependent loads, and return addresses spread
- * well over their low bits. */
-static inline fs_cfi_slot *fs_cfi_slot_of(uintptr_t at)
+/* Slot of a key: its low bits. A hash would add a multiply to every
+ * step's chain of dependent loads, and return addresses spread well over
+ * their low bits. */
+static inline size_t fs_cfi_index(uintptr_t key)
 {
-  return &fs_cfi_cache[at & (FS_CFI_SLOTS - 1)];
+  return key & (FS_CFI_SLOTS - 1);
 }
 
-/* [AS-safe] The cached packed rule for at, or 0. */
+/* [AS-safe] The cached packed rule for lookup address at, or 0. */
 static inline uint64_t fs_cfi_lookup(uintptr_t at)
 {
-  fs_cfi_slot *s = fs_cfi_slot_of(at);
-  uint64_t tag = atomic_load_explicit(&s->tag, memory_order_acquire);
-  uint64_t pk = atomic_load_explicit(&s->packed, memory_order_relaxed);
+  uintptr_t key = at + 1;
+  size_t i = fs_cfi_index(key);
+  uint64_t tag = atomic_load_explicit(&fs_cfi_cache.tag[i],
+                                      memory_order_acquire);
+  uint64_t pk = atomic_load_explicit(&fs_cfi_cache.rule[i],
+                                     memory_order_relaxed);
   uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
-  return pk && (tag ^ fs_cfi_mix(pk, ep)) == at ? pk : 0;
+  return pk && (tag ^ fs_cfi_mix(pk, ep)) == key ? pk : 0;
 }
 
 /* [AS-safe] Applies a packed rule to a frame's registers (pc, sp, fp in

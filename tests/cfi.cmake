@@ -13,7 +13,8 @@ if(FS_T_UNWIND AND FS_T_UNWIND_X86)
     set(obj ${CMAKE_CURRENT_BINARY_DIR}/test_cfi_clang.o)
     add_custom_command(OUTPUT ${obj}
       COMMAND ${FS_T_CLANG} -O2 -g -fomit-frame-pointer -D_GNU_SOURCE
-              -I${PROJECT_SOURCE_DIR}/include -I${CMAKE_CURRENT_SOURCE_DIR}
+              -I${PROJECT_SOURCE_DIR}/include -I${PROJECT_SOURCE_DIR}/src
+              -I${CMAKE_CURRENT_SOURCE_DIR}
               -c ${CMAKE_CURRENT_SOURCE_DIR}/test_cfi.c -o ${obj}
       DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/test_cfi.c VERBATIM)
     add_executable(test_cfi_clang_O2 ${obj})

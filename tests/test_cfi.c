@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cfi.h"
 #include "check.h"
 #include "faststack.h"
 
@@ -201,6 +202,54 @@ static void test_smashed(void)
   for (int i = 0; i < smashed_n; i++) CHECK(smashed_fs[i] != 0x10);
 }
 
+/* ------------------------------------------------------ the rule cache
+ * A slot torn by a concurrent writer — its parts from different rules —
+ * must read as a miss, never as a rule: the walk then parses the FDE
+ * again and the stack is the same. Each part of every slot the chain
+ * uses is corrupted in turn, the way a torn write would leave it. */
+static int slots_of(const snap_t *s, size_t *idx)
+{
+  int n = 0;
+  for (int i = 1; i < s->nfs; i++) idx[n++] = fs_cfi_index(s->fs[i]);
+  return n;
+}
+
+__attribute__((noinline)) static void chain_into(snap_t *s)
+{
+  cur = s;
+  sink += chain1(5);
+}
+
+static void test_torn_slots(void)
+{
+  snap_t ref, s;
+  size_t idx[MAXF];
+  int n = 0;
+  /* part -1 takes the reference (warm: the calls before cached every
+   * rule); each later part corrupts one part of every slot first. */
+  for (int part = -1; part < 3; part++) {
+    for (int i = 0; i < n; i++) {
+      fs_cfi_cache_t *c = &fs_cfi_cache;
+      if (part == 0) /* another rule's return-address offset */
+        atomic_fetch_add(&c->ra_off[idx[i]], 8);
+      else if (part == 1) /* another rule under this tag */
+        atomic_fetch_xor(&c->rule[idx[i]], 1ull << 3);
+      else /* another key's tag */
+        atomic_fetch_xor(&c->tag[idx[i]], 1ull << 20);
+    }
+    chain_into(part < 0 ? &ref : &s);
+    if (part < 0) {
+      CHECK(same_stack(&ref, "warm chain", 6));
+      n = slots_of(&ref, idx);
+      continue;
+    }
+    CHECK(same_stack(&s, "torn slots", 6));
+    /* libunwind is the oracle frame for frame (same_stack); the
+     * reference only differs in its call site in here. */
+    CHECK(s.nfs == ref.nfs);
+  }
+}
+
 int main(void)
 {
   test_chain();
@@ -210,5 +259,6 @@ int main(void)
   test_threads();
   test_deep();
   test_smashed();
+  test_torn_slots();
   return CHECK_DONE("test_cfi");
 }

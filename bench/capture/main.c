@@ -1,11 +1,14 @@
 /* bench_capture — cost of capturing a stack, side by side with peers.
  *
  * Stacks of a given depth are built by ping/pong recursion across two
- * source files; at the bottom each method captures the whole stack. Every
- * method runs in this one process, warm, for a fixed time budget; the
- * table prints ns per capture, ns per frame, frames returned, and each
- * peer's time as a multiple of faststack's. The cost of building the
- * recursion itself is measured first and subtracted. */
+ * source files; at the bottom each method captures the whole stack
+ * FS_BURST times in a row, timed as one burst (the clock is read outside
+ * the captures, and the recursion's own cost — its returns mispredict
+ * once the stack is deeper than the return-stack buffer — is outside
+ * the timing). Every method runs in this one process, warm, for a fixed
+ * time budget of bursts; the table prints the median burst's ns per
+ * capture, ns per frame, frames returned, and each peer's time as a
+ * multiple of faststack's. */
 #define _GNU_SOURCE
 #include <backtrace.h>
 #include <dlfcn.h>
@@ -22,14 +25,6 @@
 #include "pingpong.h"
 
 #define MAXF 2048
-
-/* Builds the recursion and captures nothing: its cost is subtracted from
- * every method's, so the table shows the capture alone. */
-static int m_none(uintptr_t *pcs, int max)
-{
-  (void)pcs;
-  return max > 0 ? 0 : -1;
-}
 
 /* The library's unwinding strategy (FASTSTACK_UNWIND), set per row. */
 extern int fs_unwind_mode;
@@ -133,21 +128,48 @@ static double now_ns(void)
 
 static uintptr_t pcs[MAXF];
 
-/* Runs one method at one depth for ~budget_ns; returns ns per capture. */
+/* Captures per timed burst, and bursts kept for the median. */
+#define FS_BURST 64
+#define FS_MAX_BURSTS 4096
+
+static const method *cur;
+static double burst_ns;
+static int burst_frames;
+
+/* The capture_fn at the bottom of the recursion: one timed burst. */
+static int burst(uintptr_t *out, int max)
+{
+  int n = 0;
+  double t0 = now_ns();
+  for (int i = 0; i < FS_BURST; i++) n = cur->fn(out, max);
+  burst_ns = (now_ns() - t0) / FS_BURST;
+  burst_frames = n;
+  return n;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
+/* Runs one method at one depth for ~budget_ns of bursts (after one to
+ * warm up); returns the median burst's ns per capture. */
 static double measure(const method *m, int depth, double budget_ns,
                       int *frames)
 {
-  *frames = recurse(depth, m->fn, pcs, MAXF); /* warm up */
-  long iters = 0;
-  double start = now_ns(), t;
-  long batch = 1;
+  static double runs[FS_MAX_BURSTS];
+  cur = m;
+  recurse(depth, burst, pcs, MAXF); /* warm up */
+  int nrun = 0;
+  double start = now_ns();
   do {
-    for (long i = 0; i < batch; i++) recurse(depth, m->fn, pcs, MAXF);
-    iters += batch;
-    t = now_ns() - start;
-    if (batch < 1024) batch *= 2;
-  } while (t < budget_ns);
-  return t / iters;
+    recurse(depth, burst, pcs, MAXF);
+    runs[nrun++] = burst_ns;
+  } while (nrun < FS_MAX_BURSTS && now_ns() - start < budget_ns);
+  *frames = burst_frames;
+  qsort(runs, (size_t)nrun, sizeof runs[0], cmp_double);
+  return runs[nrun / 2];
 }
 
 int main(int argc, char **argv)
@@ -157,9 +179,10 @@ int main(int argc, char **argv)
   gcc_backtrace = gcc ? (uw_bt_fn)dlsym(gcc, "_Unwind_Backtrace") : NULL;
   gcc_getip = gcc ? (uw_getip_fn)dlsym(gcc, "_Unwind_GetIP") : NULL;
   bt_state = backtrace_create_state(NULL, 0, bt_err, NULL);
-  printf("capture: ping/pong recursion across two files, warm. faststack "
+  printf("capture: ping/pong recursion across two files, warm: median of "
+         "bursts of %d captures at the bottom of the recursion. faststack "
          "rows: auto (CFI per frame, the default), fp (frame pointers "
-         "only), cfi (CFI only).\n");
+         "only), cfi (CFI only).\n", FS_BURST);
   static const int depths[] = {8, 32, 128, 512};
   static const char *const kinds[] = {
       "frame-pointer code (-fno-omit-frame-pointer)",
@@ -171,16 +194,11 @@ int main(int argc, char **argv)
            "ns/capture", "ns/frame", "frames", "x auto");
     for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
       double base = 0;
-      int none_frames;
-      method none = {"(recursion only)", m_none};
-      double rec = measure(&none, depths[d], budget_ms * 1e6, &none_frames);
-      printf("%-6d %-22s %12.1f   (subtracted from the rows below)\n",
-             depths[d], none.name, rec);
       for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         const method *m = &methods[i];
         if (m->fn == m_unwind_backtrace && !gcc_backtrace) continue;
         int frames = 0;
-        double ns = measure(m, depths[d], budget_ms * 1e6, &frames) - rec;
+        double ns = measure(m, depths[d], budget_ms * 1e6, &frames);
         if (i == 0) base = ns;
         printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d],
                m->name, ns, frames ? ns / frames : 0, frames,
