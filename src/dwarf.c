@@ -65,7 +65,7 @@ static void rd_skip(fs_rd *r, uint64_t n) {
   r->p += n;
 }
 
-static uint64_t rd_uleb(fs_rd *r) {
+static uint64_t rd_uleb_slow(fs_rd *r) {
   uint64_t v = 0;
   int shift = 0;
   for (;;) {
@@ -75,6 +75,12 @@ static uint64_t rd_uleb(fs_rd *r) {
     shift += 7;
     if (!(b & 0x80)) return v;
   }
+}
+
+/* Most LEB128 values in DWARF are one byte: that case inline. */
+static inline uint64_t rd_uleb(fs_rd *r) {
+  if (!r->bad && r->p < r->end && !(*r->p & 0x80)) return *r->p++;
+  return rd_uleb_slow(r);
 }
 
 static int64_t rd_sleb(fs_rd *r) {
@@ -136,6 +142,7 @@ enum {
   A_comp_dir = 0x1b, A_abstract_origin = 0x31, A_declaration = 0x3c,
   A_specification = 0x47, A_ranges = 0x55, A_call_column = 0x57,
   A_call_file = 0x58, A_call_line = 0x59, A_linkage_name = 0x6e,
+  A_inline = 0x20,
   A_MIPS_linkage_name = 0x2007, A_str_offsets_base = 0x72,
   A_addr_base = 0x73, A_rnglists_base = 0x74, A_GNU_addr_base = 0x2133
 };
@@ -160,12 +167,19 @@ typedef struct fs_attrval {
 typedef struct fs_abbrev_attr {
   uint32_t name, form;
   int64_t implicit;
+  uint8_t slot; /* the fs_die field it fills (attr_slot), 0: none */
+  int8_t size;  /* the value's size in the planned unit, -1: variable or
+                   not planned (abbrevs_plan) */
 } fs_abbrev_attr;
 
 typedef struct fs_abbrev {
   uint64_t code;
   uint32_t tag, nattr, first; /* first: index into attrs */
   uint8_t children;
+  /* Bytes of all attribute values when every form has a fixed size in
+   * the unit being walked (abbrevs_plan), else -1: skipping a DIE the
+   * walk does not need is then one bounds-checked add. */
+  int32_t fixed;
 } fs_abbrev;
 
 typedef struct fs_abbrevs {
@@ -193,6 +207,34 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
   return 1;
 }
 
+/* The DIE fields the reader keeps (fs_die), by attribute. */
+enum { S_none, S_name, S_linkage, S_origin, S_spec, S_low, S_high,
+       S_ranges, S_call_file, S_call_line, S_call_col, S_stmt, S_comp_dir,
+       S_str_base, S_addr_base, S_rng_base, S_decl, S_inline, S_count };
+
+static uint8_t attr_slot(uint64_t name) {
+  switch (name) {
+  case A_name: return S_name;
+  case A_linkage_name: case A_MIPS_linkage_name: return S_linkage;
+  case A_abstract_origin: return S_origin;
+  case A_specification: return S_spec;
+  case A_low_pc: return S_low;
+  case A_high_pc: return S_high;
+  case A_ranges: return S_ranges;
+  case A_call_file: return S_call_file;
+  case A_call_line: return S_call_line;
+  case A_call_column: return S_call_col;
+  case A_stmt_list: return S_stmt;
+  case A_comp_dir: return S_comp_dir;
+  case A_str_offsets_base: return S_str_base;
+  case A_addr_base: case A_GNU_addr_base: return S_addr_base;
+  case A_rnglists_base: return S_rng_base;
+  case A_declaration: return S_decl;
+  case A_inline: return S_inline;
+  default: return S_none;
+  }
+}
+
 static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
   fs_rd r;
   size_t cap = 0, acap = 0;
@@ -210,6 +252,7 @@ static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
     a->children = rd_u8(&r);
     a->first = (uint32_t)t->nattrs;
     a->nattr = 0;
+    a->fixed = -1; /* until abbrevs_plan */
     for (;;) {
       uint64_t name = rd_uleb(&r), form = rd_uleb(&r);
       int64_t ic = form == F_implicit_const ? rd_sleb(&r) : 0;
@@ -217,8 +260,8 @@ static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
       if (name == 0 && form == 0) break;
       if (!grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs))
         goto fail;
-      t->attrs[t->nattrs++] =
-          (fs_abbrev_attr){(uint32_t)name, (uint32_t)form, ic};
+      t->attrs[t->nattrs++] = (fs_abbrev_attr){
+          (uint32_t)name, (uint32_t)form, ic, attr_slot(name), -1};
       a->nattr++;
     }
     if (code != t->n + 1) t->dense = 0;
@@ -234,6 +277,44 @@ static const fs_abbrev *abbrev_find(const fs_abbrevs *t, uint64_t code) {
   for (size_t i = 0; i < t->n; i++)
     if (t->a[i].code == code) return &t->a[i];
   return NULL;
+}
+
+/* Size of a value of form in a unit with the given address and offset
+ * sizes, or -1 when it is variable (LEB128, strings, blocks, indirect). */
+static int form_size(uint32_t form, int addr_size, int offsz, int version) {
+  switch (form) {
+  case F_addr: return addr_size;
+  case F_data1: case F_flag: case F_ref1: case F_strx1: case F_addrx1:
+    return 1;
+  case F_data2: case F_ref2: case F_strx2: case F_addrx2: return 2;
+  case F_strx3: case F_addrx3: return 3;
+  case F_data4: case F_ref4: case F_ref_sup4: case F_strx4: case F_addrx4:
+    return 4;
+  case F_data8: case F_ref8: case F_ref_sig8: case F_ref_sup8: return 8;
+  case F_data16: return 16;
+  case F_flag_present: case F_implicit_const: return 0;
+  case F_strp: case F_line_strp: case F_sec_offset: case F_strp_sup:
+  case F_GNU_strp_alt: case F_GNU_ref_alt:
+    return offsz;
+  case F_ref_addr: return version <= 2 ? addr_size : offsz;
+  default: return -1;
+  }
+}
+
+/* Computes each abbreviation's fixed size for a unit's sizes. */
+static void abbrevs_plan(fs_abbrevs *t, int addr_size, int offsz,
+                         int version) {
+  for (size_t i = 0; i < t->n; i++) {
+    fs_abbrev *a = &t->a[i];
+    int64_t sum = 0;
+    for (uint32_t k = 0; k < a->nattr; k++) {
+      fs_abbrev_attr *at = &t->attrs[a->first + k];
+      int sz = form_size(at->form, addr_size, offsz, version);
+      at->size = (int8_t)(sz <= 64 ? sz : -1);
+      sum = sz < 0 || sum < 0 ? -1 : sum + sz;
+    }
+    a->fixed = sum >= 0 && sum <= INT32_MAX ? (int32_t)sum : -1;
+  }
 }
 
 /* ---- units -------------------------------------------------------- */
@@ -448,16 +529,36 @@ static int val_addr(const fs_dwarf_sections *s, const fs_unit *u,
   return !r.bad;
 }
 
-/* The attributes of one DIE we care about. */
+/* The attributes of one DIE we care about: v[slot] (attr_slot), valid
+ * where the bit of have is set (so a DIE costs no clearing of the rest). */
 typedef struct fs_die {
   uint64_t off;
   const fs_abbrev *ab;
-  fs_attrval name, linkage, origin, spec, low, high, ranges, call_file,
-      call_line, call_col, stmt, comp_dir, str_base, addr_base, rng_base;
-  int declaration;
+  uint32_t have;
+  fs_attrval v[S_count];
 } fs_die;
 
-/* Reads the DIE at r; returns 0 ok, 1 null entry, -1 corrupt. */
+static const fs_attrval fs_absent = {V_NONE, 0, NULL};
+
+/* A DIE's value in a slot, or an absent value (cls V_NONE). */
+static inline const fs_attrval *die_val(const fs_die *die, int slot) {
+  return die->have & (1u << slot) ? &die->v[slot] : &fs_absent;
+}
+
+/* Skips one LEB128 value. */
+static inline void rd_skip_leb(fs_rd *r) {
+  while (rd_need(r, 1) && (*r->p++ & 0x80)) {
+  }
+}
+
+static inline int form_is_leb(uint32_t form) {
+  return form == F_udata || form == F_sdata || form == F_strx ||
+         form == F_addrx || form == F_ref_udata || form == F_rnglistx ||
+         form == F_loclistx;
+}
+
+/* Reads the DIE at r; returns 0 ok, 1 null entry, -1 corrupt. Values of
+ * attributes without a slot are skipped by size where it is known. */
 static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
                     const fs_abbrevs *t, fs_rd *r, fs_die *die) {
   die->off = (uint64_t)(r->p - s->info.p);
@@ -466,35 +567,45 @@ static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
   if (code == 0) return 1;
   const fs_abbrev *ab = abbrev_find(t, code);
   if (!ab) return -1;
-  memset(&die->name, 0, sizeof *die - offsetof(fs_die, name));
   die->ab = ab;
+  die->have = 0;
   for (uint32_t i = 0; i < ab->nattr; i++) {
     const fs_abbrev_attr *a = &t->attrs[ab->first + i];
-    fs_attrval v;
-    read_form(s, u, r, a->form, a->implicit, &v);
-    fs_attrval *dst = NULL;
-    switch (a->name) {
-    case A_name: dst = &die->name; break;
-    case A_linkage_name: case A_MIPS_linkage_name: dst = &die->linkage; break;
-    case A_abstract_origin: dst = &die->origin; break;
-    case A_specification: dst = &die->spec; break;
-    case A_low_pc: dst = &die->low; break;
-    case A_high_pc: dst = &die->high; break;
-    case A_ranges: dst = &die->ranges; break;
-    case A_call_file: dst = &die->call_file; break;
-    case A_call_line: dst = &die->call_line; break;
-    case A_call_column: dst = &die->call_col; break;
-    case A_stmt_list: dst = &die->stmt; break;
-    case A_comp_dir: dst = &die->comp_dir; break;
-    case A_str_offsets_base: dst = &die->str_base; break;
-    case A_addr_base: case A_GNU_addr_base: dst = &die->addr_base; break;
-    case A_rnglists_base: dst = &die->rng_base; break;
-    case A_declaration: die->declaration = v.u != 0; break;
-    default: break;
+    if (!a->slot) {
+      if (a->size >= 0) rd_skip(r, (uint64_t)a->size);
+      else if (form_is_leb(a->form)) rd_skip_leb(r);
+      else {
+        fs_attrval v;
+        read_form(s, u, r, a->form, a->implicit, &v);
+      }
+      continue;
     }
-    if (dst) *dst = v;
+    read_form(s, u, r, a->form, a->implicit, &die->v[a->slot]);
+    die->have |= 1u << a->slot;
   }
   return r->bad ? -1 : 0;
+}
+
+/* Skips the attribute values of a DIE the walk does not need: one add
+ * when its abbreviation has a fixed size (abbrevs_plan), else value by
+ * value. */
+static void skip_die(const fs_dwarf_sections *s, const fs_unit *u,
+                     const fs_abbrevs *t, fs_rd *r, const fs_abbrev *ab) {
+  if (ab->fixed >= 0) {
+    rd_skip(r, (uint64_t)ab->fixed);
+    return;
+  }
+  for (uint32_t i = 0; i < ab->nattr && !r->bad; i++) {
+    const fs_abbrev_attr *a = &t->attrs[ab->first + i];
+    if (a->size >= 0) {
+      rd_skip(r, (uint64_t)a->size);
+    } else if (form_is_leb(a->form)) {
+      rd_skip_leb(r);
+    } else {
+      fs_attrval v;
+      read_form(s, u, r, a->form, a->implicit, &v);
+    }
+  }
 }
 
 /* Reads the unit DIE and fills the unit's bases and names. */
@@ -503,16 +614,16 @@ static int unit_die(const fs_dwarf_sections *s, fs_unit *u,
   fs_rd r;
   rd_init(&r, s->info, u->die_off, u->end - u->die_off);
   if (read_die(s, u, t, &r, die) != 0) return -1;
-  if (die->str_base.cls != V_NONE) u->str_offsets_base = die->str_base.u;
-  if (die->addr_base.cls != V_NONE) u->addr_base = die->addr_base.u;
-  if (die->rng_base.cls != V_NONE) u->rnglists_base = die->rng_base.u;
-  if (die->stmt.cls != V_NONE) {
-    u->stmt_list = die->stmt.u;
+  if (die_val(die, S_str_base)->cls != V_NONE) u->str_offsets_base = die_val(die, S_str_base)->u;
+  if (die_val(die, S_addr_base)->cls != V_NONE) u->addr_base = die_val(die, S_addr_base)->u;
+  if (die_val(die, S_rng_base)->cls != V_NONE) u->rnglists_base = die_val(die, S_rng_base)->u;
+  if (die_val(die, S_stmt)->cls != V_NONE) {
+    u->stmt_list = die_val(die, S_stmt)->u;
     u->has_stmt = 1;
   }
-  u->comp_dir = val_str(s, u, &die->comp_dir);
-  u->name = val_str(s, u, &die->name);
-  if (!val_addr(s, u, &die->low, &u->base_addr)) u->base_addr = 0;
+  u->comp_dir = val_str(s, u, die_val(die, S_comp_dir));
+  u->name = val_str(s, u, die_val(die, S_name));
+  if (!val_addr(s, u, die_val(die, S_low), &u->base_addr)) u->base_addr = 0;
   return 0;
 }
 
@@ -571,9 +682,9 @@ static void ranges_v5(const fs_dwarf_sections *s, const fs_unit *u,
 static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
                        const fs_die *die, range_fn fn, void *ctx) {
   uint64_t lo, hi;
-  if (die->ranges.cls != V_NONE) {
-    uint64_t off = die->ranges.u;
-    if (die->ranges.cls == V_RNGLISTX) {
+  if (die_val(die, S_ranges)->cls != V_NONE) {
+    uint64_t off = die_val(die, S_ranges)->u;
+    if (die_val(die, S_ranges)->cls == V_RNGLISTX) {
       fs_rd r;
       rd_init(&r, s->rnglists, u->rnglists_base + off * u->offsz,
               (uint64_t)u->offsz);
@@ -590,11 +701,11 @@ static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
       ranges_v4(s, u, off, fn, ctx);
     return;
   }
-  if (!val_addr(s, u, &die->low, &lo)) return;
-  if (die->high.cls == V_ADDR || die->high.cls == V_ADDRX) {
-    if (!val_addr(s, u, &die->high, &hi)) return;
-  } else if (die->high.cls == V_UNS || die->high.cls == V_SIGNED) {
-    hi = lo + die->high.u;
+  if (!val_addr(s, u, die_val(die, S_low), &lo)) return;
+  if (die_val(die, S_high)->cls == V_ADDR || die_val(die, S_high)->cls == V_ADDRX) {
+    if (!val_addr(s, u, die_val(die, S_high), &hi)) return;
+  } else if (die_val(die, S_high)->cls == V_UNS || die_val(die, S_high)->cls == V_SIGNED) {
+    hi = lo + die_val(die, S_high)->u;
   } else {
     return;
   }
@@ -796,8 +907,9 @@ typedef struct lp_state {
   int end_seq;
 } lp_state;
 
-static void lp_emit(lp_out *o, const lp_state *st) {
-  if (!grow((void **)&o->rows, &o->cap, o->n + 1, sizeof *o->rows)) {
+static inline void lp_emit(lp_out *o, const lp_state *st) {
+  if (o->n >= o->cap &&
+      !grow((void **)&o->rows, &o->cap, o->n + 1, sizeof *o->rows)) {
     o->oom = 1;
     return;
   }
@@ -835,6 +947,15 @@ static int lp_run(const lp_hdr *h, lp_out *o) {
   fs_rd r = {h->prog, h->prog_end, 0};
   lp_state st;
   lp_reset(&st);
+  /* Every op that adds a row takes at least one byte of the program, so
+   * rows <= bytes: sized once, the array never grows (bounded, so a
+   * huge program still grows as it goes). */
+  size_t bound = (size_t)(h->prog_end - h->prog) + 1;
+  if (!o->cap && bound <= ((size_t)1 << 20)) {
+    o->rows = malloc(bound * sizeof *o->rows);
+    if (!o->rows) return -1;
+    o->cap = bound;
+  }
   while (!r.bad && r.p < r.end && !o->oom) {
     uint8_t op = rd_u8(&r);
     if (op >= h->opcode_base) {
@@ -908,10 +1029,11 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
   const fs_abbrevs *t = t0;
   *name = *linkage = NULL;
   for (int hop = 0; hop < 8; hop++) {
-    if (!*name) *name = val_str(s, &u, &die.name);
-    if (!*linkage) *linkage = val_str(s, &u, &die.linkage);
+    if (!*name) *name = val_str(s, &u, die_val(&die, S_name));
+    if (!*linkage) *linkage = val_str(s, &u, die_val(&die, S_linkage));
     if (*name && *linkage) break;
-    const fs_attrval *ref = die.origin.cls != V_NONE ? &die.origin : &die.spec;
+    const fs_attrval *ref = die_val(&die, S_origin);
+    if (ref->cls == V_NONE) ref = die_val(&die, S_spec);
     if (ref->cls != V_REF && ref->cls != V_REFADDR) break;
     uint64_t off = ref->u;
     if (off < u.die_off || off >= u.end) { /* another unit */
@@ -933,28 +1055,37 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
   abbrevs_free(&own);
 }
 
-static void ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
-                    const fs_die *die, int32_t parent, ft_out *o) {
+/* Records a subprogram or inlined call. An abstract instance root
+ * (DW_AT_inline) or a childless DIE without address ranges can never be
+ * an answer nor enclose one: it gets no record, and its names are never
+ * resolved (most of an -O2 unit's inline helpers). Other DIEs without
+ * ranges are kept, so that code in their children keeps its caller.
+ * Returns 1 when recorded. */
+static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
+                   const fs_die *die, int32_t parent, ft_out *o) {
+  size_t before = o->nr;
+  o->cur_func = (uint32_t)o->n;
+  die_ranges(&d->s, u, die, ft_add_range, o);
+  if (o->nr == before &&
+      (!die->ab->children || die_val(die, S_inline)->cls != V_NONE))
+    return 0;
   if (!grow((void **)&o->funcs, &o->cap, o->n + 1, sizeof *o->funcs)) {
     o->oom = 1;
-    return;
+    return 0;
   }
-  fs_func *f = &o->funcs[o->n];
+  fs_func *f = &o->funcs[o->n++];
   memset(f, 0, sizeof *f);
   die_names(d, u, t, die, &f->name, &f->linkage);
   f->parent = parent;
   f->inlined = die->ab->tag == T_inlined_subroutine;
-  f->call_file = (uint32_t)die->call_file.u;
-  f->call_line = (uint32_t)die->call_line.u;
-  f->call_col = (uint32_t)die->call_col.u;
-  o->cur_func = (uint32_t)o->n++;
-  size_t before = o->nr;
-  die_ranges(&d->s, u, die, ft_add_range, o);
+  f->call_file = (uint32_t)die_val(die, S_call_file)->u;
+  f->call_line = (uint32_t)die_val(die, S_call_line)->u;
+  f->call_col = (uint32_t)die_val(die, S_call_col)->u;
   uint64_t entry = 0;
-  if (!val_addr(&d->s, u, &die->low, &entry) && o->nr > before)
+  if (!val_addr(&d->s, u, die_val(die, S_low), &entry) && o->nr > before)
     entry = o->ranges[before].lo;
-  f = &o->funcs[o->cur_func];
   f->entry = parent >= 0 ? o->funcs[parent].entry : entry;
+  return 1;
 }
 
 /* Walks all DIEs of the unit, recording subprograms and inlined calls
@@ -969,22 +1100,34 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   rd_init(&r, d->s.info, u->die_off, u->end - u->die_off);
   encl[0] = -1;
   while (r.p < r.end && !o->oom) {
-    int rc = read_die(&d->s, u, t, &r, &die);
-    if (rc < 0) return -1;
-    if (rc == 1) {
+    /* Only subprograms and inlined calls are read attribute by
+     * attribute; every other DIE is skipped (most of a unit: types,
+     * variables, parameters, call sites). */
+    const uint8_t *at = r.p;
+    uint64_t code = rd_uleb(&r);
+    if (r.bad) return -1;
+    if (code == 0) {
       if (depth > 0) depth--;
       continue;
     }
+    const fs_abbrev *ab = abbrev_find(t, code);
+    if (!ab) return -1;
     int32_t here = encl[depth];
-    uint32_t tag = die.ab->tag;
-    if ((tag == T_subprogram || tag == T_inlined_subroutine) &&
-        !die.declaration) {
-      o->cur_depth = here < 0 ? 0 : (uint32_t)depth;
-      size_t nf = o->n;
-      ft_func(d, u, t, &die, tag == T_subprogram ? -1 : here, o);
-      if (o->n > nf) here = (int32_t)nf;
+    uint32_t tag = ab->tag;
+    if (tag == T_subprogram || tag == T_inlined_subroutine) {
+      r.p = at;
+      if (read_die(&d->s, u, t, &r, &die) != 0) return -1;
+      if (!die_val(&die, S_decl)->u) {
+        o->cur_depth = here < 0 ? 0 : (uint32_t)depth;
+        size_t nf = o->n;
+        if (ft_func(d, u, t, &die, tag == T_subprogram ? -1 : here, o))
+          here = (int32_t)nf;
+      }
+    } else {
+      skip_die(&d->s, u, t, &r, ab);
+      if (r.bad) return -1;
     }
-    if (die.ab->children) {
+    if (ab->children) {
       if (depth + 1 >= MAXD) return -1;
       encl[++depth] = here;
     }
@@ -1030,6 +1173,10 @@ static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   free(o.dirs);
   if (rc == 0 && o.n && !is_sorted(o.rows, o.n, sizeof *o.rows, cmp_row))
     qsort(o.rows, o.n, sizeof *o.rows, cmp_row);
+  if (o.rows && o.n < o.cap) { /* give back the presized excess */
+    void *q = realloc(o.rows, (o.n ? o.n : 1) * sizeof *o.rows);
+    if (q) o.rows = q;
+  }
   x->rows = o.rows;
   x->nrows = o.n;
   x->files = o.files;
@@ -1043,6 +1190,7 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   memset(&o, 0, sizeof o);
   o.max_ranges = 2 * (d->s.info.n + d->s.ranges.n + d->s.rnglists.n) + 64;
   if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
+  abbrevs_plan(&t, u->addr_size, u->offsz, u->version);
   int rc = ft_walk(d, u, &t, &o);
   abbrevs_free(&t);
   if (o.nr && !is_sorted(o.ranges, o.nr, sizeof *o.ranges, cmp_frange))

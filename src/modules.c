@@ -149,7 +149,8 @@ FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
   fs_snapshot *s = snapshot_acquire();
   const faststack_module *m = snapshot_find(s, out->start);
   if (m && m->bias == out->bias) {
-    memcpy(out->build_id, m->build_id, sizeof out->build_id);
+    /* The hex string and its NUL only: this runs on every lookup. */
+    memcpy(out->build_id, m->build_id, 2 * (size_t)m->build_id_size + 1);
     out->build_id_size = m->build_id_size;
   }
   snapshot_release();

@@ -37,6 +37,7 @@ typedef struct fs_symfile {
   char *path;           /* module path as the module map names it */
   const char *path_ptr; /* the module map's pointer to it (identity) */
   char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
+  unsigned build_id_size; /* bytes (the hex string is twice as long) */
   fs_elf elf;           /* the object itself */
   fs_elf dbg;           /* its separate debug file, when used */
   int have_elf, have_dbg;
@@ -44,32 +45,51 @@ typedef struct fs_symfile {
   fs_symtab syms;       /* may be empty */
 } fs_symfile;
 
-/* The PC cache (see pcc_get): answers of recent lookups, so a warm PC
- * costs a hash probe and a copy instead of a DWARF walk. */
-#define FS_PCC_SLOTS 32768 /* x 256 bytes: 8 MiB, touched as used */
-#define FS_PCC_DATA 224
+/* The PC cache (see pcc_get): answers of earlier lookups, so a warm PC
+ * costs a hash probe, one record and a copy instead of a DWARF walk. */
+#define FS_PCC_WAYS 8                 /* slots per bucket: one cache line */
+#define FS_PCC_SLOTS 32768            /* x 8 bytes, allocated on first use */
+#define FS_PCC_ARENA_MAX (16u << 20)  /* records and strings, then no more */
+#define FS_PCC_CHUNK (64u << 10)
 
 typedef struct pcc_frame {
-  uint32_t function, file; /* 1 + offset into the slot's data; 0: NULL */
-  int32_t line, column;
-  uint64_t function_offset;
-  uint8_t inlined, source, md5_valid, pad;
-  unsigned char md5[16];
+  const char *function, *file; /* interned (pcc_intern), or NULL */
+  const unsigned char *md5;    /* interned 16 bytes, or NULL */
+  uint32_t function_offset;
+  int32_t line;
+  uint16_t function_len, file_len, column;
+  uint8_t inlined, source;
 } pcc_frame;
 
-typedef struct pcc_slot {
-  _Atomic uint32_t seq;    /* even: stable; odd: being written; 0: empty */
-  uint32_t nframes, used;
+/* Immutable once published: readers follow the slot's pointer without
+ * any lock, so a record is never changed or freed before the symbolizer
+ * is. */
+typedef struct pcc_rec {
   const struct fs_symfile *f;
   uint64_t addr;
-  _Alignas(8) unsigned char data[FS_PCC_DATA];
-} pcc_slot;
+  uint32_t nframes;
+  pcc_frame fr[];
+} pcc_rec;
+
+/* Bump-allocated chunks holding records and interned strings. */
+typedef struct pcc_chunk {
+  struct pcc_chunk *next;
+  size_t used, cap;
+  _Alignas(16) unsigned char data[];
+} pcc_chunk;
 
 struct faststack_symbolizer {
   faststack_symbolizer_options opts;
   int offline;
-  pcc_slot *_Atomic pcc; /* FS_PCC_SLOTS, allocated on first use */
+  _Atomic uint64_t *_Atomic pcc; /* FS_PCC_SLOTS tagged pointers */
   pthread_mutex_t lock; /* opening symfiles, the error message */
+  pthread_mutex_t pcc_lock; /* inserting into the PC cache */
+  pcc_chunk *chunks;        /* the PC cache's arena */
+  size_t arena_bytes;
+  const char **interned;    /* open-addressing set of interned strings */
+  size_t ninterned, intern_cap;
+  pcc_rec **recs;           /* every record, by (symfile, address) */
+  size_t nrecs, recs_cap;
   fs_symfile *_Atomic files[FS_SYMFILES_MAX];
   _Atomic int nfiles;
   char err[256];
@@ -245,6 +265,14 @@ static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
     free(f);
     return NULL;
   }
+  if (m) {
+    /* The identity first: a module that cannot be read must still be
+     * found again (as unusable), not reopened on every lookup. */
+    f->start = m->start;
+    f->path_ptr = m->path;
+    memcpy(f->build_id, m->build_id, sizeof f->build_id);
+    f->build_id_size = m->build_id_size;
+  }
   const char *err = NULL;
   int rc;
   if (m && !strcmp(path, "linux-vdso.so.1")) {
@@ -263,9 +291,6 @@ static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
     return f; /* known to be unusable: PCs in it stay unknown */
   }
   if (m) {
-    f->start = m->start;
-    f->path_ptr = m->path;
-    memcpy(f->build_id, m->build_id, sizeof f->build_id);
     if (m->build_id[0]) {
       uint8_t id[FASTSTACK_BUILD_ID_MAX];
       char h[2 * FASTSTACK_BUILD_ID_MAX + 1];
@@ -282,7 +307,10 @@ static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
   } else {
     uint8_t id[FASTSTACK_BUILD_ID_MAX];
     unsigned n = fs_elf_build_id(&f->elf, id, sizeof id);
-    if (n <= FASTSTACK_BUILD_ID_MAX) hex(id, n, f->build_id);
+    if (n <= FASTSTACK_BUILD_ID_MAX) {
+      hex(id, n, f->build_id);
+      f->build_id_size = n;
+    }
   }
   f->have_elf = 1;
   load_dwarf(s, f, path);
@@ -312,7 +340,9 @@ static void symfile_free(fs_symfile *f)
 
 static int same(const fs_symfile *f, const faststack_module *m)
 {
-  if (f->start != m->start || strcmp(f->build_id, m->build_id)) return 0;
+  if (f->start != m->start || f->build_id_size != m->build_id_size ||
+      memcmp(f->build_id, m->build_id, 2 * (size_t)m->build_id_size))
+    return 0;
   /* The loader's name string is the same pointer for the object's whole
    * life: comparing it first saves a string compare per lookup. */
   return f->path_ptr == m->path || !strcmp(f->path, m->path);
@@ -362,6 +392,7 @@ static faststack_symbolizer *alloc_symbolizer(
   if (!s) return NULL;
   if (opts) s->opts = *opts;
   pthread_mutex_init(&s->lock, NULL);
+  pthread_mutex_init(&s->pcc_lock, NULL);
   return s;
 }
 
@@ -409,7 +440,14 @@ FASTSTACK_API void faststack_symbolizer_free(faststack_symbolizer *s)
 {
   if (!s) return;
   for (int i = 0; i < s->nfiles; i++) symfile_free(s->files[i]);
-  free(atomic_load(&s->pcc));
+  free((void *)atomic_load(&s->pcc));
+  for (pcc_chunk *c = s->chunks, *n; c; c = n) {
+    n = c->next;
+    free(c);
+  }
+  free(s->interned);
+  free(s->recs);
+  pthread_mutex_destroy(&s->pcc_lock);
   pthread_mutex_destroy(&s->lock);
   free(s);
 }
@@ -617,139 +655,270 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 }
 
 /* ---------------------------------------------------------- PC cache
- * A seqlock per slot: readers copy the slot out and keep the copy only if
- * the sequence number did not move meanwhile; a writer that finds the
- * slot busy skips caching. Readers never follow a pointer out of the
- * slot (strings are offsets, bounds-checked), so even a torn read is
- * harmless before it is discarded. */
+ * A table of tagged pointers to immutable records, in buckets of 8
+ * slots (one cache line). A slot holds a record's address in its low 48
+ * bits and 16 bits of the key's hash above; a reader loads the bucket's
+ * slots (acquire), follows only a pointer whose tag matches, and uses
+ * the record only if it is for the same symfile and address: a slot is
+ * one atomic word, so it cannot tear, and a record, once published,
+ * never changes. Records and their strings live in an arena freed with
+ * the symbolizer, and every record is also in a map (under pcc_lock), so
+ * an answer pushed out of its bucket comes back without a DWARF walk or
+ * a second record. Past FS_PCC_ARENA_MAX new answers are no longer cached
+ * (lookups stay correct, just slower): the cache's memory is bounded. A
+ * warm lookup touches the bucket's cache line and the record (about 64
+ * bytes): that is what keeps 10,000 hot PCs fast. */
 
-/* Two-way sets: two hot addresses that hash alike can both stay. way
- * picks a slot of a's set: lookups try both, inserts use the empty one or
- * the one this address prefers (a bit of its hash). */
-static pcc_slot *pcc_slot_for(pcc_slot *t, const fs_symfile *f, uint64_t a,
-                              int way)
+#define FS_PCC_PTR ((1ull << 48) - 1)
+
+static uint64_t pcc_hash(const fs_symfile *f, uint64_t a)
 {
-  uint64_t h = ((uintptr_t)f ^ (a * 0x9e3779b97f4a7c15ull)) *
-               0xff51afd7ed558ccdull;
-  size_t set = (size_t)(h >> 40) & (FS_PCC_SLOTS / 2 - 1);
-  if (way < 0) way = (int)(h >> 39) & 1;
-  return &t[2 * set + (size_t)way];
+  return ((uintptr_t)f ^ (a * 0x9e3779b97f4a7c15ull)) * 0xff51afd7ed558ccdull;
 }
 
-static const char *pcc_str(strw *w, const pcc_slot *sl, uint32_t v)
+/* A nonzero 16-bit tag from the hash (so an empty slot never matches). */
+static uint64_t pcc_tag(uint64_t h)
 {
-  if (!v || v > FS_PCC_DATA) return NULL;
-  const char *p = (const char *)sl->data + (v - 1);
-  size_t room = FS_PCC_DATA - (v - 1), n = strnlen(p, room);
-  if (n == room) return NULL; /* torn: the check below discards it */
+  return ((h >> 48) | 1) << 48;
+}
+
+static _Atomic uint64_t *pcc_bucket(_Atomic uint64_t *t, uint64_t h)
+{
+  return t + ((size_t)(h >> 20) & (FS_PCC_SLOTS / FS_PCC_WAYS - 1)) *
+                 FS_PCC_WAYS;
+}
+
+/* The record of (f, a) if cached. */
+static const pcc_rec *pcc_find(faststack_symbolizer *s, const fs_symfile *f,
+                               uint64_t a)
+{
+  _Atomic uint64_t *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
+  if (!t) return NULL;
+  uint64_t h = pcc_hash(f, a), tag = pcc_tag(h);
+  _Atomic uint64_t *b = pcc_bucket(t, h);
+  for (int k = 0; k < FS_PCC_WAYS; k++) {
+    uint64_t v = atomic_load_explicit(&b[k], memory_order_acquire);
+    if ((v & ~FS_PCC_PTR) != tag) continue;
+    const pcc_rec *r = (const pcc_rec *)(uintptr_t)(v & FS_PCC_PTR);
+    if (r->f == f && r->addr == a) return r;
+  }
+  return NULL;
+}
+
+/* Puts r in its bucket: an empty slot, else one picked by the hash.
+ * Caller holds pcc_lock (the only writer). */
+static void pcc_install(_Atomic uint64_t *t, pcc_rec *r)
+{
+  uint64_t h = pcc_hash(r->f, r->addr);
+  _Atomic uint64_t *b = pcc_bucket(t, h);
+  int k = (int)((h >> 8) % FS_PCC_WAYS);
+  for (int i = 0; i < FS_PCC_WAYS; i++)
+    if (!atomic_load_explicit(&b[i], memory_order_relaxed)) {
+      k = i;
+      break;
+    }
+  atomic_store_explicit(&b[k], pcc_tag(h) | (uint64_t)(uintptr_t)r,
+                        memory_order_release);
+}
+
+/* The map of all records: the record of (f, a), or NULL; with ins, adds
+ * ins (growing the map as it fills). Caller holds pcc_lock. */
+static pcc_rec *pcc_map(faststack_symbolizer *s, const fs_symfile *f,
+                        uint64_t a, pcc_rec *ins)
+{
+  if (ins && s->nrecs * 2 >= s->recs_cap) {
+    size_t cap = s->recs_cap ? s->recs_cap * 2 : 4096;
+    pcc_rec **m = calloc(cap, sizeof *m);
+    if (!m) return NULL;
+    for (size_t i = 0; i < s->recs_cap; i++) {
+      pcc_rec *e = s->recs[i];
+      if (!e) continue;
+      size_t j = (size_t)pcc_hash(e->f, e->addr) & (cap - 1);
+      while (m[j]) j = (j + 1) & (cap - 1);
+      m[j] = e;
+    }
+    free(s->recs);
+    s->recs = m;
+    s->recs_cap = cap;
+  }
+  if (!s->recs_cap) return NULL;
+  size_t j = (size_t)pcc_hash(f, a) & (s->recs_cap - 1);
+  for (pcc_rec *e; (e = s->recs[j]); j = (j + 1) & (s->recs_cap - 1))
+    if (e->f == f && e->addr == a) return e;
+  if (ins) {
+    s->recs[j] = ins;
+    s->nrecs++;
+  }
+  return ins;
+}
+
+/* A record pushed out of its bucket, put back: 1 if there was one. */
+static int pcc_revive(faststack_symbolizer *s, const fs_symfile *f,
+                      uint64_t a)
+{
+  pthread_mutex_lock(&s->pcc_lock);
+  _Atomic uint64_t *t = atomic_load_explicit(&s->pcc, memory_order_relaxed);
+  pcc_rec *r = t ? pcc_map(s, f, a, NULL) : NULL;
+  if (r) pcc_install(t, r);
+  pthread_mutex_unlock(&s->pcc_lock);
+  return r != NULL;
+}
+
+static const char *pcc_copy_str(strw *w, const char *p, size_t n)
+{
+  if (!p) return NULL;
   size_t mark = w->len;
   w_begin(w);
   w_add(w, p, n);
   return w_end(w, mark);
 }
 
-static int pcc_get_way(pcc_slot *sl, const fs_symfile *f, uint64_t a,
-                       faststack_frame *out, int max, strw *w)
-{
-  uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_acquire);
-  if (!s1 || (s1 & 1) || sl->f != f || sl->addr != a) return 0;
-  uint32_t n = sl->nframes;
-  if (!n || n > (uint32_t)max || n * sizeof(pcc_frame) > FS_PCC_DATA) return 0;
-  size_t mark = w->len;
-  int lost = w->lost;
-  for (uint32_t i = 0; i < n; i++) {
-    pcc_frame fr;
-    memcpy(&fr, sl->data + i * sizeof fr, sizeof fr);
-    faststack_frame *o = &out[i];
-    memset(o, 0, sizeof *o);
-    o->function = pcc_str(w, sl, fr.function);
-    o->file = pcc_str(w, sl, fr.file);
-    o->line = fr.line;
-    o->column = fr.column;
-    o->inlined = fr.inlined;
-    o->function_offset = fr.function_offset;
-    o->source = fr.source;
-    o->file_md5_valid = fr.md5_valid;
-    if (fr.md5_valid) memcpy(o->file_md5, fr.md5, 16);
-  }
-  atomic_thread_fence(memory_order_acquire);
-  if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != s1) {
-    w->len = mark; /* changed under us: give the bytes back, look it up */
-    w->lost = lost;
-    return 0;
-  }
-  return (int)n;
-}
-
 static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
                    faststack_frame *out, int max, strw *w)
 {
-  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
-  if (!t) return 0;
-  int n = pcc_get_way(pcc_slot_for(t, f, a, 0), f, a, out, max, w);
-  return n ? n : pcc_get_way(pcc_slot_for(t, f, a, 1), f, a, out, max, w);
+  const pcc_rec *r = pcc_find(s, f, a);
+  if (!r || r->nframes > (uint32_t)max) return 0;
+  for (uint32_t i = 0; i < r->nframes; i++) {
+    const pcc_frame *p = &r->fr[i];
+    faststack_frame *o = &out[i];
+    o->function = pcc_copy_str(w, p->function, p->function_len);
+    o->file = pcc_copy_str(w, p->file, p->file_len);
+    o->line = p->line;
+    o->column = p->column;
+    o->inlined = p->inlined;
+    o->function_offset = p->function_offset;
+    o->source = p->source;
+    o->file_md5_valid = p->md5 != NULL;
+    if (p->md5) memcpy(o->file_md5, p->md5, 16);
+    else memset(o->file_md5, 0, 16);
+  }
+  return (int)r->nframes;
 }
 
-/* Stores str in the slot's data, or finds it there already (an inline
- * frame and its caller usually share a file): 1 + its offset. */
-static uint32_t pcc_put_str(pcc_slot *sl, uint32_t strings_from,
-                            const char *str, int *full)
+/* n bytes from the arena, 16-aligned, or NULL past its bound. Caller
+ * holds pcc_lock. */
+static void *arena_alloc(faststack_symbolizer *s, size_t n)
 {
-  if (!str) return 0;
-  size_t n = strlen(str) + 1;
-  for (uint32_t o = strings_from; o < sl->used;) {
-    const char *have = (const char *)sl->data + o;
-    size_t hn = strlen(have) + 1;
-    if (hn == n && !memcmp(have, str, n)) return o + 1;
-    o += (uint32_t)hn;
+  n = (n + 15) & ~(size_t)15;
+  pcc_chunk *c = s->chunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > FS_PCC_CHUNK ? n : FS_PCC_CHUNK;
+    if (s->arena_bytes + cap > FS_PCC_ARENA_MAX) return NULL;
+    c = malloc(sizeof *c + cap);
+    if (!c) return NULL;
+    c->next = s->chunks;
+    c->used = 0;
+    c->cap = cap;
+    s->chunks = c;
+    s->arena_bytes += cap;
   }
-  if (n > FS_PCC_DATA - sl->used) {
-    *full = 1;
-    return 0;
-  }
-  memcpy(sl->data + sl->used, str, n);
-  sl->used += (uint32_t)n;
-  return sl->used - (uint32_t)n + 1;
+  void *p = c->data + c->used;
+  c->used += n;
+  return p;
 }
 
+static uint64_t str_hash(const void *p, size_t n)
+{
+  const unsigned char *b = p;
+  uint64_t h = 0xcbf29ce484222325ull ^ n;
+  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
+  return h;
+}
+
+/* The interned copy of the n bytes at p (NUL-terminated; the length is
+ * stored in the 2 bytes before it), so every record naming the same
+ * function or file shares one copy. NULL when the arena is full. Caller
+ * holds pcc_lock. */
+static const char *pcc_intern(faststack_symbolizer *s, const void *p,
+                              size_t n)
+{
+  if (n > 0xffff) return NULL;
+  if (s->ninterned * 2 >= s->intern_cap) { /* keep it at most half full */
+    size_t cap = s->intern_cap ? s->intern_cap * 2 : 1024;
+    const char **t = calloc(cap, sizeof *t);
+    if (!t) return NULL;
+    for (size_t i = 0; i < s->intern_cap; i++) {
+      const char *e = s->interned[i];
+      if (!e) continue;
+      size_t en = (size_t)((const unsigned char *)e)[-2] |
+                  (size_t)((const unsigned char *)e)[-1] << 8;
+      size_t j = (size_t)str_hash(e, en) & (cap - 1);
+      while (t[j]) j = (j + 1) & (cap - 1);
+      t[j] = e;
+    }
+    free(s->interned);
+    s->interned = t;
+    s->intern_cap = cap;
+  }
+  size_t j = (size_t)str_hash(p, n) & (s->intern_cap - 1);
+  for (const char *e; (e = s->interned[j]); j = (j + 1) & (s->intern_cap - 1)) {
+    size_t en = (size_t)((const unsigned char *)e)[-2] |
+                (size_t)((const unsigned char *)e)[-1] << 8;
+    if (en == n && !memcmp(e, p, n)) return e;
+  }
+  unsigned char *c = arena_alloc(s, n + 3);
+  if (!c) return NULL;
+  c[0] = (unsigned char)n;
+  c[1] = (unsigned char)(n >> 8);
+  memcpy(c + 2, p, n);
+  c[2 + n] = '\0';
+  s->interned[j] = (const char *)c + 2;
+  s->ninterned++;
+  return (const char *)c + 2;
+}
+
+/* Caches a complete answer. Answers that do not fit a record's fields
+ * (a name longer than 64 KiB, a column past 65535, a function of 4 GiB)
+ * are simply not cached. */
 static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
                     const faststack_frame *fr, int n)
 {
-  pcc_slot *t = atomic_load_explicit(&s->pcc, memory_order_acquire);
+  for (int i = 0; i < n; i++)
+    if (fr[i].column < 0 || fr[i].column > 0xffff ||
+        fr[i].function_offset > 0xffffffffu)
+      return;
+  pthread_mutex_lock(&s->pcc_lock);
+  _Atomic uint64_t *t = atomic_load_explicit(&s->pcc, memory_order_relaxed);
   if (!t) {
-    pcc_slot *nt = calloc(FS_PCC_SLOTS, sizeof *nt);
-    if (!nt) return;
-    if (!atomic_compare_exchange_strong(&s->pcc, &t, nt)) free(nt);
-    else t = nt;
+    t = calloc(FS_PCC_SLOTS, sizeof *t);
+    if (t) atomic_store_explicit(&s->pcc, t, memory_order_release);
   }
-  if ((size_t)n * sizeof(pcc_frame) > FS_PCC_DATA) return;
-  pcc_slot *sl = pcc_slot_for(t, f, a, 0);
-  if (atomic_load_explicit(&sl->seq, memory_order_relaxed) != 0) {
-    pcc_slot *other = pcc_slot_for(t, f, a, 1);
-    sl = atomic_load_explicit(&other->seq, memory_order_relaxed) == 0
-             ? other
-             : pcc_slot_for(t, f, a, -1);
+  pcc_rec *r = NULL;
+  if (t && (r = pcc_map(s, f, a, NULL))) {
+    pcc_install(t, r); /* another thread cached it meanwhile */
+    pthread_mutex_unlock(&s->pcc_lock);
+    return;
   }
-  uint32_t s1 = atomic_load_explicit(&sl->seq, memory_order_relaxed);
-  if ((s1 & 1) || !atomic_compare_exchange_strong(&sl->seq, &s1, s1 + 1))
-    return; /* another thread is writing it */
-  atomic_thread_fence(memory_order_release);
-  int full = 0;
-  sl->f = f;
-  sl->addr = a;
-  sl->used = (uint32_t)n * sizeof(pcc_frame);
-  for (int i = 0; i < n; i++) {
-    uint32_t from = (uint32_t)n * sizeof(pcc_frame);
-    pcc_frame p = {pcc_put_str(sl, from, fr[i].function, &full),
-                   pcc_put_str(sl, from, fr[i].file, &full),
-                   fr[i].line, fr[i].column, fr[i].function_offset,
-                   (uint8_t)fr[i].inlined, (uint8_t)fr[i].source,
-                   (uint8_t)fr[i].file_md5_valid, 0, {0}};
-    if (fr[i].file_md5_valid) memcpy(p.md5, fr[i].file_md5, 16);
-    memcpy(sl->data + (size_t)i * sizeof p, &p, sizeof p);
+  if (t) r = arena_alloc(s, sizeof *r + (size_t)n * sizeof r->fr[0]);
+  for (int i = 0; r && i < n; i++) {
+    pcc_frame *p = &r->fr[i];
+    size_t fl = fr[i].function ? strlen(fr[i].function) : 0;
+    size_t pl = fr[i].file ? strlen(fr[i].file) : 0;
+    p->function = fr[i].function ? pcc_intern(s, fr[i].function, fl) : NULL;
+    p->file = fr[i].file ? pcc_intern(s, fr[i].file, pl) : NULL;
+    p->md5 = fr[i].file_md5_valid
+                 ? (const unsigned char *)pcc_intern(s, fr[i].file_md5, 16)
+                 : NULL;
+    if ((fr[i].function && !p->function) || (fr[i].file && !p->file) ||
+        (fr[i].file_md5_valid && !p->md5))
+      r = NULL; /* the arena is full: leave it uncached */
+    else {
+      p->function_len = (uint16_t)fl;
+      p->file_len = (uint16_t)pl;
+      p->function_offset = (uint32_t)fr[i].function_offset;
+      p->line = fr[i].line;
+      p->column = (uint16_t)fr[i].column;
+      p->inlined = (uint8_t)fr[i].inlined;
+      p->source = (uint8_t)fr[i].source;
+    }
   }
-  sl->nframes = full ? 0 : (uint32_t)n; /* too long: leave it uncached */
-  atomic_store_explicit(&sl->seq, s1 + 2, memory_order_release);
+  if (r) {
+    r->f = f;
+    r->addr = a;
+    r->nframes = (uint32_t)n;
+    if (pcc_map(s, f, a, r) == r) pcc_install(t, r);
+  }
+  pthread_mutex_unlock(&s->pcc_lock);
 }
 
 FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
@@ -781,6 +950,7 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
   int n = 0;
   if (f->have_elf) {
     n = pcc_get(s, f, addr, frames, max, &w);
+    if (!n && pcc_revive(s, f, addr)) n = pcc_get(s, f, addr, frames, max, &w);
     if (!n) {
       int lost = w.lost;
       n = symbolize_in(s, f, addr, frames, max, &w);

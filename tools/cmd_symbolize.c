@@ -5,10 +5,12 @@
  * whole crash report into an annotated one. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "faststack.h"
@@ -273,9 +275,56 @@ static int answer(ctx *c, const char *text)
     for (int i = 0; i < n; i++) fr[i].pc = (uintptr_t)addr;
   if (c->o.json) print_json(addr, fr, n > 0 ? n : 0);
   else print_gnu(&c->o, addr, fr, n > 0 ? n : 0);
-  /* Answer each line as it arrives: a pipe partner waits for it. */
-  fflush(stdout);
   return 0;
+}
+
+/* ------------------------------------------------------------ input */
+
+/* Lines of stdin, read with read(2). Answers are flushed whenever no
+ * complete line is left in the buffer, before the read that may block:
+ * a pipe partner that sends one address and waits gets its answer at
+ * once, and a file or a burst of input costs one write per buffer
+ * rather than one per address. */
+typedef struct line_in {
+  char *buf;
+  size_t cap, start, end; /* unread bytes are buf[start..end) */
+  int eof;
+} line_in;
+
+/* The next line without its newline (and CR), NUL-terminated, or NULL
+ * at the end of input. */
+static char *next_line(line_in *in)
+{
+  for (;;) {
+    char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+    if (nl || (in->eof && in->start < in->end)) {
+      char *line = in->buf + in->start;
+      size_t len = nl ? (size_t)(nl - line) : in->end - in->start;
+      in->start += nl ? len + 1 : len;
+      while (len > 0 && line[len - 1] == '\r') len--;
+      line[len] = '\0'; /* over the newline, or the spare byte below */
+      return line;
+    }
+    if (in->eof) return NULL;
+    fflush(stdout);
+    if (in->start > 0) { /* keep the partial line at the front */
+      memmove(in->buf, in->buf + in->start, in->end - in->start);
+      in->end -= in->start;
+      in->start = 0;
+    }
+    if (in->cap - in->end < 4096 + 1) {
+      size_t cap = in->cap ? in->cap * 2 : 65536;
+      char *b = realloc(in->buf, cap);
+      if (!b) return NULL;
+      in->buf = b;
+      in->cap = cap;
+    }
+    /* One byte stays spare for the NUL of a last line without '\n'. */
+    ssize_t r = read(0, in->buf + in->end, in->cap - in->end - 1);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) in->eof = 1;
+    else in->end += (size_t)r;
+  }
 }
 
 int cmd_symbolize(int argc, char **argv)
@@ -297,16 +346,13 @@ int cmd_symbolize(int argc, char **argv)
     for (int i = first; i < argc && rc == 0; i++)
       if (answer(&c, argv[i]) != 0) rc = 1;
   } else {
-    char *line = NULL;
-    size_t cap = 0;
-    ssize_t len;
-    while (rc == 0 && (len = getline(&line, &cap, stdin)) >= 0) {
-      while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
-        line[--len] = '\0';
+    line_in in = {0};
+    char *line;
+    while (rc == 0 && (line = next_line(&in)))
       if (answer(&c, line) != 0) rc = 1;
-    }
-    free(line);
+    free(in.buf);
   }
+  fflush(stdout);
   faststack_symbolizer_free(c.exe);
   faststack_symbolizer_free(c.last);
   return rc;
