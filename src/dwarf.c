@@ -5,6 +5,7 @@
  * boundaries, so corrupt input degrades to "unknown". */
 
 #include "dwarf.h"
+#include "internal.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -142,7 +143,7 @@ enum {
   A_comp_dir = 0x1b, A_abstract_origin = 0x31, A_declaration = 0x3c,
   A_specification = 0x47, A_ranges = 0x55, A_call_column = 0x57,
   A_call_file = 0x58, A_call_line = 0x59, A_linkage_name = 0x6e,
-  A_inline = 0x20,
+  A_inline = 0x20, A_sibling = 0x01,
   A_MIPS_linkage_name = 0x2007, A_str_offsets_base = 0x72,
   A_addr_base = 0x73, A_rnglists_base = 0x74, A_GNU_addr_base = 0x2133
 };
@@ -180,6 +181,13 @@ typedef struct fs_abbrev {
    * the unit being walked (abbrevs_plan), else -1: skipping a DIE the
    * walk does not need is then one bounds-checked add. */
   int32_t fixed;
+  /* Where DW_AT_sibling's value starts in the DIE's values, when every
+   * value before it has a fixed size (and its form), else -1: a subtree
+   * the walk does not need is then one jump. */
+  int32_t sib_off;
+  uint32_t sib_form;
+  uint8_t has_pc;     /* a low_pc or ranges attribute */
+  uint8_t has_inline; /* DW_AT_inline: an abstract instance root */
 } fs_abbrev;
 
 typedef struct fs_abbrevs {
@@ -253,6 +261,8 @@ static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
     a->first = (uint32_t)t->nattrs;
     a->nattr = 0;
     a->fixed = -1; /* until abbrevs_plan */
+    a->sib_off = -1;
+    a->has_pc = a->has_inline = 0;
     for (;;) {
       uint64_t name = rd_uleb(&r), form = rd_uleb(&r);
       int64_t ic = form == F_implicit_const ? rd_sleb(&r) : 0;
@@ -307,10 +317,19 @@ static void abbrevs_plan(fs_abbrevs *t, int addr_size, int offsz,
   for (size_t i = 0; i < t->n; i++) {
     fs_abbrev *a = &t->a[i];
     int64_t sum = 0;
+    a->sib_off = -1;
     for (uint32_t k = 0; k < a->nattr; k++) {
       fs_abbrev_attr *at = &t->attrs[a->first + k];
       int sz = form_size(at->form, addr_size, offsz, version);
       at->size = (int8_t)(sz <= 64 ? sz : -1);
+      if (at->name == A_sibling && sum >= 0 && sum <= INT32_MAX &&
+          (at->form == F_ref1 || at->form == F_ref2 || at->form == F_ref4 ||
+           at->form == F_ref8)) {
+        a->sib_off = (int32_t)sum;
+        a->sib_form = at->form;
+      }
+      if (at->name == A_low_pc || at->name == A_ranges) a->has_pc = 1;
+      if (at->name == A_inline) a->has_inline = 1;
       sum = sz < 0 || sum < 0 ? -1 : sum + sz;
     }
     a->fixed = sum >= 0 && sum <= INT32_MAX ? (int32_t)sum : -1;
@@ -374,6 +393,7 @@ typedef struct fs_cu {
   fs_decoded *dec;
   uint64_t lru;
   int failed;
+  int decoding; /* a thread is decoding it, without the lock */
 } fs_cu;
 
 typedef struct fs_cu_range {
@@ -390,6 +410,7 @@ struct fs_dwarf {
   size_t budget, used;
   uint64_t tick;
   pthread_mutex_t mu;
+  pthread_cond_t decoded; /* a CU's decoding ended */
   char err[160];
 };
 
@@ -559,8 +580,9 @@ static inline int form_is_leb(uint32_t form) {
 
 /* Reads the DIE at r; returns 0 ok, 1 null entry, -1 corrupt. Values of
  * attributes without a slot are skipped by size where it is known. */
-static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
-                    const fs_abbrevs *t, fs_rd *r, fs_die *die) {
+static int read_die_some(const fs_dwarf_sections *s, const fs_unit *u,
+                         const fs_abbrevs *t, fs_rd *r, fs_die *die,
+                         uint32_t want) {
   die->off = (uint64_t)(r->p - s->info.p);
   uint64_t code = rd_uleb(r);
   if (r->bad) return -1;
@@ -571,7 +593,7 @@ static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
   die->have = 0;
   for (uint32_t i = 0; i < ab->nattr; i++) {
     const fs_abbrev_attr *a = &t->attrs[ab->first + i];
-    if (!a->slot) {
+    if (!(want >> a->slot & 1)) {
       if (a->size >= 0) rd_skip(r, (uint64_t)a->size);
       else if (form_is_leb(a->form)) rd_skip_leb(r);
       else {
@@ -584,6 +606,14 @@ static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
     die->have |= 1u << a->slot;
   }
   return r->bad ? -1 : 0;
+}
+
+/* Every slot (bit 0, S_none, is never wanted). */
+#define FS_ALL_SLOTS (~1u)
+
+static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
+                    const fs_abbrevs *t, fs_rd *r, fs_die *die) {
+  return read_die_some(s, u, t, r, die, FS_ALL_SLOTS);
 }
 
 /* Skips the attribute values of a DIE the walk does not need: one add
@@ -760,7 +790,7 @@ static int index_units(fs_dwarf *d) {
     }
     int ok = unit_die(&d->s, &u, &t, &die) == 0;
     if (ok) {
-      d->cus[d->ncus] = (fs_cu){u, NULL, 0, 0};
+      d->cus[d->ncus] = (fs_cu){u, NULL, 0, 0, 0};
       c.cu = (uint32_t)d->ncus++;
       die_ranges(&d->s, &u, &die, idx_add, &c);
     } else {
@@ -956,12 +986,20 @@ static int lp_run(const lp_hdr *h, lp_out *o) {
     if (!o->rows) return -1;
     o->cap = bound;
   }
+  /* The special opcodes' address and line steps, computed once: two
+   * divisions by line_range per row otherwise. */
+  uint64_t addr_step[256];
+  int32_t line_step[256];
+  for (unsigned op = h->opcode_base; op < 256; op++) {
+    unsigned adj = op - h->opcode_base;
+    addr_step[op] = (uint64_t)(adj / h->line_range) * h->min_inst;
+    line_step[op] = h->line_base + (int)(adj % h->line_range);
+  }
   while (!r.bad && r.p < r.end && !o->oom) {
-    uint8_t op = rd_u8(&r);
+    uint8_t op = *r.p++; /* r.p < r.end was checked */
     if (op >= h->opcode_base) {
-      unsigned adj = op - h->opcode_base;
-      st.addr += (uint64_t)(adj / h->line_range) * h->min_inst;
-      st.line += (uint32_t)(h->line_base + (int)(adj % h->line_range));
+      st.addr += addr_step[op];
+      st.line += (uint32_t)line_step[op];
       lp_emit(o, &st);
       continue;
     }
@@ -1046,11 +1084,16 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
       abbrevs_free(&own);
       u = d->cus[lo].u;
       if (abbrevs_parse(s->abbrev, u.abbrev_off, &own) < 0) break;
+      abbrevs_plan(&own, u.addr_size, u.offsz, u.version);
       t = &own;
     }
     fs_rd r;
     rd_init(&r, s->info, off, u.end - off);
-    if (read_die(s, &u, t, &r, &die) != 0) break;
+    /* Only what naming needs: the rest is skipped by size. */
+    if (read_die_some(s, &u, t, &r, &die,
+                      1u << S_name | 1u << S_linkage | 1u << S_origin |
+                          1u << S_spec) != 0)
+      break;
   }
   abbrevs_free(&own);
 }
@@ -1090,6 +1133,43 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
 
 /* Walks all DIEs of the unit, recording subprograms and inlined calls
  * with their nesting. Lexical blocks etc. are walked through. */
+/* Tags whose subtrees never hold code: types (C++ member functions are
+ * declared in a class, defined outside it). */
+static int tag_is_type(uint32_t tag) {
+  switch (tag) {
+  case 0x01: /* array_type */
+  case 0x02: /* class_type */
+  case 0x04: /* enumeration_type */
+  case 0x13: /* structure_type */
+  case 0x15: /* subroutine_type */
+  case 0x17: /* union_type */
+    return 1;
+  default:
+    return 0;
+  }
+}
+
+/* The DIE after the subtree of the DIE whose values start at vals, by
+ * its DW_AT_sibling; NULL when it has none or it does not point forward
+ * inside the unit (then the walk goes through the children). */
+static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
+                                 const fs_abbrev *ab, const uint8_t *vals) {
+  if (ab->sib_off < 0) return NULL;
+  fs_rd r = {vals, d->s.info.p + u->end, 0};
+  rd_skip(&r, (uint64_t)ab->sib_off);
+  int n = ab->sib_form == F_ref1 ? 1 : ab->sib_form == F_ref2 ? 2
+        : ab->sib_form == F_ref4 ? 4 : 8;
+  uint64_t off = rd_uN(&r, n);
+  if (r.bad || off > u->end - u->off) return NULL;
+  const uint8_t *to = d->s.info.p + u->off + off;
+  /* A subtree ends with a null entry: a sibling not right after one is
+   * corrupt, and the walk goes through the children instead. */
+  return to > vals && to[-1] == 0 ? to : NULL;
+}
+
+/* Walks all DIEs of the unit, recording subprograms and inlined calls
+ * with their nesting. Lexical blocks etc. are walked through; the
+ * subtrees of types and abstract instance roots are jumped over. */
 static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
                    ft_out *o) {
   enum { MAXD = 256 };
@@ -1100,9 +1180,9 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   rd_init(&r, d->s.info, u->die_off, u->end - u->die_off);
   encl[0] = -1;
   while (r.p < r.end && !o->oom) {
-    /* Only subprograms and inlined calls are read attribute by
-     * attribute; every other DIE is skipped (most of a unit: types,
-     * variables, parameters, call sites). */
+    /* Only subprograms and inlined calls that can hold code are read
+     * attribute by attribute; every other DIE is skipped (most of a
+     * unit: types, variables, parameters, call sites). */
     const uint8_t *at = r.p;
     uint64_t code = rd_uleb(&r);
     if (r.bad) return -1;
@@ -1114,7 +1194,11 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     if (!ab) return -1;
     int32_t here = encl[depth];
     uint32_t tag = ab->tag;
-    if (tag == T_subprogram || tag == T_inlined_subroutine) {
+    int func = tag == T_subprogram || tag == T_inlined_subroutine;
+    /* Without addresses, an abstract root or a childless DIE can never
+     * be an answer nor enclose one (see ft_func). */
+    if (func && !ab->has_pc && (ab->has_inline || !ab->children)) func = 0;
+    if (func) {
       r.p = at;
       if (read_die(&d->s, u, t, &r, &die) != 0) return -1;
       if (!die_val(&die, S_decl)->u) {
@@ -1124,6 +1208,14 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
           here = (int32_t)nf;
       }
     } else {
+      const uint8_t *vals = r.p;
+      if (ab->children && (tag_is_type(tag) || ab->has_inline)) {
+        const uint8_t *next = sibling_of(d, u, ab, vals);
+        if (next) {
+          r.p = next;
+          continue; /* the subtree's closing null entry is skipped too */
+        }
+      }
       skip_die(&d->s, u, t, &r, ab);
       if (r.bad) return -1;
     }
@@ -1184,6 +1276,24 @@ static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   return rc;
 }
 
+/* By (lo, depth): a radix sort on (lo - min) << 8 | depth (depth < 256:
+ * ft_walk caps nesting), else qsort. gcc emits a unit's functions in
+ * reverse address order, so this sort runs for most units. */
+static void sort_franges(fs_frange *r, size_t n) {
+  uint64_t lo = UINT64_MAX, hi = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (r[i].lo < lo) lo = r[i].lo;
+    if (r[i].lo > hi) hi = r[i].lo;
+  }
+  uint64_t *keys = hi - lo < ((uint64_t)1 << 56) ? malloc(n * sizeof *keys)
+                                                 : NULL;
+  for (size_t i = 0; keys && i < n; i++)
+    keys[i] = (r[i].lo - lo) << 8 | (r[i].depth < 255 ? r[i].depth : 255);
+  if (!keys || fs_sort_keyed(r, n, sizeof *r, keys) != 0)
+    qsort(r, n, sizeof *r, cmp_frange);
+  free(keys);
+}
+
 static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   fs_abbrevs t;
   ft_out o;
@@ -1194,7 +1304,7 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   int rc = ft_walk(d, u, &t, &o);
   abbrevs_free(&t);
   if (o.nr && !is_sorted(o.ranges, o.nr, sizeof *o.ranges, cmp_frange))
-    qsort(o.ranges, o.nr, sizeof *o.ranges, cmp_frange);
+    sort_franges(o.ranges, o.nr);
   uint64_t m = 0;
   for (size_t i = 0; i < o.nr; i++) {
     if (o.ranges[i].hi > m) m = o.ranges[i].hi;
@@ -1221,19 +1331,33 @@ static void evict(fs_dwarf *d, size_t keep) {
   }
 }
 
+/* The decoded CU i, decoding it on first use. Called with d->mu held;
+ * the decoding itself runs without it (it reads only the sections and
+ * the unit index, which never change), so threads decode different
+ * units at once; a thread that needs a unit being decoded waits for it. */
 static fs_decoded *cu_decoded(fs_dwarf *d, size_t i) {
   fs_cu *c = &d->cus[i];
   c->lru = ++d->tick;
+  while (c->decoding) pthread_cond_wait(&d->decoded, &d->mu);
   if (c->dec || c->failed) return c->dec;
+  c->decoding = 1;
+  pthread_mutex_unlock(&d->mu);
   fs_decoded *x = calloc(1, sizeof *x);
-  if (!x) return NULL;
-  if (c->u.has_stmt && decode_lines(d, &c->u, x) < 0)
-    set_err(d, "corrupt line table", c->u.stmt_list);
-  if (decode_funcs(d, &c->u, x) < 0)
-    set_err(d, "corrupt DIE tree", c->u.die_off);
-  x->bytes = sizeof *x + x->nrows * sizeof *x->rows +
-             x->nfiles * sizeof *x->files + x->nfuncs * sizeof *x->funcs +
-             x->nranges * sizeof *x->ranges;
+  int lines_bad = 0, funcs_bad = 0;
+  if (x) {
+    lines_bad = c->u.has_stmt && decode_lines(d, &c->u, x) < 0;
+    funcs_bad = decode_funcs(d, &c->u, x) < 0;
+    x->bytes = sizeof *x + x->nrows * sizeof *x->rows +
+               x->nfiles * sizeof *x->files +
+               x->nfuncs * sizeof *x->funcs +
+               x->nranges * sizeof *x->ranges;
+  }
+  pthread_mutex_lock(&d->mu);
+  c->decoding = 0;
+  pthread_cond_broadcast(&d->decoded);
+  if (lines_bad) set_err(d, "corrupt line table", c->u.stmt_list);
+  if (funcs_bad) set_err(d, "corrupt DIE tree", c->u.die_off);
+  if (!x) return NULL; /* out of memory: maybe next time */
   if (!x->nrows && !x->nfuncs) {
     dec_free(x);
     c->failed = 1;
@@ -1261,6 +1385,7 @@ fs_dwarf *fs_dwarf_create(const fs_dwarf_sections *s, size_t cache_bytes,
   d->s = *s;
   d->budget = cache_bytes ? cache_bytes : (size_t)64 << 20;
   pthread_mutex_init(&d->mu, NULL);
+  pthread_cond_init(&d->decoded, NULL);
   if (index_units(d) < 0 || d->ncus == 0) {
     if (err) *err = d->ncus ? "out of memory" : "no usable compile unit";
     fs_dwarf_free(d);
@@ -1274,6 +1399,7 @@ void fs_dwarf_free(fs_dwarf *d) {
   for (size_t i = 0; i < d->ncus; i++) dec_free(d->cus[i].dec);
   free(d->cus);
   free(d->idx);
+  pthread_cond_destroy(&d->decoded);
   pthread_mutex_destroy(&d->mu);
   free(d);
 }

@@ -13,6 +13,7 @@
 #include <zstd.h>
 
 #include "elfread.h"
+#include "internal.h"
 
 /* The most one decompressed section may take: bounds what a crafted
  * header can make us allocate. Tests and fuzzers may lower it. */
@@ -380,6 +381,20 @@ static int cmp_symx(const void *a, const void *b)
        : better(&y->s, y->bind, y->idx, &x->s, x->bind, x->idx) ? 1 : 0;
 }
 
+/* By address (ties in any order: the caller picks the best alias). A
+ * radix sort: a symbol table has tens of thousands of entries. */
+static void sort_symx(symx *v, size_t n)
+{
+  uint64_t lo = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].s.addr < lo) lo = v[i].s.addr;
+  uint64_t *keys = malloc((n ? n : 1) * sizeof *keys);
+  for (size_t i = 0; keys && i < n; i++) keys[i] = v[i].s.addr - lo;
+  if (!keys || fs_sort_keyed(v, n, sizeof *v, keys) != 0)
+    qsort(v, n, sizeof *v, cmp_symx);
+  free(keys);
+}
+
 static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
 {
   Elf64_Shdr s, str;
@@ -413,20 +428,25 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
     v[n].idx = k;
     n++;
   }
-  qsort(v, n, sizeof *v, cmp_symx);
-  /* One symbol per address: the best alias sorts first. */
+  sort_symx(v, n);
+  /* One symbol per address: the best of its aliases. */
   fs_sym *syms = malloc((n ? n : 1) * sizeof *syms);
   if (!syms) {
     free(v);
     return -1;
   }
   size_t m = 0, extra = 0;
-  for (size_t k = 0; k < n; k++)
-    if (m == 0 || syms[m - 1].addr != v[k].s.addr) {
-      syms[m++] = v[k].s;
-      const char *at = strchr(v[k].s.name, '@');
-      if (at) extra += (size_t)(at - v[k].s.name) + 1;
-    }
+  for (size_t k = 0; k < n;) {
+    size_t best = k, j = k + 1;
+    for (; j < n && v[j].s.addr == v[k].s.addr; j++)
+      if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
+                 v[best].idx))
+        best = j;
+    syms[m++] = v[best].s;
+    const char *at = strchr(v[best].s.name, '@');
+    if (at) extra += (size_t)(at - v[best].s.name) + 1;
+    k = j;
+  }
   free(v);
   memset(out, 0, sizeof *out);
   if (extra && !(out->names = malloc(extra))) {

@@ -49,6 +49,12 @@ size_t fs_out_finish(fs_out *o);
 /* [AS-safe] write(2) all of buf, retrying on EINTR. 0 or -1. */
 int fs_write_all(int fd, const char *buf, size_t n);
 
+/* ---------------------------------------------------------------- sort.c
+ * Sorts the n elements of size bytes at base by keys[i] (the key of
+ * element i), ascending and stable. 0, or -1 when memory runs out (base
+ * is then unchanged). */
+int fs_sort_keyed(void *base, size_t n, size_t size, const uint64_t *keys);
+
 /* ---------------------------------------------------------- stackbounds.c
  * The stack region a frame walk may read: [lo, hi). */
 typedef struct fs_region {

@@ -817,12 +817,21 @@ static void *arena_alloc(faststack_symbolizer *s, size_t n)
   return p;
 }
 
+/* Eight bytes a step: interning hashes every string of every answer
+ * cached (paths are long). */
 static uint64_t str_hash(const void *p, size_t n)
 {
   const unsigned char *b = p;
-  uint64_t h = 0xcbf29ce484222325ull ^ n;
-  for (size_t i = 0; i < n; i++) h = (h ^ b[i]) * 0x100000001b3ull;
-  return h;
+  uint64_t h = 0xcbf29ce484222325ull ^ n, w;
+  for (; n >= 8; b += 8, n -= 8) {
+    memcpy(&w, b, 8);
+    h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+    h ^= h >> 29;
+  }
+  w = 0;
+  memcpy(&w, b, n);
+  h = (h ^ w) * 0x9e3779b97f4a7c15ull;
+  return h ^ (h >> 32);
 }
 
 /* The interned copy of the n bytes at p (NUL-terminated; the length is

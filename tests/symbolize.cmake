@@ -29,3 +29,6 @@ if(FASTSTACK_BUILD_TOOLS AND FASTSTACK_BUILD_EXAMPLES)
             --max-unexplained 0 --examples 10)
   set_tests_properties(test_symbolize_diff PROPERTIES LABELS no-asan TIMEOUT 900)
 endif()
+
+# The radix sort behind the symbol table and the function ranges.
+fs_add_test(test_sort SOURCES test_sort.c)

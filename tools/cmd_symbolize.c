@@ -140,36 +140,55 @@ static void print_source(const sym_opts *o, const faststack_frame *f)
              ctx[i].text);
 }
 
+/* Output of print_gnu: stdout without printf's parsing, unlocked (the
+ * tool has one thread). */
+static void out_str(const char *str)
+{
+  fputs_unlocked(str, stdout);
+}
+
+static void out_dec(int v)
+{
+  char b[16], *p = b + sizeof b;
+  unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
+  *--p = '\0';
+  do *--p = (char)('0' + u % 10); while (u /= 10);
+  if (v < 0) *--p = '-';
+  out_str(p);
+}
+
 /* addr2line's answer for one address, byte for byte. */
 static void print_gnu(const sym_opts *o, uint64_t addr,
                       const faststack_frame *fr, int n)
 {
   if (o->addresses) {
     printf("0x%016llx", (unsigned long long)addr);
-    printf(o->pretty ? ": " : "\n");
+    out_str(o->pretty ? ": " : "\n");
   }
   int found = n > 0 && (fr[0].function || fr[0].file);
   if (!found) {
-    if (o->functions) printf(o->pretty ? "?? " : "??\n");
-    printf("??:0\n");
+    if (o->functions) out_str(o->pretty ? "?? " : "??\n");
+    out_str("??:0\n");
     return;
   }
   for (int i = 0; i < n; i++) {
     if (o->functions) {
-      printf("%s", fr[i].function && fr[i].function[0] ? fr[i].function : "??");
-      printf(o->pretty ? " at " : "\n");
+      out_str(fr[i].function && fr[i].function[0] ? fr[i].function : "??");
+      out_str(o->pretty ? " at " : "\n");
     }
     const char *file = fr[i].file;
     if (o->basenames && file) {
       const char *s = strrchr(file, '/');
       if (s) file = s + 1;
     }
-    printf("%s:", file ? file : "??");
-    if (fr[i].line) printf("%d\n", fr[i].line);
-    else printf("?\n");
+    out_str(file ? file : "??");
+    putc_unlocked(':', stdout);
+    if (fr[i].line) out_dec(fr[i].line);
+    else putc_unlocked('?', stdout);
+    putc_unlocked('\n', stdout);
     print_source(o, &fr[i]);
     if (!o->inlines || i + 1 >= n) break;
-    if (o->pretty) printf(" (inlined by) ");
+    if (o->pretty) out_str(" (inlined by) ");
   }
 }
 

@@ -21,10 +21,12 @@
 
 int raw_parse_line(const char *line, raw_frame *out)
 {
-  memset(out, 0, sizeof *out);
   const char *p = line;
   while (*p == ' ' || *p == '\t') p++;
   if (*p++ != '#' || !isdigit((unsigned char)*p)) return 0;
+  /* Cleared only for lines that look like a frame: the struct holds a
+   * path, and most lines fed to `symbolize` are plain addresses. */
+  memset(out, 0, sizeof *out);
   while (isdigit((unsigned char)*p)) p++;
   while (*p == ' ') p++;
   if (p[0] != '0' || p[1] != 'x') return 0;
