@@ -587,15 +587,33 @@ static size_t render(const faststack_sources *s, const unsigned char *p,
   size_t o = 0;
   int col = 0, width = s->opt.width, tab = s->opt.tab_width;
   for (size_t i = 0; i < n;) {
+    if (p[i] >= 0x20 && p[i] < 0x7f) {
+      /* A run of printable ASCII (most of any source line) in one copy,
+       * with the per-byte loop's two limits in its order: the width
+       * first (then the ellipsis), then the buffer. */
+      size_t r = 1;
+      while (i + r < n && p[i + r] >= 0x20 && p[i + r] < 0x7f) r++;
+      size_t by_width = (size_t)(width - col);
+      size_t by_cap = cap >= o + 5 ? cap - o - 4 : 0;
+      size_t k = r < by_width ? r : by_width;
+      if (k > by_cap) k = by_cap;
+      memcpy(out + o, p + i, k);
+      o += k;
+      col += (int)k;
+      i += k;
+      if (k == r) continue;
+      if (k == by_width) {
+        memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
+        return o + 3;
+      }
+      break;
+    }
     char piece[8];
     int plen, pcols;
     int ulen = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 0;
     if (p[i] == '\t') {
       pcols = tab - col % tab;
       plen = 0;
-    } else if (p[i] >= 0x20 && p[i] < 0x7f) {
-      piece[0] = (char)p[i];
-      plen = pcols = 1;
     } else if (ulen) {
       memcpy(piece, p + i, (size_t)ulen);
       plen = ulen;
