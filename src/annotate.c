@@ -37,8 +37,14 @@ FS_REQUIRE_INIT;
 #define FS_RECHECK_NS 1000000000LL /* re-stat a file at most once a second */
 #define FS_MAX_FILES 65536         /* file records kept per provider */
 #define FS_NO_SOURCES_AFTER 8      /* all-missing files before the fast path */
-#define FS_READ_CHUNK 16384       /* source lines are near the top */
-#define FS_RAW_LINE_MAX 65536      /* bytes of one line kept before render */
+#define FS_READ_CHUNK 16384        /* source lines are near the top */
+/* Hash tables start small and double: a provider that is created for one
+ * trace (or lives in a process with a handful of source files) should not
+ * pay for clearing and walking thousands of empty buckets. The first
+ * buckets live inside the provider. */
+#define FS_FILE_BUCKETS0 16
+#define FS_LINE_BUCKETS0 64
+#define FS_LINE_BUCKETS_MAX (1u << 22)
 
 typedef struct srcfile srcfile;
 
@@ -57,8 +63,9 @@ enum { MD5_UNKNOWN, MD5_OK, MD5_MISMATCH };
 
 struct srcfile {
   srcfile *hnext;
-  char *name;           /* as the frame gives it */
-  char *resolved;       /* found on disk; NULL when not */
+  uint64_t hash;        /* of name: the table is rehashed as it grows */
+  char *resolved;       /* found on disk (name itself when found as
+                           given: no copy); NULL when not */
   int status;           /* FASTSTACK_LINE_OK or why it cannot be read */
   dev_t dev;
   ino_t ino;
@@ -68,6 +75,7 @@ struct srcfile {
   int md5_state;
   unsigned char md5_of[16]; /* the MD5 md5_state refers to */
   int nlines;           /* lines known to exist (past-EOF answers) */
+  char name[];          /* as the frame gives it; one allocation */
 };
 
 typedef struct prefix_map {
@@ -85,7 +93,13 @@ struct faststack_sources {
   srcfile **files;       /* hash table of file records */
   size_t nfile_buckets, nfiles;
   line_entry **lines;    /* hash table of cached lines */
-  size_t nline_buckets;
+  size_t nline_buckets, nline_entries;
+  srcfile *files0[FS_FILE_BUCKETS0];    /* the tables until they grow */
+  line_entry *lines0[FS_LINE_BUCKETS0];
+  /* One spare read buffer (scratch_take): a reader takes it under the
+   * lock and owns it until it gives it back, so concurrent readers never
+   * share one; a second reader at the same time allocates its own. */
+  unsigned char *spare;
   line_entry *lru_head;  /* most recently used */
   line_entry *lru_tail;  /* least recently used: evicted first */
   size_t cached_bytes;
@@ -121,12 +135,17 @@ static uint64_t hash_str(const char *s)
   return h;
 }
 
-static size_t line_bucket(const faststack_sources *s, const srcfile *f,
-                          int line)
+static size_t line_hash(const srcfile *f, int line, size_t nbuckets)
 {
   uint64_t h = ((uintptr_t)f >> 4) * 0x9e3779b97f4a7c15ull ^ (uint64_t)line;
   h *= 0xff51afd7ed558ccdull;
-  return (size_t)(h >> 20) & (s->nline_buckets - 1);
+  return (size_t)(h >> 20) & (nbuckets - 1);
+}
+
+static size_t line_bucket(const faststack_sources *s, const srcfile *f,
+                          int line)
+{
+  return line_hash(f, line, s->nline_buckets);
 }
 
 static char *dup_range(const char *p, size_t n)
@@ -196,14 +215,10 @@ faststack_sources_create(const faststack_sources_options *opts)
   s->nroots = split_list(path, &s->roots);
   parse_maps(s, map);
   s->opt.source_path = s->opt.source_map = NULL; /* not kept: caller's */
-  s->nfile_buckets = 1024;
-  s->nline_buckets = 8192;
-  s->files = calloc(s->nfile_buckets, sizeof *s->files);
-  s->lines = calloc(s->nline_buckets, sizeof *s->lines);
-  if (!s->files || !s->lines) {
-    faststack_sources_free(s);
-    return NULL;
-  }
+  s->nfile_buckets = FS_FILE_BUCKETS0;
+  s->nline_buckets = FS_LINE_BUCKETS0;
+  s->files = s->files0;
+  s->lines = s->lines0;
   pthread_mutex_init(&s->lock, NULL);
   pthread_cond_init(&s->fd_free, NULL);
   return s;
@@ -216,11 +231,10 @@ FASTSTACK_API void faststack_sources_free(faststack_sources *s)
     n = e->lru_next;
     free(e);
   }
-  for (size_t b = 0; s->files && b < s->nfile_buckets; b++)
+  for (size_t b = 0; b < s->nfile_buckets; b++)
     for (srcfile *f = s->files[b], *n; f; f = n) {
       n = f->hnext;
-      free(f->name);
-      free(f->resolved);
+      if (f->resolved != f->name) free(f->resolved);
       free(f);
     }
   for (int i = 0; i < s->nmaps; i++) {
@@ -231,12 +245,11 @@ FASTSTACK_API void faststack_sources_free(faststack_sources *s)
   for (int i = 0; i < 16; i++) free(s->modules[i].path);
   free(s->maps);
   free(s->roots);
-  free(s->files);
-  free(s->lines);
-  if (s->files && s->lines) {
-    pthread_mutex_destroy(&s->lock);
-    pthread_cond_destroy(&s->fd_free);
-  }
+  if (s->files != s->files0) free(s->files);
+  if (s->lines != s->lines0) free(s->lines);
+  free(s->spare);
+  pthread_mutex_destroy(&s->lock);
+  pthread_cond_destroy(&s->fd_free);
   free(s);
 }
 
@@ -295,7 +308,30 @@ static void remove_entry(faststack_sources *s, line_entry *e)
   if (*pp) *pp = e->hnext;
   lru_unlink(s, e);
   s->cached_bytes -= entry_cost(e);
+  s->nline_entries--;
   free(e);
+}
+
+/* Doubles the line table once it holds more entries than buckets. Out of
+ * memory: the old table stays (longer chains, same answers). */
+static void grow_lines(faststack_sources *s)
+{
+  if (s->nline_entries <= s->nline_buckets ||
+      s->nline_buckets >= FS_LINE_BUCKETS_MAX)
+    return;
+  size_t nb = s->nline_buckets * 2;
+  line_entry **t = calloc(nb, sizeof *t);
+  if (!t) return;
+  for (size_t b = 0; b < s->nline_buckets; b++)
+    for (line_entry *e = s->lines[b], *n; e; e = n) {
+      n = e->hnext;
+      size_t k = line_hash(e->file, e->line, nb);
+      e->hnext = t[k];
+      t[k] = e;
+    }
+  if (s->lines != s->lines0) free(s->lines);
+  s->lines = t;
+  s->nline_buckets = nb;
 }
 
 static line_entry *cache_find(faststack_sources *s, srcfile *f, int line)
@@ -309,22 +345,30 @@ static line_entry *cache_find(faststack_sources *s, srcfile *f, int line)
   return NULL;
 }
 
-static void cache_insert(faststack_sources *s, srcfile *f, int line,
-                         int status, const char *text, size_t len)
+/* A line entry with its text (len bytes) filled in, not yet cached. The
+ * cold path renders straight into one, so a line is allocated once. */
+static line_entry *entry_new(const char *text, size_t len)
 {
-  if (cache_find(s, f, line)) return; /* another thread was first */
   line_entry *e = malloc(sizeof *e + len + 1);
-  if (!e) return;
-  e->file = f;
-  e->line = line;
-  e->status = status;
+  if (!e) return NULL;
   e->len = len;
   if (len) memcpy(e->text, text, len);
   e->text[len] = '\0';
-  if (entry_cost(e) > s->opt.cache_bytes) {
-    free(e);
-    return;
-  }
+  return e;
+}
+
+/* Caches e as (f, line). Returns 1 when the cache took e (it is the
+ * cache's now: it may be evicted by the next insertion), 0 when it did not
+ * (another thread was first, or e alone exceeds the budget): e is still
+ * the caller's. Caller holds the lock. */
+static int cache_adopt(faststack_sources *s, srcfile *f, int line,
+                       int status, line_entry *e)
+{
+  if (cache_find(s, f, line)) return 0; /* another thread was first */
+  e->file = f;
+  e->line = line;
+  e->status = status;
+  if (entry_cost(e) > s->opt.cache_bytes) return 0;
   while (s->cached_bytes + entry_cost(e) > s->opt.cache_bytes && s->lru_tail)
     remove_entry(s, s->lru_tail);
   size_t b = line_bucket(s, f, line);
@@ -332,6 +376,9 @@ static void cache_insert(faststack_sources *s, srcfile *f, int line,
   s->lines[b] = e;
   lru_push_front(s, e);
   s->cached_bytes += entry_cost(e);
+  s->nline_entries++;
+  grow_lines(s);
+  return 1;
 }
 
 static void drop_file_lines(faststack_sources *s, srcfile *f)
@@ -382,6 +429,7 @@ static int for_each_candidate(faststack_sources *s, const char *name,
 typedef struct probe {
   struct stat st;
   char *found;
+  const char *name;  /* the record's own name: used, not copied */
   const char *keep;  /* the path found last time: reused, not copied */
   int status;  /* best status seen among candidates */
 } probe;
@@ -400,9 +448,12 @@ static int try_path(const char *path, void *arg)
     return 0;
   }
   p->st = st;
-  /* The once-a-second re-check usually finds the same path: no copy. */
-  p->found = p->keep && !strcmp(p->keep, path) ? (char *)p->keep
-                                                : strdup(path);
+  /* Usually the file is where the frame says (for_each_candidate passes
+   * the name itself), and the once-a-second re-check finds the same path
+   * as last time: no copy in either case. */
+  p->found = path == p->name                      ? (char *)p->name
+             : p->keep && !strcmp(p->keep, path) ? (char *)p->keep
+                                                  : strdup(path);
   p->status = p->found ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
   return 1;
 }
@@ -411,7 +462,8 @@ static int try_path(const char *path, void *arg)
  * identity drops its cached lines and MD5 verdict. */
 static void refresh_file(faststack_sources *s, srcfile *f, long long now)
 {
-  probe p = {.status = FASTSTACK_LINE_MISSING, .keep = f->resolved};
+  probe p = {.status = FASTSTACK_LINE_MISSING, .name = f->name,
+             .keep = f->resolved};
   s->stats.probes++;
   for_each_candidate(s, f->name, try_path, &p);
   int changed = p.status != f->status ||
@@ -425,7 +477,7 @@ static void refresh_file(faststack_sources *s, srcfile *f, long long now)
     f->md5_state = MD5_UNKNOWN;
     f->nlines = 0;
   }
-  if (f->resolved != p.found) free(f->resolved);
+  if (f->resolved != p.found && f->resolved != f->name) free(f->resolved);
   f->resolved = p.found;
   f->status = p.status;
   if (p.found) {
@@ -437,29 +489,51 @@ static void refresh_file(faststack_sources *s, srcfile *f, long long now)
   f->checked_ns = now;
 }
 
+/* Doubles the file table once it holds more records than buckets (out of
+ * memory: the old table stays). Caller holds the lock. */
+static void grow_files(faststack_sources *s)
+{
+  if (s->nfiles <= s->nfile_buckets || s->nfile_buckets >= FS_MAX_FILES)
+    return;
+  size_t nb = s->nfile_buckets * 2;
+  srcfile **t = calloc(nb, sizeof *t);
+  if (!t) return;
+  for (size_t b = 0; b < s->nfile_buckets; b++)
+    for (srcfile *f = s->files[b], *n; f; f = n) {
+      n = f->hnext;
+      f->hnext = t[f->hash & (nb - 1)];
+      t[f->hash & (nb - 1)] = f;
+    }
+  if (s->files != s->files0) free(s->files);
+  s->files = t;
+  s->nfile_buckets = nb;
+}
+
 /* The record for a file name, created (and checked) on first use. NULL
  * when the table is full or memory ran out. Caller holds the lock. */
 static srcfile *get_file(faststack_sources *s, const char *name, long long now)
 {
-  size_t b = hash_str(name) & (s->nfile_buckets - 1);
+  uint64_t h = hash_str(name);
+  size_t b = h & (s->nfile_buckets - 1);
   for (srcfile *f = s->files[b]; f; f = f->hnext)
-    if (!strcmp(f->name, name)) {
+    if (f->hash == h && !strcmp(f->name, name)) {
       if (now - f->checked_ns >= FS_RECHECK_NS && !s->no_sources)
         refresh_file(s, f, now);
       return f;
     }
   if (s->nfiles >= FS_MAX_FILES) return NULL;
-  srcfile *f = calloc(1, sizeof *f);
-  if (!f || !(f->name = strdup(name))) {
-    free(f);
-    return NULL;
-  }
+  size_t len = strlen(name);
+  srcfile *f = calloc(1, sizeof *f + len + 1);
+  if (!f) return NULL;
+  memcpy(f->name, name, len + 1);
+  f->hash = h;
   f->status = FASTSTACK_LINE_MISSING;
   if (!s->no_sources) refresh_file(s, f, now);
   else f->checked_ns = now;
   f->hnext = s->files[b];
   s->files[b] = f;
   s->nfiles++;
+  grow_files(s);
   s->files_seen++;
   if (f->status == FASTSTACK_LINE_OK) s->files_found++;
   /* Decided once, lazily: the first files asked for are all missing, so
@@ -513,15 +587,33 @@ static size_t render(const faststack_sources *s, const unsigned char *p,
   size_t o = 0;
   int col = 0, width = s->opt.width, tab = s->opt.tab_width;
   for (size_t i = 0; i < n;) {
+    if (p[i] >= 0x20 && p[i] < 0x7f) {
+      /* A run of printable ASCII (most of any source line) in one copy,
+       * with the per-byte loop's two limits in its order: the width
+       * first (then the ellipsis), then the buffer. */
+      size_t r = 1;
+      while (i + r < n && p[i + r] >= 0x20 && p[i + r] < 0x7f) r++;
+      size_t by_width = (size_t)(width - col);
+      size_t by_cap = cap >= o + 5 ? cap - o - 4 : 0;
+      size_t k = r < by_width ? r : by_width;
+      if (k > by_cap) k = by_cap;
+      memcpy(out + o, p + i, k);
+      o += k;
+      col += (int)k;
+      i += k;
+      if (k == r) continue;
+      if (k == by_width) {
+        memcpy(out + o, "\xe2\x80\xa6", 3); /* … */
+        return o + 3;
+      }
+      break;
+    }
     char piece[8];
     int plen, pcols;
     int ulen = p[i] >= 0x80 ? utf8_len(p + i, n - i) : 0;
     if (p[i] == '\t') {
       pcols = tab - col % tab;
       plen = 0;
-    } else if (p[i] >= 0x20 && p[i] < 0x7f) {
-      piece[0] = (char)p[i];
-      plen = pcols = 1;
     } else if (ulen) {
       memcpy(piece, p + i, (size_t)ulen);
       plen = ulen;
@@ -549,24 +641,88 @@ static size_t render(const faststack_sources *s, const unsigned char *p,
 
 /* ------------------------------------------------------------ reading */
 
-/* Frames one annotate call handles in stack memory (about 12 KiB): a
+/* Frames one annotate call handles in stack memory (about 10 KiB): a
  * trace of up to 100 PCs with their inline frames allocates nothing. */
 #define FS_ANNOTATE_STACK_FRAMES 256
 
 typedef struct want {
   srcfile *file;
+  const faststack_frame *fr; /* the frame asking (its staleness) */
   int line;
-  int out;         /* index into the caller's output; -1: context only */
+  int out;         /* index into the caller's output; -2: answered */
   int status;
-  char *text;      /* rendered, malloc'ed (cold path only) */
-  size_t len;
+  line_entry *ent; /* rendered (cold path only): becomes the cache entry */
 } want;
 
-static int want_cmp(const void *a, const void *b)
+static int want_cmp(const want *x, const want *y)
 {
-  const want *x = a, *y = b;
-  if (x->file != y->file) return x->file < y->file ? -1 : 1;
+  if (x->file != y->file)
+    return (uintptr_t)x->file < (uintptr_t)y->file ? -1 : 1;
   return (x->line > y->line) - (x->line < y->line);
+}
+
+static void sift_down(want *w, size_t i, size_t n)
+{
+  for (;;) {
+    size_t c = 2 * i + 1;
+    if (c >= n) return;
+    if (c + 1 < n && want_cmp(&w[c], &w[c + 1]) < 0) c++;
+    if (want_cmp(&w[i], &w[c]) >= 0) return;
+    want t = w[i];
+    w[i] = w[c];
+    w[c] = t;
+    i = c;
+  }
+}
+
+/* Sorts w[0..n) by (file, line), in place. Not qsort: glibc's takes a
+ * heap copy of arrays over 1 KiB (a few dozen requests), and sorting
+ * should not allocate. Heapsort: O(n log n), no recursion, no memory. */
+static void sort_wants(want *w, size_t n)
+{
+  for (size_t i = n / 2; i-- > 0;) sift_down(w, i, n);
+  for (size_t end = n; end-- > 1;) {
+    want t = w[0];
+    w[0] = w[end];
+    w[end] = t;
+    sift_down(w, 0, end);
+  }
+}
+
+/* The cold path's buffer: a read chunk, then the kept head of the
+ * current wanted line, then its rendering. The head is enough to render
+ * exactly: render() stops at `width` columns, a column never takes more
+ * than 4 input bytes (a 4-byte UTF-8 sequence; an escaped byte is 1 byte
+ * for 4 columns) and the piece that overflows at most 4 more, so the first
+ * width*4+16 bytes of a longer line render exactly as the whole line,
+ * cut with the ellipsis (its trailing CR, if any, lies beyond the cut).
+ * The rest of a long line is only scanned, for its end and for NUL. */
+static size_t keep_bytes(const faststack_sources *s)
+{
+  return (size_t)s->opt.width * 4 + 16;
+}
+
+/* The provider's spare buffer, or a new one (NULL when out of memory):
+ * the caller owns it until scratch_give. */
+static unsigned char *scratch_take(faststack_sources *s)
+{
+  pthread_mutex_lock(&s->lock);
+  unsigned char *b = s->spare;
+  s->spare = NULL;
+  pthread_mutex_unlock(&s->lock);
+  return b ? b : malloc(FS_READ_CHUNK + 2 * keep_bytes(s));
+}
+
+/* Keeps b as the spare, or frees it when another reader's is kept. */
+static void scratch_give(faststack_sources *s, unsigned char *b)
+{
+  pthread_mutex_lock(&s->lock);
+  if (!s->spare) {
+    s->spare = b;
+    b = NULL;
+  }
+  pthread_mutex_unlock(&s->lock);
+  free(b);
 }
 
 static void acquire_fd(faststack_sources *s)
@@ -610,15 +766,15 @@ static int open_regular(const char *path, struct stat *st, int *status)
 }
 
 /* Scans one file for the wanted lines w[0..n) (sorted, same file),
- * stopping after the last. Fills status/text of each. Returns bytes read;
- * sets *binary when a NUL byte was seen, *eof_lines when the file ended. */
+ * stopping after the last, filling status and entry of each; binary is
+ * set when a NUL byte was seen. */
 typedef struct scan {
   faststack_sources *s;
   want *w;
   int n, next;        /* next wanted index */
   int line;           /* current line number, 1-based */
-  unsigned char *cur; /* raw bytes of the current wanted line */
-  size_t cur_len;
+  unsigned char *cur; /* the kept head of the current wanted line */
+  size_t cur_len, cur_cap;
   int binary;
   char *render_buf;
   size_t render_cap;
@@ -632,16 +788,14 @@ static void finish_line(scan *sc)
     if (lead) {
       /* Frames of a recursion ask for one line many times: the first
        * request holds the text, the others refer to it (resolve()). */
-      w->text = NULL;
-      w->len = lead->len;
+      w->ent = NULL;
       w->status = lead->status;
       continue;
     }
     size_t len = render(sc->s, sc->cur, sc->cur_len, sc->render_buf,
                         sc->render_cap);
-    w->text = dup_range(sc->render_buf, len);
-    w->len = len;
-    w->status = w->text ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
+    w->ent = entry_new(sc->render_buf, len);
+    w->status = w->ent ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
     lead = w;
   }
   sc->cur_len = 0;
@@ -656,7 +810,7 @@ static void scan_bytes(scan *sc, const unsigned char *p, size_t n)
     const unsigned char *nl = memchr(p + i, '\n', n - i);
     size_t seg = nl ? (size_t)(nl - (p + i)) : n - i;
     if (sc->w[sc->next].line == sc->line) {
-      size_t room = FS_RAW_LINE_MAX - sc->cur_len;
+      size_t room = sc->cur_cap - sc->cur_len;
       size_t k = seg < room ? seg : room;
       memcpy(sc->cur + sc->cur_len, p + i, k);
       sc->cur_len += k;
@@ -678,12 +832,19 @@ typedef struct file_id {
   struct timespec mtime;
 } file_id;
 
+/* Reads w's lines (n of them, one file) with buf (scratch_take; NULL:
+ * out of memory). Returns the bytes read. */
 static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
                         const char *path, const file_id *expect,
-                        int *changing)
+                        unsigned char *buf, int *changing)
 {
   struct stat after;
   int status = FASTSTACK_LINE_OK;
+  *changing = 0;
+  if (!buf) {
+    for (int i = 0; i < n; i++) w[i].status = FASTSTACK_LINE_UNREADABLE;
+    return 0;
+  }
   acquire_fd(s);
   /* No fstat before reading: the record's stat says what the file must
    * be, and the one fstat after the read checks it was that regular file
@@ -693,13 +854,10 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
   if (fd < 0)
     status = errno == ENOENT ? FASTSTACK_LINE_MISSING
                              : FASTSTACK_LINE_UNREADABLE;
-  size_t total = 0;
-  unsigned char *chunk = fd >= 0 ? malloc(FS_READ_CHUNK) : NULL;
-  unsigned char *cur = fd >= 0 ? malloc(FS_RAW_LINE_MAX) : NULL;
-  size_t rcap = (size_t)s->opt.width * 4 + 16;
-  char *rbuf = fd >= 0 ? malloc(rcap) : NULL;
-  scan sc = {s, w, n, 0, 1, cur, 0, 0, rbuf, rcap};
-  if (fd >= 0 && (!chunk || !cur || !rbuf)) status = FASTSTACK_LINE_UNREADABLE;
+  size_t total = 0, keep = keep_bytes(s);
+  unsigned char *chunk = buf;
+  scan sc = {s, w, n, 0, 1, buf + FS_READ_CHUNK, 0, keep, 0,
+             (char *)buf + FS_READ_CHUNK + keep, keep};
   while (fd >= 0 && status == FASTSTACK_LINE_OK && sc.next < n) {
     ssize_t r = read(fd, chunk, FS_READ_CHUNK);
     if (r < 0 && errno == EINTR) continue;
@@ -721,33 +879,30 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
     else if (sc.binary) w[i].status = FASTSTACK_LINE_BINARY;
     else if (i >= sc.next) w[i].status = FASTSTACK_LINE_PAST_EOF;
     if (w[i].status != FASTSTACK_LINE_OK) {
-      free(w[i].text);
-      w[i].text = NULL;
-      w[i].len = 0;
+      free(w[i].ent);
+      w[i].ent = NULL;
     }
   }
   if (sc.next < n && status == FASTSTACK_LINE_OK && !sc.binary)
     f->nlines = sc.line - 1;
-  free(chunk);
-  free(cur);
-  free(rbuf);
   release_fd(s, fd, total);
   return total;
 }
 
 /* --------------------------------------------------------- staleness */
 
-/* MD5 of the file at path, streamed. 0 on success. */
+/* MD5 of the file at path, streamed through buf (FS_READ_CHUNK bytes;
+ * NULL: out of memory). 0 on success. */
 static int file_md5(faststack_sources *s, const char *path,
-                    unsigned char out[16])
+                    unsigned char *buf, unsigned char out[16])
 {
   struct stat st;
   int status;
+  if (!buf) return -1;
   acquire_fd(s);
   int fd = open_regular(path, &st, &status);
   size_t total = 0;
-  unsigned char *buf = fd >= 0 ? malloc(FS_READ_CHUNK) : NULL;
-  int ok = fd >= 0 && buf;
+  int ok = fd >= 0;
   MD5_CTX ctx;
   MD5Init(&ctx);
   while (ok) {
@@ -759,7 +914,6 @@ static int file_md5(faststack_sources *s, const char *path,
     MD5Update(&ctx, buf, (size_t)r);
   }
   if (ok) MD5Final(out, &ctx);
-  free(buf);
   release_fd(s, fd, total);
   return ok ? 0 : -1;
 }
@@ -808,18 +962,33 @@ static int stale_known(faststack_sources *s, srcfile *f,
   return newer ? FASTSTACK_LINE_STALE_NEWER : 0;
 }
 
+/* f's path, for use without the lock: a copy, since another thread's
+ * refresh may replace and free the record's, except when it is the
+ * record's own name, which lives as long as the provider. NULL when not
+ * found (or out of memory). Caller holds the lock. */
+static char *path_hold(srcfile *f)
+{
+  if (!f->resolved || f->resolved == f->name) return f->resolved;
+  return strdup(f->resolved);
+}
+
+static void path_release(srcfile *f, char *path)
+{
+  if (path != f->name) free(path);
+}
+
 /* Checks the file's MD5 against the frame's (reads the whole file once
  * per file identity and recorded MD5). Called without the lock. */
 static void verify_md5(faststack_sources *s, srcfile *f,
-                       const faststack_frame *fr)
+                       const faststack_frame *fr, unsigned char *buf)
 {
   pthread_mutex_lock(&s->lock);
-  char *path = f->resolved ? strdup(f->resolved) : NULL;
+  char *path = path_hold(f);
   pthread_mutex_unlock(&s->lock);
   if (!path) return;
   unsigned char sum[16];
-  int ok = file_md5(s, path, sum) == 0;
-  free(path);
+  int ok = file_md5(s, path, buf, sum) == 0;
+  path_release(f, path);
   pthread_mutex_lock(&s->lock);
   if (ok) {
     f->md5_state = memcmp(sum, fr->file_md5, 16) ? MD5_MISMATCH : MD5_OK;
@@ -854,10 +1023,9 @@ static void emit(faststack_sources *s, faststack_source_line *o, int status,
                 : NULL;
 }
 
-/* The shared core: requests w[0..n) (file, line, out index), results into
- * out[]; frames[] gives each request's frame (for staleness). */
+/* The shared core: requests w[0..n) (frame, line, out index), results
+ * into out[]. w is the caller's scratch: reordered here. */
 static void resolve(faststack_sources *s, want *w, int n,
-                    const faststack_frame *const *wf,
                     faststack_source_line *out, char *strbuf, size_t cap,
                     size_t *used)
 {
@@ -866,8 +1034,9 @@ static void resolve(faststack_sources *s, want *w, int n,
   /* Pass 1, under the lock: cache hits and known-bad files. */
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < n; i++) {
-    w[i].file = get_file(s, wf[i]->file, now);
+    w[i].file = get_file(s, w[i].fr->file, now);
     w[i].status = -1;
+    w[i].ent = NULL;
     if (!w[i].file) {
       w[i].status = FASTSTACK_LINE_MISSING;
       continue;
@@ -876,7 +1045,7 @@ static void resolve(faststack_sources *s, want *w, int n,
     line_entry *e = s->no_sources ? NULL : cache_find(s, w[i].file, w[i].line);
     if (s->no_sources || w[i].file->status != FASTSTACK_LINE_OK) {
       w[i].status = s->no_sources ? FASTSTACK_LINE_MISSING : w[i].file->status;
-    } else if (e && (stale = stale_known(s, w[i].file, wf[i], now)) >= 0) {
+    } else if (e && (stale = stale_known(s, w[i].file, w[i].fr, now)) >= 0) {
       s->stats.hits++;
       int st = e->status == FASTSTACK_LINE_OK && stale ? stale : e->status;
       w[i].status = st;
@@ -896,83 +1065,92 @@ static void resolve(faststack_sources *s, want *w, int n,
       out[w[i].out].text = NULL;
     }
   if (!pending) return;
-  /* Pass 2: read each file once, its wanted lines in order. */
-  want *todo = calloc((size_t)pending, sizeof *todo);
-  if (!todo) return;
+  /* Pass 2: read each file once, its wanted lines in order. The requests
+   * still open move to the front of w (the others are answered) and are
+   * sorted there: no copy of the requests, no allocation. */
   int k = 0;
   for (int i = 0; i < n; i++)
     if (w[i].status < 0) {
-      todo[k] = w[i];
-      todo[k].status = FASTSTACK_LINE_OK;
-      todo[k].out = i; /* remember the request; mapped back below */
+      w[k] = w[i];
+      w[k].status = FASTSTACK_LINE_OK;
       k++;
     }
-  qsort(todo, (size_t)k, sizeof *todo, want_cmp);
+  sort_wants(w, (size_t)k);
+  unsigned char *buf = scratch_take(s);
   for (int a = 0; a < k;) {
     int b = a;
-    while (b < k && todo[b].file == todo[a].file) b++;
-    srcfile *f = todo[a].file;
+    while (b < k && w[b].file == w[a].file) b++;
+    srcfile *f = w[a].file;
     pthread_mutex_lock(&s->lock);
-    char *path = f->resolved ? strdup(f->resolved) : NULL;
+    char *path = path_hold(f);
     file_id id = {f->dev, f->ino, f->size, f->mtime};
     pthread_mutex_unlock(&s->lock);
     int changing = 0;
-    if (path) read_file(s, f, todo + a, b - a, path, &id, &changing);
+    if (path) read_file(s, f, w + a, b - a, path, &id, buf, &changing);
     if (changing && path) { /* once more, then give up */
-      for (int i = a; i < b; i++) free(todo[i].text), todo[i].text = NULL;
-      for (int i = a; i < b; i++) todo[i].status = FASTSTACK_LINE_OK;
+      for (int i = a; i < b; i++) {
+        free(w[i].ent);
+        w[i].ent = NULL;
+        w[i].status = FASTSTACK_LINE_OK;
+      }
       /* The file may have been replaced or edited since the record was
        * refreshed: refresh it, then read what is there now. */
       pthread_mutex_lock(&s->lock);
       refresh_file(s, f, now);
-      free(path);
-      path = f->resolved && f->status == FASTSTACK_LINE_OK
-                 ? strdup(f->resolved) : NULL;
+      path_release(f, path);
+      path = f->status == FASTSTACK_LINE_OK ? path_hold(f) : NULL;
       id = (file_id){f->dev, f->ino, f->size, f->mtime};
       pthread_mutex_unlock(&s->lock);
       if (path) {
-        read_file(s, f, todo + a, b - a, path, &id, &changing);
+        read_file(s, f, w + a, b - a, path, &id, buf, &changing);
       } else {
-        for (int i = a; i < b; i++) todo[i].status = f->status;
+        for (int i = a; i < b; i++) w[i].status = f->status;
         changing = 0;
       }
     }
     for (int i = a; i < b; i++) /* frames may carry different MD5s */
-      if (path && wf[todo[i].out]->file_md5_valid) {
+      if (path && w[i].fr->file_md5_valid) {
         pthread_mutex_lock(&s->lock);
-        int known = stale_known(s, f, wf[todo[i].out], now);
+        int known = stale_known(s, f, w[i].fr, now);
         pthread_mutex_unlock(&s->lock);
-        if (known < 0) verify_md5(s, f, wf[todo[i].out]);
+        if (known < 0) verify_md5(s, f, w[i].fr, buf);
       }
     pthread_mutex_lock(&s->lock);
     const want *lead = NULL;
+    const char *text = NULL;
+    size_t len = 0;
     for (int i = a; i < b; i++) {
-      want *t = &todo[i];
+      want *t = &w[i];
       if (!path) t->status = FASTSTACK_LINE_UNREADABLE;
       if (changing) t->status = FASTSTACK_LINE_CHANGING;
       /* Repeated lines (sorted together) share the first one's text. */
-      int repeat = lead && lead->line == t->line;
-      if (!repeat) lead = t;
-      const char *text = lead->text;
-      size_t len = lead->text ? lead->len : 0;
-      if (!repeat && !changing && path &&
-          (t->status == FASTSTACK_LINE_OK ||
-           t->status == FASTSTACK_LINE_PAST_EOF))
-        cache_insert(s, f, t->line, t->status, text ? text : "", len);
+      if (!lead || lead->line != t->line) {
+        lead = t;
+        text = t->ent ? t->ent->text : NULL;
+        len = t->ent ? t->ent->len : 0;
+        if (!changing && path &&
+            (t->status == FASTSTACK_LINE_OK ||
+             t->status == FASTSTACK_LINE_PAST_EOF)) {
+          line_entry *e = t->ent ? t->ent : entry_new("", 0);
+          /* Once the cache has the entry, text points into the cache: it
+           * stays valid for this line's repeats, which come next, under
+           * this lock, before another insertion could evict it. */
+          if (e && cache_adopt(s, f, t->line, t->status, e)) t->ent = NULL;
+          else if (e != t->ent) free(e);
+        }
+      }
       int st = t->status;
       if (st == FASTSTACK_LINE_OK &&
-          (stale = stale_known(s, f, wf[t->out], now)) > 0)
+          (stale = stale_known(s, f, t->fr, now)) > 0)
         st = stale;
-      want *orig = &w[t->out];
-      if (orig->out >= 0)
-        emit(s, &out[orig->out], st, text, len, strbuf, cap, used);
+      emit(s, &out[t->out], st, text, len, strbuf, cap, used);
     }
     pthread_mutex_unlock(&s->lock);
-    for (int i = a; i < b; i++) free(todo[i].text);
-    free(path);
+    for (int i = a; i < b; i++) free(w[i].ent); /* not taken by the cache */
+    path_release(f, path);
     a = b;
   }
-  free(todo);
+  if (buf) scratch_give(s, buf);
 }
 
 static int has_location(const faststack_frame *f)
@@ -987,27 +1165,19 @@ FASTSTACK_API int faststack_annotate(faststack_sources *s,
 {
   if (!s || (!frames && n) || (!out && n) || n < 0) return -1;
   want wbuf[FS_ANNOTATE_STACK_FRAMES];
-  const faststack_frame *fbuf[FS_ANNOTATE_STACK_FRAMES] = {0};
   want *w = n <= FS_ANNOTATE_STACK_FRAMES ? wbuf : calloc((size_t)n, sizeof *w);
-  const faststack_frame **wf = n <= FS_ANNOTATE_STACK_FRAMES ? fbuf : calloc((size_t)n, sizeof *wf);
-  if (!w || !wf) {
-    if (w != wbuf) free(w);
-    if (wf != fbuf) free(wf);
-    return -1;
-  }
+  if (!w) return -1;
   int m = 0;
   for (int i = 0; i < n; i++) {
     out[i].line = frames[i].line;
     out[i].text = NULL;
     out[i].status = FASTSTACK_LINE_NO_INFO;
     if (!has_location(&frames[i])) continue;
-    w[m] = (want){.line = frames[i].line, .out = i};
-    wf[m++] = &frames[i];
+    w[m++] = (want){.fr = &frames[i], .line = frames[i].line, .out = i};
   }
   size_t used = 0;
-  resolve(s, w, m, wf, out, strbuf, strcap, &used);
+  resolve(s, w, m, out, strbuf, strcap, &used);
   if (w != wbuf) free(w);
-  if (wf != fbuf) free(wf);
   return 0;
 }
 
@@ -1026,26 +1196,18 @@ FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
   int last = frame->line + context;
   int n = last - first + 1 < max ? last - first + 1 : max;
   want wbuf[FS_ANNOTATE_STACK_FRAMES];
-  const faststack_frame *fbuf[FS_ANNOTATE_STACK_FRAMES] = {0};
   want *w = n <= FS_ANNOTATE_STACK_FRAMES ? wbuf : calloc((size_t)n, sizeof *w);
-  const faststack_frame **wf = n <= FS_ANNOTATE_STACK_FRAMES ? fbuf : calloc((size_t)n, sizeof *wf);
-  if (!w || !wf) {
-    if (w != wbuf) free(w);
-    if (wf != fbuf) free(wf);
-    return 0;
-  }
+  if (!w) return 0;
   for (int i = 0; i < n; i++) {
     out[i].line = first + i;
-    w[i] = (want){.line = first + i, .out = i};
-    wf[i] = frame;
+    w[i] = (want){.fr = frame, .line = first + i, .out = i};
   }
   size_t used = 0;
-  resolve(s, w, n, wf, out, strbuf, strcap, &used);
+  resolve(s, w, n, out, strbuf, strcap, &used);
   /* Context stops at the end of the file. */
   while (n > 0 && out[n - 1].status == FASTSTACK_LINE_PAST_EOF &&
          out[n - 1].line != frame->line)
     n--;
   if (w != wbuf) free(w);
-  if (wf != fbuf) free(wf);
   return n;
 }

@@ -246,7 +246,13 @@ static void cache_lookup(scratch *s, const uintptr_t *pcs, const int *idx,
               c->epoch != chunks_epoch || now - c->born > FS_CHUNK_TTL_NS;
     p->off = off;
     p->len = 0;
-    if (!p->miss && grow((void **)&s->ptext, &s->nptext, off + c->len, 1) == 0) {
+    /* Twice what this piece needs: the first time a long trace is served
+     * from the cache (its misses were formatted once per distinct PC, so
+     * the text did not need this much room then), growing to the exact
+     * size would realloc once per cached PC. */
+    size_t need = p->miss ? 0 : off + c->len;
+    if (!p->miss && (need <= s->nptext ||
+                     grow((void **)&s->ptext, &s->nptext, need * 2, 1) == 0)) {
       memcpy(s->ptext + off, c->text, c->len);
       p->len = c->len;
       off += c->len;

@@ -160,6 +160,195 @@ static void test_failures(void)
   CHECK(WIFEXITED(ws) && WEXITSTATUS(ws) == 0);
 }
 
+/* Lines longer than any buffer, lines across read chunks, and NUL bytes
+ * past the cut: only the head of a line is kept for rendering (width*4+16
+ * bytes), the rest is scanned, and the result is as if the whole line had
+ * been rendered. */
+static void test_long_lines(void)
+{
+  /* 4-byte UTF-8 characters are 1 column each: at width 20000 a line of
+   * 20000 of them is 80000 bytes, all shown; one more and it is cut. */
+  static const char emoji[] = "\xf0\x9f\x98\x80";
+  size_t n1 = 20000 * 4, n2 = 20001 * 4;
+  char *wide = malloc(n1 + 1 + n2 + 1 + 6);
+  for (size_t i = 0; i < n1; i += 4) memcpy(wide + i, emoji, 4);
+  wide[n1] = '\n';
+  for (size_t i = 0; i < n2; i += 4) memcpy(wide + n1 + 1 + i, emoji, 4);
+  wide[n1 + 1 + n2] = '\n';
+  memcpy(wide + n1 + 1 + n2 + 1, "after\n", 6);
+  write_file("wide.c", wide, n1 + 1 + n2 + 1 + 6);
+  faststack_sources_options wo = {.width = 20000};
+  faststack_sources *s = faststack_sources_create(&wo);
+  static char big[4 << 20];
+  faststack_frame fr[3];
+  for (int i = 0; i < 3; i++) fr[i] = frame_at(path_of("wide.c"), i + 1);
+  faststack_source_line l[3];
+  CHECK_EQ(faststack_annotate(s, fr, 3, l, big, sizeof big), 0);
+  CHECK_EQ(l[0].status, FASTSTACK_LINE_OK);
+  CHECK(l[0].text && strlen(l[0].text) == n1 && !memcmp(l[0].text, wide, n1));
+  CHECK_EQ(l[1].status, FASTSTACK_LINE_OK);
+  CHECK(l[1].text && strlen(l[1].text) == n1 + 3 &&
+        !memcmp(l[1].text, wide, n1) &&
+        !strcmp(l[1].text + n1, "\xe2\x80\xa6"));
+  CHECK_STREQ(l[2].text, "after");
+  faststack_sources_free(s);
+  free(wide);
+
+  /* Default width (160). */
+  size_t cap = 16379 + 1 + 18 + 200000 + 2 + 8 + 162 + 163 + 163 + 8;
+  char *t = malloc(cap), *q = t;
+  memset(q, 'f', 16379), q += 16379, *q++ = '\n';         /* 1 */
+  memcpy(q, "int crossing = 1;\n", 18), q += 18;         /* 2: offset 16380 */
+  memset(q, 'y', 200000), q += 200000;                     /* 3: 13 chunks */
+  memcpy(q, "\r\n", 2), q += 2;
+  memcpy(q, "tail();\n", 8), q += 8;                       /* 4 */
+  memset(q, 'z', 160), q += 160, memcpy(q, "\r\n", 2), q += 2; /* 5 */
+  memset(q, 'z', 161), q += 161, memcpy(q, "\r\n", 2), q += 2; /* 6 */
+  memset(q, 'q', 158), q += 158;                           /* 7: 160 cols */
+  memcpy(q, "\xe2\x82\xac\xe2\x82\xac\n", 7), q += 7;
+  memcpy(q, "end\n", 4), q += 4;                           /* 8 */
+  write_file("spans.c", t, (size_t)(q - t));
+  s = faststack_sources_create(NULL);
+  faststack_frame g[8];
+  for (int i = 0; i < 8; i++) g[i] = frame_at(path_of("spans.c"), 8 - i);
+  faststack_source_line m[8];
+  CHECK_EQ(faststack_annotate(s, g, 8, m, big, sizeof big), 0);
+  char want[400];
+  memset(want, 'f', 160);
+  strcpy(want + 160, "\xe2\x80\xa6");
+  CHECK_STREQ(m[7].text, want);
+  CHECK_STREQ(m[6].text, "int crossing = 1;");
+  memset(want, 'y', 160);
+  strcpy(want + 160, "\xe2\x80\xa6");
+  CHECK_STREQ(m[5].text, want);
+  CHECK_STREQ(m[4].text, "tail();");
+  memset(want, 'z', 160);
+  want[160] = '\0';
+  CHECK_STREQ(m[3].text, want); /* exactly the width: no cut */
+  strcpy(want + 160, "\xe2\x80\xa6");
+  CHECK_STREQ(m[2].text, want);
+  memset(want, 'q', 158);
+  strcpy(want + 158, "\xe2\x82\xac\xe2\x82\xac");
+  CHECK_STREQ(m[1].text, want);
+  CHECK_STREQ(m[0].text, "end");
+  for (int i = 0; i < 8; i++) CHECK_EQ(m[i].status, FASTSTACK_LINE_OK);
+  faststack_sources_stats st;
+  faststack_sources_get_stats(s, &st);
+  CHECK_EQ(st.opens, 1);
+  CHECK_EQ(st.bytes_read, (unsigned long long)(q - t));
+  faststack_sources_free(s);
+  free(t);
+
+  /* A NUL byte past the cut is still seen: the file is binary. Once in
+   * the same chunk as the cut, once 20000 bytes on, in the next chunk. */
+  char nul[1100];
+  memcpy(nul, "ok\n", 3);
+  memset(nul + 3, 'x', 1000);
+  memcpy(nul + 1003, "\0rest\n", 6);
+  write_file("nulcut.c", nul, 1009);
+  size_t nb = 3 + 20000 + 6;
+  char *far = malloc(nb);
+  memcpy(far, "ok\n", 3);
+  memset(far + 3, 'x', 20000);
+  memcpy(far + 20003, "\0rest\n", 6);
+  write_file("nulfar.c", far, nb);
+  free(far);
+  char buf[1024];
+  s = faststack_sources_create(NULL);
+  faststack_source_line b = one(s, path_of("nulcut.c"), 2, buf, sizeof buf);
+  CHECK_EQ(b.status, FASTSTACK_LINE_BINARY);
+  CHECK(b.text == NULL);
+  b = one(s, path_of("nulfar.c"), 2, buf, sizeof buf);
+  CHECK_EQ(b.status, FASTSTACK_LINE_BINARY);
+  CHECK(b.text == NULL);
+  faststack_sources_free(s);
+}
+
+/* Many files and many lines through one provider: its tables grow from
+ * their small first size, and every record and line is found again. */
+static void test_table_growth(void)
+{
+  enum { NFILES = 300, NLINES = 3000 };
+  char name[64], text[64];
+  for (int i = 0; i < NFILES; i++) {
+    snprintf(name, sizeof name, "g%d.c", i);
+    int k = snprintf(text, sizeof text, "first\ng%d line 2\n", i);
+    write_file(name, text, (size_t)k);
+  }
+  char *lines = malloc(NLINES * 16), *q = lines;
+  for (int i = 0; i < NLINES; i++) q += sprintf(q, "L%d\n", i + 1);
+  write_file("many.c", lines, (size_t)(q - lines));
+  free(lines);
+  faststack_sources *s = faststack_sources_create(NULL);
+  static char buf[1 << 20];
+  static faststack_frame fr[NLINES];
+  static faststack_source_line l[NLINES];
+  static char names[NFILES][512];
+  for (int round = 0; round < 2; round++) {
+    /* 300 frames: more than fit the stack array of one call. */
+    for (int i = 0; i < NFILES; i++) {
+      snprintf(names[i], sizeof names[i], "%s/g%d.c", dir, i);
+      fr[i] = frame_at(names[i], 2);
+    }
+    CHECK_EQ(faststack_annotate(s, fr, NFILES, l, buf, sizeof buf), 0);
+    int bad = 0;
+    for (int i = 0; i < NFILES; i++) {
+      snprintf(text, sizeof text, "g%d line 2", i);
+      bad += l[i].status != FASTSTACK_LINE_OK || !l[i].text ||
+             strcmp(l[i].text, text);
+    }
+    CHECK_EQ(bad, 0);
+    for (int i = 0; i < NLINES; i++)
+      fr[i] = frame_at(path_of("many.c"), NLINES - i);
+    CHECK_EQ(faststack_annotate(s, fr, NLINES, l, buf, sizeof buf), 0);
+    bad = 0;
+    for (int i = 0; i < NLINES; i++) {
+      snprintf(text, sizeof text, "L%d", NLINES - i);
+      bad += l[i].status != FASTSTACK_LINE_OK || !l[i].text ||
+             strcmp(l[i].text, text);
+    }
+    CHECK_EQ(bad, 0);
+    faststack_sources_stats st;
+    faststack_sources_get_stats(s, &st);
+    CHECK_EQ(st.opens, NFILES + 1); /* the second round: all cached */
+    CHECK_EQ(st.hits, round ? NFILES + NLINES : 0);
+  }
+  faststack_sources_free(s);
+}
+
+/* A cache too small for the trace: each insertion evicts the line before,
+ * and lines asked for several times in one call are still all answered
+ * (each repeat is answered before the next line can evict its text). A
+ * budget smaller than any line caches nothing and still answers. */
+static void test_small_cache(void)
+{
+  write_file("tiny.c", "alpha\nbeta\ngamma\n", 17);
+  size_t budgets[] = {100, 1};
+  for (int b = 0; b < 2; b++) {
+    faststack_sources_options o = {.cache_bytes = budgets[b]};
+    faststack_sources *s = faststack_sources_create(&o);
+    static const int ask[] = {1, 2, 1, 3, 2, 2, 1, 3};
+    static const char *const want[] = {"alpha", "beta", "alpha", "gamma",
+                                       "beta",  "beta", "alpha", "gamma"};
+    faststack_frame fr[8];
+    for (int i = 0; i < 8; i++) fr[i] = frame_at(path_of("tiny.c"), ask[i]);
+    faststack_source_line l[8];
+    char buf[512];
+    for (int round = 0; round < 2; round++) {
+      CHECK_EQ(faststack_annotate(s, fr, 8, l, buf, sizeof buf), 0);
+      for (int i = 0; i < 8; i++) CHECK_STREQ(l[i].text, want[i]);
+    }
+    faststack_sources_stats st;
+    faststack_sources_get_stats(s, &st);
+    /* 100 bytes hold one line: the second round finds only the last line
+     * inserted (gamma, twice) and reads the file again. */
+    CHECK_EQ(st.opens, 2);
+    CHECK_EQ(st.hits, b == 0 ? 2 : 0);
+    CHECK(st.cached_bytes <= budgets[b]);
+    faststack_sources_free(s);
+  }
+}
+
 static void test_no_sources_fast_path(void)
 {
   faststack_sources *s = faststack_sources_create(NULL);
@@ -351,6 +540,9 @@ int main(void)
   chmod(dir, 0755);
   test_rendering();
   test_failures();
+  test_long_lines();
+  test_table_growth();
+  test_small_cache();
   test_no_sources_fast_path();
   test_descriptor_cap();
   test_path_mapping();
