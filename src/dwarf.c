@@ -1061,17 +1061,18 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
                       const fs_abbrevs *t0, const fs_die *die0,
                       const char **name, const char **linkage) {
   const fs_dwarf_sections *s = &d->s;
-  fs_die die = *die0;
+  fs_die hopped;          /* the DIEs the references lead to */
+  const fs_die *die = die0;
   fs_unit u = *u0;
   fs_abbrevs own = {0};
   const fs_abbrevs *t = t0;
   *name = *linkage = NULL;
   for (int hop = 0; hop < 8; hop++) {
-    if (!*name) *name = val_str(s, &u, die_val(&die, S_name));
-    if (!*linkage) *linkage = val_str(s, &u, die_val(&die, S_linkage));
+    if (!*name) *name = val_str(s, &u, die_val(die, S_name));
+    if (!*linkage) *linkage = val_str(s, &u, die_val(die, S_linkage));
     if (*name && *linkage) break;
-    const fs_attrval *ref = die_val(&die, S_origin);
-    if (ref->cls == V_NONE) ref = die_val(&die, S_spec);
+    const fs_attrval *ref = die_val(die, S_origin);
+    if (ref->cls == V_NONE) ref = die_val(die, S_spec);
     if (ref->cls != V_REF && ref->cls != V_REFADDR) break;
     uint64_t off = ref->u;
     if (off < u.die_off || off >= u.end) { /* another unit */
@@ -1090,10 +1091,11 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
     fs_rd r;
     rd_init(&r, s->info, off, u.end - off);
     /* Only what naming needs: the rest is skipped by size. */
-    if (read_die_some(s, &u, t, &r, &die,
+    if (read_die_some(s, &u, t, &r, &hopped,
                       1u << S_name | 1u << S_linkage | 1u << S_origin |
                           1u << S_spec) != 0)
       break;
+    die = &hopped;
   }
   abbrevs_free(&own);
 }

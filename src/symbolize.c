@@ -90,6 +90,10 @@ struct faststack_symbolizer {
   size_t ninterned, intern_cap;
   pcc_rec **recs;           /* every record, by (symfile, address) */
   size_t nrecs, recs_cap;
+  /* Offline: addresses asked once (a bit per hash). A file symbolized
+   * offline is mostly asked each address once: its answers are cached
+   * from the second time on. */
+  _Atomic uint64_t seen[1024];
   fs_symfile *_Atomic files[FS_SYMFILES_MAX];
   _Atomic int nfiles;
   char err[256];
@@ -876,6 +880,16 @@ static const char *pcc_intern(faststack_symbolizer *s, const void *p,
   return (const char *)c + 2;
 }
 
+/* Offline symbolizers: has addr been asked before? (A hash collision
+ * answers yes: then an answer is cached the first time, harmlessly.) */
+static int pcc_seen(faststack_symbolizer *s, uint64_t addr)
+{
+  uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 48;
+  uint64_t bit = 1ull << (h & 63);
+  return (atomic_fetch_or_explicit(&s->seen[h >> 6], bit,
+                                   memory_order_relaxed) & bit) != 0;
+}
+
 /* Caches a complete answer. Answers that do not fit a record's fields
  * (a name longer than 64 KiB, a column past 65535, a function of 4 GiB)
  * are simply not cached. */
@@ -964,7 +978,8 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
       int lost = w.lost;
       n = symbolize_in(s, f, addr, frames, max, &w);
       /* Only complete answers are worth keeping. */
-      if (n > 0 && !w.lost && !lost) pcc_put(s, f, addr, frames, n);
+      if (n > 0 && !w.lost && !lost && (!s->offline || pcc_seen(s, addr)))
+        pcc_put(s, f, addr, frames, n);
     }
   }
   if (n <= 0) n = 1;
