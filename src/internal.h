@@ -114,6 +114,9 @@ const char *fs_exe_path(void);
 /* Changes whenever an object is loaded or unloaded (dl_iterate_phdr's
  * adds and subs counters). Not AS-safe. */
 unsigned long long fs_modules_generation(void);
+/* [AS-safe] Changes whenever the module snapshot is replaced (so does
+ * anything derived from faststack_module_find's answers). */
+uint64_t fs_modules_snapshot_id(void);
 
 /* ------------------------------------------------------------ format_raw.c */
 /* [AS-safe] One raw line: "#i 0xPC module+0xOFFSET build-id=..." for the

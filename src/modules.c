@@ -36,6 +36,7 @@ typedef struct fs_snapshot {
 
 static char exe_path[4096];
 static fs_snapshot *_Atomic current;
+static _Atomic uint64_t snapshot_id = 1; /* bumped when current changes */
 static _Atomic int active_readers;
 static pthread_mutex_t refresh_lock = PTHREAD_MUTEX_INITIALIZER;
 
@@ -272,6 +273,7 @@ static int refresh_locked(void)
   s->n = fill.n;
   if (fill.adds != b.adds || fill.subs != b.subs) s->adds = (unsigned long long)-1;
   atomic_store(&current, s);
+  atomic_fetch_add(&snapshot_id, 1);
   retire(cur);
   return s->n;
 }
@@ -311,6 +313,11 @@ static int first_counters(struct dl_phdr_info *info, size_t size, void *arg)
   if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs)
     *g = info->dlpi_adds * 0x9e3779b97f4a7c15ull ^ info->dlpi_subs;
   return 1; /* the counters are the same in every entry: stop at once */
+}
+
+uint64_t fs_modules_snapshot_id(void)
+{
+  return atomic_load_explicit(&snapshot_id, memory_order_acquire);
 }
 
 unsigned long long fs_modules_generation(void)

@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <ctype.h>
 #include <limits.h>
+#include <link.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -81,6 +82,7 @@ typedef struct pcc_chunk {
 struct faststack_symbolizer {
   faststack_symbolizer_options opts;
   int offline;
+  uint64_t id; /* unique for the process's life (threads' hints) */
   _Atomic uint64_t *_Atomic pcc; /* FS_PCC_SLOTS tagged pointers */
   pthread_mutex_t lock; /* opening symfiles, the error message */
   pthread_mutex_t pcc_lock; /* inserting into the PC cache */
@@ -389,12 +391,15 @@ static fs_symfile *symfile_for(faststack_symbolizer *s,
 
 /* ------------------------------------------------------ public: create */
 
+static _Atomic uint64_t next_symbolizer_id = 1;
+
 static faststack_symbolizer *alloc_symbolizer(
     const faststack_symbolizer_options *opts)
 {
   faststack_symbolizer *s = calloc(1, sizeof *s);
   if (!s) return NULL;
   if (opts) s->opts = *opts;
+  s->id = atomic_fetch_add(&next_symbolizer_id, 1);
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->pcc_lock, NULL);
   return s;
@@ -944,6 +949,50 @@ static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
   pthread_mutex_unlock(&s->pcc_lock);
 }
 
+/* The symfile of the module holding at, and its bias. A thread's last
+ * answer is kept: when _dl_find_object finds the same object (its
+ * start, end, link map, name string and unwind table) and the module
+ * snapshot has not changed since, it is the same symfile — the identity
+ * faststack_module_find and symfile_for would establish, without their
+ * atomics and copies (most lookups in a row fall in the same object).
+ * Another object mapped in exactly the same place after a dlclose, with
+ * the loader reusing the same link map and name memory and the same
+ * layout, is caught only by a snapshot refresh (as without the hint:
+ * the snapshot's build-id would be the old one too). */
+typedef struct sym_hint {
+  uint64_t sid, snap;
+  uintptr_t start, end, bias;
+  const void *lm, *eh_frame;
+  const char *name;
+  fs_symfile *f;
+} sym_hint;
+static __thread sym_hint tls_hint __attribute__((tls_model("initial-exec")));
+
+static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
+                                  uintptr_t *bias)
+{
+  struct dl_find_object d;
+  if (_dl_find_object((void *)at, &d) != 0) return NULL;
+  const struct link_map *lm = d.dlfo_link_map;
+  sym_hint *h = &tls_hint;
+  uint64_t snap = fs_modules_snapshot_id();
+  if (lm && h->sid == s->id && h->snap == snap &&
+      h->start == (uintptr_t)d.dlfo_map_start &&
+      h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
+      h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame) {
+    *bias = h->bias;
+    return h->f;
+  }
+  faststack_module m;
+  if (!faststack_module_find(at, &m)) return NULL;
+  fs_symfile *f = symfile_for(s, &m);
+  *bias = m.bias;
+  if (f && lm && m.start == (uintptr_t)d.dlfo_map_start)
+    *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end, m.bias,
+                    lm, d.dlfo_eh_frame, lm->l_name, f};
+  return f;
+}
+
 FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
                                       unsigned flags, faststack_frame *frames,
                                       int max, char *strbuf, size_t strcap)
@@ -956,11 +1005,7 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
   if (s->offline) {
     f = s->files[0];
   } else {
-    faststack_module m;
-    if (faststack_module_find(at, &m)) {
-      bias = m.bias;
-      f = symfile_for(s, &m);
-    }
+    f = module_symfile(s, at, &bias);
   }
   memset(frames, 0, sizeof *frames);
   frames[0].pc = pc;

@@ -2,9 +2,10 @@
 # dlopen, replaced files) and on corrupt files.
 fs_add_test(test_symbolize SOURCES test_symbolize.c
             LIBS -rdynamic ${CMAKE_DL_LIBS} Threads::Threads)
+add_library(modtest2 SHARED libmodtest2.c)
 target_compile_definitions(test_symbolize PRIVATE
-  MODTEST_LIB="$<TARGET_FILE:modtest>")
-add_dependencies(test_symbolize modtest)
+  MODTEST_LIB="$<TARGET_FILE:modtest>" MODTEST2_LIB="$<TARGET_FILE:modtest2>")
+add_dependencies(test_symbolize modtest modtest2)
 # Allocation counting: nothing is allocated once warm. The sanitizers
 # replace malloc themselves, so the sanitizer build skips it.
 fs_add_test(test_noalloc SOURCES test_noalloc.c

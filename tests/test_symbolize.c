@@ -150,6 +150,48 @@ static void test_replaced(void)
   dlclose(h);
 }
 
+/* One symbolizer across dlclose and a dlopen of another library from the
+ * same path (usually mapped at the same address), with no module
+ * refresh in between: the new library's function is named, never the
+ * old one's. */
+static void test_reloaded(void)
+{
+  char lib[256];
+  snprintf(lib, sizeof lib, "%s/libreload.so", tmpdir);
+  CHECK_EQ(copy_file(MODTEST_LIB, lib), 0);
+  void *h = dlopen(lib, RTLD_NOW);
+  CHECK(h != NULL);
+  if (!h) return;
+  uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
+  faststack_symbolizer *s = faststack_symbolizer_create(NULL);
+  char name[128] = "";
+  CHECK(first_name(s, fn, FASTSTACK_PC_EXACT, name, sizeof name));
+  CHECK_STREQ(name, "modtest_function");
+  dlclose(h);
+  CHECK_EQ(unlink(lib), 0);
+  CHECK_EQ(copy_file(MODTEST2_LIB, lib), 0);
+  h = dlopen(lib, RTLD_NOW);
+  CHECK(h != NULL);
+  if (!h) {
+    faststack_symbolizer_free(s);
+    return;
+  }
+  uintptr_t other = (uintptr_t)dlsym(h, "other_function");
+  name[0] = '\0';
+  int found = first_name(s, other, FASTSTACK_PC_EXACT, name, sizeof name);
+  CHECK(!found || !strcmp(name, "other_function"));
+  CHECK(strcmp(name, "modtest_function") != 0);
+  /* After a refresh it must be named. */
+  faststack_modules_refresh();
+  CHECK(first_name(s, other, FASTSTACK_PC_EXACT, name, sizeof name));
+  CHECK_STREQ(name, "other_function");
+  fprintf(stderr, "reload: the second library at the first one's "
+          "address: %s\n", (void *)(other & ~(uintptr_t)0xfffff) ==
+          (void *)(fn & ~(uintptr_t)0xfffff) ? "yes" : "no");
+  faststack_symbolizer_free(s);
+  dlclose(h);
+}
+
 /* Offline: this executable, truncated at many points and with bytes
  * flipped; every lookup returns (unknown or not), none crashes. */
 static void test_corrupt(void)
@@ -271,6 +313,7 @@ int main(void)
   test_vdso();
   test_libc();
   test_replaced();
+  test_reloaded();
   test_corrupt();
   test_stress();
   char cmd[300];
