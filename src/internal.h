@@ -114,6 +114,11 @@ const char *fs_exe_path(void);
 /* Changes whenever an object is loaded or unloaded (dl_iterate_phdr's
  * adds and subs counters). Not AS-safe. */
 unsigned long long fs_modules_generation(void);
+/* [AS-safe] The build-id bytes of the object mapped at [start, end) with
+ * the given bias, read from its mapped program headers and notes
+ * (bounds-checked against the mapping), and their count; NULL if none. */
+const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
+                                        uintptr_t bias, unsigned *len);
 /* [AS-safe] Changes whenever the module snapshot is replaced (so does
  * anything derived from faststack_module_find's answers). */
 uint64_t fs_modules_snapshot_id(void);

@@ -63,8 +63,10 @@ static void hex_id(const unsigned char *id, unsigned n, faststack_module *m)
   m->build_id_size = n;
 }
 
-/* Walks the notes of one PT_NOTE segment mapped at [p, p+size). */
-static int note_build_id(uintptr_t p, uintptr_t size, faststack_module *m)
+/* Walks the notes of one PT_NOTE segment mapped at [p, p+size): the
+ * build-id's bytes, or NULL. */
+static const unsigned char *note_build_id(uintptr_t p, uintptr_t size,
+                                          unsigned *len)
 {
   uintptr_t end = p + size;
   while (end - p >= sizeof(ElfW(Nhdr))) {
@@ -72,45 +74,55 @@ static int note_build_id(uintptr_t p, uintptr_t size, faststack_module *m)
     uintptr_t name = p + sizeof *nh;
     uintptr_t nsz = ((uintptr_t)nh->n_namesz + 3) & ~(uintptr_t)3;
     uintptr_t dsz = ((uintptr_t)nh->n_descsz + 3) & ~(uintptr_t)3;
-    if (nsz > end - name || dsz > end - name - nsz) return 0;
+    if (nsz > end - name || dsz > end - name - nsz) return NULL;
     if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
         memcmp((const void *)name, "GNU", 4) == 0 && nh->n_descsz > 0) {
-      hex_id((const unsigned char *)(name + nsz), nh->n_descsz, m);
-      return 1;
+      *len = nh->n_descsz;
+      return (const unsigned char *)(name + nsz);
     }
     p = name + nsz + dsz;
   }
-  return 0;
+  return NULL;
 }
 
-static int phdrs_build_id(const ElfW(Phdr) *ph, unsigned phnum,
-                          uintptr_t bias, uintptr_t lo, uintptr_t hi,
-                          faststack_module *m)
+/* The build-id in the PT_NOTE segments of phdrs (bounds [lo, hi)). */
+static const unsigned char *phdrs_build_id(const ElfW(Phdr) *ph,
+                                           unsigned phnum, uintptr_t bias,
+                                           uintptr_t lo, uintptr_t hi,
+                                           unsigned *len)
 {
   for (unsigned i = 0; i < phnum; i++) {
     if (ph[i].p_type != PT_NOTE) continue;
     uintptr_t p = bias + ph[i].p_vaddr;
     if (!in_range(p, ph[i].p_memsz, lo, hi)) continue;
-    if (note_build_id(p, ph[i].p_memsz, m)) return 1;
+    const unsigned char *id = note_build_id(p, ph[i].p_memsz, len);
+    if (id) return id;
   }
-  return 0;
+  return NULL;
 }
 
-/* The ELF header sits at the start of an object's first segment. */
-static void mapped_build_id(faststack_module *m)
+const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
+                                        uintptr_t bias, unsigned *len)
 {
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)m->start;
-  if (!in_range(m->start, sizeof *eh, m->start, m->end)) return;
+  /* The ELF header sits at the start of an object's first segment. */
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)start;
+  if (!in_range(start, sizeof *eh, start, end)) return NULL;
   if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
       eh->e_phentsize != sizeof(ElfW(Phdr)))
-    return;
-  uintptr_t ph = m->start + eh->e_phoff;
-  if (eh->e_phoff > m->end - m->start ||
-      !in_range(ph, (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr)), m->start,
-                m->end))
-    return;
-  phdrs_build_id((const ElfW(Phdr) *)ph, eh->e_phnum, m->bias, m->start,
-                 m->end, m);
+    return NULL;
+  uintptr_t ph = start + eh->e_phoff;
+  if (eh->e_phoff > end - start ||
+      !in_range(ph, (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr)), start, end))
+    return NULL;
+  return phdrs_build_id((const ElfW(Phdr) *)ph, eh->e_phnum, bias, start,
+                        end, len);
+}
+
+static void mapped_build_id(faststack_module *m)
+{
+  unsigned n;
+  const unsigned char *id = fs_mapped_build_id(m->start, m->end, m->bias, &n);
+  if (id) hex_id(id, n, m);
 }
 
 /* ---- the snapshot ---- */
@@ -208,8 +220,11 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   memcpy(b->paths, name, len + 1);
   m->path = b->paths;
   b->paths += len + 1;
-  phdrs_build_id(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, m->start,
-                 m->end, m);
+  unsigned idn;
+  const unsigned char *id = phdrs_build_id(
+      info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, m->start, m->end,
+      &idn);
+  if (id) hex_id(id, idn, m);
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
   struct dl_find_object d;

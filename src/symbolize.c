@@ -951,20 +951,24 @@ static void pcc_put(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
 
 /* The symfile of the module holding at, and its bias. A thread's last
  * answer is kept: when _dl_find_object finds the same object (its
- * start, end, link map, name string and unwind table) and the module
- * snapshot has not changed since, it is the same symfile — the identity
+ * start, end, link map, name string and unwind table), the module
+ * snapshot has not changed, and the build-id bytes in the object's first
+ * page are still those it had, it is the same symfile — the identity
  * faststack_module_find and symfile_for would establish, without their
  * atomics and copies (most lookups in a row fall in the same object).
- * Another object mapped in exactly the same place after a dlclose, with
- * the loader reusing the same link map and name memory and the same
- * layout, is caught only by a snapshot refresh (as without the hint:
- * the snapshot's build-id would be the old one too). */
+ * The build-id settles it: after a dlclose the loader may put another
+ * small library exactly there, reusing the link map, the name string and
+ * even the layout. The first page of an object's mapping always holds its
+ * ELF header (readable), so reading there is safe whatever is mapped. */
 typedef struct sym_hint {
   uint64_t sid, snap;
   uintptr_t start, end, bias;
   const void *lm, *eh_frame;
   const char *name;
   fs_symfile *f;
+  const unsigned char *id_at; /* the object's build-id in memory */
+  unsigned id_len;
+  unsigned char id[20];       /* ... as it was: the object's identity */
 } sym_hint;
 static __thread sym_hint tls_hint __attribute__((tls_model("initial-exec")));
 
@@ -979,7 +983,8 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   if (lm && h->sid == s->id && h->snap == snap &&
       h->start == (uintptr_t)d.dlfo_map_start &&
       h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
-      h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame) {
+      h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame &&
+      !memcmp(h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
   }
@@ -987,9 +992,24 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   if (!faststack_module_find(at, &m)) return NULL;
   fs_symfile *f = symfile_for(s, &m);
   *bias = m.bias;
-  if (f && lm && m.start == (uintptr_t)d.dlfo_map_start)
-    *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end, m.bias,
-                    lm, d.dlfo_eh_frame, lm->l_name, f};
+  unsigned n = 0;
+  const unsigned char *id =
+      lm ? fs_mapped_build_id(m.start, m.end, m.bias, &n) : NULL;
+  /* A hint only for an object whose build-id is in its first page and
+   * is the one its symfile was opened for. */
+  if (f && id && n >= 8 && n <= sizeof h->id &&
+      (uintptr_t)id + n <= m.start + 4096 &&
+      m.start == (uintptr_t)d.dlfo_map_start && n == f->build_id_size &&
+      f->have_elf) {
+    char hexid[2 * sizeof h->id + 1];
+    hex(id, n, hexid);
+    if (!memcmp(hexid, f->build_id, 2 * (size_t)n)) {
+      *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end,
+                      m.bias, lm, d.dlfo_eh_frame, lm->l_name, f, id, n,
+                      {0}};
+      memcpy(h->id, id, n);
+    }
+  }
   return f;
 }
 

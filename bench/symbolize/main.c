@@ -160,6 +160,12 @@ static const tool tools[] = {
 };
 #define NTOOLS (int)(sizeof tools / sizeof tools[0])
 
+static int cmp_dbl(const void *a, const void *b)
+{
+  double x = *(const double *)a, y = *(const double *)b;
+  return (x > y) - (x < y);
+}
+
 /* Child: runs one tool on the PCs the parent wrote (module offsets; this
  * process's own load bias is added). Prints "first_abs_ns pass1_ns
  * warm_ns frames rss n". */
@@ -184,14 +190,19 @@ static int child(int t, const char *file, double budget_s)
   long frames = 0;
   for (int i = 0; i < n; i++) frames += tools[t].lookup(pcs[i]);
   double pass1 = now_ns() - t0;
-  /* Warm passes, as many as fit the budget (at least one). */
+  /* Warm passes, as many as fit the budget (at least one); the median
+   * pass, so a moment of interference on a shared machine does not
+   * count. */
+  static double passes[200];
   int rounds = 0;
-  t0 = now_ns();
+  double budget0 = now_ns();
   do {
+    t0 = now_ns();
     for (int i = 0; i < n; i++) tools[t].lookup(pcs[i]);
-    rounds++;
-  } while (now_ns() - t0 < budget_s * 1e9 && rounds < 200);
-  double warm = (now_ns() - t0) / rounds;
+    passes[rounds++] = now_ns() - t0;
+  } while (now_ns() - budget0 < budget_s * 1e9 && rounds < 200);
+  qsort(passes, (size_t)rounds, sizeof passes[0], cmp_dbl);
+  double warm = passes[rounds / 2];
   printf("%.0f %.0f %.0f %.3f %ld %.0f\n", first, pass1 / n, warm / n,
          (double)frames / n, peak_rss_kb(), init_first);
   return 0;
