@@ -34,18 +34,46 @@ static inline int unwind_step(fs_cursor *c, int exact)
   return fs_fp_step_inline(c);
 }
 
-/* The word at base + index, as one load with base+index addressing:
- * compilers emit an add and a load, one more cycle on the frameless
+/* Loads with base+index addressing, in one instruction each: compilers
+ * emit an add (or a shift) and a load, one more cycle on the frameless
  * step's chain of dependent loads. */
-FS_NO_SANITIZE static inline uintptr_t fs_load_indexed(uintptr_t base,
-                                                       intptr_t index)
+FS_NO_SANITIZE static inline uintptr_t fs_load_u8(const void *base,
+                                                  uintptr_t index)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   uintptr_t v;
-  __asm__("movq (%1,%2,1), %0" : "=r"(v) : "r"(base), "r"(index));
+  __asm__("movzbl (%1,%2,1), %k0" : "=r"(v) : "r"(base), "r"(index));
   return v;
 #else
-  return *(const uintptr_t *)(base + (uintptr_t)index);
+  return ((const volatile uint8_t *)base)[index];
+#endif
+}
+
+/* sp + v*8 + 8, opaque to the compiler. */
+FS_NO_SANITIZE static inline uintptr_t fs_cfa_of(uintptr_t sp, uintptr_t v)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  uintptr_t cfa;
+  __asm__("leaq 8(%1,%2,8), %0" : "=r"(cfa) : "r"(sp), "r"(v));
+  return cfa;
+#else
+  return sp + v * 8 + 8;
+#endif
+}
+
+/* The return address at sp + v*8, and its low 16 bits as a second load
+ * of the same slot (not a mask of the first: that would be an operation
+ * more on the chain). */
+FS_NO_SANITIZE static inline void fs_load_slot(uintptr_t sp, uintptr_t v,
+                                               uintptr_t *ra, uintptr_t *lo16)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+  __asm__("movq (%2,%3,8), %0\n\tmovzwl (%2,%3,8), %k1"
+          : "=&r"(*ra), "=r"(*lo16)
+          : "r"(sp), "r"(v));
+#else
+  *ra = *(const uintptr_t *)(sp + v * 8);
+  *lo16 = *ra & 0xffff;
 #endif
 }
 
@@ -59,10 +87,11 @@ FS_NO_SANITIZE static inline uintptr_t fs_load_indexed(uintptr_t base,
  * rule, which is the frame-pointer step itself (its slot check is one
  * compare), and a CFA at rsp+N with the return address at CFA-8
  * (frameless code; rbp unchanged, or saved at CFA+M). For the latter the
- * chain of dependent loads is RA -> ra_off[RA & mask] = N-8 -> RA at
- * [sp + N-8]: every check (tag, rule, bounds, code range) is a predicted
- * branch beside it. The loop is short because it is throughput-bound
- * too: each check costs an instruction per frame. */
+ * chain of dependent loads is the RA slot's low 16 bits -> ra8[them] =
+ * (N-8)/8 -> the next RA slot at sp + ra8*8 (cfi.h): every check (tag,
+ * rule, prediction, bounds, code range) is a predicted branch beside it.
+ * The loop is short because it is throughput-bound too: each check
+ * costs an instruction per frame. */
 FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
                                             int *n, int max, int *skip)
 {
@@ -80,29 +109,35 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
   /* Frames to skip go through the general step (they are few); a
    * misaligned sp would void the bounds argument below. */
   if (*skip > 0 || !sigret || (sp & 7) || hi < 16) return *n;
+  /* The low 16 bits of pc, loaded from its stack slot with it after
+   * the first frame. */
+  uintptr_t lo16 = pc & 0xffff;
   while (p < end && pc != sigret) {
     size_t i = fs_cfi_index(pc); /* the key of a return address */
-    intptr_t ra_off = atomic_load_explicit(&cc->ra_off[i],
-                                           memory_order_relaxed);
+    uintptr_t v = fs_load_u8(cc->ra8, lo16); /* on the chain */
     uint64_t tag = atomic_load_explicit(&cc->tag[i], memory_order_acquire);
     uint64_t pk = atomic_load_explicit(&cc->rule[i], memory_order_relaxed);
-    uintptr_t ra, nfp, cfa;
+    uintptr_t ra, nfp, cfa, nlo16;
     if (FS_LIKELY(pk == fp_rule && tag == (pc ^ fp_tag))) {
       if (fp < sp || fp > hi - 16 || (fp & 7)) break;
       ra = ((const uintptr_t *)fp)[1];
+      nlo16 = ra & 0xffff;
       nfp = ((const uintptr_t *)fp)[0];
       cfa = fp + 16;
     } else {
-      /* A miss, a torn slot, or a rule for the general step (ra_off is
-       * FS_CFI_NOT_FRAMELESS then). pc 0 and the signal trampoline
-       * never have a cached rule. */
+      /* A miss, a torn slot, a prediction from another return address
+       * with the same low bits, or a rule for the general step (then
+       * the prediction is FS_CFI_RA8_NONE). pc 0 and the signal
+       * trampoline never have a cached rule. */
       if ((tag ^ ((pk ^ e7) * FS_CFI_MIX_MUL)) != pc ||
-          FS_CFI_PK_RA_OFF(pk) != ra_off)
+          v == FS_CFI_RA8_NONE || (pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) ||
+          FS_CFI_PK_RA_OFF(pk) != (intptr_t)(v * 8))
         break;
-      /* Packed offsets are in [0, 32759] and multiples of 8, and sp is
-       * 8-aligned: the caller's sp moves up, aligned; only the top of
-       * the stack needs checking. */
-      cfa = sp + (uintptr_t)ra_off + 8;
+      /* Offsets are at most 254 x 8 and sp is 8-aligned: the caller's
+       * sp moves up, aligned; only the top of the stack needs checking.
+       * From v, not from the rule (equal, but the rule is further down
+       * the chain: compilers would pick it). */
+      cfa = fs_cfa_of(sp, v);
       if (cfa > hi) break;
       nfp = fp;
       unsigned how = FS_CFI_PK_HOW(pk);
@@ -112,7 +147,7 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
         else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) break;
         else nfp = *(const uintptr_t *)bp_at;
       }
-      ra = fs_load_indexed(sp, ra_off);
+      fs_load_slot(sp, v, &ra, &nlo16);
     }
     /* The cursor's object, else the executable or libc (never
      * unloaded; most walks end through libc's start code), which then
@@ -129,6 +164,7 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
       }
     }
     pc = ra;
+    lo16 = nlo16;
     sp = cfa;
     fp = nfp;
     *p++ = pc;

@@ -585,15 +585,12 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
   size_t i = fs_cfi_index(key);
   uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
   /* Tag 0 first: a reader between the stores sees no valid slot (and a
-   * reader that read the old tag sees a rule or offset that no longer
-   * matches it). */
+   * reader that read the old tag sees a rule that no longer matches it;
+   * ra8 is a prediction, checked against the rule). */
   atomic_store_explicit(&fs_cfi_cache.tag[i], 0, memory_order_relaxed);
-  int frameless = !(pk & (FS_CFI_PK_RBP | FS_CFI_PK_END));
-  atomic_store_explicit(&fs_cfi_cache.ra_off[i],
-                        frameless ? (int64_t)FS_CFI_PK_RA_OFF(pk)
-                                  : FS_CFI_NOT_FRAMELESS,
-                        memory_order_relaxed);
   atomic_store_explicit(&fs_cfi_cache.rule[i], pk, memory_order_relaxed);
+  atomic_store_explicit(&fs_cfi_cache.ra8[key & (FS_CFI_RA8_SLOTS - 1)],
+                        fs_cfi_ra8_of(pk), memory_order_relaxed);
   atomic_store_explicit(&fs_cfi_cache.tag[i], key ^ fs_cfi_mix(pk, ep),
                         memory_order_release);
 }
@@ -605,6 +602,10 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
   uintptr_t at = exact ? c->pc : c->pc - 1;
   uint64_t pk = fs_cfi_lookup(at);
   if (pk) {
+    /* The walk loop may have stopped here because another address with
+     * the same low bits took this one's ra8 prediction: give it back. */
+    atomic_store_explicit(&fs_cfi_cache.ra8[(at + 1) & (FS_CFI_RA8_SLOTS - 1)],
+                          fs_cfi_ra8_of(pk), memory_order_relaxed);
     int st = fs_cfi_apply(c, pk);
     if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
     return st;

@@ -57,8 +57,8 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * rsp), bits 34-35 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2
  * CFA+rbp_off itself), bit 36 outermost frame, bits 48-63 the rbp
  * offset. Only CFA offsets in [8, 32767] that are multiples of 8 are
- * packed: a cached step then always moves sp up, 8-aligned, and needs
- * one bounds compare. */
+ * packed (and only those up to 2040 get an ra8 prediction): a cached step
+ * then always moves sp up, 8-aligned, and needs one bounds compare. */
 #define FS_CFI_SLOTS 4096
 #define FS_CFI_PK_VALID (1ull << 32)
 #define FS_CFI_PK_RBP (1ull << 33)
@@ -79,30 +79,32 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * the walk stores in pcs. So the walk loop indexes the cache with the
  * PC it just read, no arithmetic in between.
  *
- * Three parallel arrays rather than one array of slots, because of the
- * chain of dependent loads of a frameless step: return address -> its
- * slot -> next return address. ra_off holds the packed rule's low 32
- * bits alone (the return address's offset from sp), sign-extended, so
- * one link is a load with a scaled index (no shift, no extract) and the
- * next a load at [sp + that] (no add in between); tag and rule are
- * checked beside it, off the chain, by predicted branches. One struct,
- * so the walk keeps one base register for all three.
+ * A frameless step's chain of dependent loads — return address -> its
+ * rule -> the next return address — decides a walk's speed, so the rule's
+ * part on that chain lives apart: ra8, indexed by the return address's
+ * low 16 bits, holds the frame's return-address offset from sp in units
+ * of 8, one byte. The walk loads those 16 bits straight from the stack
+ * slot (a second load beside the whole address, not a mask of it), so
+ * one link is a load of ra8 and the next a load at [sp + ra8*8]: two
+ * loads a frame, no arithmetic between them. An ra8 entry is only a
+ * prediction: addresses 64 KiB apart share it, and it is checked against
+ * the tagged rule, off the chain, by predicted branches.
  *
- * ra_off is FS_CFI_NOT_FRAMELESS for the rules a frameless step does
- * not apply (CFA from rbp, the outermost frame), so the walk loop's one
- * compare of ra_off with the rule's low bits also tells the kind.
+ * tag and rule are direct-mapped by the key's low 12 bits, one struct
+ * with ra8 so the walk keeps one base register.
  *
- * Validity: tag = key ^ fs_cfi_mix(rule, epoch). A reader accepts the
- * slot only if the tag matches the rule it read (and the walk loop, if
- * the ra_off it read matches the rule's own low bits): a slot torn by a
+ * Validity: tag = key ^ fs_cfi_mix(rule, epoch). A reader accepts a rule
+ * only if the tag matches the rule it read, and the walk loop an ra8
+ * prediction only if it equals that rule's own offset: a slot torn by a
  * concurrent writer (or by a signal handler interrupting one) fails a
  * check — a miss, never a wrong rule (up to a 2^-64 hash accident). No
  * locks. */
-#define FS_CFI_NOT_FRAMELESS INT32_MIN
+#define FS_CFI_RA8_SLOTS 65536
+#define FS_CFI_RA8_NONE 255 /* a rule the frameless step does not apply */
 typedef struct fs_cfi_cache_t {
-  /* First (addressed with no displacement), and 64 bits wide: on the
-   * chain, a plain load is a cycle faster than a sign-extending one. */
-  _Atomic int64_t ra_off[FS_CFI_SLOTS];
+  /* First: addressed with no displacement. 64 KiB, touched only where
+   * return addresses fall. */
+  _Atomic uint8_t ra8[FS_CFI_RA8_SLOTS];
   _Atomic uint64_t tag[FS_CFI_SLOTS];
   _Atomic uint64_t rule[FS_CFI_SLOTS];
 } fs_cfi_cache_t;
@@ -123,6 +125,16 @@ static inline uint64_t fs_cfi_mix(uint64_t pk, uint64_t epoch)
 static inline size_t fs_cfi_index(uintptr_t key)
 {
   return key & (FS_CFI_SLOTS - 1);
+}
+
+/* The ra8 prediction of a packed rule. */
+static inline uint8_t fs_cfi_ra8_of(uint64_t pk)
+{
+  intptr_t ro = FS_CFI_PK_RA_OFF(pk);
+  return !(pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) && ro >= 0 &&
+                 ro <= 254 * 8 && !(ro & 7)
+             ? (uint8_t)(ro / 8)
+             : FS_CFI_RA8_NONE;
 }
 
 /* [AS-safe] The cached packed rule for lookup address at, or 0. */

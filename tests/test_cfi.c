@@ -207,10 +207,13 @@ static void test_smashed(void)
  * must read as a miss, never as a rule: the walk then parses the FDE
  * again and the stack is the same. Each part of every slot the chain
  * uses is corrupted in turn, the way a torn write would leave it. */
-static int slots_of(const snap_t *s, size_t *idx)
+static int slots_of(const snap_t *s, size_t *idx, size_t *idx8)
 {
   int n = 0;
-  for (int i = 1; i < s->nfs; i++) idx[n++] = fs_cfi_index(s->fs[i]);
+  for (int i = 1; i < s->nfs; i++) {
+    idx8[n] = s->fs[i] & (FS_CFI_RA8_SLOTS - 1);
+    idx[n++] = fs_cfi_index(s->fs[i]);
+  }
   return n;
 }
 
@@ -223,15 +226,15 @@ __attribute__((noinline)) static void chain_into(snap_t *s)
 static void test_torn_slots(void)
 {
   snap_t ref, s;
-  size_t idx[MAXF];
+  size_t idx[MAXF], idx8[MAXF];
   int n = 0;
   /* part -1 takes the reference (warm: the calls before cached every
    * rule); each later part corrupts one part of every slot first. */
   for (int part = -1; part < 3; part++) {
     for (int i = 0; i < n; i++) {
       fs_cfi_cache_t *c = &fs_cfi_cache;
-      if (part == 0) /* another rule's return-address offset */
-        atomic_fetch_add(&c->ra_off[idx[i]], 8);
+      if (part == 0) /* another address's prediction (low bits alike) */
+        atomic_fetch_add(&c->ra8[idx8[i]], 1);
       else if (part == 1) /* another rule under this tag */
         atomic_fetch_xor(&c->rule[idx[i]], 1ull << 3);
       else /* another key's tag */
@@ -240,7 +243,7 @@ static void test_torn_slots(void)
     chain_into(part < 0 ? &ref : &s);
     if (part < 0) {
       CHECK(same_stack(&ref, "warm chain", 6));
-      n = slots_of(&ref, idx);
+      n = slots_of(&ref, idx, idx8);
       continue;
     }
     CHECK(same_stack(&s, "torn slots", 6));
