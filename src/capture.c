@@ -83,6 +83,9 @@ FS_NO_SANITIZE static inline void fs_load_slot(uintptr_t sp, uintptr_t v,
  * miss, an unknown object, a signal trampoline, a rule of another shape)
  * returns to the general step with the cursor at the last frame reached.
  *
+ * Returns FS_STEP_END when it reached the outermost frame, else
+ * FS_STEP_OK (the caller takes the general step unless pcs is full).
+ *
  * The two shapes handled here cover compiled code: the frame-pointer
  * rule, which is the frame-pointer step itself (its slot check is one
  * compare), and a CFA at rsp+N with the return address at CFA-8
@@ -108,10 +111,11 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
   uintptr_t *p = pcs + *n, *const end = pcs + max;
   /* Frames to skip go through the general step (they are few); a
    * misaligned sp would void the bounds argument below. */
-  if (*skip > 0 || !sigret || (sp & 7) || hi < 16) return *n;
+  if (*skip > 0 || !sigret || (sp & 7) || hi < 16) return FS_STEP_OK;
   /* The low 16 bits of pc, loaded from its stack slot with it after
    * the first frame. */
   uintptr_t lo16 = pc & 0xffff;
+  int ended = 0;
   while (p < end && pc != sigret) {
     size_t i = fs_cfi_index(pc); /* the key of a return address */
     uintptr_t v = fs_load_u8(cc->ra8, lo16); /* on the chain */
@@ -128,9 +132,14 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
       /* A miss, a torn slot, a prediction from another return address
        * with the same low bits, or a rule for the general step (then
        * the prediction is FS_CFI_RA8_NONE). pc 0 and the signal
-       * trampoline never have a cached rule. */
-      if ((tag ^ ((pk ^ e7) * FS_CFI_MIX_MUL)) != pc ||
-          v == FS_CFI_RA8_NONE || (pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) ||
+       * trampoline never have a cached rule. The outermost frame
+       * (_start's "return address undefined") ends the walk here. */
+      if ((tag ^ ((pk ^ e7) * FS_CFI_MIX_MUL)) != pc) break;
+      if (pk & FS_CFI_PK_END) {
+        ended = 1;
+        break;
+      }
+      if (v == FS_CFI_RA8_NONE || (pk & FS_CFI_PK_RBP) ||
           FS_CFI_PK_RA_OFF(pk) != (intptr_t)(v * 8))
         break;
       /* Offsets are at most 254 x 8 and sp is 8-aligned: the caller's
@@ -175,7 +184,7 @@ FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
   c->code_lo = code_lo;
   c->code_hi = code_lo + code_len;
   *n = (int)(p - pcs);
-  return *n;
+  return ended ? FS_STEP_END : FS_STEP_OK;
 }
 
 int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)
@@ -189,8 +198,8 @@ int fs_walk_from(fs_cursor *c, uintptr_t *pcs, int max, int skip, int exact)
       if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max)
         break;
     } else if (!exact) {
-      fs_cfi_run(c, pcs, &n, max, &skip);
-      if (n >= max) break;
+      if (fs_cfi_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max)
+        break;
     }
     int st = unwind_step(c, exact);
     if (st == FS_STEP_END) break;
@@ -221,13 +230,19 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
 {
   if (!pcs || max <= 0 || skip < 0) return 0;
   fs_cursor c = {0};
-  /* Our own frame: the first step reads the return address into the
-   * caller from it. */
-  c.fp = (uintptr_t)__builtin_frame_address(0);
-  c.sp = c.fp;
+  /* Our own frame, which the compiler built with a frame pointer (the
+   * library is compiled so): its return address into the caller is the
+   * first PC, taken here rather than by a general step. */
+  uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
   fs_cursor_init_code(&c);
-  if (!fs_stack_region(c.sp, &c.region)) return 0;
-  return fs_walk(&c, pcs, max, skip);
+  if (!fs_stack_region(fp, &c.region) || fp > c.region.hi - 16) return 0;
+  c.pc = ((const uintptr_t *)fp)[1];
+  c.fp = ((const uintptr_t *)fp)[0];
+  c.sp = fp + 16;
+  if (!fs_code_valid_inline(&c, c.pc)) return 0;
+  if (skip > 0) return fs_walk(&c, pcs, max, skip - 1);
+  pcs[0] = c.pc;
+  return max == 1 ? 1 : 1 + fs_walk(&c, pcs + 1, max - 1, 0);
 }
 
 FASTSTACK_API FS_NO_SANITIZE int
