@@ -95,7 +95,8 @@ FS_NO_SANITIZE static inline void fs_load_slot(uintptr_t sp, uintptr_t v,
  * rule, prediction, bounds, code range) is a predicted branch beside it.
  * The loop is short because it is throughput-bound too: each check
  * costs an instruction per frame. */
-FS_NO_SANITIZE static inline int fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
+FS_NO_SANITIZE static inline __attribute__((always_inline)) int
+fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
                                             int *n, int max, int *skip)
 {
   uintptr_t fp = c->fp, sp = c->sp, pc = c->pc;
@@ -225,7 +226,7 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
   return fs_walk_from(c, pcs, max, skip, 0);
 }
 
-FASTSTACK_API __attribute__((noinline)) int
+FASTSTACK_API FS_NO_SANITIZE __attribute__((noinline)) int
 faststack_capture(uintptr_t *pcs, int max, int skip)
 {
   if (!pcs || max <= 0 || skip < 0) return 0;
@@ -235,14 +236,21 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
    * first PC, taken here rather than by a general step. */
   uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
   fs_cursor_init_code(&c);
-  if (!fs_stack_region(fp, &c.region) || fp > c.region.hi - 16) return 0;
+  if (!fs_stack_region_inline(fp, &c.region) || fp > c.region.hi - 16)
+    return 0;
   c.pc = ((const uintptr_t *)fp)[1];
   c.fp = ((const uintptr_t *)fp)[0];
   c.sp = fp + 16;
   if (!fs_code_valid_inline(&c, c.pc)) return 0;
   if (skip > 0) return fs_walk(&c, pcs, max, skip - 1);
   pcs[0] = c.pc;
-  return max == 1 ? 1 : 1 + fs_walk(&c, pcs + 1, max - 1, 0);
+  int n = 1, no_skip = 0;
+  /* The warm walk inline here, the cursor in registers: the general
+   * walk (and its set-up) only for a frame the fast loop cannot take. */
+  if (fs_unwind_mode != FS_UNWIND_FP && max > 1 &&
+      (fs_cfi_run(&c, pcs, &n, max, &no_skip) == FS_STEP_END || n >= max))
+    return n;
+  return n >= max ? n : n + fs_walk(&c, pcs + n, max - n, 0);
 }
 
 FASTSTACK_API FS_NO_SANITIZE int

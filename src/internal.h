@@ -66,6 +66,29 @@ typedef struct fs_region {
  * /proc/self/maps with raw syscalls. Returns 0 (and an empty region) when
  * it cannot be determined. */
 int fs_stack_region(uintptr_t sp, fs_region *out);
+
+/* The per-thread cache of fs_stack_region (stackbounds.c). */
+typedef struct fs_tls_stack {
+  uintptr_t lo, hi;
+  int valid; /* written last: a signal arriving mid-update sees 0 */
+} fs_tls_stack;
+extern __thread fs_tls_stack fs_tls_stack_cache
+    __attribute__((tls_model("initial-exec")));
+
+/* [AS-safe] fs_stack_region with its common case inline: sp on this
+ * thread's cached stack. */
+static inline int fs_stack_region_inline(uintptr_t sp, fs_region *out)
+{
+  if (FS_LIKELY(fs_tls_stack_cache.valid)) {
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    if (sp >= fs_tls_stack_cache.lo && sp < fs_tls_stack_cache.hi) {
+      out->lo = fs_tls_stack_cache.lo;
+      out->hi = fs_tls_stack_cache.hi;
+      return 1;
+    }
+  }
+  return fs_stack_region(sp, out);
+}
 /* [AS-safe] Scans /proc/self/maps for the mapping holding addr. */
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);
 /* Called by the library constructor on the loading thread. */

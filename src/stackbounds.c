@@ -18,13 +18,10 @@
 
 FS_REQUIRE_INIT;
 
-typedef struct fs_tls_stack {
-  uintptr_t lo, hi;
-  int valid; /* written last: a signal arriving mid-update sees 0 */
-} fs_tls_stack;
-
-static __thread fs_tls_stack tls_stack
+/* internal.h declares it, so a capture's first check is inline. */
+__thread fs_tls_stack fs_tls_stack_cache
     __attribute__((tls_model("initial-exec")));
+#define tls_stack fs_tls_stack_cache
 
 static int hexval(char c)
 {
