@@ -67,6 +67,9 @@ typedef struct fs_region {
  * it cannot be determined. */
 int fs_stack_region(uintptr_t sp, fs_region *out);
 
+/* [AS-safe] fs_stack_region past its cache: /proc/self/maps. */
+int fs_stack_region_scan(uintptr_t sp, fs_region *out);
+
 /* The per-thread cache of fs_stack_region (stackbounds.c). */
 typedef struct fs_tls_stack {
   uintptr_t lo, hi;
@@ -87,7 +90,7 @@ static inline int fs_stack_region_inline(uintptr_t sp, fs_region *out)
       return 1;
     }
   }
-  return fs_stack_region(sp, out);
+  return fs_stack_region_scan(sp, out);
 }
 /* [AS-safe] Scans /proc/self/maps for the mapping holding addr. */
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);

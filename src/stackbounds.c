@@ -99,14 +99,11 @@ static void cache_store(uintptr_t lo, uintptr_t hi)
 
 int fs_stack_region(uintptr_t sp, fs_region *out)
 {
-  if (FS_LIKELY(tls_stack.valid)) {
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    if (sp >= tls_stack.lo && sp < tls_stack.hi) {
-      out->lo = tls_stack.lo;
-      out->hi = tls_stack.hi;
-      return 1;
-    }
-  }
+  return fs_stack_region_inline(sp, out);
+}
+
+int fs_stack_region_scan(uintptr_t sp, fs_region *out)
+{
   int r = 0;
   if (!fs_maps_find(sp, out, &r, NULL) || !r) {
     out->lo = out->hi = 0;

@@ -123,23 +123,34 @@ static int copy_file(const char *from, const char *to)
   return system(cmd);
 }
 
+/* Copies libmodtest to lib, loads it and checks s names its function;
+ * the handle (NULL on failure) and the function's address. */
+static void *load_modtest(const char *lib, faststack_symbolizer *s,
+                          uintptr_t *fn)
+{
+  CHECK_EQ(copy_file(MODTEST_LIB, lib), 0);
+  void *h = dlopen(lib, RTLD_NOW);
+  CHECK(h != NULL);
+  if (!h) return NULL;
+  *fn = (uintptr_t)dlsym(h, "modtest_function");
+  char name[128] = "";
+  CHECK(first_name(s, *fn, FASTSTACK_PC_EXACT, name, sizeof name));
+  CHECK_STREQ(name, "modtest_function");
+  return h;
+}
+
 /* A library renamed over after loading: the file on disk is another
  * object (other build-id), so its PCs stay unknown. */
 static void test_replaced(void)
 {
-  char lib[256], tmp[256];
+  char lib[256], tmp[256], name[128];
   snprintf(lib, sizeof lib, "%s/libmodtest.so", tmpdir);
   snprintf(tmp, sizeof tmp, "%s/other", tmpdir);
-  CHECK_EQ(copy_file(MODTEST_LIB, lib), 0);
-  void *h = dlopen(lib, RTLD_NOW);
-  CHECK(h != NULL);
-  if (!h) return;
-  uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
+  uintptr_t fn = 0;
   faststack_symbolizer *s = faststack_symbolizer_create(NULL);
-  char name[128] = "";
-  CHECK(first_name(s, fn, FASTSTACK_PC_EXACT, name, sizeof name));
-  CHECK_STREQ(name, "modtest_function");
+  void *h = load_modtest(lib, s, &fn);
   faststack_symbolizer_free(s);
+  if (!h) return;
   /* Replace it with an unrelated ELF file (this test's executable). */
   CHECK_EQ(copy_file("/proc/self/exe", tmp), 0);
   CHECK_EQ(rename(tmp, lib), 0);
@@ -156,17 +167,15 @@ static void test_replaced(void)
  * old one's. */
 static void test_reloaded(void)
 {
-  char lib[256];
+  char lib[256], name[128] = "";
   snprintf(lib, sizeof lib, "%s/libreload.so", tmpdir);
-  CHECK_EQ(copy_file(MODTEST_LIB, lib), 0);
-  void *h = dlopen(lib, RTLD_NOW);
-  CHECK(h != NULL);
-  if (!h) return;
-  uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
+  uintptr_t fn = 0;
   faststack_symbolizer *s = faststack_symbolizer_create(NULL);
-  char name[128] = "";
-  CHECK(first_name(s, fn, FASTSTACK_PC_EXACT, name, sizeof name));
-  CHECK_STREQ(name, "modtest_function");
+  void *h = load_modtest(lib, s, &fn);
+  if (!h) {
+    faststack_symbolizer_free(s);
+    return;
+  }
   dlclose(h);
   CHECK_EQ(unlink(lib), 0);
   CHECK_EQ(copy_file(MODTEST2_LIB, lib), 0);
