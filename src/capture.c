@@ -96,8 +96,7 @@ FS_NO_SANITIZE static inline void fs_load_slot(uintptr_t sp, uintptr_t v,
  * The loop is short because it is throughput-bound too: each check
  * costs an instruction per frame. */
 FS_NO_SANITIZE static inline __attribute__((always_inline)) int
-fs_cfi_run(fs_cursor *c, uintptr_t *pcs,
-                                            int *n, int max, int *skip)
+fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
 {
   uintptr_t fp = c->fp, sp = c->sp, pc = c->pc;
   /* Copies in locals: the stores to pcs could alias the globals, and the
