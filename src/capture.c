@@ -104,10 +104,10 @@ fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
   uintptr_t code_lo = c->code_lo, code_len = c->code_hi - c->code_lo;
   const uintptr_t hi = c->region.hi, sigret = fs_sigreturn_pc;
   fs_cfi_cache_t *const cc = &fs_cfi_cache;
-  const uint64_t e7 = atomic_load_explicit(&fs_cfi_epoch,
-                                           memory_order_relaxed) << 7;
+  const uint64_t ep = atomic_load_explicit(&fs_cfi_epoch,
+                                           memory_order_relaxed);
   const uint64_t fp_rule = FS_CFI_PK_FP_RULE;
-  const uint64_t fp_tag = (fp_rule ^ e7) * FS_CFI_MIX_MUL;
+  const uint64_t fp_tag = fs_cfi_mix(fp_rule, ep);
   uintptr_t *p = pcs + *n, *const end = pcs + max;
   /* Frames to skip go through the general step (they are few); a
    * misaligned sp would void the bounds argument below. */
@@ -134,7 +134,7 @@ fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
        * the prediction is FS_CFI_RA8_NONE). pc 0 and the signal
        * trampoline never have a cached rule. The outermost frame
        * (_start's "return address undefined") ends the walk here. */
-      if ((tag ^ ((pk ^ e7) * FS_CFI_MIX_MUL)) != pc) break;
+      if ((tag ^ fs_cfi_mix(pk, ep)) != pc) break;
       if (pk & FS_CFI_PK_END) {
         ended = 1;
         break;
@@ -149,13 +149,8 @@ fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
       cfa = fs_cfa_of(sp, v);
       if (cfa > hi) break;
       nfp = fp;
-      unsigned how = FS_CFI_PK_HOW(pk);
-      if (FS_UNLIKELY(how)) {
-        uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
-        if (how == 2) nfp = bp_at;
-        else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) break;
-        else nfp = *(const uintptr_t *)bp_at;
-      }
+      if (FS_UNLIKELY(FS_CFI_PK_HOW(pk)) && !fs_cfi_rbp(pk, cfa, sp, hi, &nfp))
+        break;
       fs_load_slot(sp, v, &ra, &nlo16);
     }
     /* The cursor's object, else the executable or libc (never

@@ -589,8 +589,7 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
    * ra8 is a prediction, checked against the rule). */
   atomic_store_explicit(&fs_cfi_cache.tag[i], 0, memory_order_relaxed);
   atomic_store_explicit(&fs_cfi_cache.rule[i], pk, memory_order_relaxed);
-  atomic_store_explicit(&fs_cfi_cache.ra8[key & (FS_CFI_RA8_SLOTS - 1)],
-                        fs_cfi_ra8_of(pk), memory_order_relaxed);
+  fs_cfi_ra8_put(key, pk);
   atomic_store_explicit(&fs_cfi_cache.tag[i], key ^ fs_cfi_mix(pk, ep),
                         memory_order_release);
 }
@@ -604,8 +603,7 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
   if (pk) {
     /* The walk loop may have stopped here because another address with
      * the same low bits took this one's ra8 prediction: give it back. */
-    atomic_store_explicit(&fs_cfi_cache.ra8[(at + 1) & (FS_CFI_RA8_SLOTS - 1)],
-                          fs_cfi_ra8_of(pk), memory_order_relaxed);
+    fs_cfi_ra8_put(at + 1, pk);
     int st = fs_cfi_apply(c, pk);
     if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
     return st;

@@ -150,6 +150,27 @@ static inline uint64_t fs_cfi_lookup(uintptr_t at)
   return pk && (tag ^ fs_cfi_mix(pk, ep)) == key ? pk : 0;
 }
 
+/* [AS-safe] The caller's rbp under a packed rule whose rbp rule is not
+ * "unchanged", into *fp: saved at CFA+off (read, inside [sp, hi)) or
+ * CFA+off itself. 0 when the slot is out of bounds. */
+FS_NO_SANITIZE static inline int fs_cfi_rbp(uint64_t pk, uintptr_t cfa,
+                                           uintptr_t sp, uintptr_t hi,
+                                           uintptr_t *fp)
+{
+  uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
+  if (FS_CFI_PK_HOW(pk) == 2) *fp = bp_at;
+  else if (bp_at < sp || bp_at > hi - 8 || (bp_at & 7)) return 0;
+  else *fp = *(const uintptr_t *)bp_at;
+  return 1;
+}
+
+/* The ra8 prediction of a packed rule, stored for key. */
+static inline void fs_cfi_ra8_put(uintptr_t key, uint64_t pk)
+{
+  atomic_store_explicit(&fs_cfi_cache.ra8[key & (FS_CFI_RA8_SLOTS - 1)],
+                        fs_cfi_ra8_of(pk), memory_order_relaxed);
+}
+
 /* [AS-safe] Applies a packed rule to a frame's registers (pc, sp, fp in
  * the stack region ending at hi): FS_STEP_OK (the caller checks the new
  * PC is code) or FS_STEP_END. Inline, so the walk loop keeps them in
@@ -164,13 +185,8 @@ FS_NO_SANITIZE static inline int fs_cfi_apply_regs(uint64_t pk, uintptr_t *pc,
                   (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
   if (cfa <= s || cfa > hi || (cfa & 7)) return FS_STEP_END;
   uintptr_t nfp = *fp;
-  unsigned how = FS_CFI_PK_HOW(pk);
-  if (how) {
-    uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
-    if (how == 2) nfp = bp_at;
-    else if (bp_at < s || bp_at > hi - 8 || (bp_at & 7)) return FS_STEP_END;
-    else nfp = *(const uintptr_t *)bp_at;
-  }
+  if (FS_CFI_PK_HOW(pk) && !fs_cfi_rbp(pk, cfa, s, hi, &nfp))
+    return FS_STEP_END;
   *pc = ((const uintptr_t *)cfa)[-1];
   *sp = cfa;
   *fp = nfp;

@@ -563,7 +563,12 @@ static const fs_attrval fs_absent = {V_NONE, 0, NULL};
 
 /* A DIE's value in a slot, or an absent value (cls V_NONE). */
 static inline const fs_attrval *die_val(const fs_die *die, int slot) {
-  return die->have & (1u << slot) ? &die->v[slot] : &fs_absent;
+  return (die->have >> slot) & 1 ? &die->v[slot] : &fs_absent;
+}
+
+/* Has the DIE a usable value in slot (one of a form we decode)? */
+static inline int die_has(const fs_die *die, int slot) {
+  return die_val(die, slot)->cls != V_NONE;
 }
 
 /* Skips one LEB128 value. */
@@ -576,6 +581,20 @@ static inline int form_is_leb(uint32_t form) {
   return form == F_udata || form == F_sdata || form == F_strx ||
          form == F_addrx || form == F_ref_udata || form == F_rnglistx ||
          form == F_loclistx;
+}
+
+/* Skips one attribute value: by its planned size, as a LEB128, or read
+ * and dropped. */
+static inline void skip_value(const fs_dwarf_sections *s, const fs_unit *u,
+                              fs_rd *r, const fs_abbrev_attr *a) {
+  if (a->size >= 0) {
+    rd_skip(r, (uint64_t)a->size);
+  } else if (form_is_leb(a->form)) {
+    rd_skip_leb(r);
+  } else {
+    fs_attrval v;
+    read_form(s, u, r, a->form, a->implicit, &v);
+  }
 }
 
 /* Reads the DIE at r; returns 0 ok, 1 null entry, -1 corrupt. Values of
@@ -594,12 +613,7 @@ static int read_die_some(const fs_dwarf_sections *s, const fs_unit *u,
   for (uint32_t i = 0; i < ab->nattr; i++) {
     const fs_abbrev_attr *a = &t->attrs[ab->first + i];
     if (!(want >> a->slot & 1)) {
-      if (a->size >= 0) rd_skip(r, (uint64_t)a->size);
-      else if (form_is_leb(a->form)) rd_skip_leb(r);
-      else {
-        fs_attrval v;
-        read_form(s, u, r, a->form, a->implicit, &v);
-      }
+      skip_value(s, u, r, a);
       continue;
     }
     read_form(s, u, r, a->form, a->implicit, &die->v[a->slot]);
@@ -625,17 +639,8 @@ static void skip_die(const fs_dwarf_sections *s, const fs_unit *u,
     rd_skip(r, (uint64_t)ab->fixed);
     return;
   }
-  for (uint32_t i = 0; i < ab->nattr && !r->bad; i++) {
-    const fs_abbrev_attr *a = &t->attrs[ab->first + i];
-    if (a->size >= 0) {
-      rd_skip(r, (uint64_t)a->size);
-    } else if (form_is_leb(a->form)) {
-      rd_skip_leb(r);
-    } else {
-      fs_attrval v;
-      read_form(s, u, r, a->form, a->implicit, &v);
-    }
-  }
+  for (uint32_t i = 0; i < ab->nattr && !r->bad; i++)
+    skip_value(s, u, r, &t->attrs[ab->first + i]);
 }
 
 /* Reads the unit DIE and fills the unit's bases and names. */
@@ -644,11 +649,11 @@ static int unit_die(const fs_dwarf_sections *s, fs_unit *u,
   fs_rd r;
   rd_init(&r, s->info, u->die_off, u->end - u->die_off);
   if (read_die(s, u, t, &r, die) != 0) return -1;
-  if (die_val(die, S_str_base)->cls != V_NONE) u->str_offsets_base = die_val(die, S_str_base)->u;
-  if (die_val(die, S_addr_base)->cls != V_NONE) u->addr_base = die_val(die, S_addr_base)->u;
-  if (die_val(die, S_rng_base)->cls != V_NONE) u->rnglists_base = die_val(die, S_rng_base)->u;
-  if (die_val(die, S_stmt)->cls != V_NONE) {
-    u->stmt_list = die_val(die, S_stmt)->u;
+  if (die_has(die, S_str_base)) u->str_offsets_base = die->v[S_str_base].u;
+  if (die_has(die, S_addr_base)) u->addr_base = die->v[S_addr_base].u;
+  if (die_has(die, S_rng_base)) u->rnglists_base = die->v[S_rng_base].u;
+  if (die_has(die, S_stmt)) {
+    u->stmt_list = die->v[S_stmt].u;
     u->has_stmt = 1;
   }
   u->comp_dir = val_str(s, u, die_val(die, S_comp_dir));
@@ -712,7 +717,7 @@ static void ranges_v5(const fs_dwarf_sections *s, const fs_unit *u,
 static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
                        const fs_die *die, range_fn fn, void *ctx) {
   uint64_t lo, hi;
-  if (die_val(die, S_ranges)->cls != V_NONE) {
+  if (die_has(die, S_ranges)) {
     uint64_t off = die_val(die, S_ranges)->u;
     if (die_val(die, S_ranges)->cls == V_RNGLISTX) {
       fs_rd r;
@@ -1112,7 +1117,7 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   o->cur_func = (uint32_t)o->n;
   die_ranges(&d->s, u, die, ft_add_range, o);
   if (o->nr == before &&
-      (!die->ab->children || die_val(die, S_inline)->cls != V_NONE))
+      (!die->ab->children || die_has(die, S_inline)))
     return 0;
   if (!grow((void **)&o->funcs, &o->cap, o->n + 1, sizeof *o->funcs)) {
     o->oom = 1;

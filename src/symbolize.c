@@ -39,6 +39,12 @@ typedef struct fs_symfile {
   const char *path_ptr; /* the module map's pointer to it (identity) */
   char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
   unsigned build_id_size; /* bytes (the hex string is twice as long) */
+  /* A loaded module's build-id in its mapped first page (always
+   * readable, whatever is mapped there later) and its bytes as they
+   * were: the identity a thread's hint checks (module_symfile). NULL
+   * when the note is elsewhere or does not match build_id. */
+  const unsigned char *mapped_id;
+  unsigned char raw_id[20];
   fs_elf elf;           /* the object itself */
   fs_elf dbg;           /* its separate debug file, when used */
   int have_elf, have_dbg;
@@ -263,6 +269,21 @@ static void load_dwarf(faststack_symbolizer *s, fs_symfile *f,
   if (!f->dwarf && err) set_error(s, err, path);
 }
 
+/* Sets f->mapped_id for module m (see fs_symfile). */
+static void note_mapped_id(fs_symfile *f, const faststack_module *m)
+{
+  unsigned n = 0;
+  const unsigned char *id = fs_mapped_build_id(m->start, m->end, m->bias, &n);
+  char hexid[2 * sizeof f->raw_id + 1];
+  if (!id || n < 8 || n > sizeof f->raw_id || n != f->build_id_size ||
+      (uintptr_t)id + n > m->start + 4096)
+    return;
+  hex(id, n, hexid);
+  if (memcmp(hexid, f->build_id, 2 * (size_t)n)) return;
+  memcpy(f->raw_id, id, n);
+  f->mapped_id = id;
+}
+
 static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
                                const faststack_module *m)
 {
@@ -319,6 +340,7 @@ static fs_symfile *symfile_new(faststack_symbolizer *s, const char *path,
     }
   }
   f->have_elf = 1;
+  if (m) note_mapped_id(f, m);
   load_dwarf(s, f, path);
   if (fs_elf_symtab(&f->elf, &f->syms) != 0 || f->syms.dynamic) {
     /* A stripped binary: its debug file may still have a .symtab. */
@@ -520,13 +542,19 @@ static const char *w_end(strw *w, size_t mark)
   return NULL;
 }
 
-static const char *w_str(strw *w, const char *s)
+/* The n bytes at s as one string, or NULL (s NULL, or no room). */
+static const char *w_strn(strw *w, const char *s, size_t n)
 {
   if (!s) return NULL;
   size_t mark = w->len;
   w_begin(w);
-  w_add(w, s, strlen(s));
+  w_add(w, s, n);
   return w_end(w, mark);
+}
+
+static const char *w_str(strw *w, const char *s)
+{
+  return s ? w_strn(w, s, strlen(s)) : NULL;
 }
 
 static void demangle_cb(const char *s, size_t n, void *arg)
@@ -773,15 +801,6 @@ static int pcc_revive(faststack_symbolizer *s, const fs_symfile *f,
   return r != NULL;
 }
 
-static const char *pcc_copy_str(strw *w, const char *p, size_t n)
-{
-  if (!p) return NULL;
-  size_t mark = w->len;
-  w_begin(w);
-  w_add(w, p, n);
-  return w_end(w, mark);
-}
-
 static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
                    faststack_frame *out, int max, strw *w)
 {
@@ -790,8 +809,8 @@ static int pcc_get(faststack_symbolizer *s, const fs_symfile *f, uint64_t a,
   for (uint32_t i = 0; i < r->nframes; i++) {
     const pcc_frame *p = &r->fr[i];
     faststack_frame *o = &out[i];
-    o->function = pcc_copy_str(w, p->function, p->function_len);
-    o->file = pcc_copy_str(w, p->file, p->file_len);
+    o->function = w_strn(w, p->function, p->function_len);
+    o->file = w_strn(w, p->file, p->file_len);
     o->line = p->line;
     o->column = p->column;
     o->inlined = p->inlined;
@@ -843,6 +862,13 @@ static uint64_t str_hash(const void *p, size_t n)
   return h ^ (h >> 32);
 }
 
+/* The length of an interned string (kept in the 2 bytes before it). */
+static size_t interned_len(const char *e)
+{
+  const unsigned char *u = (const unsigned char *)e;
+  return (size_t)u[-2] | (size_t)u[-1] << 8;
+}
+
 /* The interned copy of the n bytes at p (NUL-terminated; the length is
  * stored in the 2 bytes before it), so every record naming the same
  * function or file shares one copy. NULL when the arena is full. Caller
@@ -858,9 +884,7 @@ static const char *pcc_intern(faststack_symbolizer *s, const void *p,
     for (size_t i = 0; i < s->intern_cap; i++) {
       const char *e = s->interned[i];
       if (!e) continue;
-      size_t en = (size_t)((const unsigned char *)e)[-2] |
-                  (size_t)((const unsigned char *)e)[-1] << 8;
-      size_t j = (size_t)str_hash(e, en) & (cap - 1);
+      size_t j = (size_t)str_hash(e, interned_len(e)) & (cap - 1);
       while (t[j]) j = (j + 1) & (cap - 1);
       t[j] = e;
     }
@@ -870,9 +894,7 @@ static const char *pcc_intern(faststack_symbolizer *s, const void *p,
   }
   size_t j = (size_t)str_hash(p, n) & (s->intern_cap - 1);
   for (const char *e; (e = s->interned[j]); j = (j + 1) & (s->intern_cap - 1)) {
-    size_t en = (size_t)((const unsigned char *)e)[-2] |
-                (size_t)((const unsigned char *)e)[-1] << 8;
-    if (en == n && !memcmp(e, p, n)) return e;
+    if (interned_len(e) == n && !memcmp(e, p, n)) return e;
   }
   unsigned char *c = arena_alloc(s, n + 3);
   if (!c) return NULL;
@@ -966,9 +988,9 @@ typedef struct sym_hint {
   const void *lm, *eh_frame;
   const char *name;
   fs_symfile *f;
-  const unsigned char *id_at; /* the object's build-id in memory */
-  unsigned id_len;
-  unsigned char id[20];       /* ... as it was: the object's identity */
+  const unsigned char *id_at; /* f->mapped_id, f->build_id_size and */
+  unsigned id_len;            /* f->raw_id, beside the rest */
+  unsigned char id[20];
 } sym_hint;
 static __thread sym_hint tls_hint __attribute__((tls_model("initial-exec")));
 
@@ -992,23 +1014,14 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   if (!faststack_module_find(at, &m)) return NULL;
   fs_symfile *f = symfile_for(s, &m);
   *bias = m.bias;
-  unsigned n = 0;
-  const unsigned char *id =
-      lm ? fs_mapped_build_id(m.start, m.end, m.bias, &n) : NULL;
-  /* A hint only for an object whose build-id is in its first page and
-   * is the one its symfile was opened for. */
-  if (f && id && n >= 8 && n <= sizeof h->id &&
-      (uintptr_t)id + n <= m.start + 4096 &&
-      m.start == (uintptr_t)d.dlfo_map_start && n == f->build_id_size &&
-      f->have_elf) {
-    char hexid[2 * sizeof h->id + 1];
-    hex(id, n, hexid);
-    if (!memcmp(hexid, f->build_id, 2 * (size_t)n)) {
-      *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end,
-                      m.bias, lm, d.dlfo_eh_frame, lm->l_name, f, id, n,
-                      {0}};
-      memcpy(h->id, id, n);
-    }
+  /* A hint only for an object whose build-id bytes are where and what
+   * its symfile found them. */
+  if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
+      !memcmp(f->mapped_id, f->raw_id, f->build_id_size)) {
+    *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end, m.bias,
+                    lm, d.dlfo_eh_frame, lm->l_name, f, f->mapped_id,
+                    f->build_id_size, {0}};
+    memcpy(h->id, f->raw_id, f->build_id_size);
   }
   return f;
 }

@@ -160,7 +160,7 @@ static const tool tools[] = {
 };
 #define NTOOLS (int)(sizeof tools / sizeof tools[0])
 
-static int cmp_dbl(const void *a, const void *b)
+static int cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
@@ -201,7 +201,7 @@ static int child(int t, const char *file, double budget_s)
     for (int i = 0; i < n; i++) tools[t].lookup(pcs[i]);
     passes[rounds++] = now_ns() - t0;
   } while (now_ns() - budget0 < budget_s * 1e9 && rounds < 200);
-  qsort(passes, (size_t)rounds, sizeof passes[0], cmp_dbl);
+  qsort(passes, (size_t)rounds, sizeof passes[0], cmp_double);
   double warm = passes[rounds / 2];
   printf("%.0f %.0f %.0f %.3f %ld %.0f\n", first, pass1 / n, warm / n,
          (double)frames / n, peak_rss_kb(), init_first);
@@ -236,12 +236,6 @@ static int run_child(const char *self, int t, const char *file, double *r)
 }
 
 /* ------------------------------------------------------------ offline */
-
-static int cmp_double(const void *a, const void *b)
-{
-  double x = *(const double *)a, y = *(const double *)b;
-  return (x > y) - (x < y);
-}
 
 /* posix_spawn (vfork-like in glibc): a fork of this process — tens of
  * MiB mapped by the in-process runs — would charge every tool for
