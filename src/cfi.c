@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "cfi.h"
+#include "unwind_fp.h"
 
 /* x86-64 DWARF register numbers. */
 #define R_RBP 6
@@ -563,7 +564,7 @@ void fs_cfi_cache_invalidate(void)
 /* Packs a simple rule; 0 when it does not fit (then it is not cached). */
 static uint64_t pack(const fs_cfi_rule *r)
 {
-  if (r->ra_how == 1) return FS_CFI_PK_VALID | FS_CFI_PK_END;
+  if (r->ra_how == 1) return fs_cfi_with_ra8(FS_CFI_PK_VALID | FS_CFI_PK_END);
   /* The return address right below the CFA (where call pushed it) is
    * the only shape the fast path knows; a CFA that moves sp up by a
    * multiple of 8 lets it skip all but one bounds check. */
@@ -571,17 +572,21 @@ static uint64_t pack(const fs_cfi_rule *r)
   if (r->cfa_off < 8 || r->cfa_off > INT16_MAX || (r->cfa_off & 7) ||
       r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
     return 0;
-  return FS_CFI_PK_VALID | (r->cfa_reg == 6 ? FS_CFI_PK_RBP : 0) |
-         ((uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT) |
-         (uint64_t)(uint32_t)(r->cfa_off - 8) |
-         ((uint64_t)(uint16_t)r->rbp_off << 48);
+  return fs_cfi_with_ra8(FS_CFI_PK_VALID |
+                         (r->cfa_reg == 6 ? FS_CFI_PK_RBP : 0) |
+                         ((uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT) |
+                         (uint64_t)(uint32_t)(r->cfa_off - 8) |
+                         ((uint64_t)(uint16_t)r->rbp_off << 48));
 }
 
 static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 {
   uint64_t pk = pack(r);
-  if (!pk) return;
   uintptr_t key = at + 1;
+  /* The walk loop takes the signal trampoline's frame to the general
+   * step because its key is never cached (an exact PC just before it
+   * would have that key). */
+  if (!pk || key == fs_sigreturn_pc) return;
   size_t i = fs_cfi_index(key);
   uint64_t ep = atomic_load_explicit(&fs_cfi_epoch, memory_order_relaxed);
   /* Tag 0 first: a reader between the stores sees no valid slot (and a
@@ -601,8 +606,8 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
   uintptr_t at = exact ? c->pc : c->pc - 1;
   uint64_t pk = fs_cfi_lookup(at);
   if (pk) {
-    /* The walk loop may have stopped here because another address with
-     * the same low bits took this one's ra8 prediction: give it back. */
+    /* The walk loop may have stopped here because a torn write left the
+     * slot's ra8 byte apart from its rule: store it again. */
     fs_cfi_ra8_put(at + 1, pk);
     int st = fs_cfi_apply(c, pk);
     if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;

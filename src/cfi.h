@@ -55,56 +55,60 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * offset - 8; the return address is always at CFA-8: rules that say
  * otherwise are not packed), bit 32 valid, bit 33 CFA from rbp (else
  * rsp), bits 34-35 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2
- * CFA+rbp_off itself), bit 36 outermost frame, bits 48-63 the rbp
- * offset. Only CFA offsets in [8, 32767] that are multiples of 8 are
- * packed (and only those up to 2040 get an ra8 prediction): a cached step
- * then always moves sp up, 8-aligned, and needs one bounds compare. */
-#define FS_CFI_SLOTS 4096
+ * CFA+rbp_off itself), bit 36 outermost frame, bits 40-47 the rule's ra8
+ * byte (below; FS_CFI_RA8_NOT in a rule the frameless step does not
+ * take), bits 48-63 the rbp offset. Only CFA offsets in [8, 32767] that
+ * are multiples of 8 are packed (and only those up to 2032 get an ra8
+ * prediction): a cached step then always moves sp up, 8-aligned, and
+ * needs one bounds compare. */
 #define FS_CFI_PK_VALID (1ull << 32)
 #define FS_CFI_PK_RBP (1ull << 33)
 #define FS_CFI_PK_HOW_SHIFT 34
 #define FS_CFI_PK_END (1ull << 36) /* RA undefined: _start */
+#define FS_CFI_PK_RA8_SHIFT 40
 #define FS_CFI_PK_HOW(pk) ((unsigned)((pk) >> FS_CFI_PK_HOW_SHIFT) & 3)
+#define FS_CFI_PK_RA8(pk) ((unsigned)((pk) >> FS_CFI_PK_RA8_SHIFT) & 0xff)
 #define FS_CFI_PK_RA_OFF(pk) ((intptr_t)(int32_t)(uint32_t)(pk))
 #define FS_CFI_PK_CFA_OFF(pk) (FS_CFI_PK_RA_OFF(pk) + 8)
 #define FS_CFI_PK_BP_OFF(pk) ((intptr_t)(int16_t)((pk) >> 48))
-/* The frame-pointer rule: CFA = rbp+16, RA at CFA-8, rbp at CFA-16. */
-#define FS_CFI_PK_FP_RULE                                                 \
-  (FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << FS_CFI_PK_HOW_SHIFT) | 8u | \
-   ((uint64_t)(uint16_t)-16 << 48))
 
-/* The cache is direct-mapped and keyed by key = lookup address + 1: for
- * a return address that is the return address itself (looked up at
- * pc-1), for the exact PC of a signal frame it is pc+1 — the very value
- * the walk stores in pcs. So the walk loop indexes the cache with the
- * PC it just read, no arithmetic in between.
+/* The cache is direct-mapped by the low 16 bits of key = lookup address
+ * + 1: for a return address that is the return address itself (looked
+ * up at pc-1), for the exact PC of a signal frame it is pc+1 — the very
+ * value the walk stores in pcs. The walk loads those 16 bits from the
+ * return address's stack slot (a second load beside the whole address)
+ * and indexes all three arrays with them: no arithmetic between reading
+ * a return address and reading its rule.
  *
  * A frameless step's chain of dependent loads — return address -> its
- * rule -> the next return address — decides a walk's speed, so the rule's
- * part on that chain lives apart: ra8, indexed by the return address's
- * low 16 bits, holds the frame's return-address offset from sp in units
- * of 8, one byte. The walk loads those 16 bits straight from the stack
- * slot (a second load beside the whole address, not a mask of it), so
- * one link is a load of ra8 and the next a load at [sp + ra8*8]: two
- * loads a frame, no arithmetic between them. An ra8 entry is only a
- * prediction: addresses 64 KiB apart share it, and it is checked against
- * the tagged rule, off the chain, by predicted branches.
- *
- * tag and rule are direct-mapped by the key's low 12 bits, one struct
- * with ra8 so the walk keeps one base register.
+ * rule -> the next return address — decides a walk's speed, so the
+ * rule's part on that chain lives apart: ra8 holds the frame's
+ * return-address offset from sp in units of 8, one byte, and one link is
+ * a load of ra8 and the next a load at [sp + ra8*8]: two loads a frame,
+ * no arithmetic between them. The byte is a copy (stored apart, so a
+ * concurrent writer can tear it from the rule); the walk takes it only
+ * when it equals the tagged rule's own ra8 field (bits 40-47), a compare
+ * beside the chain. FS_CFI_RA8_NONE (the table) never equals
+ * FS_CFI_RA8_NOT (a rule's field), so one compare also rejects the rules
+ * the frameless step does not take.
  *
  * Validity: tag = key ^ fs_cfi_mix(rule, epoch). A reader accepts a rule
- * only if the tag matches the rule it read, and the walk loop an ra8
- * prediction only if it equals that rule's own offset: a slot torn by a
- * concurrent writer (or by a signal handler interrupting one) fails a
- * check — a miss, never a wrong rule (up to a 2^-64 hash accident). No
- * locks. */
-#define FS_CFI_RA8_SLOTS 65536
-#define FS_CFI_RA8_NONE 255 /* a rule the frameless step does not apply */
+ * only if the tag matches the rule it read — or, for the frame-pointer
+ * rule, which the walk checks by its tag alone, the tag matches that
+ * rule. A slot torn by a concurrent writer (or by a signal handler
+ * interrupting one) fails a check: a miss, never a wrong rule (up to a
+ * 2^-64 hash accident). No locks.
+ *
+ * Memory: 1 MiB of tags and rules and 64 KiB of ra8, zero pages until
+ * touched; a walk touches the lines (and pages) its return addresses'
+ * low bits select. */
+#define FS_CFI_SLOTS 65536
+#define FS_CFI_RA8_NONE 255 /* ra8 table: no prediction */
+#define FS_CFI_RA8_NOT 254  /* a rule's field: not a frameless rule */
+#define FS_CFI_RA8_MAX 253  /* the largest prediction: 2024 bytes */
 typedef struct fs_cfi_cache_t {
-  /* First: addressed with no displacement. 64 KiB, touched only where
-   * return addresses fall. */
-  _Atomic uint8_t ra8[FS_CFI_RA8_SLOTS];
+  /* First: addressed with no displacement. */
+  _Atomic uint8_t ra8[FS_CFI_SLOTS];
   _Atomic uint64_t tag[FS_CFI_SLOTS];
   _Atomic uint64_t rule[FS_CFI_SLOTS];
 } fs_cfi_cache_t;
@@ -119,6 +123,12 @@ static inline uint64_t fs_cfi_mix(uint64_t pk, uint64_t epoch)
   return (pk ^ (epoch << 7)) * FS_CFI_MIX_MUL;
 }
 
+/* The frame-pointer rule: CFA = rbp+16, RA at CFA-8, rbp at CFA-16. */
+#define FS_CFI_PK_FP_RULE                                                 \
+  (FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << FS_CFI_PK_HOW_SHIFT) | 8u | \
+   ((uint64_t)FS_CFI_RA8_NOT << FS_CFI_PK_RA8_SHIFT) |                   \
+   ((uint64_t)(uint16_t)-16 << 48))
+
 /* Slot of a key: its low bits. A hash would add a multiply to every
  * step's chain of dependent loads, and return addresses spread well over
  * their low bits. */
@@ -127,14 +137,25 @@ static inline size_t fs_cfi_index(uintptr_t key)
   return key & (FS_CFI_SLOTS - 1);
 }
 
-/* The ra8 prediction of a packed rule. */
-static inline uint8_t fs_cfi_ra8_of(uint64_t pk)
+/* The ra8 field of a rule being packed (its other bits set): the return
+ * address's offset from sp in units of 8 for a frameless rule (CFA from
+ * rsp, not the outermost frame), else FS_CFI_RA8_NOT. */
+static inline uint64_t fs_cfi_with_ra8(uint64_t pk)
 {
   intptr_t ro = FS_CFI_PK_RA_OFF(pk);
-  return !(pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) && ro >= 0 &&
-                 ro <= 254 * 8 && !(ro & 7)
-             ? (uint8_t)(ro / 8)
-             : FS_CFI_RA8_NONE;
+  uint64_t v = !(pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) && ro >= 0 &&
+                       ro <= FS_CFI_RA8_MAX * 8 && !(ro & 7)
+                   ? (uint64_t)(ro / 8)
+                   : FS_CFI_RA8_NOT;
+  pk &= ~(0xffull << FS_CFI_PK_RA8_SHIFT);
+  return pk | v << FS_CFI_PK_RA8_SHIFT;
+}
+
+/* The ra8 table's byte for a packed rule. */
+static inline uint8_t fs_cfi_ra8_of(uint64_t pk)
+{
+  unsigned v = FS_CFI_PK_RA8(pk);
+  return v <= FS_CFI_RA8_MAX ? (uint8_t)v : FS_CFI_RA8_NONE;
 }
 
 /* [AS-safe] The cached packed rule for lookup address at, or 0. */
@@ -164,10 +185,10 @@ FS_NO_SANITIZE static inline int fs_cfi_rbp(uint64_t pk, uintptr_t cfa,
   return 1;
 }
 
-/* The ra8 prediction of a packed rule, stored for key. */
+/* The ra8 byte of a packed rule, stored for key. */
 static inline void fs_cfi_ra8_put(uintptr_t key, uint64_t pk)
 {
-  atomic_store_explicit(&fs_cfi_cache.ra8[key & (FS_CFI_RA8_SLOTS - 1)],
+  atomic_store_explicit(&fs_cfi_cache.ra8[fs_cfi_index(key)],
                         fs_cfi_ra8_of(pk), memory_order_relaxed);
 }
 

@@ -1,9 +1,12 @@
 /* test_cfi.c — the CFI unwinder against libunwind's unw_backtrace, frame
  * for frame, in code built without frame pointers (this file is compiled
  * with -fomit-frame-pointer by gcc -O2, gcc -O3 and clang -O2): a plain
- * chain, callbacks through glibc (qsort, bsearch, pthread_once), a signal
- * handler frame, threads, 10,000-deep recursion capped by max, and a
- * smashed return address (the walk stops there, cleanly). */
+ * chain, callbacks through glibc (qsort, bsearch, pthread_once) and
+ * through another shared library, a signal handler frame, threads,
+ * 10,000-deep recursion capped by max, and a smashed return address (the
+ * walk stops there, cleanly). Every capture is taken twice: the first
+ * fills the rule cache for its frames (the general step), the second
+ * walks them warm (the cached loop), and both must be the same. */
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include <pthread.h>
@@ -18,10 +21,12 @@
 
 #define MAXF 256
 typedef struct snap_t {
-  uintptr_t fs[MAXF];
+  uintptr_t fs[MAXF], warm[MAXF];
   void *un[MAXF];
-  int nfs, nun;
+  int nfs, nwarm, nun;
 } snap_t;
+
+int cfitest_call(void (*fn)(void), int depth); /* libcfitest.so */
 
 static __thread snap_t *cur;
 volatile int sink;
@@ -30,7 +35,12 @@ volatile int sink;
  * call sites in here; everything after must be identical. */
 __attribute__((noinline)) static void take(void)
 {
-  cur->nfs = faststack_capture(cur->fs, MAXF, 0);
+  for (int k = 0; k < 2; k++) {
+    uintptr_t *out = k ? cur->warm : cur->fs;
+    int n = faststack_capture(out, MAXF, 0);
+    if (k) cur->nwarm = n;
+    else cur->nfs = n;
+  }
   cur->nun = unw_backtrace(cur->un, MAXF);
   sink++;
 }
@@ -40,17 +50,18 @@ __attribute__((noinline)) static void take(void)
  * stores it as is. */
 static int same_stack(const snap_t *s, const char *what, int expect_min)
 {
-  int ok = s->nfs == s->nun && s->nfs >= expect_min;
+  int ok = s->nfs == s->nun && s->nwarm == s->nfs && s->nfs >= expect_min;
   for (int i = 1; ok && i < s->nfs; i++) {
     uintptr_t a = s->fs[i], b = (uintptr_t)s->un[i];
-    if (a != b && a != b + 1) ok = 0;
+    if ((a != b && a != b + 1) || s->warm[i] != a) ok = 0;
   }
   if (!ok) {
-    fprintf(stderr, "%s: faststack %d frames, libunwind %d\n", what, s->nfs,
-            s->nun);
-    for (int i = 0; i < s->nfs || i < s->nun; i++)
-      fprintf(stderr, "  %2d %16lx %16lx\n", i,
+    fprintf(stderr, "%s: faststack %d frames (warm %d), libunwind %d\n",
+            what, s->nfs, s->nwarm, s->nun);
+    for (int i = 0; i < s->nfs || i < s->nun || i < s->nwarm; i++)
+      fprintf(stderr, "  %2d %16lx %16lx %16lx\n", i,
               i < s->nfs ? (unsigned long)s->fs[i] : 0ul,
+              i < s->nwarm ? (unsigned long)s->warm[i] : 0ul,
               i < s->nun ? (unsigned long)s->un[i] : 0ul);
   }
   return ok;
@@ -90,6 +101,19 @@ static void test_qsort_bsearch(void)
   int key = 9;
   CHECK(bsearch(&key, v, 16, sizeof v[0], by_value) != NULL);
   CHECK(same_stack(&s, "bsearch", 5));
+}
+
+/* Through another object than the executable and libc. */
+static void library_cb(void) { take(); }
+
+static void test_library(void)
+{
+  snap_t s;
+  cur = &s;
+  sink += cfitest_call(library_cb, 3);
+  /* take, 4 x cfitest_call (library_cb tail-calls take), test_library
+   * (unless inlined), main, libc's start (2), _start */
+  CHECK(same_stack(&s, "library", 9));
 }
 
 static snap_t once_snap;
@@ -175,11 +199,12 @@ static void test_deep(void)
 /* A smashed return address: the walk stops at that frame, cleanly. The
  * frame keeps rbp (__builtin_frame_address makes the compiler set it
  * up) so the test can find its return-address slot. */
-static uintptr_t smashed_fs[MAXF];
-static int smashed_n;
+static uintptr_t smashed_fs[2][MAXF];
+static int smashed_n[2];
 __attribute__((noinline)) void smashed_leaf(void)
 {
-  smashed_n = faststack_capture(smashed_fs, MAXF, 0);
+  for (int k = 0; k < 2; k++)
+    smashed_n[k] = faststack_capture(smashed_fs[k], MAXF, 0);
   sink++;
 }
 
@@ -198,8 +223,13 @@ static void test_smashed(void)
 {
   smash_and_capture();
   /* smashed_leaf's caller, then nothing: 0x10 is in no object. */
-  CHECK(smashed_n >= 1 && smashed_n <= 2);
-  for (int i = 0; i < smashed_n; i++) CHECK(smashed_fs[i] != 0x10);
+  CHECK(smashed_n[0] >= 1 && smashed_n[0] <= 2);
+  CHECK_EQ(smashed_n[1], smashed_n[0]);
+  for (int i = 0; i < smashed_n[0]; i++) {
+    CHECK(smashed_fs[0][i] != 0x10);
+    /* entry 0: the two call sites in smashed_leaf */
+    if (i > 0) CHECK_EQ(smashed_fs[1][i], smashed_fs[0][i]);
+  }
 }
 
 /* ------------------------------------------------------ the rule cache
@@ -207,13 +237,10 @@ static void test_smashed(void)
  * must read as a miss, never as a rule: the walk then parses the FDE
  * again and the stack is the same. Each part of every slot the chain
  * uses is corrupted in turn, the way a torn write would leave it. */
-static int slots_of(const snap_t *s, size_t *idx, size_t *idx8)
+static int slots_of(const snap_t *s, size_t *idx)
 {
   int n = 0;
-  for (int i = 1; i < s->nfs; i++) {
-    idx8[n] = s->fs[i] & (FS_CFI_RA8_SLOTS - 1);
-    idx[n++] = fs_cfi_index(s->fs[i]);
-  }
+  for (int i = 1; i < s->nfs; i++) idx[n++] = fs_cfi_index(s->fs[i]);
   return n;
 }
 
@@ -226,15 +253,15 @@ __attribute__((noinline)) static void chain_into(snap_t *s)
 static void test_torn_slots(void)
 {
   snap_t ref, s;
-  size_t idx[MAXF], idx8[MAXF];
+  size_t idx[MAXF];
   int n = 0;
   /* part -1 takes the reference (warm: the calls before cached every
    * rule); each later part corrupts one part of every slot first. */
   for (int part = -1; part < 3; part++) {
     for (int i = 0; i < n; i++) {
       fs_cfi_cache_t *c = &fs_cfi_cache;
-      if (part == 0) /* another address's prediction (low bits alike) */
-        atomic_fetch_add(&c->ra8[idx8[i]], 1);
+      if (part == 0) /* an ra8 byte torn from its rule */
+        atomic_fetch_add(&c->ra8[idx[i]], 1);
       else if (part == 1) /* another rule under this tag */
         atomic_fetch_xor(&c->rule[idx[i]], 1ull << 3);
       else /* another key's tag */
@@ -243,7 +270,7 @@ static void test_torn_slots(void)
     chain_into(part < 0 ? &ref : &s);
     if (part < 0) {
       CHECK(same_stack(&ref, "warm chain", 6));
-      n = slots_of(&ref, idx, idx8);
+      n = slots_of(&ref, idx);
       continue;
     }
     CHECK(same_stack(&s, "torn slots", 6));
@@ -257,6 +284,7 @@ int main(void)
 {
   test_chain();
   test_qsort_bsearch();
+  test_library();
   test_pthread_once();
   test_signal();
   test_threads();
