@@ -5,10 +5,13 @@
  * FS_BURST times in a row, timed as one burst (the clock is read outside
  * the captures, and the recursion's own cost — its returns mispredict
  * once the stack is deeper than the return-stack buffer — is outside
- * the timing). Every method runs in this one process, warm, for a fixed
- * time budget of bursts; the table prints the median burst's ns per
- * capture, ns per frame, frames returned, and each peer's time as a
- * multiple of faststack's. */
+ * the timing). The recursion is built three ways: with frame pointers,
+ * without (-fomit-frame-pointer), and with frame pointers but capturing
+ * inside a qsort comparator (glibc's frameless sort frames mid-stack).
+ * Every method runs in this one process, warm, for a fixed time budget
+ * of bursts; the table prints the median burst's ns per capture, ns per
+ * frame, frames returned, and each peer's time as a multiple of
+ * faststack's. */
 #define _GNU_SOURCE
 #include <backtrace.h>
 #include <dlfcn.h>
@@ -147,6 +150,32 @@ static int burst(uintptr_t *out, int max)
   return n;
 }
 
+/* Through libc: the burst runs inside a qsort comparator, so every walk
+ * crosses glibc's frameless sort frames in the middle of the stack. */
+static uintptr_t *via_out;
+static int via_max, via_n, via_done;
+static int cmp_burst(const void *a, const void *b)
+{
+  if (!via_done) {
+    via_done = 1;
+    via_n = burst(via_out, via_max);
+  }
+  return *(const int *)a - *(const int *)b;
+}
+
+static int via_qsort(uintptr_t *out, int max)
+{
+  int v[2] = {2, 1};
+  via_out = out;
+  via_max = max;
+  via_done = 0;
+  qsort(v, 2, sizeof v[0], cmp_burst);
+  return via_n;
+}
+
+/* What runs at the bottom of the recursion: a burst, or one in qsort. */
+static capture_fn bottom = burst;
+
 static int cmp_double(const void *a, const void *b)
 {
   double x = *(const double *)a, y = *(const double *)b;
@@ -160,11 +189,11 @@ static double measure(const method *m, int depth, double budget_ns,
 {
   static double runs[FS_MAX_BURSTS];
   cur = m;
-  recurse(depth, burst, pcs, MAXF); /* warm up */
+  recurse(depth, bottom, pcs, MAXF); /* warm up */
   int nrun = 0;
   double start = now_ns();
   do {
-    recurse(depth, burst, pcs, MAXF);
+    recurse(depth, bottom, pcs, MAXF);
     runs[nrun++] = burst_ns;
   } while (nrun < FS_MAX_BURSTS && now_ns() - start < budget_ns);
   *frames = burst_frames;
@@ -186,9 +215,12 @@ int main(int argc, char **argv)
   static const int depths[] = {8, 32, 128, 512};
   static const char *const kinds[] = {
       "frame-pointer code (-fno-omit-frame-pointer)",
-      "code without frame pointers (-fomit-frame-pointer)"};
-  for (int kind = 0; kind < 2; kind++) {
-    recurse = kind ? ping_nofp : ping;
+      "code without frame pointers (-fomit-frame-pointer)",
+      "through libc: frame-pointer code calls qsort, whose comparator "
+      "captures"};
+  for (int kind = 0; kind < 3; kind++) {
+    recurse = kind == 1 ? ping_nofp : ping;
+    bottom = kind == 2 ? via_qsort : burst;
     printf("\n== %s\n", kinds[kind]);
     printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method",
            "ns/capture", "ns/frame", "frames", "x auto");
