@@ -8,8 +8,10 @@
  * fills the rule cache for its frames (the general step), the second
  * walks them warm (the cached loop), and both must be the same. */
 #define UNW_LOCAL_ONLY
+#include <dlfcn.h>
 #include <libunwind.h>
 #include <pthread.h>
+#include <sys/mman.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -18,6 +20,7 @@
 #include "cfi.h"
 #include "check.h"
 #include "faststack.h"
+#include "unwind_fp.h"
 
 #define MAXF 256
 typedef struct snap_t {
@@ -280,6 +283,82 @@ static void test_torn_slots(void)
   }
 }
 
+/* ---------------------------------------------------- hostile stacks
+ * Walks over a fake stack of random words, between two inaccessible
+ * pages, from a real return address whose rule is cached: the words mix
+ * real return addresses (so the warm loop finds cached rules), the signal
+ * trampoline, pointers into the fake stack, and noise. A walk must end
+ * (within max), read nothing outside its stack (a read would fault on a
+ * guard page), and store only addresses inside loaded objects. */
+static uint64_t rng = 0x9e3779b97f4a7c15ull;
+static uint64_t next_rand(void)
+{
+  rng ^= rng << 13;
+  rng ^= rng >> 7;
+  rng ^= rng << 17;
+  return rng;
+}
+
+static void test_hostile_stacks(void)
+{
+  snap_t ref;
+  cur = &ref;
+  sink += chain1(2); /* caches the rules of these return addresses */
+  CHECK(ref.nfs >= 6);
+  size_t page = 4096, words = 4 * page / 8;
+  uint8_t *map = mmap(NULL, 6 * page, PROT_READ | PROT_WRITE,
+                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(map != MAP_FAILED);
+  if (map == MAP_FAILED) return;
+  mprotect(map, page, PROT_NONE);
+  mprotect(map + 5 * page, page, PROT_NONE);
+  uintptr_t *st = (uintptr_t *)(map + page);
+  uintptr_t lo = (uintptr_t)st, hi = lo + 4 * page;
+  int bad = 0, walks_long = 0, hist[65] = {0};
+  for (int iter = 0; iter < 20000; iter++) {
+    for (size_t i = 0; i < words; i++) {
+      uint64_t r = next_rand();
+      unsigned kind = (unsigned)(r % 16);
+      if (kind < 10) /* a real return address */
+        st[i] = ref.fs[1 + (r >> 8) % (uint64_t)(ref.nfs - 1)];
+      else if (kind < 12) /* into the fake stack, aligned or not */
+        st[i] = lo + (r >> 8) % (4 * page);
+      else if (kind == 12)
+        st[i] = fs_sigreturn_pc;
+      else if (kind == 13)
+        st[i] = (r >> 8) & 0xffff;
+      else
+        st[i] = r;
+    }
+    fs_cursor c;
+    memset(&c, 0, sizeof c);
+    c.region.lo = lo;
+    c.region.hi = hi;
+    c.code_lo = c.code_hi = 0;
+    c.pc = ref.fs[1 + next_rand() % (uint64_t)(ref.nfs - 1)];
+    c.sp = lo + (next_rand() % words) * 8;
+    c.fp = next_rand() & 1 ? lo + (next_rand() % words) * 8 : next_rand();
+    uintptr_t pcs[64];
+    pcs[0] = c.pc;
+    int n = fs_walk(&c, pcs + 1, 63, 0);
+    if (n < 0 || n > 63) bad++;
+    if (n > 8) walks_long++;
+    if (n >= 0 && n <= 64) hist[n]++;
+    for (int i = 1; i <= n && i < 64; i++) {
+      struct dl_find_object fo;
+      if (_dl_find_object((void *)(pcs[i] - 1), &fo) != 0) bad++;
+    }
+  }
+  if (getenv("FS_TEST_VERBOSE"))
+    for (int i = 0; i <= 64; i++)
+      if (hist[i]) fprintf(stderr, "walk of %d frames: %d\n", i, hist[i]);
+  CHECK_EQ(bad, 0);
+  /* The fake stacks let walks go on (real return addresses and pointers
+   * into the stack follow each other), so the warm loop ran. */
+  CHECK(walks_long > 0);
+  munmap(map, 6 * page);
+}
+
 int main(void)
 {
   test_chain();
@@ -291,5 +370,6 @@ int main(void)
   test_deep();
   test_smashed();
   test_torn_slots();
+  test_hostile_stacks();
   return CHECK_DONE("test_cfi");
 }
