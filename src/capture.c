@@ -161,7 +161,7 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
   fs_run *volatile r = r_in;
   int *volatile why = why_in;
   uintptr_t fp = r_in->fp, sp = r_in->sp, pc = r_in->pc;
-  const uintptr_t hi = r_in->hi;
+  const uintptr_t hi = r_in->hi, hi16 = hi - 16;
   fs_cfi_cache_t *cc = &fs_cfi_cache;
   /* In a register: compilers otherwise recompute the address in every
    * step, an instruction more. */
@@ -181,10 +181,12 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
         goto out;
       }
       *p++ = pc;
-      uintptr_t cfa = fp + 16;
+      /* Against hi - 16, not fp + 16 against hi: an rbp near the top of
+       * the address space would wrap. */
       if (FS_UNLIKELY(fp < sp)) goto out;
-      if (FS_UNLIKELY(cfa > hi)) goto out;
+      if (FS_UNLIKELY(fp > hi16)) goto out;
       if (FS_UNLIKELY(fp & 7)) goto out;
+      uintptr_t cfa = fp + 16;
       pc = ((const uintptr_t *)fp)[1];
       lo16 = pc & 0xffff;
       sp = cfa;

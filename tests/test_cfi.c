@@ -29,7 +29,9 @@ typedef struct snap_t {
   int nfs, nwarm, nun;
 } snap_t;
 
-int cfitest_call(void (*fn)(void), int depth); /* libcfitest.so */
+/* libcfitest.so: without frame pointers, and with them */
+int cfitest_call(void (*fn)(void), int depth);
+int cfitest_call_fp(void (*fn)(void), int depth);
 
 static __thread snap_t *cur;
 volatile int sink;
@@ -117,6 +119,9 @@ static void test_library(void)
   /* take, 4 x cfitest_call (library_cb tail-calls take), test_library
    * (unless inlined), main, libc's start (2), _start */
   CHECK(same_stack(&s, "library", 9));
+  /* Frame-pointer frames (their CFI is the frame-pointer rule). */
+  sink += cfitest_call_fp(library_cb, 3);
+  CHECK(same_stack(&s, "library (frame pointers)", 9));
 }
 
 static snap_t once_snap;
@@ -287,7 +292,8 @@ static void test_torn_slots(void)
  * Walks over a fake stack of random words, between two inaccessible
  * pages, from a real return address whose rule is cached: the words mix
  * real return addresses (so the warm loop finds cached rules), the signal
- * trampoline, pointers into the fake stack, and noise. A walk must end
+ * trampoline, pointers into the fake stack, values near the top of the
+ * address space (where a bounds sum wraps), and noise. A walk must end
  * (within max), read nothing outside its stack (a read would fault on a
  * guard page), and store only addresses inside loaded objects. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
@@ -301,10 +307,13 @@ static uint64_t next_rand(void)
 
 static void test_hostile_stacks(void)
 {
-  snap_t ref;
+  snap_t ref, fpref;
   cur = &ref;
   sink += chain1(2); /* caches the rules of these return addresses */
   CHECK(ref.nfs >= 6);
+  cur = &fpref; /* and of frame-pointer frames */
+  sink += cfitest_call_fp(library_cb, 3);
+  CHECK(fpref.nfs >= 9);
   size_t page = 4096, words = 4 * page / 8;
   uint8_t *map = mmap(NULL, 6 * page, PROT_READ | PROT_WRITE,
                       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
@@ -319,14 +328,18 @@ static void test_hostile_stacks(void)
     for (size_t i = 0; i < words; i++) {
       uint64_t r = next_rand();
       unsigned kind = (unsigned)(r % 16);
-      if (kind < 10) /* a real return address */
+      if (kind < 5) /* a real return address */
         st[i] = ref.fs[1 + (r >> 8) % (uint64_t)(ref.nfs - 1)];
-      else if (kind < 12) /* into the fake stack, aligned or not */
+      else if (kind < 9) /* one of a frame-pointer frame */
+        st[i] = fpref.fs[1 + (r >> 8) % 4];
+      else if (kind < 11) /* into the fake stack, aligned */
+        st[i] = lo + (r >> 8) % words * 8;
+      else if (kind == 11) /* or not */
         st[i] = lo + (r >> 8) % (4 * page);
       else if (kind == 12)
         st[i] = fs_sigreturn_pc;
-      else if (kind == 13)
-        st[i] = (r >> 8) & 0xffff;
+      else if (kind == 13) /* near the top of the address space: sums wrap */
+        st[i] = (uintptr_t)0 - 8 * ((r >> 8) % 64);
       else
         st[i] = r;
     }
@@ -335,14 +348,19 @@ static void test_hostile_stacks(void)
     c.region.lo = lo;
     c.region.hi = hi;
     c.code_lo = c.code_hi = 0;
-    c.pc = ref.fs[1 + next_rand() % (uint64_t)(ref.nfs - 1)];
+    uint64_t w = next_rand();
+    c.pc = w & 1 ? ref.fs[1 + (w >> 1) % (uint64_t)(ref.nfs - 1)]
+                 : fpref.fs[1 + (w >> 1) % 4];
     c.sp = lo + (next_rand() % words) * 8;
-    c.fp = next_rand() & 1 ? lo + (next_rand() % words) * 8 : next_rand();
+    uint64_t f = next_rand();
+    c.fp = f % 4 == 0   ? (uintptr_t)0 - 8 * ((f >> 8) % 64)
+           : f % 4 == 1 ? next_rand()
+                        : lo + (next_rand() % words) * 8;
     uintptr_t pcs[64];
     pcs[0] = c.pc;
     int n = fs_walk(&c, pcs + 1, 63, 0);
     if (n < 0 || n > 63) bad++;
-    if (n > 8) walks_long++;
+    if (n > 4) walks_long++;
     if (n >= 0 && n <= 64) hist[n]++;
     for (int i = 1; i <= n && i < 64; i++) {
       struct dl_find_object fo;
