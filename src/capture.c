@@ -215,7 +215,7 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
         if (pk & FS_CFI_PK_END) w = FS_RUN_END;
         goto out;
       }
-      /* Offsets are at most 253 x 8 and sp is 8-aligned: the caller's
+      /* Offsets are at most 254 x 8 and sp is 8-aligned: the caller's
        * sp moves up, aligned; only the top of the stack needs checking.
        * From v, not from the rule (equal, but the rule is further down
        * the chain: compilers would pick it). */

@@ -55,9 +55,9 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * offset - 8; the return address is always at CFA-8: rules that say
  * otherwise are not packed), bit 32 valid, bit 33 CFA from rbp (else
  * rsp), bits 34-35 the rbp rule (0 unchanged, 1 saved at CFA+rbp_off, 2
- * CFA+rbp_off itself), bit 36 outermost frame, bits 40-47 the rule's ra8
- * byte (below; FS_CFI_RA8_NOT in a rule the frameless step does not
- * take), bits 48-63 the rbp offset. Only CFA offsets in [8, 32767] that
+ * CFA+rbp_off itself), bit 36 outermost frame, bits 37-45 the rule's ra8
+ * value (below; FS_CFI_RA8_NOT, which is no byte, in a rule the
+ * frameless step does not take), bits 48-63 the rbp offset. Only CFA offsets in [8, 32767] that
  * are multiples of 8 are packed (and only those up to 2032 get an ra8
  * prediction): a cached step then always moves sp up, 8-aligned, and
  * needs one bounds compare. */
@@ -65,9 +65,9 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
 #define FS_CFI_PK_RBP (1ull << 33)
 #define FS_CFI_PK_HOW_SHIFT 34
 #define FS_CFI_PK_END (1ull << 36) /* RA undefined: _start */
-#define FS_CFI_PK_RA8_SHIFT 40
+#define FS_CFI_PK_RA8_SHIFT 37
 #define FS_CFI_PK_HOW(pk) ((unsigned)((pk) >> FS_CFI_PK_HOW_SHIFT) & 3)
-#define FS_CFI_PK_RA8(pk) ((unsigned)((pk) >> FS_CFI_PK_RA8_SHIFT) & 0xff)
+#define FS_CFI_PK_RA8(pk) ((unsigned)((pk) >> FS_CFI_PK_RA8_SHIFT) & 0x1ff)
 #define FS_CFI_PK_RA_OFF(pk) ((intptr_t)(int32_t)(uint32_t)(pk))
 #define FS_CFI_PK_CFA_OFF(pk) (FS_CFI_PK_RA_OFF(pk) + 8)
 #define FS_CFI_PK_BP_OFF(pk) ((intptr_t)(int16_t)((pk) >> 48))
@@ -87,10 +87,10 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * a load of ra8 and the next a load at [sp + ra8*8]: two loads a frame,
  * no arithmetic between them. The byte is a copy (stored apart, so a
  * concurrent writer can tear it from the rule); the walk takes it only
- * when it equals the tagged rule's own ra8 field (bits 40-47), a compare
- * beside the chain. FS_CFI_RA8_NONE (the table) never equals
- * FS_CFI_RA8_NOT (a rule's field), so one compare also rejects the rules
- * the frameless step does not take.
+ * when it equals the tagged rule's own ra8 field (bits 37-45), a compare
+ * beside the chain. No byte equals FS_CFI_RA8_NOT (a rule's field), so
+ * one compare also rejects the rules the frameless step does not take,
+ * whatever the table holds.
  *
  * Validity: tag = key ^ fs_cfi_mix(rule, epoch). A reader accepts a rule
  * only if the tag matches the rule it read — or, for the frame-pointer
@@ -104,8 +104,8 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fde,
  * low bits select. */
 #define FS_CFI_SLOTS 65536
 #define FS_CFI_RA8_NONE 255 /* ra8 table: no prediction */
-#define FS_CFI_RA8_NOT 254  /* a rule's field: not a frameless rule */
-#define FS_CFI_RA8_MAX 253  /* the largest prediction: 2024 bytes */
+#define FS_CFI_RA8_NOT 511  /* a rule's field: not a frameless rule */
+#define FS_CFI_RA8_MAX 254  /* the largest prediction: 2032 bytes */
 typedef struct fs_cfi_cache_t {
   /* First: addressed with no displacement. */
   _Atomic uint8_t ra8[FS_CFI_SLOTS];
@@ -147,7 +147,7 @@ static inline uint64_t fs_cfi_with_ra8(uint64_t pk)
                        ro <= FS_CFI_RA8_MAX * 8 && !(ro & 7)
                    ? (uint64_t)(ro / 8)
                    : FS_CFI_RA8_NOT;
-  pk &= ~(0xffull << FS_CFI_PK_RA8_SHIFT);
+  pk &= ~(0x1ffull << FS_CFI_PK_RA8_SHIFT);
   return pk | v << FS_CFI_PK_RA8_SHIFT;
 }
 

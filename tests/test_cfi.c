@@ -265,14 +265,16 @@ static void test_torn_slots(void)
   int n = 0;
   /* part -1 takes the reference (warm: the calls before cached every
    * rule); each later part corrupts one part of every slot first. */
-  for (int part = -1; part < 3; part++) {
+  for (int part = -1; part < 4; part++) {
     for (int i = 0; i < n; i++) {
       fs_cfi_cache_t *c = &fs_cfi_cache;
       if (part == 0) /* an ra8 byte torn from its rule */
         atomic_fetch_add(&c->ra8[idx[i]], 1);
+      else if (part == 3) /* any byte at all: 254 was once a rule's "no" */
+        atomic_store(&c->ra8[idx[i]], (uint8_t)(254 + (i & 1)));
       else if (part == 1) /* another rule under this tag */
         atomic_fetch_xor(&c->rule[idx[i]], 1ull << 3);
-      else /* another key's tag */
+      else if (part == 2) /* another key's tag */
         atomic_fetch_xor(&c->tag[idx[i]], 1ull << 20);
     }
     chain_into(part < 0 ? &ref : &s);
