@@ -3,8 +3,10 @@
  *
  * A walk is a loop of steps over a cursor (pc, sp, fp). Each step picks a
  * strategy for the current frame — a signal frame's saved context, the
- * frame-pointer rule — and stops at the first frame no strategy can
- * vouch for: a frame may be missing, never wrong. */
+ * PC's DWARF CFI rule, the frame-pointer rule — and stops at the first
+ * frame no strategy can vouch for: a frame may be missing, never wrong.
+ * Warm frames, whose rules are cached, are stepped by fs_cfi_loop with
+ * the state in registers. */
 #define _GNU_SOURCE
 #include <stdatomic.h>
 #include <ucontext.h>
