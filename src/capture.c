@@ -320,8 +320,8 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
 }
 
 /* faststack_capture by the general walk, from our own frame at fp in
- * the stack region rg: frames to skip, frame-pointer mode, an unknown
- * signal trampoline. */
+ * the stack region rg: frame-pointer mode, an unknown signal
+ * trampoline. */
 FS_NO_SANITIZE static __attribute__((noinline)) int
 capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp,
                 fs_region rg)
@@ -345,9 +345,11 @@ capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp,
 }
 
 /* The rest of a capture fs_cfi_loop stopped in (why, FS_RUN_STEP
- * or FS_RUN_PENDING), from r: pcs[n..max) by the general walk. */
+ * or FS_RUN_PENDING), from r: pcs[n..max) by the general walk, which
+ * drops skip frames first. */
 static __attribute__((noinline)) int
-capture_rest(uintptr_t *pcs, int n, int max, fs_run r, fs_region rg, int why)
+capture_rest(uintptr_t *pcs, int n, int max, fs_run r, fs_region rg, int why,
+             int skip)
 {
   fs_cursor c = {0};
   c.region = rg;
@@ -357,10 +359,30 @@ capture_rest(uintptr_t *pcs, int n, int max, fs_run r, fs_region rg, int why)
   c.fp = r.fp;
   if (why == FS_RUN_PENDING) {
     if (!fs_code_valid(&c, c.pc)) return n;
-    pcs[n++] = c.pc;
+    if (skip > 0) skip--;
+    else pcs[n++] = c.pc;
     if (n >= max) return n;
   }
-  return walk_on(&c, pcs, n, max, 0, 0);
+  return walk_on(&c, pcs, n, max, skip, 0);
+}
+
+/* faststack_capture with frames to skip, from r: the warm loop walks the
+ * frames to skip into pcs (at most max at a time, then overwritten), and
+ * stops full at the first frame to keep, which the next run stores at
+ * pcs[0]. (A general step per skipped frame costs more.) */
+FS_NO_SANITIZE static __attribute__((noinline)) int
+capture_skipping(uintptr_t *pcs, int max, int skip, fs_run r, fs_region rg)
+{
+  int why;
+  while (skip > 0) {
+    int k = skip < max ? skip : max;
+    skip -= (int)(fs_cfi_loop(&r, pcs, pcs + k, &why) - pcs);
+    if (why == FS_RUN_END) return 0; /* all of it skipped */
+    if (why != FS_RUN_FULL) return capture_rest(pcs, 0, max, r, rg, why, skip);
+  }
+  int n = (int)(fs_cfi_loop(&r, pcs, pcs + max, &why) - pcs);
+  if (why >= FS_RUN_END) return n;
+  return capture_rest(pcs, n, max, r, rg, why, 0);
 }
 
 FASTSTACK_API FS_NO_SANITIZE __attribute__((noinline)) int
@@ -377,16 +399,16 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
    * take. fp is 16-aligned: sp below is 8-aligned, and hi is above it.
    * The loop validates the first PC (the caller's) like every other, by
    * its cached rule. */
-  if (FS_UNLIKELY(skip > 0 || !fs_sigreturn_pc ||
-                  fs_unwind_mode == FS_UNWIND_FP))
+  if (FS_UNLIKELY(!fs_sigreturn_pc || fs_unwind_mode == FS_UNWIND_FP))
     return capture_general(pcs, max, skip, fp, rg);
   fs_run r = {((const uintptr_t *)fp)[1], fp + 16,
               ((const uintptr_t *)fp)[0], rg.hi};
+  if (skip > 0) return capture_skipping(pcs, max, skip, r, rg);
   int why;
   uintptr_t *p = fs_cfi_loop(&r, pcs, pcs + max, &why);
   int n = (int)(p - pcs);
   if (FS_LIKELY(why >= FS_RUN_END)) return n;
-  return capture_rest(pcs, n, max, r, rg, why);
+  return capture_rest(pcs, n, max, r, rg, why, 0);
 }
 
 FASTSTACK_API FS_NO_SANITIZE int

@@ -290,6 +290,42 @@ static void test_torn_slots(void)
   }
 }
 
+/* ------------------------------------------------------------- skip
+ * A capture that skips k frames returns frames k.. of the whole stack,
+ * also when k is more than max (the frames to skip are walked max at a
+ * time) or than the stack. */
+static int skip_bad;
+static uintptr_t skip_a[MAXF], skip_b[MAXF]; /* a small frame: warm */
+__attribute__((noinline)) static void skips(void)
+{
+  uintptr_t *a = skip_a, *b = skip_b;
+  int na = faststack_capture(a, MAXF, 0);
+  const int ks[] = {1, 2, 3, 5, 7, 9, na - 1, na, na + 5};
+  const int maxes[] = {1, 2, 3, 4, MAXF};
+  for (size_t ki = 0; ki < sizeof ks / sizeof ks[0]; ki++) {
+    for (size_t mi = 0; mi < sizeof maxes / sizeof maxes[0]; mi++) {
+      int k = ks[ki], max = maxes[mi];
+      int nb = faststack_capture(b, max, k);
+      int want = na - k < 0 ? 0 : na - k > max ? max : na - k;
+      if (nb != want) skip_bad++;
+      for (int i = 0; i < nb && i < want; i++)
+        if (b[i] != a[i + k]) skip_bad++;
+    }
+  }
+  sink++;
+}
+
+__attribute__((noinline)) int skip3(int x) { skips(); return x + sink; }
+__attribute__((noinline)) int skip2(int x) { return skip3(x * 3) + 1; }
+
+static void test_skip(void)
+{
+  skip_bad = 0;
+  sink += skip2(1); /* cold */
+  sink += skip2(2); /* warm */
+  CHECK_EQ(skip_bad, 0);
+}
+
 /* ---------------------------------------------------- hostile stacks
  * Walks over a fake stack of random words, between two inaccessible
  * pages, from a real return address whose rule is cached: the words mix
@@ -389,6 +425,7 @@ int main(void)
   test_threads();
   test_deep();
   test_smashed();
+  test_skip();
   test_torn_slots();
   test_hostile_stacks();
   return CHECK_DONE("test_cfi");
