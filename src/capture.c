@@ -213,14 +213,22 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
         goto out;
       }
       *p++ = pc;
-      if (v != FS_CFI_PK_RA8(pk)) {
-        if (pk & FS_CFI_PK_END) w = FS_RUN_END;
-        goto out;
+      if (FS_UNLIKELY(v != FS_CFI_PK_RA8(pk))) {
+        /* A frameless rule whose frame is too large for an ra8 byte (a
+         * local buffer of kilobytes): its offset from the rule itself, a
+         * link more on the chain. Anything else leaves the loop. */
+        if ((pk & (FS_CFI_PK_RBP | FS_CFI_PK_END)) ||
+            FS_CFI_PK_RA8(pk) != FS_CFI_RA8_NOT) {
+          if (pk & FS_CFI_PK_END) w = FS_RUN_END;
+          goto out;
+        }
+        v = (uintptr_t)FS_CFI_PK_RA_OFF(pk) / 8;
       }
-      /* Offsets are at most 254 x 8 and sp is 8-aligned: the caller's
-       * sp moves up, aligned; only the top of the stack needs checking.
-       * From v, not from the rule (equal, but the rule is further down
-       * the chain: compilers would pick it). */
+      /* Offsets are 8-aligned and below 32 KiB (packed rules) and sp is
+       * 8-aligned: the caller's sp moves up, aligned; only the top of the
+       * stack needs checking. From v (the compare above made it equal to
+       * the rule's offset), not from the rule: that is further down the
+       * chain, and compilers would pick it. */
       uintptr_t cfa = fs_cfa_of(sp, v), nfp = fp;
       if (cfa > hi) goto out;
       if (FS_UNLIKELY(FS_CFI_PK_HOW(pk)) && !fs_cfi_rbp(pk, cfa, sp, hi, &nfp))

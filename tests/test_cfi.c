@@ -108,6 +108,25 @@ static void test_qsort_bsearch(void)
   CHECK(same_stack(&s, "bsearch", 5));
 }
 
+/* A frameless frame of kilobytes (a local buffer): too large for the
+ * loop's one-byte frame-size prediction, so it takes the offset from the
+ * rule. */
+__attribute__((noinline)) int big_frame(int x)
+{
+  volatile char buf[6000];
+  buf[x] = (char)x;
+  take();
+  return buf[x] + sink;
+}
+
+static void test_big_frame(void)
+{
+  snap_t s;
+  cur = &s;
+  sink += big_frame(3) + 1;
+  CHECK(same_stack(&s, "big frame", 5));
+}
+
 /* Through another object than the executable and libc. */
 static void library_cb(void) { take(); }
 
@@ -420,6 +439,7 @@ int main(void)
   test_chain();
   test_qsort_bsearch();
   test_library();
+  test_big_frame();
   test_pthread_once();
   test_signal();
   test_threads();
