@@ -197,8 +197,7 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
     }
     /* Frameless steps, a loop of their own (its chain of loads is the
      * walk's speed there), back to the outer loop at a frame-pointer
-     * frame. A miss, a torn slot, or a rule for the general step (then
-     * its ra8 field is FS_CFI_RA8_NOT, which no ra8 byte equals) ends
+     * frame. A miss, a torn slot, or a rule for the general step ends
      * the run. The outermost frame (_start's "return address
      * undefined") ends the walk here. */
     uintptr_t v = fs_load_u8(cc->ra8, lo16); /* on the chain */
