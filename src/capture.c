@@ -153,8 +153,12 @@ enum {
  *
  * The caller has checked that sp is 8-aligned (else the bounds argument
  * below fails), hi >= 16, and fs_sigreturn_pc is known (else an exact PC
- * could have cached the trampoline's key). */
-FS_NO_SANITIZE static __attribute__((noinline)) uintptr_t *
+ * could have cached the trampoline's key).
+ *
+ * Aligned to a cache line: where the frame-pointer loop fell in its fetch
+ * blocks moved it by 20% (1.12 vs 1.34 ns/frame, the same instructions
+ * linked at two addresses). */
+FS_NO_SANITIZE static __attribute__((noinline, aligned(64))) uintptr_t *
 fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
 {
   /* The out-pointers are needed once, at the end: in memory, so that the
