@@ -192,32 +192,22 @@ static inline void fs_cfi_ra8_put(uintptr_t key, uint64_t pk)
                         fs_cfi_ra8_of(pk), memory_order_relaxed);
 }
 
-/* [AS-safe] Applies a packed rule to a frame's registers (pc, sp, fp in
- * the stack region ending at hi): FS_STEP_OK (the caller checks the new
- * PC is code) or FS_STEP_END. Inline, so the walk loop keeps them in
- * registers. */
-FS_NO_SANITIZE static inline int fs_cfi_apply_regs(uint64_t pk, uintptr_t *pc,
-                                                  uintptr_t *sp, uintptr_t *fp,
-                                                  uintptr_t hi)
+/* [AS-safe] Applies a packed rule to the cursor's frame: FS_STEP_OK (the
+ * caller checks the new PC is code) or FS_STEP_END. */
+FS_NO_SANITIZE static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
 {
   if (pk & FS_CFI_PK_END) return FS_STEP_END;
-  uintptr_t s = *sp;
-  uintptr_t cfa = ((pk & FS_CFI_PK_RBP) ? *fp : s) +
+  uintptr_t s = c->sp, hi = c->region.hi;
+  uintptr_t cfa = ((pk & FS_CFI_PK_RBP) ? c->fp : s) +
                   (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
   if (cfa <= s || cfa > hi || (cfa & 7)) return FS_STEP_END;
-  uintptr_t nfp = *fp;
+  uintptr_t nfp = c->fp;
   if (FS_CFI_PK_HOW(pk) && !fs_cfi_rbp(pk, cfa, s, hi, &nfp))
     return FS_STEP_END;
-  *pc = ((const uintptr_t *)cfa)[-1];
-  *sp = cfa;
-  *fp = nfp;
+  c->pc = ((const uintptr_t *)cfa)[-1];
+  c->sp = cfa;
+  c->fp = nfp;
   return FS_STEP_OK;
-}
-
-/* [AS-safe] The same on a cursor. */
-static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
-{
-  return fs_cfi_apply_regs(pk, &c->pc, &c->sp, &c->fp, c->region.hi);
 }
 
 #endif

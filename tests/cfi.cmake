@@ -4,12 +4,12 @@ find_library(FS_T_UNWIND unwind)
 find_library(FS_T_UNWIND_X86 unwind-x86_64)
 if(FS_T_UNWIND AND FS_T_UNWIND_X86)
   # Frames in another object, without frame pointers and with them.
-  add_library(cfitest SHARED libcfitest.c libcfitest_fp.c)
-  target_compile_options(cfitest PRIVATE -O2)
-  set_source_files_properties(libcfitest.c PROPERTIES
-    COMPILE_OPTIONS -fomit-frame-pointer)
-  set_source_files_properties(libcfitest_fp.c PROPERTIES
-    COMPILE_OPTIONS -fno-omit-frame-pointer)
+  add_library(cfitest_fp OBJECT libcfitest.c)
+  target_compile_options(cfitest_fp PRIVATE -O2 -fno-omit-frame-pointer)
+  target_compile_definitions(cfitest_fp PRIVATE cfitest_call=cfitest_call_fp)
+  set_target_properties(cfitest_fp PROPERTIES POSITION_INDEPENDENT_CODE ON)
+  add_library(cfitest SHARED libcfitest.c $<TARGET_OBJECTS:cfitest_fp>)
+  target_compile_options(cfitest PRIVATE -O2 -fomit-frame-pointer)
   set(FS_CFI_LIBS cfitest ${FS_T_UNWIND} ${FS_T_UNWIND_X86} Threads::Threads)
   fs_add_test(test_cfi_O2 SOURCES test_cfi.c
               COPTS -O2 -g -fomit-frame-pointer LIBS ${FS_CFI_LIBS})

@@ -3,6 +3,7 @@
 #ifndef FASTSTACK_CHECK_H
 #define FASTSTACK_CHECK_H
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,6 +41,17 @@ static int check_failures;
   } while (0)
 
 /* Ends main: prints a summary line and returns the exit status. */
+/* A repeatable pseudo-random sequence for generated inputs (xorshift64):
+ * state must start non-zero. */
+static inline uint64_t check_rand(uint64_t *state)
+{
+  uint64_t x = *state;
+  x ^= x << 13;
+  x ^= x >> 7;
+  x ^= x << 17;
+  return *state = x;
+}
+
 #define CHECK_DONE(name)                                                   \
   (fprintf(stderr, "%s: %s (%d failed checks)\n", name,                    \
            check_failures ? "FAIL" : "ok", check_failures),                \

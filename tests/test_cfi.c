@@ -354,13 +354,7 @@ static void test_skip(void)
  * (within max), read nothing outside its stack (a read would fault on a
  * guard page), and store only addresses inside loaded objects. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next_rand(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+static uint64_t next_rand(void) { return check_rand(&rng); }
 
 static void test_hostile_stacks(void)
 {

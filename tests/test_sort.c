@@ -21,13 +21,7 @@ static int cmp_ref(const void *a, const void *b)
 }
 
 static uint64_t rng = 88172645463325252ull;
-static uint64_t next(void)
-{
-  rng ^= rng << 13;
-  rng ^= rng >> 7;
-  rng ^= rng << 17;
-  return rng;
-}
+static uint64_t next(void) { return check_rand(&rng); }
 
 /* n items with keys masked to the given bits (few distinct keys when
  * bits is small: many ties). */
