@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwarf.h"
+#include "symbolize/dwarf.h"
 
 /* DWARF 4 CU: DW_TAG_compile_unit, stmt_list=0, low_pc=0, high_pc=~0. */
 static const uint8_t info[] = {

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dwarf.h"
-#include "elfread.h"
+#include "symbolize/dwarf.h"
+#include "symbolize/elf.h"
 
 extern size_t fs_elf_max_section;
 

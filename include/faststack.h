@@ -223,6 +223,15 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
 FASTSTACK_API const char *faststack_symbolizer_last_error(
     faststack_symbolizer *s);
 
+/* The GNU build-id of the ELF file at path, as lowercase hex into
+ * hex[0..cap) (NUL-terminated; 2 * FASTSTACK_BUILD_ID_MAX + 1 bytes always
+ * suffice). Returns the build-id's size in bytes (0: the file has none),
+ * or -1 when the file cannot be read as ELF or cap is too small. Reads
+ * the file (what `faststack symbolize` matches raw traces against). Not
+ * AS-safe. */
+FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
+                                         size_t cap);
+
 /* ======================================================================
  * Annotate: the source line at a frame
  * ====================================================================== */
@@ -352,6 +361,23 @@ FASTSTACK_API size_t faststack_format_frames(
     const faststack_frame *frames, int n, const faststack_source_line *lines,
     int elided_pcs, const faststack_format_options *opts, char *buf,
     size_t cap);
+
+/* One frame in the Go format with source context: ctx[0..nctx) are the
+ * lines faststack_annotate_context returned for it (the frame's own line
+ * marked with '>'). Into buf[0..cap), NUL-terminated; returns the length
+ * the whole text needs. Colour per opts (NULL: none). Not AS-safe (opts'
+ * colour decision reads the environment); the text itself allocates
+ * nothing. */
+FASTSTACK_API size_t faststack_format_frame_context(
+    const faststack_frame *frame, const faststack_source_line *ctx, int nctx,
+    const faststack_format_options *opts, char *buf, size_t cap);
+
+/* s as a JSON string literal (with its quotes; "null" for NULL): quotes,
+ * backslashes and control bytes escaped, bytes of invalid UTF-8 as
+ * \u00XX, so the output is always valid JSON. Into buf[0..cap),
+ * NUL-terminated; returns the length needed. AS-safe. */
+FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf,
+                                          size_t cap);
 
 /* Symbolizes, annotates and formats pcs[0..n) (flags as for the raw
  * format) into buf; returns the length needed. Uses a per-thread scratch

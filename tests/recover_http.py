@@ -101,7 +101,8 @@ def main():
             check("Cookie: *\n" in text, "Cookie masked")
             check("X-Request-Id: req-42\n" in text, "other headers kept")
             check("panic recovered: SIGSEGV: segmentation violation "
-                  "[code=1 SEGV_MAPERR addr=0x0" in text, "the signal line")
+                  "[code=1 (SEGV_MAPERR: address not mapped to object) "
+                  "addr=0x0" in text, "the signal line")
             # The first frame: the faulting function at its exact line,
             # with the source line (gin format).
             m = re.search(r"SEGV_MAPERR[^\n]*\n([^\n]*)\n\t([^\n]*)\n", text)

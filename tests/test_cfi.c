@@ -17,10 +17,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cfi.h"
+#include "capture/cfi.h"
 #include "check.h"
 #include "faststack.h"
-#include "unwind_fp.h"
+#include "capture/unwind_fp.h"
 
 #define MAXF 256
 typedef struct snap_t {

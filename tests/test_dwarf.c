@@ -10,7 +10,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "dwarf.h"
+#include "symbolize/dwarf.h"
 
 typedef struct fixture {
   const uint8_t *map;

@@ -39,7 +39,7 @@ static void test_go(void)
   size_t n = faststack_format_frames(frames, 3, lines, 0, &o, buf, sizeof buf);
   const char *want =
       "goroutine 1 [running]:\n"
-      "parse_header(...)\n"
+      "parse_header(...) (inlined)\n"
       "\t/src/http.c:42\n"
       "\t    h->len = *p;\n"
       "handle(...)\n"
@@ -51,7 +51,8 @@ static void test_go(void)
   CHECK_EQ(n, strlen(want));
   /* Without source lines. */
   faststack_format_frames(frames, 2, NULL, 0, &o, buf, sizeof buf);
-  CHECK_STREQ(buf, "goroutine 1 [running]:\nparse_header(...)\n\t/src/http.c:42\n"
+  CHECK_STREQ(buf, "goroutine 1 [running]:\nparse_header(...) (inlined)\n"
+                   "\t/src/http.c:42\n"
                    "handle(...)\n\t/src/server.c:17 +0x2b\n");
 }
 

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "internal.h"
+#include "common/common.h"
 
 typedef struct item {
   uint64_t key;

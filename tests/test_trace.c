@@ -137,7 +137,8 @@ static void go_frame(char *out, size_t cap, int i)
   const char *src = source_line(fr[i].line);
   while (*src == ' ') src++;
   if (fr[i].inlined)
-    snprintf(out + n, cap - n, "%s(...)\n\t%s:%d\n\t    %s\n", fr[i].function,
+    snprintf(out + n, cap - n, "%s(...) (inlined)\n\t%s:%d\n\t    %s\n",
+             fr[i].function,
              fr[i].file, fr[i].line, src);
   else
     snprintf(out + n, cap - n, "%s(...)\n\t%s:%d +0x%lx\n\t    %s\n",

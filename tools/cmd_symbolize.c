@@ -14,7 +14,6 @@
 
 #include "commands.h"
 #include "faststack.h"
-#include "internal.h"
 #include "rawtrace.h"
 
 #define SYM_FRAMES_MAX 64
@@ -198,12 +197,13 @@ static void json_str(const char *s)
     fputs("null", stdout);
     return;
   }
-  char buf[8192];
-  fs_out w;
-  fs_out_init_buf(&w, buf, sizeof buf);
-  fs_json_str(&w, s);
-  fs_out_finish(&w);
-  fputs(buf, stdout);
+  char small[8192];
+  char *buf = small;
+  size_t need = faststack_json_quote(s, small, sizeof small);
+  if (need >= sizeof small && (buf = malloc(need + 1)))
+    faststack_json_quote(s, buf, need + 1);
+  fputs(buf ? buf : small, stdout);
+  if (buf != small) free(buf);
 }
 
 static void print_json(uint64_t addr, const faststack_frame *fr, int n)

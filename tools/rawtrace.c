@@ -10,9 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "elfread.h"
 #include "faststack.h"
-#include "internal.h"
 #include "rawtrace.h"
 
 #define RAW_INLINE_MAX 16
@@ -59,15 +57,7 @@ int raw_parse_line(const char *line, raw_frame *out)
 
 static int build_id_of(const char *path, char *hexout)
 {
-  fs_elf e;
-  if (fs_elf_open(&e, path, NULL) != 0) return 0;
-  uint8_t id[64];
-  unsigned n = fs_elf_build_id(&e, id, sizeof id);
-  fs_elf_close(&e);
-  if (n == 0 || n > sizeof id) return 0;
-  for (unsigned i = 0; i < n; i++)
-    sprintf(hexout + 2 * i, "%02x", id[i]);
-  return 1;
+  return faststack_elf_build_id(path, hexout, 129) > 0;
 }
 
 int raw_find_file(const raw_frame *f, char *out, size_t cap)
@@ -167,6 +157,17 @@ static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
   return nf;
 }
 
+/* Grows *buf to hold need bytes and a NUL; 0 when memory runs out (the
+ * text stays cut at the old size). */
+static int grow_text(char **buf, size_t *cap, size_t need)
+{
+  char *n = realloc(*buf, need + 1);
+  if (!n) return 0;
+  *buf = n;
+  *cap = need + 1;
+  return 1;
+}
+
 static void emit_run(FILE *out, const run *r, int format, int source,
                      int context, int *missing)
 {
@@ -187,24 +188,28 @@ static void emit_run(FILE *out, const run *r, int format, int source,
   o.header = "";
   o.max_frames = r->n + 1; /* the trace was elided, if at all, already */
   faststack_sources *src = faststack_default_sources();
-  fs_out w;
   size_t cap = nfmax * 1024 + 4096;
   char *buf = malloc(cap);
   if (!buf) goto done;
-  fs_out_init_buf(&w, buf, cap);
   if (source && context > 0 && format == FASTSTACK_FORMAT_GO) {
     faststack_source_line ctx[64];
     for (int i = 0; i < nf; i++) {
       int k = faststack_annotate_context(src, &fr[i], context, ctx, 64,
                                          text, tcap);
-      fs_format_context_frame(&w, &fr[i], ctx, k, &o, -1);
+      size_t need = faststack_format_frame_context(&fr[i], ctx, k, &o, buf,
+                                                   cap);
+      if (need >= cap && grow_text(&buf, &cap, need))
+        faststack_format_frame_context(&fr[i], ctx, k, &o, buf, cap);
+      fputs(buf, out);
     }
   } else {
     if (source) faststack_annotate(src, fr, nf, lines, text, tcap);
-    fs_format_frames_out(&w, fr, nf, source ? lines : NULL, 0, &o, -1);
+    const faststack_source_line *l = source ? lines : NULL;
+    size_t need = faststack_format_frames(fr, nf, l, 0, &o, buf, cap);
+    if (need >= cap && grow_text(&buf, &cap, need))
+      faststack_format_frames(fr, nf, l, 0, &o, buf, cap);
+    fputs(buf, out);
   }
-  fs_out_finish(&w);
-  fputs(buf, out);
   free(buf);
 done:
   fflush(out);

@@ -18,7 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "crash.h"
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
                          void *(*)(void *), void *);
@@ -62,7 +61,9 @@ __attribute__((visibility("default"))) void *dlopen(const char *file,
   if (!real) real = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");
   if (!real) return NULL;
   void *h = real(file, flags);
-  if (h && active) fs_ctab_kick();
+  /* The crash table's builder hears of the new object through the
+   * modules stage. */
+  if (h && active) faststack_modules_refresh();
   return h;
 }
 

@@ -1,0 +1,125 @@
+/* common.h — what every stage of faststack may use: the async-signal-safe
+ * text writer (fs_out) with its number formatting, the stable sort, the
+ * one table of signal names and si_code texts, and small system helpers.
+ *
+ * Nothing here is exported: the library is built with -fvisibility=hidden
+ * and only FASTSTACK_API names in include/faststack.h are visible.
+ *
+ * Stages and the order they may use each other in (docs/ARCHITECTURE.md):
+ *   common -> modules -> capture -> symbolize -> annotate -> format -> sinks
+ * A file may use its own stage's header and earlier ones, never a later
+ * one; `make check` verifies it on the built objects (scripts/layers.sh). */
+#ifndef FASTSTACK_COMMON_H
+#define FASTSTACK_COMMON_H
+
+#include <signal.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "faststack.h"
+
+#define FS_LIKELY(x) __builtin_expect(!!(x), 1)
+#define FS_UNLIKELY(x) __builtin_expect(!!(x), 0)
+/* The walkers read other frames' stack slots on purpose; sanitizers must
+ * not treat that as a bug (the reads are bounds-checked by hand). */
+#define FS_NO_SANITIZE \
+  __attribute__((no_sanitize("address", "undefined", "thread")))
+
+/* A static link only pulls in the objects whose symbols are referenced,
+ * so a stage whose load-time setup lives in a file of its own (capture's
+ * init.c) anchors it from every file that relies on it: FS_REQUIRE_INIT(x)
+ * once at file scope references fs_x_init_anchor. */
+#define FS_REQUIRE_INIT(stage)                                             \
+  extern const char fs_##stage##_init_anchor;                              \
+  __attribute__((used)) static const char *const fs_require_init_ =       \
+      &fs_##stage##_init_anchor
+
+/* Load-time constructors run in stage order: a later stage's setup may
+ * use an earlier stage's. */
+#define FS_CTOR_MODULES __attribute__((constructor(101)))
+#define FS_CTOR_CAPTURE __attribute__((constructor(102)))
+
+/* ------------------------------------------------------------- out.c
+ * [AS-safe] A small text writer used by every formatter: it appends into a
+ * caller buffer (truncating, counting what the full text needs) or, when
+ * fd >= 0, into a fixed buffer flushed to fd with write(2). */
+typedef struct fs_out {
+  char *buf;     /* destination, or the staging buffer when fd >= 0 */
+  size_t cap;    /* capacity of buf */
+  size_t len;    /* bytes in buf (fd mode) or bytes needed so far */
+  int fd;        /* -1: buffer mode */
+  int failed;    /* a write(2) failed */
+} fs_out;
+
+void fs_out_init_buf(fs_out *o, char *buf, size_t cap);
+void fs_out_init_fd(fs_out *o, int fd, char *stage, size_t stage_cap);
+void fs_out_mem(fs_out *o, const char *s, size_t n);
+void fs_out_str(fs_out *o, const char *s);
+void fs_out_char(fs_out *o, char c);
+/* v in lowercase hex, at least min_digits digits (zero-padded). */
+void fs_out_hex(fs_out *o, uint64_t v, int min_digits);
+void fs_out_dec(fs_out *o, int64_t v);
+/* v in decimal, right-aligned in width columns. */
+void fs_out_dec_pad(fs_out *o, int64_t v, int width);
+/* Buffer mode: NUL-terminates and returns the length needed.
+ * fd mode: flushes and returns 0, or (size_t)-1 if a write failed. */
+size_t fs_out_finish(fs_out *o);
+/* [AS-safe] write(2) all of buf, retrying on EINTR. 0 or -1. */
+int fs_write_all(int fd, const char *buf, size_t n);
+
+/* [AS-safe] The one decimal and the one hex formatter: v into buf (no
+ * NUL), returning the digit count. buf needs 20 (dec) or 16 (hex) bytes;
+ * fs_fmt_dec writes a '-' for negative values (21 bytes then). */
+int fs_fmt_dec(char *buf, int64_t v);
+int fs_fmt_hex(char *buf, uint64_t v, int min_digits);
+/* [AS-safe] n bytes as 2n lowercase hex digits, NUL-terminated. */
+void fs_hex_bytes(const unsigned char *p, unsigned n, char *out);
+
+/* ------------------------------------------------------------- sort.c
+ * Sorts the n elements of size bytes at base by keys[i] (the key of
+ * element i), ascending and stable. 0, or -1 when memory runs out (base
+ * is then unchanged). */
+int fs_sort_keyed(void *base, size_t n, size_t size, const uint64_t *keys);
+
+/* ---------------------------------------------------------- signals.c
+ * The one description of signals, for crash reports, recovery reports,
+ * thread dumps and the CLI. All [AS-safe]: constant tables. */
+
+/* "SIGSEGV", ...; NULL for a signal without a fixed name (real-time). */
+const char *fs_signal_name(int sig);
+/* "segmentation violation", ...; "signal" for others. */
+const char *fs_signal_desc(int sig);
+/* si_code's symbolic name ("SEGV_MAPERR", "SI_USER") and meaning
+ * ("address not mapped to object"); name "?" and meaning "unknown" when
+ * the code is not one the kernel documents for sig. */
+const char *fs_signal_code_name(int sig, int code);
+const char *fs_signal_code_desc(int sig, int code);
+/* Writes a signal's name ("SIGSEGV", "SIGRTMIN+3", "signal 99"). */
+void fs_out_signal(fs_out *o, int sig);
+/* Writes "code=1 (SEGV_MAPERR: address not mapped to object)". */
+void fs_out_signal_code(fs_out *o, int sig, int code);
+/* Is this a fault the CPU raised (not kill/raise/sigqueue)? Then si_addr
+ * means something, and returning re-executes the faulting instruction. */
+int fs_signal_is_fault(int sig, const siginfo_t *si);
+/* "SIGUSR2", "USR2", "12", "SIGRTMIN+3", "RTMAX-1" -> a number; 0 bad.
+ * Not AS-safe (reads SIGRTMIN). */
+int fs_signal_parse(const char *s);
+
+/* ------------------------------------------------------------- proc.c
+ * System helpers with raw system calls only: all [AS-safe]. */
+int fs_gettid(void);
+/* Sleeps ms milliseconds (clock_nanosleep is on POSIX's list). */
+void fs_sleep_ms(int ms);
+/* CLOCK_MONOTONIC / CLOCK_REALTIME in nanoseconds. */
+int64_t fs_now_ns(int clock);
+/* "/proc/self/task/TID/" + leaf into buf (cap >= 64). */
+void fs_task_path(char *buf, int tid, const char *leaf);
+/* Thread name from /proc/self/task/TID/comm into buf, with bytes that
+ * could break a report's line replaced by '?'. */
+void fs_thread_name(int tid, char *buf, size_t cap);
+/* Writes 'thread TID "name"'. */
+void fs_out_thread(fs_out *o, int tid);
+/* Writes the UTC time now as ISO 8601 with milliseconds. */
+void fs_out_time(fs_out *o);
+
+#endif /* FASTSTACK_COMMON_H */

@@ -1,0 +1,172 @@
+/* sinks.h — the sinks stage: where traces go. Crash reports (crash.c)
+ * and recovery (recover.c) share the process's fault handlers (fault.c);
+ * thread dumps (dump.c) and crash reports collect every thread's stack
+ * (threads.c) and print frames from the lookup table built ahead of time
+ * (crashtable.c, frames.c); profiles aggregate stacks (stacktable.c,
+ * profiler.c, pprof.c). Private to sinks/: the last stage, nothing uses
+ * it but the public API.
+ *
+ * Files of this folder depend on each other in this order, with no
+ * cycle: fault, altstack, output, crashtable -> frames -> threads ->
+ * dump -> crash; fault -> recover; stacktable -> pprof -> profiler. */
+#ifndef FASTSTACK_SINKS_H
+#define FASTSTACK_SINKS_H
+
+#include <signal.h>
+
+#include "format/format.h"
+
+/* ---------------------------------------------------------------- fault.c
+ * One handler for SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGABRT, SIGTRAP and
+ * SIGSYS serves every fault sink. It offers each fault to its clients in
+ * a fixed order — recovery first (it does not return when the thread is
+ * inside a guard), then the crash report — and then passes the fault on
+ * the way it would have gone without faststack: to the handler installed
+ * before ours, or to the default action. Neither client calls the
+ * other. */
+enum { FS_FAULT_RECOVER = 0, FS_FAULT_CRASH = 1, FS_FAULT_CLIENTS = 2 };
+typedef void (*fs_fault_client)(int sig, siginfo_t *si, void *uc);
+
+/* Installs the shared handlers once (idempotent, thread-safe),
+ * remembering the handlers installed before ours. 0 or -1 (errno). Not
+ * AS-safe. */
+int fs_fault_handlers_install(void);
+/* Have the handlers been installed (by any client)? */
+int fs_fault_installed(void);
+/* Sets (fn) or clears (NULL) a client. Not AS-safe. */
+void fs_fault_set_client(int slot, fs_fault_client fn);
+/* [AS-safe] Is that client set? */
+int fs_fault_client_on(int slot);
+/* [AS-safe] Index of sig among the fault signals, or -1. */
+int fs_fault_index(int sig);
+/* [AS-safe] Does sig go to a handler installed before ours (not the
+ * default action, not ignored)? */
+int fs_fault_chains(int sig);
+/* [AS-safe] Passes the fault on as the kernel would have without us:
+ * calls the previous handler (its mask, SA_RESETHAND, SA_NODEFER), or
+ * restores the default action and returns so that the faulting
+ * instruction runs again and kills with it (the core shows the fault
+ * itself), or raises it (a sent signal, SIGTRAP). */
+void fs_fault_forward(int sig, siginfo_t *si, void *uc);
+/* [AS-safe] Ends the process by sig now: default action, unblocked,
+ * raised at this thread; _exit(128+sig) if it cannot kill. */
+__attribute__((noreturn)) void fs_die_now(int sig);
+
+/* ------------------------------------------------------------- altstack.c
+ * Gives the calling thread a mmap'ed alternate signal stack with a guard
+ * page below it, unless it already has one; freed at thread exit (a
+ * pthread key destructor). 0 or -1. Not AS-safe. */
+int fs_altstack_ensure(void);
+
+/* --------------------------------------------------------------- output.c
+ * Where crash reports and signal-triggered dumps go: stderr, or the file
+ * FASTSTACK_OUTPUT names (opened at report time, appended to). */
+
+/* Sets the output: NULL or "" for stderr; a relative path is made
+ * absolute now (the cwd may change before a crash). Not AS-safe. */
+void fs_output_set(const char *path);
+/* [AS-safe] A descriptor for one report, and its release. */
+int fs_output_open(void);
+void fs_output_close(int fd);
+/* [AS-safe] A crash report is being written: dumps wait their turn. */
+extern _Atomic int fs_output_reporting;
+
+/* ----------------------------------------------------------- crashtable.c
+ * The lookup table a signal handler symbolizes with. */
+typedef struct fs_ctab_frame {
+  const char *function;   /* NULL unknown */
+  const char *file;       /* NULL unknown */
+  int line;               /* 0 unknown */
+  int inlined;            /* 1: inlined into the next frame */
+  uintptr_t func_offset;  /* lookup address minus the function's start */
+  const char *text;       /* its source line, prepared with the table */
+} fs_ctab_frame;
+
+/* Starts the builder (mode 1 background, 2 also synchronously now). 0/-1.
+ * Not AS-safe. */
+int fs_ctab_start(int mode, size_t max_bytes);
+/* [AS-safe] Marks/unmarks a reader: tables are not unmapped while one is
+ * active. */
+void fs_ctab_enter(void);
+void fs_ctab_leave(void);
+/* [AS-safe] Frames for the module-relative address at in the module
+ * [start, end) with the given build-id (hex, may be ""); innermost first.
+ * Returns how many were stored, 0 when no ready table covers it. Strings
+ * live in the table's read-only mapping (valid while the caller holds
+ * the reader mark). */
+int fs_ctab_lookup(uintptr_t start, const char *build_id, uintptr_t at,
+                   fs_ctab_frame *out, int max);
+/* Waits for the modules loaded now; 1 ready, 0 not. Not AS-safe. */
+int fs_ctab_wait(int timeout_ms);
+
+/* --------------------------------------------------------------- frames.c */
+enum {
+  FS_SINK_RAW = 1,    /* raw lines only (no table) */
+  FS_SINK_SOURCE = 2, /* read source lines now (FASTSTACK_CRASH_SOURCE) */
+};
+/* [AS-safe] Writes pcs[0..n) as frames: Go style (fs_format_go_frame)
+ * where the table knows the PC, the raw line otherwise; elides the middle
+ * of long traces like every other format. */
+void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n,
+                    unsigned flags, unsigned mode);
+
+/* -------------------------------------------------------------- threads.c */
+/* Most PCs recorded per thread in a dump. */
+#define FS_SLOT_PCS 100
+/* Most threads a dump covers. */
+#define FS_MAX_THREADS 4096
+
+enum {
+  FS_SLOT_EMPTY = 0,
+  FS_SLOT_ASKED,    /* signalled, not answered yet */
+  FS_SLOT_DONE,     /* pcs recorded */
+  FS_SLOT_FAILED,   /* the signal could not be sent (thread gone) */
+  FS_SLOT_WRITING,  /* the thread is recording its stack right now */
+  FS_SLOT_TIMEOUT,  /* did not answer in time */
+};
+
+typedef struct fs_slot {
+  _Atomic int state;
+  int tid;
+  int n;            /* PCs in pcs */
+  int fault_sig;    /* the thread is itself in the fault handler: its
+                       signal, and pcs start at its faulting PC */
+  int group;        /* dedup: index of the first slot with this stack */
+  int count;        /* dedup: threads sharing this stack (on the first) */
+  uintptr_t pcs[FS_SLOT_PCS];
+} fs_slot;
+
+/* How long a collection waits for the threads to answer (ms). */
+extern int fs_threads_timeout_ms;
+/* Maps the slots and installs the real-time handler; idempotent. AS-safe
+ * in practice (mmap and sigaction are plain system calls). 0 or -1. */
+int fs_threads_prepare(void);
+/* The real-time signal the dumps use. */
+int fs_threads_signal(void);
+/* [AS-safe] One collection at a time: waits up to wait_ms for the lock;
+ * 1 taken, 0 not. */
+int fs_threads_lock(int wait_ms);
+void fs_threads_unlock(void);
+/* [AS-safe] Asks every thread but the caller to record its stack and
+ * waits up to fs_threads_timeout_ms. Fills the slots and returns how many
+ * there are (the caller's own is not among them), or -1 if not prepared.
+ * Caller holds the lock. */
+int fs_threads_collect(fs_slot **slots);
+/* [AS-safe] Groups identical stacks (sets group/count). */
+void fs_threads_dedup(fs_slot *slots, int n);
+/* [AS-safe] Writes the slots' stacks (after dedup unless no_dedup);
+ * mode as for fs_sink_frames. */
+void fs_threads_print(fs_out *o, fs_slot *slots, int n, int no_dedup,
+                      unsigned mode);
+/* [AS-safe] The calling thread waits in the fault handler behind another
+ * thread's report (uc its fault context; NULL when it stops waiting): a
+ * dump then shows where it faulted, not where it waits. */
+void fs_threads_note_waiting(const void *uc, int sig);
+
+/* ----------------------------------------------------------------- dump.c */
+/* Installs (sig > 0) or removes (0) the signal that dumps every thread's
+ * stack to the output; raw and source as for fs_sink_frames. 0 or -1
+ * (errno EINVAL for a fault signal or one faststack uses). Not AS-safe. */
+int fs_dump_signal_set(int sig, unsigned mode);
+
+#endif /* FASTSTACK_SINKS_H */

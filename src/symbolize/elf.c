@@ -1,0 +1,500 @@
+/* elf.c — the ELF reader (see elfread.h). Files are mmap'ed, never read whole:
+ * only the pages of the sections a lookup touches come into memory. */
+#define _GNU_SOURCE
+#include <elf.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zlib.h>
+#include <zstd.h>
+
+#include "symbolize/elf.h"
+
+/* The most one decompressed section may take: bounds what a crafted
+ * header can make us allocate. Tests and fuzzers may lower it. */
+size_t fs_elf_max_section = (size_t)1 << 30;
+
+static int fail(const char **err, const char *msg)
+{
+  if (err) *err = msg;
+  return -1;
+}
+
+/* Is [off, off+n) inside an image of size? */
+static int fits(uint64_t off, uint64_t n, size_t size)
+{
+  return off <= size && n <= size - off;
+}
+
+static uint64_t rd64(const uint8_t *p)
+{
+  uint64_t v;
+  memcpy(&v, p, 8);
+  return v;
+}
+
+static uint32_t rd32(const uint8_t *p)
+{
+  uint32_t v;
+  memcpy(&v, p, 4);
+  return v;
+}
+
+static uint16_t rd16(const uint8_t *p)
+{
+  uint16_t v;
+  memcpy(&v, p, 2);
+  return v;
+}
+
+/* ------------------------------------------------------------- headers */
+
+/* Section header i as a struct (copied: the image need not be aligned). */
+static int shdr(const fs_elf *e, unsigned i, Elf64_Shdr *out)
+{
+  if (!e->shdrs || i >= e->shnum) return 0;
+  memcpy(out, e->shdrs + (size_t)i * e->shentsize, sizeof *out);
+  return 1;
+}
+
+static int parse(fs_elf *e, const char **err)
+{
+  if (e->size < sizeof(Elf64_Ehdr)) return fail(err, "file too small for ELF");
+  Elf64_Ehdr h;
+  memcpy(&h, e->img, sizeof h);
+  if (memcmp(h.e_ident, ELFMAG, SELFMAG)) return fail(err, "not an ELF file");
+  if (h.e_ident[EI_CLASS] != ELFCLASS64 || h.e_ident[EI_DATA] != ELFDATA2LSB)
+    return fail(err, "not a 64-bit little-endian ELF file");
+  e->type = h.e_type;
+  if (!h.e_shoff) return 0; /* no sections: symbols unknown, not an error */
+  if (h.e_shentsize < sizeof(Elf64_Shdr))
+    return fail(err, "ELF section header size is invalid");
+  uint64_t shnum = h.e_shnum, shstrndx = h.e_shstrndx;
+  if (!fits(h.e_shoff, h.e_shentsize, e->size))
+    return fail(err, "ELF section headers lie outside the file");
+  Elf64_Shdr s0;
+  memcpy(&s0, e->img + h.e_shoff, sizeof s0);
+  /* Large counts live in section 0 (gABI extended numbering). */
+  if (shnum == 0) shnum = s0.sh_size;
+  if (shstrndx == SHN_XINDEX) shstrndx = s0.sh_link;
+  if (shnum > 0xffffff || !fits(h.e_shoff, shnum * h.e_shentsize, e->size))
+    return fail(err, "ELF section headers lie outside the file");
+  e->shdrs = e->img + h.e_shoff;
+  e->shnum = (unsigned)shnum;
+  e->shentsize = h.e_shentsize;
+  Elf64_Shdr ss;
+  if (shdr(e, (unsigned)shstrndx, &ss) && ss.sh_type != SHT_NOBITS &&
+      fits(ss.sh_offset, ss.sh_size, e->size)) {
+    e->shstr.p = e->img + ss.sh_offset;
+    e->shstr.n = ss.sh_size;
+  }
+  return 0;
+}
+
+int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err)
+{
+  memset(e, 0, sizeof *e);
+  e->img = p;
+  e->size = n;
+  return parse(e, err);
+}
+
+int fs_elf_open(fs_elf *e, const char *path, const char **err)
+{
+  memset(e, 0, sizeof *e);
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0)
+    return fail(err, errno == ENOENT ? "file not found" : "cannot open file");
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size <= 0) {
+    close(fd);
+    return fail(err, "not a regular, non-empty file");
+  }
+  void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
+  close(fd);
+  if (m == MAP_FAILED) return fail(err, "cannot map file");
+  e->img = m;
+  e->size = (size_t)st.st_size;
+  e->mapped = 1;
+  if (parse(e, err) != 0) {
+    fs_elf_close(e);
+    return -1;
+  }
+  return 0;
+}
+
+void fs_elf_close(fs_elf *e)
+{
+  for (int i = 0; i < e->nowned; i++) free(e->owned[i]);
+  if (e->mapped && e->img) munmap((void *)e->img, e->size);
+  memset(e, 0, sizeof *e);
+}
+
+/* ------------------------------------------------------------ sections */
+
+static const char *sec_name(const fs_elf *e, const Elf64_Shdr *s)
+{
+  if (!e->shstr.p || s->sh_name >= e->shstr.n) return "";
+  const char *n = (const char *)e->shstr.p + s->sh_name;
+  /* The table must NUL-terminate the name inside itself. */
+  if (!memchr(n, 0, e->shstr.n - s->sh_name)) return "";
+  return n;
+}
+
+static int find_raw(const fs_elf *e, const char *name, Elf64_Shdr *out)
+{
+  for (unsigned i = 1; i < e->shnum; i++) {
+    if (!shdr(e, i, out)) return 0;
+    if (out->sh_type != SHT_NOBITS && !strcmp(sec_name(e, out), name))
+      return fits(out->sh_offset, out->sh_size, e->size);
+  }
+  return 0;
+}
+
+int fs_elf_has_section(const fs_elf *e, const char *name)
+{
+  Elf64_Shdr s;
+  return find_raw(e, name, &s) && s.sh_size > 0;
+}
+
+static void *keep(fs_elf *e, void *buf)
+{
+  if (e->nowned >= FS_ELF_OWNED_MAX) {
+    free(buf);
+    return NULL;
+  }
+  return e->owned[e->nowned++] = buf;
+}
+
+static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out,
+                        size_t outn)
+{
+  z_stream z;
+  memset(&z, 0, sizeof z);
+  if (inflateInit(&z) != Z_OK) return -1;
+  int rc = 0;
+  size_t done_in = 0, done_out = 0;
+  /* zlib counts in uInt: feed and drain in chunks for huge sections. */
+  for (;;) {
+    size_t ci = n - done_in, co = outn - done_out;
+    z.next_in = (Bytef *)(in + done_in);
+    z.avail_in = (uInt)(ci > 1u << 30 ? 1u << 30 : ci);
+    z.next_out = out + done_out;
+    z.avail_out = (uInt)(co > 1u << 30 ? 1u << 30 : co);
+    uInt ai = z.avail_in, ao = z.avail_out;
+    rc = inflate(&z, Z_NO_FLUSH);
+    done_in += ai - z.avail_in;
+    done_out += ao - z.avail_out;
+    if (rc == Z_STREAM_END) break;
+    if (rc != Z_OK || (ai == z.avail_in && ao == z.avail_out)) break;
+  }
+  inflateEnd(&z);
+  return rc == Z_STREAM_END && done_out == outn ? 0 : -1;
+}
+
+/* Decompresses [in, in+n) of the given kind (1 zlib, 2 zstd) to exactly
+ * size bytes, into a buffer owned by e. */
+static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
+                      uint64_t size, fs_bytes *out, const char **err)
+{
+  if (size == 0 || size > fs_elf_max_section)
+    return fail(err, "compressed section has an implausible size");
+  /* zlib cannot expand more than ~1032:1; a larger claim is a lie. */
+  if (kind == 1 && size / 1032 > n + 64)
+    return fail(err, "compressed section has an implausible size");
+  uint8_t *buf = malloc(size);
+  if (!buf) return fail(err, "out of memory decompressing a section");
+  int ok;
+  if (kind == 1) {
+    ok = inflate_zlib(in, n, buf, size) == 0;
+  } else {
+    size_t r = ZSTD_decompress(buf, size, in, n);
+    ok = !ZSTD_isError(r) && r == size;
+  }
+  if (!ok) {
+    free(buf);
+    return fail(err, "corrupt compressed section");
+  }
+  if (!keep(e, buf)) return fail(err, "too many compressed sections");
+  out->p = buf;
+  out->n = size;
+  return 0;
+}
+
+static int section_contents(fs_elf *e, const Elf64_Shdr *s, int legacy_z,
+                            fs_bytes *out, const char **err)
+{
+  const uint8_t *p = e->img + s->sh_offset;
+  size_t n = s->sh_size;
+  if (s->sh_flags & SHF_COMPRESSED) {
+    if (n < sizeof(Elf64_Chdr)) return fail(err, "truncated compressed section");
+    Elf64_Chdr ch;
+    memcpy(&ch, p, sizeof ch);
+    int kind = ch.ch_type == ELFCOMPRESS_ZLIB ? 1
+             : ch.ch_type == 2 /* ELFCOMPRESS_ZSTD */ ? 2 : 0;
+    if (!kind) return fail(err, "unknown section compression");
+    return decompress(e, kind, p + sizeof ch, n - sizeof ch, ch.ch_size, out,
+                      err);
+  }
+  if (legacy_z) {
+    /* .zdebug_*: "ZLIB", the size as 8 big-endian bytes, a zlib stream. */
+    if (n < 12 || memcmp(p, "ZLIB", 4)) return fail(err, "bad .zdebug section");
+    uint64_t size = 0;
+    for (int i = 4; i < 12; i++) size = size << 8 | p[i];
+    return decompress(e, 1, p + 12, n - 12, size, out, err);
+  }
+  out->p = p;
+  out->n = n;
+  return 0;
+}
+
+int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out,
+                   const char **err)
+{
+  out->p = NULL;
+  out->n = 0;
+  Elf64_Shdr s;
+  if (find_raw(e, name, &s)) return section_contents(e, &s, 0, out, err) == 0;
+  if (!strncmp(name, ".debug_", 7)) {
+    char z[64];
+    size_t l = strlen(name);
+    if (l + 2 > sizeof z) return 0;
+    memcpy(z, ".zdebug_", 8);
+    memcpy(z + 8, name + 7, l - 6);
+    if (find_raw(e, z, &s)) return section_contents(e, &s, 1, out, err) == 0;
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------ build-id, link */
+
+/* GNU build-id in a note area [p, p+n). */
+static unsigned note_build_id(const uint8_t *p, size_t n, uint8_t *id,
+                              unsigned max)
+{
+  size_t off = 0;
+  while (n - off >= 12) {
+    uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4),
+             type = rd32(p + off + 8);
+    size_t name_off = off + 12;
+    size_t desc_off = name_off + (((size_t)namesz + 3) & ~(size_t)3);
+    if (namesz > n || descsz > n || desc_off > n || descsz > n - desc_off)
+      return 0;
+    if (type == NT_GNU_BUILD_ID && namesz == 4 &&
+        !memcmp(p + name_off, "GNU", 4) && descsz > 0) {
+      unsigned k = descsz < max ? descsz : max;
+      memcpy(id, p + desc_off, k);
+      return descsz;
+    }
+    off = desc_off + (((size_t)descsz + 3) & ~(size_t)3);
+  }
+  return 0;
+}
+
+unsigned fs_elf_build_id(const fs_elf *e, uint8_t *id, unsigned max)
+{
+  Elf64_Shdr s;
+  for (unsigned i = 1; i < e->shnum && shdr(e, i, &s); i++) {
+    if (s.sh_type != SHT_NOTE || !fits(s.sh_offset, s.sh_size, e->size))
+      continue;
+    unsigned r = note_build_id(e->img + s.sh_offset, s.sh_size, id, max);
+    if (r) return r;
+  }
+  /* No section headers (or no note section): the program headers. */
+  Elf64_Ehdr h;
+  memcpy(&h, e->img, sizeof h);
+  if (h.e_phentsize < sizeof(Elf64_Phdr) ||
+      !fits(h.e_phoff, (uint64_t)h.e_phnum * h.e_phentsize, e->size))
+    return 0;
+  for (unsigned i = 0; i < h.e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, e->img + h.e_phoff + (size_t)i * h.e_phentsize, sizeof ph);
+    if (ph.p_type != PT_NOTE || !fits(ph.p_offset, ph.p_filesz, e->size))
+      continue;
+    unsigned r = note_build_id(e->img + ph.p_offset, ph.p_filesz, id, max);
+    if (r) return r;
+  }
+  return 0;
+}
+
+int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc)
+{
+  Elf64_Shdr s;
+  if (!find_raw(e, ".gnu_debuglink", &s)) return 0;
+  const uint8_t *p = e->img + s.sh_offset;
+  const uint8_t *nul = memchr(p, 0, s.sh_size);
+  if (!nul || nul == p) return 0;
+  size_t crc_off = ((size_t)(nul - p) + 1 + 3) & ~(size_t)3;
+  if (crc_off + 4 > s.sh_size) return 0;
+  *name = (const char *)p;
+  *crc = rd32(p + crc_off);
+  return 1;
+}
+
+int fs_file_crc32(const char *path, uint32_t *crc)
+{
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  uLong c = crc32(0L, Z_NULL, 0);
+  unsigned char buf[1 << 16];
+  ssize_t r;
+  while ((r = read(fd, buf, sizeof buf)) > 0) c = crc32(c, buf, (uInt)r);
+  close(fd);
+  if (r < 0) return -1;
+  *crc = (uint32_t)c;
+  return 0;
+}
+
+/* ------------------------------------------------------------- symbols */
+
+/* Which of two symbols at one address names it: a global over a weak over
+ * a local binding (aliases like glibc's __GI_x are local), then a sized
+ * one, then the first in the table (llvm-symbolizer's choice too). */
+static int better(const fs_sym *a, int abind, size_t aidx, const fs_sym *b,
+                  int bbind, size_t bidx)
+{
+  static const int rank[] = {[STB_LOCAL] = 0, [STB_GLOBAL] = 2,
+                             [STB_WEAK] = 1};
+  int ra = abind <= STB_WEAK ? rank[abind] : 0;
+  int rb = bbind <= STB_WEAK ? rank[bbind] : 0;
+  if (ra != rb) return ra > rb;
+  if ((a->size != 0) != (b->size != 0)) return a->size != 0;
+  return aidx < bidx;
+}
+
+typedef struct symx {
+  fs_sym s;
+  int bind;
+  size_t idx; /* position in the table */
+} symx;
+
+static int cmp_symx(const void *a, const void *b)
+{
+  const symx *x = a, *y = b;
+  if (x->s.addr != y->s.addr) return x->s.addr < y->s.addr ? -1 : 1;
+  return better(&x->s, x->bind, x->idx, &y->s, y->bind, y->idx) ? -1
+       : better(&y->s, y->bind, y->idx, &x->s, x->bind, x->idx) ? 1 : 0;
+}
+
+/* By address (ties in any order: the caller picks the best alias). A
+ * radix sort: a symbol table has tens of thousands of entries. */
+static void sort_symx(symx *v, size_t n)
+{
+  uint64_t lo = UINT64_MAX;
+  for (size_t i = 0; i < n; i++)
+    if (v[i].s.addr < lo) lo = v[i].s.addr;
+  uint64_t *keys = malloc((n ? n : 1) * sizeof *keys);
+  for (size_t i = 0; keys && i < n; i++) keys[i] = v[i].s.addr - lo;
+  if (!keys || fs_sort_keyed(v, n, sizeof *v, keys) != 0)
+    qsort(v, n, sizeof *v, cmp_symx);
+  free(keys);
+}
+
+static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
+{
+  Elf64_Shdr s, str;
+  unsigned i;
+  for (i = 1; i < e->shnum && shdr(e, i, &s); i++)
+    if (s.sh_type == type) break;
+  if (i >= e->shnum || s.sh_entsize < sizeof(Elf64_Sym) ||
+      !fits(s.sh_offset, s.sh_size, e->size) || !shdr(e, s.sh_link, &str) ||
+      str.sh_type == SHT_NOBITS || !fits(str.sh_offset, str.sh_size, e->size))
+    return -1;
+  size_t count = s.sh_size / s.sh_entsize;
+  symx *v = malloc((count ? count : 1) * sizeof *v);
+  if (!v) return -1;
+  const char *strs = (const char *)e->img + str.sh_offset;
+  size_t n = 0;
+  for (size_t k = 0; k < count; k++) {
+    const uint8_t *p = e->img + s.sh_offset + k * s.sh_entsize;
+    uint32_t name = rd32(p);
+    unsigned char info = p[4];
+    uint16_t shndx = rd16(p + 6);
+    uint64_t value = rd64(p + 8), size = rd64(p + 16);
+    int t = ELF64_ST_TYPE(info);
+    if ((t != STT_FUNC && t != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
+        value == 0 || name == 0 || name >= str.sh_size ||
+        !memchr(strs + name, 0, str.sh_size - name))
+      continue;
+    v[n].s.addr = value;
+    v[n].s.size = size;
+    v[n].s.name = strs + name;
+    v[n].bind = ELF64_ST_BIND(info);
+    v[n].idx = k;
+    n++;
+  }
+  sort_symx(v, n);
+  /* One symbol per address: the best of its aliases. */
+  fs_sym *syms = malloc((n ? n : 1) * sizeof *syms);
+  if (!syms) {
+    free(v);
+    return -1;
+  }
+  size_t m = 0, extra = 0;
+  for (size_t k = 0; k < n;) {
+    size_t best = k, j = k + 1;
+    for (; j < n && v[j].s.addr == v[k].s.addr; j++)
+      if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
+                 v[best].idx))
+        best = j;
+    syms[m++] = v[best].s;
+    const char *at = strchr(v[best].s.name, '@');
+    if (at) extra += (size_t)(at - v[best].s.name) + 1;
+    k = j;
+  }
+  free(v);
+  memset(out, 0, sizeof *out);
+  if (extra && !(out->names = malloc(extra))) {
+    free(syms);
+    return -1;
+  }
+  for (size_t k = 0, used = 0; extra && k < m; k++) {
+    const char *at = strchr(syms[k].name, '@');
+    if (!at) continue;
+    size_t len = (size_t)(at - syms[k].name);
+    memcpy(out->names + used, syms[k].name, len);
+    out->names[used + len] = '\0';
+    syms[k].name = out->names + used;
+    used += len + 1;
+  }
+  out->syms = syms;
+  out->n = m;
+  out->dynamic = type == SHT_DYNSYM;
+  return 0;
+}
+
+int fs_elf_symtab(const fs_elf *e, fs_symtab *out)
+{
+  memset(out, 0, sizeof *out);
+  if (load_symbols(e, SHT_SYMTAB, out) == 0 && out->n > 0) return 0;
+  fs_symtab_free(out);
+  return load_symbols(e, SHT_DYNSYM, out);
+}
+
+void fs_symtab_free(fs_symtab *t)
+{
+  free(t->syms);
+  free(t->names);
+  memset(t, 0, sizeof *t);
+}
+
+const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr)
+{
+  size_t lo = 0, hi = t->n;
+  while (lo < hi) { /* first symbol with addr > the address */
+    size_t mid = lo + (hi - lo) / 2;
+    if (t->syms[mid].addr <= addr) lo = mid + 1;
+    else hi = mid;
+  }
+  /* A symbol may nest inside an earlier, larger one: look back a little. */
+  for (size_t k = lo, steps = 0; k > 0 && steps < 4; k--, steps++) {
+    const fs_sym *s = &t->syms[k - 1];
+    if (addr - s->addr < s->size || (s->size == 0 && addr == s->addr))
+      return s;
+  }
+  return NULL;
+}

@@ -1,0 +1,79 @@
+/* elf.h — the ELF reader used by the symbolizer (symfile.c): maps a
+ * file (or reads an image already in memory, the vDSO), finds sections by
+ * name and decompresses them (SHF_COMPRESSED zlib/zstd, legacy .zdebug_),
+ * reads the build-id and .gnu_debuglink, and builds a sorted function
+ * symbol table from .symtab or .dynsym.
+ *
+ * Every read is bounds-checked against the image: a truncated or crafted
+ * file makes the affected lookups fail (with a message), never crash. Only
+ * 64-bit little-endian ELF (x86-64) is accepted. */
+#ifndef FASTSTACK_ELF_H
+#define FASTSTACK_ELF_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common/common.h"
+#include "symbolize/dwarf.h"
+
+/* Most decompressed sections one image keeps (the DWARF set is 10). */
+#define FS_ELF_OWNED_MAX 16
+
+typedef struct fs_elf {
+  const uint8_t *img;   /* the whole file (mmap) or the in-memory image */
+  size_t size;
+  int mapped;           /* 1: img is our mmap; unmap on close */
+  uint16_t type;        /* e_type: ET_EXEC, ET_DYN, ... */
+  const uint8_t *shdrs; /* section headers (validated to lie in img) */
+  unsigned shnum, shentsize;
+  fs_bytes shstr;       /* section name table */
+  void *owned[FS_ELF_OWNED_MAX]; /* decompressed section buffers */
+  int nowned;
+} fs_elf;
+
+/* One function symbol: [addr, addr+size). Names point into the image. */
+typedef struct fs_sym {
+  uint64_t addr, size;
+  const char *name;
+} fs_sym;
+
+typedef struct fs_symtab {
+  fs_sym *syms;  /* sorted by addr; one per address (best alias) */
+  size_t n;
+  int dynamic;   /* 1: from .dynsym */
+  char *names;   /* versioned names (printf@@GLIBC_2.2.5) without the
+                    version, which is not part of the function's name */
+} fs_symtab;
+
+/* Opens and maps path. 0, or -1 with *err set to a static message. */
+int fs_elf_open(fs_elf *e, const char *path, const char **err);
+/* Reads an ELF image already in memory (the vDSO): [p, p+n) must stay
+ * mapped as long as e is used. 0 or -1 with *err. */
+int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err);
+void fs_elf_close(fs_elf *e);
+
+/* The contents of section name, decompressed if needed (the buffer is
+ * owned by e). Also finds ".zdebug_x" for ".debug_x". 1 found, 0 absent
+ * or unusable (then *err names why, if the section exists but is bad). */
+int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out,
+                   const char **err);
+/* Does the image have a section of this name with contents? */
+int fs_elf_has_section(const fs_elf *e, const char *name);
+
+/* The GNU build-id's bytes: returns its size (0: none), copying up to max
+ * bytes into id. */
+unsigned fs_elf_build_id(const fs_elf *e, uint8_t *id, unsigned max);
+/* .gnu_debuglink: 1 with *name (into the image) and *crc, else 0. */
+int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc);
+
+/* Function symbols from .symtab, else .dynsym, sorted. 0, or -1 (OOM or
+ * no symbol table). Free with fs_symtab_free. */
+int fs_elf_symtab(const fs_elf *e, fs_symtab *out);
+void fs_symtab_free(fs_symtab *t);
+/* The symbol holding addr, or NULL. */
+const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr);
+
+/* CRC-32 of a whole file, as .gnu_debuglink records it. 0 ok, -1. */
+int fs_file_crc32(const char *path, uint32_t *crc);
+
+#endif

@@ -1,0 +1,177 @@
+/* frames.c — the frames of one address in one symfile: DWARF's inline
+ * chain (dwarf.c) or the symbol table's function, with names demangled
+ * (libiberty's allocation-free callback demangler) and paths joined, all
+ * strings packed into the caller's buffer. */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <string.h>
+#include <libiberty/demangle.h>
+
+#include "symbolize/symbolizer.h"
+
+static void w_begin(strw *w)
+{
+  w->overflow = 0;
+}
+
+static void w_add(strw *w, const char *s, size_t n)
+{
+  if (w->overflow || n > w->cap - w->len) {
+    w->overflow = 1;
+    return;
+  }
+  memcpy(w->buf + w->len, s, n);
+  w->len += n;
+}
+
+/* Ends the string begun at mark: its start, or NULL if it did not fit
+ * (then its bytes are given back). */
+static const char *w_end(strw *w, size_t mark)
+{
+  if (!w->overflow && w->len < w->cap) {
+    w->buf[w->len++] = '\0';
+    return w->buf + mark;
+  }
+  w->len = mark;
+  w->overflow = 0;
+  w->lost = 1;
+  return NULL;
+}
+
+/* The n bytes at s as one string, or NULL (s NULL, or no room). */
+const char *fs_strw_strn(strw *w, const char *s, size_t n)
+{
+  if (!s) return NULL;
+  size_t mark = w->len;
+  w_begin(w);
+  w_add(w, s, n);
+  return w_end(w, mark);
+}
+
+static const char *w_str(strw *w, const char *s)
+{
+  return s ? fs_strw_strn(w, s, strlen(s)) : NULL;
+}
+
+static void demangle_cb(const char *s, size_t n, void *arg)
+{
+  w_add(arg, s, n);
+}
+
+/* The name people read: C++ linkage names demangled (params included,
+ * like addr2line -C and llvm-symbolizer), else the plain name. */
+static const char *w_function(faststack_symbolizer *s, strw *w,
+                              const char *linkage, const char *name)
+{
+  if (!linkage) return w_str(w, name);
+  if (s->opts.no_demangle) return w_str(w, linkage);
+  size_t mark = w->len;
+  w_begin(w);
+  if (cplus_demangle_v3_callback(linkage, DMGL_PARAMS | DMGL_ANSI,
+                                 demangle_cb, w)) {
+    const char *r = w_end(w, mark);
+    if (r) return r;
+  } else {
+    w->len = mark;
+  }
+  /* Not a mangled name (or it did not fit): as recorded. */
+  return w_str(w, name ? name : linkage);
+}
+
+/* comp_dir + dir + file, each absolute part restarting the path. */
+static const char *w_path(strw *w, const char *comp_dir, const char *dir,
+                          const char *file)
+{
+  if (!file) return NULL;
+  const char *parts[3] = {comp_dir, dir, file};
+  int first = 0;
+  for (int i = 0; i < 3; i++)
+    if (parts[i] && parts[i][0] == '/') first = i;
+  size_t mark = w->len;
+  w_begin(w);
+  int any = 0;
+  for (int i = first; i < 3; i++) {
+    if (!parts[i] || !parts[i][0]) continue;
+    if (any && w->len > mark && w->buf[w->len - 1] != '/') w_add(w, "/", 1);
+    w_add(w, parts[i], strlen(parts[i]));
+    any = 1;
+  }
+  return w_end(w, mark);
+}
+
+#define FS_INLINE_MAX 64
+
+/* Itanium C++ constructors and destructors have variants (C1/C2, D0/D1/
+ * D2) that are often one function with several symbols. The DWARF
+ * linkage name says which variant the code is; an alias must not rename
+ * it (they demangle the same anyway). */
+static int ctor_dtor_alias(const char *sym, const char *linkage)
+{
+  if (!linkage || strncmp(sym, "_Z", 2) || strlen(sym) != strlen(linkage))
+    return 0;
+  int diffs = 0;
+  for (size_t i = 0; sym[i]; i++)
+    if (sym[i] != linkage[i]) {
+      if (i == 0 || !(sym[i - 1] == 'C' || sym[i - 1] == 'D') ||
+          !isdigit((unsigned char)sym[i]) ||
+          !isdigit((unsigned char)linkage[i]) || ++diffs > 1)
+        return 0;
+    }
+  return diffs == 1;
+}
+
+int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
+                      faststack_frame *out, int max, strw *w)
+{
+  fs_dwarf_frame df[FS_INLINE_MAX];
+  int n = 0;
+  if (f->dwarf) n = fs_dwarf_lookup(f->dwarf, addr, df, max < FS_INLINE_MAX
+                                                           ? max
+                                                           : FS_INLINE_MAX);
+  const fs_sym *sym = f->syms.n ? fs_symtab_find(&f->syms, addr) : NULL;
+  unsigned symsrc = f->syms.dynamic ? FASTSTACK_SRC_DYNSYM
+                                    : FASTSTACK_SRC_SYMTAB;
+  if (n <= 0) {
+    if (!sym) return 0;
+    out[0].function = w_function(s, w, sym->name, sym->name);
+    out[0].function_offset = addr - sym->addr;
+    out[0].source = symsrc;
+    return 1;
+  }
+  /* The physical function's start, for offsets. */
+  uint64_t func_lo = df[n - 1].func_low_pc;
+  if (!func_lo && sym) func_lo = sym->addr;
+  for (int i = 0; i < n; i++) {
+    const fs_dwarf_frame *d = &df[i];
+    faststack_frame *o = &out[i];
+    if (i) memset(o, 0, sizeof *o);
+    const char *linkage = d->linkage_name, *name = d->name;
+    o->source = FASTSTACK_SRC_DWARF;
+    if (!d->inlined && sym &&
+        ((!name && !linkage) ||
+         (sym->addr == d->func_low_pc &&
+          !ctor_dtor_alias(sym->name, linkage)))) {
+      /* Line info without a subprogram DIE: the symbol names it. And a
+       * symbol that starts exactly at the function names the same code;
+       * its (global) name is the one callers use — printf, not the
+       * __printf that glibc defines and aliases — as llvm-symbolizer
+       * prints it. So a compiler's specialized copy keeps its symbol's
+       * name (foo.isra.0, "foo [clone .isra.0]" demangled), telling the
+       * reader which copy ran; addr2line prints foo. A function's cold
+       * part (foo.cold) does not start at the function: it stays foo. */
+      if (!name && !linkage) o->source = symsrc;
+      linkage = name = sym->name;
+    }
+    o->function = w_function(s, w, linkage, name);
+    o->file = w_path(w, d->comp_dir, d->dir, d->file);
+    o->line = d->line;
+    o->column = d->column;
+    o->inlined = d->inlined;
+    o->function_offset = func_lo && func_lo <= addr ? addr - func_lo : 0;
+    if (d->md5) {
+      o->file_md5_valid = 1;
+      memcpy(o->file_md5, d->md5, 16);
+    }
+  }
+  return n;
+}

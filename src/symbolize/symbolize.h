@@ -1,0 +1,17 @@
+/* symbolize.h — the symbolize stage: program counters to frames
+ * (faststack_symbolize and the symbolizer objects in the public header).
+ * What later stages may use beyond the public API: the ELF reader (elf.h:
+ * a file's sections, build-id and function symbols) and the function
+ * symbols an offline symbolizer found. */
+#ifndef FASTSTACK_SYMBOLIZE_H
+#define FASTSTACK_SYMBOLIZE_H
+
+#include "capture/capture.h"
+#include "symbolize/elf.h"
+
+/* The function symbols of an offline symbolizer's file — its .symtab, or
+ * its debug file's for a stripped binary, else .dynsym — sorted, one per
+ * address, living as long as s; their count (0: none). Not AS-safe. */
+size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out);
+
+#endif /* FASTSTACK_SYMBOLIZE_H */

@@ -1,0 +1,207 @@
+/* symfile.c — one ELF object's symbolization state (fs_symfile): the
+ * mapped binary, its separate debug file if the binary has no DWARF, the
+ * DWARF index (lazy) and a sorted function symbol table (.symtab, else
+ * .dynsym) for what DWARF does not cover. A symfile is opened on the
+ * first PC that falls in its object and kept for the symbolizer's life.
+ *
+ * Truthfulness: a loaded module whose file on disk has a different
+ * build-id (replaced since it was loaded) is not read; its frames stay
+ * unknown. */
+#define _GNU_SOURCE
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/auxv.h>
+
+#include "symbolize/symbolizer.h"
+
+void fs_symbolizer_set_error(faststack_symbolizer *s, const char *what,
+                             const char *path)
+{
+  pthread_mutex_lock(&s->lock);
+  snprintf(s->err, sizeof s->err, "%s: %s", path ? path : "?", what);
+  pthread_mutex_unlock(&s->lock);
+}
+
+/* ------------------------------------------------------ opening files */
+
+static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
+{
+  static const char *const names[] = {
+      ".debug_info",        ".debug_abbrev", ".debug_line",
+      ".debug_str",         ".debug_line_str", ".debug_str_offsets",
+      ".debug_addr",        ".debug_ranges", ".debug_rnglists",
+      ".debug_aranges"};
+  fs_bytes *slot[] = {&ds->info,        &ds->abbrev, &ds->line,
+                      &ds->str,         &ds->line_str, &ds->str_offsets,
+                      &ds->addr,        &ds->ranges, &ds->rnglists,
+                      &ds->aranges};
+  const char *first_err = NULL;
+  memset(ds, 0, sizeof *ds);
+  for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+    const char *err = NULL;
+    if (!fs_elf_section(e, names[i], slot[i], &err) && err && !first_err)
+      first_err = err;
+  }
+  return first_err;
+}
+
+static void load_dwarf(faststack_symbolizer *s, fs_symfile *f,
+                       const char *path)
+{
+  fs_elf *e = &f->elf;
+  if (!fs_elf_has_section(e, ".debug_info") &&
+      !fs_elf_has_section(e, ".zdebug_info")) {
+    f->have_dbg = fs_debug_file_find(&f->elf, path, &f->dbg);
+    if (!f->have_dbg) return;
+    e = &f->dbg;
+  }
+  fs_dwarf_sections ds;
+  const char *err = dwarf_sections(e, &ds);
+  if (err) fs_symbolizer_set_error(s, err, path);
+  if (!ds.info.p) return;
+  f->dwarf = fs_dwarf_create(&ds, s->opts.cache_bytes, &err);
+  if (!f->dwarf && err) fs_symbolizer_set_error(s, err, path);
+}
+
+/* Sets f->mapped_id for module m (see fs_symfile). */
+static void note_mapped_id(fs_symfile *f, const faststack_module *m)
+{
+  unsigned n = 0;
+  const unsigned char *id = fs_mapped_build_id(m->start, m->end, m->bias, &n);
+  char hexid[2 * sizeof f->raw_id + 1];
+  if (!id || n < 8 || n > sizeof f->raw_id || n != f->build_id_size ||
+      (uintptr_t)id + n > m->start + 4096)
+    return;
+  fs_hex_bytes(id, n, hexid);
+  if (memcmp(hexid, f->build_id, 2 * (size_t)n)) return;
+  memcpy(f->raw_id, id, n);
+  f->mapped_id = id;
+}
+
+fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
+                               const faststack_module *m)
+{
+  fs_symfile *f = calloc(1, sizeof *f);
+  if (!f || !(f->path = strdup(path))) {
+    free(f);
+    return NULL;
+  }
+  if (m) {
+    /* The identity first: a module that cannot be read must still be
+     * found again (as unusable), not reopened on every lookup. */
+    f->start = m->start;
+    f->path_ptr = m->path;
+    memcpy(f->build_id, m->build_id, sizeof f->build_id);
+    f->build_id_size = m->build_id_size;
+  }
+  const char *err = NULL;
+  int rc;
+  if (m && !strcmp(path, "linux-vdso.so.1")) {
+    /* The vDSO has no file: read its image from memory. */
+    uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+    fs_region r;
+    rc = base && fs_maps_find(base, &r, NULL, NULL)
+             ? fs_elf_from_memory(&f->elf, (const void *)base, r.hi - base,
+                                  &err)
+             : -1;
+  } else {
+    rc = fs_elf_open(&f->elf, path, &err);
+  }
+  if (rc != 0) {
+    fs_symbolizer_set_error(s, err ? err : "cannot read", path);
+    return f; /* known to be unusable: PCs in it stay unknown */
+  }
+  if (m) {
+    if (m->build_id[0]) {
+      uint8_t id[FASTSTACK_BUILD_ID_MAX];
+      char h[2 * FASTSTACK_BUILD_ID_MAX + 1];
+      unsigned n = fs_elf_build_id(&f->elf, id, sizeof id);
+      if (n > FASTSTACK_BUILD_ID_MAX) n = 0;
+      fs_hex_bytes(id, n, h);
+      if (strcmp(h, m->build_id) != 0) {
+        /* Replaced on disk since it was loaded: reading it would lie. */
+        fs_symbolizer_set_error(s, "file on disk differs from the loaded module", path);
+        fs_elf_close(&f->elf);
+        return f;
+      }
+    }
+  } else {
+    uint8_t id[FASTSTACK_BUILD_ID_MAX];
+    unsigned n = fs_elf_build_id(&f->elf, id, sizeof id);
+    if (n <= FASTSTACK_BUILD_ID_MAX) {
+      fs_hex_bytes(id, n, f->build_id);
+      f->build_id_size = n;
+    }
+  }
+  f->have_elf = 1;
+  if (m) note_mapped_id(f, m);
+  load_dwarf(s, f, path);
+  if (fs_elf_symtab(&f->elf, &f->syms) != 0 || f->syms.dynamic) {
+    /* A stripped binary: its debug file may still have a .symtab. */
+    fs_symtab t;
+    if (f->have_dbg && fs_elf_symtab(&f->dbg, &t) == 0 && !t.dynamic) {
+      fs_symtab_free(&f->syms);
+      f->syms = t;
+    } else if (f->have_dbg) {
+      fs_symtab_free(&t);
+    }
+  }
+  return f;
+}
+
+void fs_symfile_free(fs_symfile *f)
+{
+  if (!f) return;
+  fs_dwarf_free(f->dwarf);
+  fs_symtab_free(&f->syms);
+  if (f->have_dbg) fs_elf_close(&f->dbg);
+  fs_elf_close(&f->elf);
+  free(f->path);
+  free(f);
+}
+
+static int same(const fs_symfile *f, const faststack_module *m)
+{
+  if (f->start != m->start || f->build_id_size != m->build_id_size ||
+      memcmp(f->build_id, m->build_id, 2 * (size_t)m->build_id_size))
+    return 0;
+  /* The loader's name string is the same pointer for the object's whole
+   * life: comparing it first saves a string compare per lookup. */
+  return f->path_ptr == m->path || !strcmp(f->path, m->path);
+}
+
+/* The symfile of module m, opened on first use. */
+fs_symfile *fs_symfile_for(faststack_symbolizer *s,
+                               const faststack_module *m)
+{
+  int n = atomic_load_explicit(&s->nfiles, memory_order_acquire);
+  for (int i = 0; i < n; i++) {
+    fs_symfile *f = atomic_load_explicit(&s->files[i], memory_order_relaxed);
+    if (f && same(f, m)) return f;
+  }
+  pthread_mutex_lock(&s->lock);
+  fs_symfile *found = NULL;
+  n = atomic_load(&s->nfiles);
+  for (int i = 0; i < n && !found; i++)
+    if (same(s->files[i], m)) found = s->files[i];
+  if (!found && n < FS_SYMFILES_MAX) {
+    /* Opening reads the disk; other threads wait only when they need a
+     * new object too. */
+    pthread_mutex_unlock(&s->lock);
+    fs_symfile *f = fs_symfile_new(s, m->path, m);
+    pthread_mutex_lock(&s->lock);
+    n = atomic_load(&s->nfiles);
+    for (int i = 0; i < n && !found; i++)
+      if (same(s->files[i], m)) found = s->files[i];
+    if (found || !f || n >= FS_SYMFILES_MAX) {
+      fs_symfile_free(f);
+    } else {
+      atomic_store_explicit(&s->files[n], f, memory_order_relaxed);
+      atomic_store_explicit(&s->nfiles, n + 1, memory_order_release);
+      found = f;
+    }
+  }
+  pthread_mutex_unlock(&s->lock);
+  return found;
+}
