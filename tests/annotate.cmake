@@ -1,4 +1,4 @@
-# Issue 4: source line provider and formats.
+# The annotate stage: the source line provider and the formats.
 fs_add_test(test_annotate SOURCES test_annotate.c LIBS md Threads::Threads)
 fs_add_test(test_format SOURCES test_format.c)
 # The whole pipeline on a known program (symbolize, annotate, format).

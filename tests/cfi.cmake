@@ -1,4 +1,4 @@
-# Issue 5: the CFI unwinder against libunwind's unw_backtrace, on code
+# The CFI unwinder against libunwind's unw_backtrace, on code
 # without frame pointers: gcc -O2, gcc -O3 and clang -O2.
 find_library(FS_T_UNWIND unwind)
 find_library(FS_T_UNWIND_X86 unwind-x86_64)

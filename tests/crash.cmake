@@ -1,4 +1,4 @@
-# Issue 6: the crash handler, thread dumps and `faststack run`. Each case
+# The crash handler, thread dumps and `faststack run`. Each case
 # of crash_cases.c (and crash_plain.c under `faststack run`) runs as a
 # subprocess of crash_driver.py, which checks the report, the faulting
 # function and line and the call chain (addr2line on the raw frames, and

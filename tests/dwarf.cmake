@@ -1,4 +1,4 @@
-# Issue 3: DWARF reader. Fixtures are built with both compilers at every
+# The DWARF reader. Fixtures are built with both compilers at every
 # DWARF version/opt level we claim, uncompressed so the test's tiny ELF
 # reader can hand sections over directly.
 set(FS_DWARF_FIXTURES)

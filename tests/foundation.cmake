@@ -1,4 +1,4 @@
-# Issue 2: capture, module map, raw format, installation.
+# Capture, module map, raw format, installation.
 set(FS_FP_OPTS -O1 -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer
     -fno-optimize-sibling-calls)
 fs_add_test(test_capture SOURCES test_capture.c COPTS ${FS_FP_OPTS}

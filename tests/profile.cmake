@@ -1,4 +1,4 @@
-# Issue 8: stack table, pprof and folded writers, CPU profiler.
+# Profiles: stack table, pprof and folded writers, CPU profiler.
 fs_add_test(test_stacktable SOURCES test_stacktable.c
             COPTS -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls
             LIBS -rdynamic Threads::Threads)

@@ -1,4 +1,4 @@
-# Issue 7: faststack_recover. Helpers are real frames (-fno-inline, no
+# faststack_recover. Helpers are real frames (-fno-inline, no
 # sibling calls) with dynamic symbols (-rdynamic) so the test can check the
 # faulting function's PC range and the caller chain exactly.
 fs_add_test(test_recover SOURCES test_recover.c

@@ -1,4 +1,4 @@
-# Issue 3: the symbolizer on a live process (vDSO, glibc's debug file,
+# The symbolizer on a live process (vDSO, glibc's debug file,
 # dlopen, replaced files) and on corrupt files.
 fs_add_test(test_symbolize SOURCES test_symbolize.c
             LIBS -rdynamic ${CMAKE_DL_LIBS} Threads::Threads)

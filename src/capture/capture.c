@@ -155,9 +155,9 @@ enum {
  * below fails), hi >= 16, and fs_sigreturn_pc is known (else an exact PC
  * could have cached the trampoline's key).
  *
- * Aligned to a cache line: where the frame-pointer loop fell in its fetch
- * blocks moved it by 20% (1.12 vs 1.34 ns/frame, the same instructions
- * linked at two addresses). */
+ * Aligned to a cache line: where the frame-pointer loop falls in its
+ * fetch blocks changes its speed measurably (the same instructions linked
+ * at two addresses; bench_capture shows it, docs/cfi.md has the story). */
 FS_NO_SANITIZE static __attribute__((noinline, aligned(64))) uintptr_t *
 fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
 {

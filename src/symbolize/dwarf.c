@@ -2,10 +2,16 @@
  * function/inline tree, LRU-bounded cache. See docs/dwarf.md.
  * Every read goes through fs_rd, which never reads past its end and
  * latches an error flag instead; callers check the flag at unit
- * boundaries, so corrupt input degrades to "unknown". */
+ * boundaries, so corrupt input degrades to "unknown".
+ *
+ * Why one file of this size: it is one concern, answering "which
+ * function, file and line hold this address" from .debug_info and
+ * .debug_line, and its parts (the bounds-checked reader, forms, DIEs,
+ * line programs) are small static functions that the compiler inlines
+ * into the hot decode loops — libbacktrace's dwarf.c is one file for the
+ * same reason. Sections are marked below. */
 
 #include "symbolize/dwarf.h"
-#include "common/common.h"
 
 #include <pthread.h>
 #include <stdio.h>
