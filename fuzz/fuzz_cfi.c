@@ -8,7 +8,8 @@
 
 #include "capture/cfi.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
   if (size < 12) return 0;
   uint32_t off;
   uint64_t at;

@@ -8,16 +8,17 @@
 
 #include "symbolize/dwarf.h"
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
   if (size < 8) return 0;
   uint64_t addr;
   memcpy(&addr, data, 8);
   data += 8;
   size -= 8;
   fs_dwarf_sections s;
-  fs_bytes *slot[] = {&s.info, &s.abbrev, &s.line, &s.str, &s.line_str,
-                      &s.str_offsets, &s.addr, &s.ranges, &s.rnglists,
-                      &s.aranges};
+  fs_bytes *slot[] = {&s.info,     &s.abbrev,      &s.line, &s.str,
+                      &s.line_str, &s.str_offsets, &s.addr, &s.ranges,
+                      &s.rnglists, &s.aranges};
   memset(&s, 0, sizeof s);
   for (int i = 0; i < 10 && size >= 4; i++) {
     uint32_t n;

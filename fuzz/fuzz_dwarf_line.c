@@ -10,13 +10,14 @@
 
 /* DWARF 4 CU: DW_TAG_compile_unit, stmt_list=0, low_pc=0, high_pc=~0. */
 static const uint8_t info[] = {
-    0x1f, 0, 0, 0, 4, 0, 0, 0, 0, 0, 8, 1, 0, 0, 0, 0,
-    0,    0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f,
-    0,    0, 0};
-static const uint8_t abbrev[] = {1, 0x11, 0, 0x10, 0x17, 0x11, 0x01,
-                                 0x12, 0x07, 0, 0, 0};
+    0x1f, 0,    0,    0,    4,    0,    0,    0,    0, 0, 8, 1,
+    0,    0,    0,    0,    0,    0,    0,    0,    0, 0, 0, 0,
+    0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f, 0, 0, 0};
+static const uint8_t abbrev[] = {1,    0x11, 0,    0x10, 0x17, 0x11,
+                                 0x01, 0x12, 0x07, 0,    0,    0};
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
   if (size < 8) return 0;
   uint64_t addr;
   memcpy(&addr, data, 8);

@@ -11,7 +11,8 @@
 
 extern size_t fs_elf_max_section;
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
   /* Keep a crafted size claim from taking the fuzzer's memory. */
   fs_elf_max_section = (size_t)16 << 20;
   uint8_t *copy = malloc(size ? size : 1);
@@ -30,19 +31,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       fs_symtab_free(&t);
     }
     static const char *const names[] = {
-        ".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
-        ".debug_line_str", ".debug_str_offsets", ".debug_addr",
-        ".debug_ranges", ".debug_rnglists", ".debug_aranges"};
+        ".debug_info",     ".debug_abbrev",      ".debug_line", ".debug_str",
+        ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_ranges",
+        ".debug_rnglists", ".debug_aranges"};
     fs_dwarf_sections s;
-    fs_bytes *slot[] = {&s.info, &s.abbrev, &s.line, &s.str, &s.line_str,
-                        &s.str_offsets, &s.addr, &s.ranges, &s.rnglists,
-                        &s.aranges};
+    fs_bytes *slot[] = {&s.info,     &s.abbrev,      &s.line, &s.str,
+                        &s.line_str, &s.str_offsets, &s.addr, &s.ranges,
+                        &s.rnglists, &s.aranges};
     memset(&s, 0, sizeof s);
-    for (int i = 0; i < 10; i++) (void)fs_elf_section(&e, names[i], slot[i], NULL);
+    for (int i = 0; i < 10; i++)
+      (void)fs_elf_section(&e, names[i], slot[i], NULL);
     fs_dwarf *d = fs_dwarf_create(&s, 1 << 20, NULL);
     if (d) {
       fs_dwarf_frame f[8];
-      for (uint64_t a = 0; a < 0x2000; a += 0x101) (void)fs_dwarf_lookup(d, a, f, 8);
+      for (uint64_t a = 0; a < 0x2000; a += 0x101)
+        (void)fs_dwarf_lookup(d, a, f, 8);
       fs_dwarf_free(d);
     }
     fs_elf_close(&e);

@@ -37,8 +37,8 @@ extern "C" {
 #define FASTSTACK_VERSION_PATCH 0
 #define FASTSTACK_VERSION_STRING "0.1.0"
 /* MAJOR*10000 + MINOR*100 + PATCH, for #if comparisons. */
-#define FASTSTACK_VERSION_NUMBER \
-  (FASTSTACK_VERSION_MAJOR * 10000 + FASTSTACK_VERSION_MINOR * 100 + \
+#define FASTSTACK_VERSION_NUMBER                                               \
+  (FASTSTACK_VERSION_MAJOR * 10000 + FASTSTACK_VERSION_MINOR * 100 +           \
    FASTSTACK_VERSION_PATCH)
 
 #if defined(__GNUC__) && !defined(FASTSTACK_NO_VISIBILITY)
@@ -220,8 +220,8 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
 /* A message describing the last error the symbolizer met (a corrupt
  * section, a missing debug file), or "" — for people, not programs.
  * Valid until the next call on s. */
-FASTSTACK_API const char *faststack_symbolizer_last_error(
-    faststack_symbolizer *s);
+FASTSTACK_API const char *
+faststack_symbolizer_last_error(faststack_symbolizer *s);
 
 /* The GNU build-id of the ELF file at path, as lowercase hex into
  * hex[0..cap) (NUL-terminated; 2 * FASTSTACK_BUILD_ID_MAX + 1 bytes always
@@ -238,17 +238,17 @@ FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
 
 /* Status of one annotated line (faststack_source_line.status). */
 enum {
-  FASTSTACK_LINE_OK = 0,          /* text is the line, current */
-  FASTSTACK_LINE_NO_INFO,         /* the frame has no file or line */
-  FASTSTACK_LINE_MISSING,         /* the file is not on this machine */
-  FASTSTACK_LINE_UNREADABLE,      /* permission denied or I/O error */
-  FASTSTACK_LINE_NOT_REGULAR,     /* a directory, FIFO or device */
-  FASTSTACK_LINE_BINARY,          /* the file contains NUL bytes */
-  FASTSTACK_LINE_PAST_EOF,        /* the file has fewer lines */
-  FASTSTACK_LINE_CHANGING,        /* the file changed while being read */
-  FASTSTACK_LINE_STALE_MD5,       /* the file's MD5 differs from the one
+  FASTSTACK_LINE_OK = 0,      /* text is the line, current */
+  FASTSTACK_LINE_NO_INFO,     /* the frame has no file or line */
+  FASTSTACK_LINE_MISSING,     /* the file is not on this machine */
+  FASTSTACK_LINE_UNREADABLE,  /* permission denied or I/O error */
+  FASTSTACK_LINE_NOT_REGULAR, /* a directory, FIFO or device */
+  FASTSTACK_LINE_BINARY,      /* the file contains NUL bytes */
+  FASTSTACK_LINE_PAST_EOF,    /* the file has fewer lines */
+  FASTSTACK_LINE_CHANGING,    /* the file changed while being read */
+  FASTSTACK_LINE_STALE_MD5,   /* the file's MD5 differs from the one
                                      recorded at compile time */
-  FASTSTACK_LINE_STALE_NEWER,     /* the file is newer than the module */
+  FASTSTACK_LINE_STALE_NEWER, /* the file is newer than the module */
 };
 
 /* One source line for a frame. */
@@ -258,21 +258,21 @@ typedef struct faststack_source_line {
    * not available (or is stale and the policy hides stale lines).
    * Lifetime: the strbuf passed to the call that filled it. */
   const char *text;
-  int line;        /* the line number asked for */
-  int status;      /* FASTSTACK_LINE_* */
+  int line;   /* the line number asked for */
+  int status; /* FASTSTACK_LINE_* */
 } faststack_source_line;
 
 /* A source line provider with a process-wide cache. Thread-safe. */
 typedef struct faststack_sources faststack_sources;
 
 typedef struct faststack_sources_options {
-  size_t cache_bytes;    /* cached line text budget; 0 = 4 MiB (LRU) */
-  int max_open_files;    /* descriptors open at once by this provider
+  size_t cache_bytes; /* cached line text budget; 0 = 4 MiB (LRU) */
+  int max_open_files; /* descriptors open at once by this provider
                             across all threads; 0 = no global cap (each
                             call opens at most one at a time anyway) */
-  int width;             /* cut lines longer than this (columns); 0 = 160 */
-  int tab_width;         /* tab stops; 0 = 4 */
-  int hide_stale;        /* 1: stale lines get text NULL; 0: show them,
+  int width;          /* cut lines longer than this (columns); 0 = 160 */
+  int tab_width;      /* tab stops; 0 = 4 */
+  int hide_stale;     /* 1: stale lines get text NULL; 0: show them,
                             marked by their status */
   /* Search roots and prefix maps; NULL = from the environment variables
    * FASTSTACK_SOURCE_PATH ("dir:dir") and FASTSTACK_SOURCE_MAP
@@ -295,26 +295,24 @@ FASTSTACK_API faststack_sources *faststack_default_sources(void);
  * NULL). Returns 0, or -1 on bad arguments. Not AS-safe. */
 FASTSTACK_API int faststack_annotate(faststack_sources *s,
                                      const faststack_frame *frames, int n,
-                                     faststack_source_line *out,
-                                     char *strbuf, size_t strcap);
+                                     faststack_source_line *out, char *strbuf,
+                                     size_t strcap);
 
 /* Lines [line-context, line+context] of one frame's file into
  * out[0..max). Returns the number of lines stored (0 if unavailable). */
-FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
-                                             const faststack_frame *frame,
-                                             int context,
-                                             faststack_source_line *out,
-                                             int max, char *strbuf,
-                                             size_t strcap);
+FASTSTACK_API int
+faststack_annotate_context(faststack_sources *s, const faststack_frame *frame,
+                           int context, faststack_source_line *out, int max,
+                           char *strbuf, size_t strcap);
 
 /* Counters of a provider, for tests and benchmarks. */
 typedef struct faststack_sources_stats {
-  unsigned long long opens;       /* files opened */
-  unsigned long long probes;      /* stat calls looking for files */
-  unsigned long long bytes_read;  /* bytes read from files */
-  unsigned long long hits, misses;/* line cache */
-  int max_open_at_once;           /* high-water mark of open files */
-  size_t cached_bytes;            /* line text held now */
+  unsigned long long opens;        /* files opened */
+  unsigned long long probes;       /* stat calls looking for files */
+  unsigned long long bytes_read;   /* bytes read from files */
+  unsigned long long hits, misses; /* line cache */
+  int max_open_at_once;            /* high-water mark of open files */
+  size_t cached_bytes;             /* line text held now */
 } faststack_sources_stats;
 FASTSTACK_API void faststack_sources_get_stats(faststack_sources *s,
                                                faststack_sources_stats *st);
@@ -333,15 +331,15 @@ enum {
 };
 
 typedef struct faststack_format_options {
-  int format;            /* FASTSTACK_FORMAT_* */
-  int source;            /* 1: annotate with source lines */
-  int context;           /* with source: N lines around each frame's line */
-  int max_frames;        /* elide beyond this many frames, keeping the
+  int format;         /* FASTSTACK_FORMAT_* */
+  int source;         /* 1: annotate with source lines */
+  int context;        /* with source: N lines around each frame's line */
+  int max_frames;     /* elide beyond this many frames, keeping the
                             innermost and outermost halves; 0 = 100 */
-  int color;             /* -1 (default when options are NULL): colour
+  int color;          /* -1 (default when options are NULL): colour
                             when writing to a TTY and NO_COLOR is unset;
                             0 never; 1 always */
-  const char *header;    /* first line; NULL = "trace (pid P, tid T):"
+  const char *header; /* first line; NULL = "trace (pid P, tid T):"
                             style per format; "" = none */
   faststack_symbolizer *symbolizer; /* NULL = the default symbolizer */
   faststack_sources *sources;       /* NULL = the default provider */
@@ -376,8 +374,7 @@ FASTSTACK_API size_t faststack_format_frame_context(
  * backslashes and control bytes escaped, bytes of invalid UTF-8 as
  * \u00XX, so the output is always valid JSON. Into buf[0..cap),
  * NUL-terminated; returns the length needed. AS-safe. */
-FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf,
-                                          size_t cap);
+FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf, size_t cap);
 
 /* Symbolizes, annotates and formats pcs[0..n) (flags as for the raw
  * format) into buf; returns the length needed. Uses a per-thread scratch
@@ -440,11 +437,11 @@ FASTSTACK_API int faststack_print_stack(int fd, int skip,
  * environment variable FASTSTACK_TRACEBACK=none|single|all|crash). */
 enum {
   FASTSTACK_TRACEBACK_DEFAULT = 0, /* FASTSTACK_TRACEBACK, else SINGLE */
-  FASTSTACK_TRACEBACK_NONE,   /* no report; only the chaining/re-raise */
-  FASTSTACK_TRACEBACK_SINGLE, /* header and the faulting thread */
-  FASTSTACK_TRACEBACK_ALL,    /* also every other thread; identical stacks
+  FASTSTACK_TRACEBACK_NONE,        /* no report; only the chaining/re-raise */
+  FASTSTACK_TRACEBACK_SINGLE,      /* header and the faulting thread */
+  FASTSTACK_TRACEBACK_ALL,         /* also every other thread; identical stacks
                                  print once with their thread count */
-  FASTSTACK_TRACEBACK_CRASH,  /* like ALL, and raises the soft core-size
+  FASTSTACK_TRACEBACK_CRASH,       /* like ALL, and raises the soft core-size
                                  limit to the hard one so a core is left */
 };
 
@@ -515,7 +512,8 @@ FASTSTACK_API int faststack_crash_table_wait(int timeout_ms);
 
 /* Flags of faststack_dump_threads. */
 #define FASTSTACK_DUMP_NO_DEDUP 0x1u /* print identical stacks one by one */
-#define FASTSTACK_DUMP_RAW 0x2u      /* raw frames even where a table is
+#define FASTSTACK_DUMP_RAW                                                     \
+  0x2u /* raw frames even where a table is
                                         ready */
 
 /* [AS-safe] Writes every thread's stack to fd and returns (the program
@@ -572,8 +570,8 @@ typedef struct faststack_stack_entry {
   uint64_t id;          /* stable id, >= 1 */
   const uintptr_t *pcs; /* innermost first, as captured */
   int n;
-  unsigned flags;       /* FASTSTACK_PCS_* given at insertion */
-  uint64_t count;       /* sum of the counts inserted so far */
+  unsigned flags; /* FASTSTACK_PCS_* given at insertion */
+  uint64_t count; /* sum of the counts inserted so far */
 } faststack_stack_entry;
 
 /* Creates a table for up to max_stacks distinct stacks holding together up
@@ -591,13 +589,12 @@ FASTSTACK_API void faststack_stack_table_free(faststack_stack_table *t);
  * counter. Lock-free: a writer never waits for another, so under a race a
  * stack may rarely be interned twice (readers merge by content). */
 FASTSTACK_API uint64_t faststack_stack_table_insert(faststack_stack_table *t,
-                                                    const uintptr_t *pcs,
-                                                    int n, unsigned flags,
+                                                    const uintptr_t *pcs, int n,
+                                                    unsigned flags,
                                                     uint64_t count);
 
 /* Visitor for faststack_stack_table_foreach; return non-zero to stop. */
-typedef int (*faststack_stack_visit)(void *arg,
-                                     const faststack_stack_entry *e);
+typedef int (*faststack_stack_visit)(void *arg, const faststack_stack_entry *e);
 
 /* Calls fn for every interned stack, in slot order; returns how many were
  * visited. Safe while other threads insert (it sees a consistent entry for
@@ -654,8 +651,7 @@ FASTSTACK_API int faststack_write_pprof(int fd, const faststack_stack_table *t,
  *   main;run;hot_a 1234
  * Inlined calls appear as their own frames; unknown frames as
  * module+0xOFFSET or 0xPC. Returns 0, or -1 on failure. Not AS-safe. */
-FASTSTACK_API int faststack_write_folded(int fd,
-                                         const faststack_stack_table *t,
+FASTSTACK_API int faststack_write_folded(int fd, const faststack_stack_table *t,
                                          const faststack_profile_options *opts);
 
 /* Sampling CPU profiler. Every armed thread gets a timer on its own CPU
@@ -735,19 +731,19 @@ FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);
 
 /* What faststack_recover caught. */
 typedef struct faststack_recover_report {
-  int signal;        /* SIGSEGV, ...; 0 when fn returned normally */
-  int code;          /* si_code (SEGV_MAPERR, FPE_INTDIV, SI_TKILL...) */
-  uintptr_t addr;    /* si_addr: the faulting address (SIGSEGV, SIGBUS) or
+  int signal;      /* SIGSEGV, ...; 0 when fn returned normally */
+  int code;        /* si_code (SEGV_MAPERR, FPE_INTDIV, SI_TKILL...) */
+  uintptr_t addr;  /* si_addr: the faulting address (SIGSEGV, SIGBUS) or
                         instruction (SIGILL, SIGFPE); 0 for SIGABRT */
-  uintptr_t pc;      /* the interrupted instruction (= pcs[0]) */
-  int tid;           /* the thread (always the caller's) */
-  int depth;         /* nesting depth of the guard that caught it, 1 =
+  uintptr_t pc;    /* the interrupted instruction (= pcs[0]) */
+  int tid;         /* the thread (always the caller's) */
+  int depth;       /* nesting depth of the guard that caught it, 1 =
                         outermost */
-  int64_t time_ns;   /* CLOCK_REALTIME of the fault, ns since the epoch */
-  uint64_t count;    /* recoveries in this process so far, this one
+  int64_t time_ns; /* CLOCK_REALTIME of the fault, ns since the epoch */
+  uint64_t count;  /* recoveries in this process so far, this one
                         included */
-  int n;             /* PCs in pcs */
-  unsigned flags;    /* FASTSTACK_PCS_UCONTEXT: pass it to the formatters */
+  int n;           /* PCs in pcs */
+  unsigned flags;  /* FASTSTACK_PCS_UCONTEXT: pass it to the formatters */
   uintptr_t pcs[FASTSTACK_RECOVER_MAX_PCS]; /* pcs[0] is the faulting
                         instruction, then its callers' return addresses */
 } faststack_recover_report;
@@ -771,15 +767,15 @@ typedef struct faststack_recover_policy {
    * with log_format) before faststack_recover returns; -1: not logged (the
    * caller logs it, as a server's middleware does). Default 2. */
   int log_fd;
-  int log_format;      /* FASTSTACK_FORMAT_*; default GO (with source) */
+  int log_format; /* FASTSTACK_FORMAT_*; default GO (with source) */
   /* 0: log and continue, always. N > 0: log and exit — at most N faults
    * are recovered within any window_ms; the fault that would be the
    * (N+1)th is not recovered: a line saying so goes to log_fd (stderr if
    * -1), then the crash handler's behaviour applies (its report when
    * installed; death by that signal, with its core dump). */
   int max_recoveries;
-  int window_ms;       /* 0: 60000 */
-  void *reserved[4];   /* zero */
+  int window_ms;     /* 0: 60000 */
+  void *reserved[4]; /* zero */
 } faststack_recover_policy;
 
 /* Fills *p with the defaults (log to stderr in Go format, no limit). */
@@ -788,7 +784,8 @@ FASTSTACK_API void faststack_recover_policy_init(faststack_recover_policy *p);
 /* Sets the policy (copied). p NULL restores the defaults. Returns 0, or
  * -1 (EINVAL: a negative field or max_recoveries over 16,777,216; ENOMEM).
  * Resets the window's history. Not AS-safe; thread-safe. */
-FASTSTACK_API int faststack_recover_set_policy(const faststack_recover_policy *p);
+FASTSTACK_API int
+faststack_recover_set_policy(const faststack_recover_policy *p);
 
 /* Recoveries so far in this process. [AS-safe] */
 FASTSTACK_API uint64_t faststack_recover_count(void);

@@ -32,10 +32,10 @@
  * with -mno-omit-leaf-frame-pointer; a frameless leaf loses its caller
  * under the frame-pointer rule (that is the CFI unwinder's case, tested
  * with the faults inside libc). A stack slot gives these leaves a frame. */
-#define FRAME()                     \
-  volatile char frame_[16];         \
-  frame_[0] = 0;                    \
-  frame_[1] = frame_[0];            \
+#define FRAME()                                                                \
+  volatile char frame_[16];                                                    \
+  frame_[0] = 0;                                                               \
+  frame_[1] = frame_[0];                                                       \
   KEEP()
 
 /* Never reached: a base case keeps the compiler from rejecting the
@@ -205,8 +205,7 @@ __attribute__((noinline)) void case_strlen(void)
   KEEP();
 }
 
-__attribute__((noinline)) void call_memcpy(void *dst, const void *src,
-                                           size_t n)
+__attribute__((noinline)) void call_memcpy(void *dst, const void *src, size_t n)
 {
   memcpy(dst, src, n); /* FAULT:memcpy */
   KEEP();
@@ -271,7 +270,8 @@ __attribute__((noinline)) void case_threads8(void)
 {
   pthread_t t[8];
   pthread_barrier_init(&barrier8, NULL, 8);
-  for (int i = 0; i < 8; i++) pthread_create(&t[i], NULL, fault_thread_main, NULL);
+  for (int i = 0; i < 8; i++)
+    pthread_create(&t[i], NULL, fault_thread_main, NULL);
   for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
   KEEP();
 }
@@ -365,17 +365,25 @@ __attribute__((noinline)) void run_case(const char *name)
     const char *name;
     void (*fn)(void);
   } cases[] = {
-      {"null", case_null},           {"rodata", case_rodata},
+      {"null", case_null},
+      {"rodata", case_rodata},
       {"overflow_main", case_overflow_main},
       {"overflow_thread", case_overflow_thread},
-      {"abort", case_abort},         {"assert", case_assert},
-      {"fpe", case_fpe},             {"trap", case_trap},
-      {"sigbus", case_sigbus},       {"strlen", case_strlen},
-      {"memcpy", case_memcpy},       {"qsort", case_qsort},
+      {"abort", case_abort},
+      {"assert", case_assert},
+      {"fpe", case_fpe},
+      {"trap", case_trap},
+      {"sigbus", case_sigbus},
+      {"strlen", case_strlen},
+      {"memcpy", case_memcpy},
+      {"qsort", case_qsort},
       {"double_free", case_double_free},
-      {"threads8", case_threads8},   {"dlopen", case_dlopen},
-      {"all50", case_all50},         {"chain", case_chain},
-      {"nested", case_nested},       {"watchdog", case_watchdog},
+      {"threads8", case_threads8},
+      {"dlopen", case_dlopen},
+      {"all50", case_all50},
+      {"chain", case_chain},
+      {"nested", case_nested},
+      {"watchdog", case_watchdog},
       {"dump", case_dump},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)

@@ -12,10 +12,10 @@
  * with -mno-omit-leaf-frame-pointer; a frameless leaf loses its caller
  * under the frame-pointer rule (that is the CFI unwinder's case, tested
  * with the faults inside libc). A stack slot gives these leaves a frame. */
-#define FRAME()                     \
-  volatile char frame_[16];         \
-  frame_[0] = 0;                    \
-  frame_[1] = frame_[0];            \
+#define FRAME()                                                                \
+  volatile char frame_[16];                                                    \
+  frame_[0] = 0;                                                               \
+  frame_[1] = frame_[0];                                                       \
   KEEP()
 
 /* Never reached: a base case keeps the compiler from rejecting the

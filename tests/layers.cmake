@@ -6,3 +6,13 @@ add_test(NAME test_layers
   COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/layers.py
           ${PROJECT_BINARY_DIR})
 set_tests_properties(test_layers PROPERTIES TIMEOUT 60)
+
+# One style (.clang-format): every C file but the DWARF fixtures, whose
+# line numbers the DWARF tests check.
+find_program(FS_CLANG_FORMAT NAMES clang-format-14 clang-format)
+if(FS_CLANG_FORMAT)
+  add_test(NAME test_style
+    COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/style.sh ${FS_CLANG_FORMAT})
+  set_tests_properties(test_style PROPERTIES TIMEOUT 120
+    WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+endif()

@@ -5,8 +5,8 @@
  * as cfitest_call_fp with them (CFI that is the frame-pointer rule). */
 typedef void (*cfitest_fn)(void);
 
-__attribute__((visibility("default"), noinline)) int
-cfitest_call(cfitest_fn fn, int depth)
+__attribute__((visibility("default"), noinline)) int cfitest_call(cfitest_fn fn,
+                                                                  int depth)
 {
   if (depth <= 0) {
     fn();

@@ -9,10 +9,10 @@
  *          the profile so far must appear while it keeps running; exits 9
  *          if it did not within 5 s */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <signal.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -20,28 +20,38 @@
 
 static volatile unsigned long sink;
 
-#define BURN(iters)                                                        \
-  do {                                                                     \
-    unsigned long x = sink;                                                \
-    for (long i = 0; i < (iters); i++)                                     \
-      x = x * 6364136223846793005ul + 1442695040888963407ul;               \
-    sink = x;                                                              \
+#define BURN(iters)                                                            \
+  do {                                                                         \
+    unsigned long x = sink;                                                    \
+    for (long i = 0; i < (iters); i++)                                         \
+      x = x * 6364136223846793005ul + 1442695040888963407ul;                   \
+    sink = x;                                                                  \
   } while (0)
 
 static long unit = 20000000; /* ~tens of ms per unit on a current core */
 
-__attribute__((noinline)) void hot_a(void) { BURN(7 * unit); }
-__attribute__((noinline)) void hot_b(void) { BURN(3 * unit); }
-__attribute__((noinline)) void hot_child(void) { BURN(3 * unit); }
-__attribute__((noinline)) static void *hot_thread(void *p) {
+__attribute__((noinline)) void hot_a(void)
+{
+  BURN(7 * unit);
+}
+__attribute__((noinline)) void hot_b(void)
+{
+  BURN(3 * unit);
+}
+__attribute__((noinline)) void hot_child(void)
+{
+  BURN(3 * unit);
+}
+__attribute__((noinline)) static void *hot_thread(void *p)
+{
   BURN(2 * unit);
   return p;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   const char *mode = argc > 1 ? argv[1] : "split";
-  if (getenv("PROF_UNIT"))
-    unit = atol(getenv("PROF_UNIT"));
+  if (getenv("PROF_UNIT")) unit = atol(getenv("PROF_UNIT"));
   if (!strcmp(mode, "fork")) {
     pid_t pid = fork();
     if (pid == 0) {
@@ -50,8 +60,7 @@ int main(int argc, char **argv) {
     }
     int st;
     waitpid(pid, &st, 0);
-    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
-      return 3;
+    if (!WIFEXITED(st) || WEXITSTATUS(st) != 0) return 3;
     execl("/proc/self/exe", argv[0], "split", (char *)NULL);
     return 4;
   }

@@ -61,12 +61,12 @@ static faststack_source_line one(faststack_sources *s, const char *file,
 static void test_rendering(void)
 {
   static const char text[] =
-      "int main(void)\r\n"               /* 1: CRLF */
-      "{\n"                              /* 2 */
-      "\treturn 0;\n"                    /* 3: tab */
+      "int main(void)\r\n"                  /* 1: CRLF */
+      "{\n"                                 /* 2 */
+      "\treturn 0;\n"                       /* 3: tab */
       "\xff\xfe bad utf8 \xe2\x82\xac ok\n" /* 4: invalid + valid UTF-8 */
-      "esc \x1b[31m red\n"               /* 5: control byte */
-      "}";                               /* 6: no final newline */
+      "esc \x1b[31m red\n"                  /* 5: control byte */
+      "}";                                  /* 6: no final newline */
   write_file("render.c", text, sizeof text - 1);
   char longline[400];
   memset(longline, 'x', sizeof longline - 1);
@@ -197,16 +197,16 @@ static void test_long_lines(void)
   /* Default width (160). */
   size_t cap = 16379 + 1 + 18 + 200000 + 2 + 8 + 162 + 163 + 163 + 8;
   char *t = malloc(cap), *q = t;
-  memset(q, 'f', 16379), q += 16379, *q++ = '\n';         /* 1 */
-  memcpy(q, "int crossing = 1;\n", 18), q += 18;         /* 2: offset 16380 */
-  memset(q, 'y', 200000), q += 200000;                     /* 3: 13 chunks */
+  memset(q, 'f', 16379), q += 16379, *q++ = '\n'; /* 1 */
+  memcpy(q, "int crossing = 1;\n", 18), q += 18;  /* 2: offset 16380 */
+  memset(q, 'y', 200000), q += 200000;            /* 3: 13 chunks */
   memcpy(q, "\r\n", 2), q += 2;
-  memcpy(q, "tail();\n", 8), q += 8;                       /* 4 */
+  memcpy(q, "tail();\n", 8), q += 8;                           /* 4 */
   memset(q, 'z', 160), q += 160, memcpy(q, "\r\n", 2), q += 2; /* 5 */
   memset(q, 'z', 161), q += 161, memcpy(q, "\r\n", 2), q += 2; /* 6 */
-  memset(q, 'q', 158), q += 158;                           /* 7: 160 cols */
+  memset(q, 'q', 158), q += 158;                               /* 7: 160 cols */
   memcpy(q, "\xe2\x82\xac\xe2\x82\xac\n", 7), q += 7;
-  memcpy(q, "end\n", 4), q += 4;                           /* 8 */
+  memcpy(q, "end\n", 4), q += 4; /* 8 */
   write_file("spans.c", t, (size_t)(q - t));
   s = faststack_sources_create(NULL);
   faststack_frame g[8];
@@ -355,8 +355,7 @@ static void test_no_sources_fast_path(void)
   char buf[256], name[64];
   for (int i = 0; i < 50; i++) {
     snprintf(name, sizeof name, "/nonexistent/src/file%d.c", i);
-    CHECK_EQ(one(s, name, 10, buf, sizeof buf).status,
-             FASTSTACK_LINE_MISSING);
+    CHECK_EQ(one(s, name, 10, buf, sizeof buf).status, FASTSTACK_LINE_MISSING);
   }
   faststack_sources_stats st;
   faststack_sources_get_stats(s, &st);
@@ -506,8 +505,7 @@ static void *rewriter(void *arg)
     snprintf(a + i * 20, 21, "version A line %04d\n", i + 1);
     snprintf(b + i * 20, 21, "version B line %04d\n", i + 1);
   }
-  for (int k = 0; rewriting; k++)
-    write_file("moving.c", k & 1 ? a : b, 8000);
+  for (int k = 0; rewriting; k++) write_file("moving.c", k & 1 ? a : b, 8000);
   return NULL;
 }
 

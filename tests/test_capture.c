@@ -72,13 +72,22 @@ static void test_bad_arguments(void)
 /* Overwrites this function's own saved frame pointer or return address,
  * captures, and restores them before returning. The compiler must not
  * cache the slots: go through volatile. */
-enum { BAD_FP_NULL, BAD_FP_ODD, BAD_FP_SELF, BAD_FP_LOWER, BAD_FP_HEAP,
-       BAD_FP_WILD, BAD_FP_FAKE_FRAME, BAD_RA, BAD_RANDOM };
+enum {
+  BAD_FP_NULL,
+  BAD_FP_ODD,
+  BAD_FP_SELF,
+  BAD_FP_LOWER,
+  BAD_FP_HEAP,
+  BAD_FP_WILD,
+  BAD_FP_FAKE_FRAME,
+  BAD_RA,
+  BAD_RANDOM
+};
 
 static uintptr_t fake_frame[4] __attribute__((aligned(16)));
 
-__attribute__((noinline)) int smashed(int kind, uintptr_t value,
-                                      uintptr_t *pcs, int max)
+__attribute__((noinline)) int smashed(int kind, uintptr_t value, uintptr_t *pcs,
+                                      int max)
 {
   volatile uintptr_t *fp = (volatile uintptr_t *)__builtin_frame_address(0);
   uintptr_t saved_fp = fp[0], saved_ra = fp[1];
@@ -111,8 +120,8 @@ __attribute__((noinline)) void test_smashed_chain(void)
   uintptr_t pcs[64];
   /* faststack_capture's own frame yields a PC in smashed(); smashed()'s
    * frame yields its return address; its corrupt saved rbp ends the walk. */
-  static const int kinds[] = {BAD_FP_NULL, BAD_FP_ODD, BAD_FP_SELF,
-                              BAD_FP_LOWER, BAD_FP_HEAP, BAD_FP_WILD,
+  static const int kinds[] = {BAD_FP_NULL,      BAD_FP_ODD,  BAD_FP_SELF,
+                              BAD_FP_LOWER,     BAD_FP_HEAP, BAD_FP_WILD,
                               BAD_FP_FAKE_FRAME};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     int n = smashed(kinds[i], 0, pcs, 64);
@@ -139,8 +148,8 @@ __attribute__((noinline)) void test_smashed_chain(void)
  * frames of recurse() on top of worker(). */
 __attribute__((noinline)) int recurse(int depth, uintptr_t *pcs, int max)
 {
-  int n = depth > 0 ? recurse(depth - 1, pcs, max)
-                    : faststack_capture(pcs, max, 0);
+  int n =
+      depth > 0 ? recurse(depth - 1, pcs, max) : faststack_capture(pcs, max, 0);
   KEEP();
   return n;
 }
@@ -166,7 +175,8 @@ static void test_threads(void)
 {
   pthread_t t[16];
   for (int i = 0; i < 16; i++)
-    CHECK_EQ(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i % 8 + 3)), 0);
+    CHECK_EQ(pthread_create(&t[i], NULL, worker, (void *)(intptr_t)(i % 8 + 3)),
+             0);
   for (int i = 0; i < 16; i++) pthread_join(t[i], NULL);
   CHECK_EQ(thread_failures, 0);
 }

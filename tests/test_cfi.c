@@ -11,16 +11,16 @@
 #include <dlfcn.h>
 #include <libunwind.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include "capture/cfi.h"
+#include "capture/unwind_fp.h"
 #include "check.h"
 #include "faststack.h"
-#include "capture/unwind_fp.h"
 
 #define MAXF 256
 typedef struct snap_t {
@@ -61,8 +61,8 @@ static int same_stack(const snap_t *s, const char *what, int expect_min)
     if ((a != b && a != b + 1) || s->warm[i] != a) ok = 0;
   }
   if (!ok) {
-    fprintf(stderr, "%s: faststack %d frames (warm %d), libunwind %d\n",
-            what, s->nfs, s->nwarm, s->nun);
+    fprintf(stderr, "%s: faststack %d frames (warm %d), libunwind %d\n", what,
+            s->nfs, s->nwarm, s->nun);
     for (int i = 0; i < s->nfs || i < s->nun || i < s->nwarm; i++)
       fprintf(stderr, "  %2d %16lx %16lx %16lx\n", i,
               i < s->nfs ? (unsigned long)s->fs[i] : 0ul,
@@ -74,9 +74,19 @@ static int same_stack(const snap_t *s, const char *what, int expect_min)
 
 /* ------------------------------------------------------------ chains */
 
-__attribute__((noinline)) int chain3(int x) { take(); return x + sink; }
-__attribute__((noinline)) int chain2(int x) { return chain3(x * 3) + 1; }
-__attribute__((noinline)) int chain1(int x) { return chain2(x + 7) * 2; }
+__attribute__((noinline)) int chain3(int x)
+{
+  take();
+  return x + sink;
+}
+__attribute__((noinline)) int chain2(int x)
+{
+  return chain3(x * 3) + 1;
+}
+__attribute__((noinline)) int chain1(int x)
+{
+  return chain2(x + 7) * 2;
+}
 
 static void test_chain(void)
 {
@@ -128,7 +138,10 @@ static void test_big_frame(void)
 }
 
 /* Through another object than the executable and libc. */
-static void library_cb(void) { take(); }
+static void library_cb(void)
+{
+  take();
+}
 
 static void test_library(void)
 {
@@ -235,8 +248,7 @@ __attribute__((noinline)) void smashed_leaf(void)
   sink++;
 }
 
-__attribute__((noinline)) void
-smash_and_capture(void)
+__attribute__((noinline)) void smash_and_capture(void)
 {
   uintptr_t *slot = (uintptr_t *)__builtin_frame_address(0) + 1;
   uintptr_t saved = *slot;
@@ -334,8 +346,15 @@ __attribute__((noinline)) static void skips(void)
   sink++;
 }
 
-__attribute__((noinline)) int skip3(int x) { skips(); return x + sink; }
-__attribute__((noinline)) int skip2(int x) { return skip3(x * 3) + 1; }
+__attribute__((noinline)) int skip3(int x)
+{
+  skips();
+  return x + sink;
+}
+__attribute__((noinline)) int skip2(int x)
+{
+  return skip3(x * 3) + 1;
+}
 
 static void test_skip(void)
 {
@@ -354,7 +373,10 @@ static void test_skip(void)
  * (within max), read nothing outside its stack (a read would fault on a
  * guard page), and store only addresses inside loaded objects. */
 static uint64_t rng = 0x9e3779b97f4a7c15ull;
-static uint64_t next_rand(void) { return check_rand(&rng); }
+static uint64_t next_rand(void)
+{
+  return check_rand(&rng);
+}
 
 static void test_hostile_stacks(void)
 {
@@ -385,14 +407,11 @@ static void test_hostile_stacks(void)
         st[i] = fpref.fs[1 + (r >> 8) % 4];
       else if (kind < 11) /* into the fake stack, aligned */
         st[i] = lo + (r >> 8) % words * 8;
-      else if (kind == 11) /* or not */
-        st[i] = lo + (r >> 8) % (4 * page);
-      else if (kind == 12)
-        st[i] = fs_sigreturn_pc;
+      else if (kind == 11) /* or not */ st[i] = lo + (r >> 8) % (4 * page);
+      else if (kind == 12) st[i] = fs_sigreturn_pc;
       else if (kind == 13) /* near the top of the address space: sums wrap */
         st[i] = (uintptr_t)0 - 8 * ((r >> 8) % 64);
-      else
-        st[i] = r;
+      else st[i] = r;
     }
     fs_cursor c;
     memset(&c, 0, sizeof c);

@@ -19,19 +19,22 @@ typedef struct fixture {
   uint64_t text_lo, text_hi;
 } fixture;
 
-static fs_bytes *section_slot(fs_dwarf_sections *s, const char *name) {
-  static const char *names[] = {".debug_info", ".debug_abbrev",
-      ".debug_line", ".debug_str", ".debug_line_str", ".debug_str_offsets",
-      ".debug_addr", ".debug_ranges", ".debug_rnglists", ".debug_aranges"};
-  fs_bytes *slots[] = {&s->info, &s->abbrev, &s->line, &s->str,
-      &s->line_str, &s->str_offsets, &s->addr, &s->ranges, &s->rnglists,
-      &s->aranges};
+static fs_bytes *section_slot(fs_dwarf_sections *s, const char *name)
+{
+  static const char *names[] = {
+      ".debug_info",     ".debug_abbrev",      ".debug_line", ".debug_str",
+      ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_ranges",
+      ".debug_rnglists", ".debug_aranges"};
+  fs_bytes *slots[] = {&s->info,     &s->abbrev,      &s->line, &s->str,
+                       &s->line_str, &s->str_offsets, &s->addr, &s->ranges,
+                       &s->rnglists, &s->aranges};
   for (int i = 0; i < 10; i++)
     if (strcmp(name, names[i]) == 0) return slots[i];
   return NULL;
 }
 
-static int load(const char *path, fixture *fx) {
+static int load(const char *path, fixture *fx)
+{
   memset(fx, 0, sizeof *fx);
   int fd = open(path, O_RDONLY);
   struct stat st;
@@ -58,14 +61,16 @@ static int load(const char *path, fixture *fx) {
   return 0;
 }
 
-static const char *base(const char *p) {
+static const char *base(const char *p)
+{
   const char *s = p ? strrchr(p, '/') : NULL;
   return s ? s + 1 : p ? p : "??";
 }
 
 /* Runs llvm-symbolizer over [lo,hi) and compares frame by frame. */
-static void compare(const char *path, fixture *fx, fs_dwarf *d,
-                    int *agree, int *total) {
+static void compare(const char *path, fixture *fx, fs_dwarf *d, int *agree,
+                    int *total)
+{
   char cmd[4096];
   static char line[4096];
   char tmp[] = "/tmp/test_dwarf_XXXXXX";
@@ -76,7 +81,8 @@ static void compare(const char *path, fixture *fx, fs_dwarf *d,
   fclose(in);
   snprintf(cmd, sizeof cmd,
            "llvm-symbolizer --obj=%s --inlining --no-demangle "
-           "--functions=short < %s", path, tmp);
+           "--functions=short < %s",
+           path, tmp);
   FILE *p = popen(cmd, "r");
   CHECK(p != NULL);
   if (!p) return;
@@ -114,9 +120,8 @@ static void compare(const char *path, fixture *fx, fs_dwarf *d,
              fr[i].column == col[i] && fr[i].inlined == (i < n - 1);
     }
     if (!ok && *total - *agree < 5) {
-      fprintf(stderr, "%s 0x%llx: llvm %d frames (%s %s:%d:%d), ours %d",
-              path, (unsigned long long)a, n, fn[0], file[0], ln[0], col[0],
-              m);
+      fprintf(stderr, "%s 0x%llx: llvm %d frames (%s %s:%d:%d), ours %d", path,
+              (unsigned long long)a, n, fn[0], file[0], ln[0], col[0], m);
       if (m > 0)
         fprintf(stderr, " (%s %s:%d:%d)", fr[0].name ? fr[0].name : "??",
                 base(fr[0].file), fr[0].line, fr[0].column);
@@ -131,7 +136,8 @@ static void compare(const char *path, fixture *fx, fs_dwarf *d,
 
 /* Known inline chain: some address must be fx_leaf <- fx_mid <- fx_outer
  * (in -O2 builds, where always_inline expands). */
-static void check_chain(fixture *fx, fs_dwarf *d) {
+static void check_chain(fixture *fx, fs_dwarf *d)
+{
   int found = 0;
   for (uint64_t a = fx->text_lo; a < fx->text_hi && !found; a++) {
     fs_dwarf_frame fr[8];
@@ -157,9 +163,10 @@ static void check_chain(fixture *fx, fs_dwarf *d) {
 }
 
 /* Corrupt copies of each section: lookups must not crash. */
-static void corrupt(fixture *fx) {
-  fs_bytes *secs[] = {&fx->s.info, &fx->s.abbrev, &fx->s.line,
-                      &fx->s.str_offsets, &fx->s.addr, &fx->s.rnglists,
+static void corrupt(fixture *fx)
+{
+  fs_bytes *secs[] = {&fx->s.info,        &fx->s.abbrev, &fx->s.line,
+                      &fx->s.str_offsets, &fx->s.addr,   &fx->s.rnglists,
                       &fx->s.ranges};
   unsigned seed = 12345;
   for (int k = 0; k < 7; k++) {
@@ -173,9 +180,13 @@ static void corrupt(fixture *fx) {
       for (int f = 0; f < 1 + round % 8 && n; f++)
         buf[(size_t)rand_r(&seed) % n] = (uint8_t)rand_r(&seed);
       fs_dwarf_sections s = fx->s;
-      *(k == 0 ? &s.info : k == 1 ? &s.abbrev : k == 2 ? &s.line
-        : k == 3 ? &s.str_offsets : k == 4 ? &s.addr : k == 5 ? &s.rnglists
-        : &s.ranges) = (fs_bytes){buf, n};
+      *(k == 0   ? &s.info
+        : k == 1 ? &s.abbrev
+        : k == 2 ? &s.line
+        : k == 3 ? &s.str_offsets
+        : k == 4 ? &s.addr
+        : k == 5 ? &s.rnglists
+                 : &s.ranges) = (fs_bytes){buf, n};
       fs_dwarf *d = fs_dwarf_create(&s, 4096, NULL);
       if (!d) continue;
       for (uint64_t a = fx->text_lo; a < fx->text_hi; a += 3) {
@@ -192,7 +203,8 @@ static void corrupt(fixture *fx) {
   }
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   for (int i = 1; i < argc; i++) {
     fixture fx;
     CHECK(load(argv[i], &fx) == 0);
@@ -205,8 +217,8 @@ int main(int argc, char **argv) {
     }
     int agree = 0, total = 0;
     compare(argv[i], &fx, d, &agree, &total);
-    fprintf(stderr, "%s: %d/%d addresses agree with llvm-symbolizer\n",
-            argv[i], agree, total);
+    fprintf(stderr, "%s: %d/%d addresses agree with llvm-symbolizer\n", argv[i],
+            agree, total);
     CHECK_EQ(agree, total);
     if (strstr(argv[i], "fx_") && strstr(argv[i], "O2")) check_chain(&fx, d);
     fs_dwarf_free(d);

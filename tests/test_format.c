@@ -14,16 +14,26 @@ static faststack_source_line lines[3];
 static void setup(void)
 {
   memset(frames, 0, sizeof frames);
-  frames[0] = (faststack_frame){.function = "parse_header", .file = "/src/http.c",
-                                .line = 42, .column = 7, .inlined = 1,
-                                .module = "/bin/srv", .pc = 0x401234,
+  frames[0] = (faststack_frame){.function = "parse_header",
+                                .file = "/src/http.c",
+                                .line = 42,
+                                .column = 7,
+                                .inlined = 1,
+                                .module = "/bin/srv",
+                                .pc = 0x401234,
                                 .module_offset = 0x1233};
-  frames[1] = (faststack_frame){.function = "handle", .file = "/src/server.c",
-                                .line = 17, .module = "/bin/srv",
-                                .build_id = "abcd", .pc = 0x401234,
-                                .module_offset = 0x1233, .function_offset = 0x2b};
-  frames[2] = (faststack_frame){.function = NULL, .module = "/lib/libc.so.6",
-                                .pc = 0x7f0000001000, .module_offset = 0x27249};
+  frames[1] = (faststack_frame){.function = "handle",
+                                .file = "/src/server.c",
+                                .line = 17,
+                                .module = "/bin/srv",
+                                .build_id = "abcd",
+                                .pc = 0x401234,
+                                .module_offset = 0x1233,
+                                .function_offset = 0x2b};
+  frames[2] = (faststack_frame){.function = NULL,
+                                .module = "/lib/libc.so.6",
+                                .pc = 0x7f0000001000,
+                                .module_offset = 0x27249};
   lines[0] = (faststack_source_line){"  h->len = *p;", 42, FASTSTACK_LINE_OK};
   lines[1] = (faststack_source_line){"parse_header(h, buf);", 17,
                                      FASTSTACK_LINE_STALE_NEWER};
@@ -45,7 +55,8 @@ static void test_go(void)
       "handle(...)\n"
       "\t/src/server.c:17 +0x2b\n"
       "\t    parse_header(h, buf);  [stale: source newer than binary]\n"
-      "?" "?(...)\n"
+      "?"
+      "?(...)\n"
       "\t/lib/libc.so.6+0x27249\n";
   CHECK_STREQ(buf, want);
   CHECK_EQ(n, strlen(want));
@@ -62,13 +73,14 @@ static void test_gin(void)
   faststack_format_options_init(&o, FASTSTACK_FORMAT_GIN);
   char buf[2048];
   faststack_format_frames(frames, 3, lines, 0, &o, buf, sizeof buf);
-  CHECK_STREQ(buf,
-              "/src/http.c:42 (0x401234)\n"
-              "\tparse_header: h->len = *p;\n"
-              "/src/server.c:17 (0x401234)\n"
-              "\thandle: parse_header(h, buf);  [stale: source newer than binary]\n"
-              "/lib/libc.so.6+0x27249 (0x7f0000001000)\n"
-              "\t??: ???\n");
+  CHECK_STREQ(
+      buf,
+      "/src/http.c:42 (0x401234)\n"
+      "\tparse_header: h->len = *p;\n"
+      "/src/server.c:17 (0x401234)\n"
+      "\thandle: parse_header(h, buf);  [stale: source newer than binary]\n"
+      "/lib/libc.so.6+0x27249 (0x7f0000001000)\n"
+      "\t??: ???\n");
 }
 
 static int json_valid(const char *text)
@@ -85,18 +97,20 @@ static void test_json(void)
   faststack_format_options_init(&o, FASTSTACK_FORMAT_JSON);
   char buf[4096], want[4096];
   faststack_format_frames(frames, 2, lines, 0, &o, buf, sizeof buf);
-  snprintf(want, sizeof want,
-           "{\"pid\":%d,\"tid\":%d,\"frames\":["
-           "{\"function\":\"parse_header\",\"file\":\"/src/http.c\",\"line\":42,"
-           "\"column\":7,\"inlined\":true,\"module\":\"/bin/srv\",\"build_id\":null,"
-           "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":0,"
-           "\"source\":\"  h->len = *p;\",\"source_status\":\"ok\",\"stale\":false},"
-           "{\"function\":\"handle\",\"file\":\"/src/server.c\",\"line\":17,"
-           "\"column\":0,\"inlined\":false,\"module\":\"/bin/srv\",\"build_id\":\"abcd\","
-           "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":43,"
-           "\"source\":\"parse_header(h, buf);\",\"source_status\":\"stale_newer\","
-           "\"stale\":true}],\"elided\":0}\n",
-           getpid(), gettid());
+  snprintf(
+      want, sizeof want,
+      "{\"pid\":%d,\"tid\":%d,\"frames\":["
+      "{\"function\":\"parse_header\",\"file\":\"/src/http.c\",\"line\":42,"
+      "\"column\":7,\"inlined\":true,\"module\":\"/bin/srv\",\"build_id\":null,"
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":0,"
+      "\"source\":\"  h->len = *p;\",\"source_status\":\"ok\",\"stale\":false},"
+      "{\"function\":\"handle\",\"file\":\"/src/server.c\",\"line\":17,"
+      "\"column\":0,\"inlined\":false,\"module\":\"/bin/"
+      "srv\",\"build_id\":\"abcd\","
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":43,"
+      "\"source\":\"parse_header(h, buf);\",\"source_status\":\"stale_newer\","
+      "\"stale\":true}],\"elided\":0}\n",
+      getpid(), gettid());
   CHECK_STREQ(buf, want);
   CHECK(json_valid(buf));
   /* Hostile strings stay valid JSON. */
@@ -106,7 +120,8 @@ static void test_json(void)
   faststack_source_line hl = {"\x7f del", 1, FASTSTACK_LINE_OK};
   faststack_format_frames(&h, 1, &hl, 0, &o, buf, sizeof buf);
   CHECK(json_valid(buf));
-  CHECK(strstr(buf, "\"quote\\\" back\\\\slash \\u0001 ctl \\u00ff\\u00fe bad \xe2\x82\xac\"") != NULL);
+  CHECK(strstr(buf, "\"quote\\\" back\\\\slash \\u0001 ctl \\u00ff\\u00fe bad "
+                    "\xe2\x82\xac\"") != NULL);
 }
 
 static void test_elision(void)
@@ -116,7 +131,8 @@ static void test_elision(void)
   static char names[N][16];
   for (int i = 0; i < N; i++) {
     snprintf(names[i], sizeof names[i], "f%d", i);
-    many[i] = (faststack_frame){.function = names[i], .file = "/x.c", .line = i + 1};
+    many[i] =
+        (faststack_frame){.function = names[i], .file = "/x.c", .line = i + 1};
   }
   faststack_format_options o;
   faststack_format_options_init(&o, FASTSTACK_FORMAT_GO);
@@ -150,7 +166,9 @@ static void test_color(void)
   o.color = 0;
   size_t need = faststack_format_frames(frames, 2, lines, 0, &o, NULL, 0);
   char small[16];
-  CHECK_EQ(faststack_format_frames(frames, 2, lines, 0, &o, small, sizeof small), need);
+  CHECK_EQ(
+      faststack_format_frames(frames, 2, lines, 0, &o, small, sizeof small),
+      need);
   CHECK_EQ(strlen(small), 15);
 }
 

@@ -19,9 +19,8 @@ int main(void)
            "#0  0x%016lx %s+0x%lx build-id=%s\n"
            "#1  0x%016lx %s+0x%lx build-id=%s\n"
            "#2  0x%016lx ??\n",
-           (unsigned long)pcs[0], m.path,
-           (unsigned long)(pcs[0] - 1 - m.bias), m.build_id,
-           (unsigned long)pcs[1], m.path,
+           (unsigned long)pcs[0], m.path, (unsigned long)(pcs[0] - 1 - m.bias),
+           m.build_id, (unsigned long)pcs[1], m.path,
            (unsigned long)(pcs[1] - 1 - m.bias), m.build_id,
            (unsigned long)pcs[2]);
   size_t len = faststack_format_raw(pcs, 3, 0, got, sizeof got);

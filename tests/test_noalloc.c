@@ -16,10 +16,25 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 static volatile long allocs;
-void *malloc(size_t n) { allocs++; return __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { allocs++; return __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { allocs++; return __libc_realloc(p, n); }
-void free(void *p) { __libc_free(p); }
+void *malloc(size_t n)
+{
+  allocs++;
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+  allocs++;
+  return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+  allocs++;
+  return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+  __libc_free(p);
+}
 
 static uintptr_t pcs[64];
 static int npcs;

@@ -39,9 +39,15 @@ static int *volatile bad_ptr = (int *)0x10;
 
 __attribute__((noinline)) void fault_segv(void)
 {
+  /* The faulting statement is on the line __LINE__ records. */
+  /* clang-format off */
   faulting_line = __LINE__; *bad_ptr = 1;
+  /* clang-format on */
 }
-__attribute__((noinline)) void segv_level2(void) { fault_segv(); }
+__attribute__((noinline)) void segv_level2(void)
+{
+  fault_segv();
+}
 __attribute__((noinline)) void segv_level1(void *arg)
 {
   (void)arg;
@@ -55,7 +61,8 @@ __attribute__((noinline)) void fault_fpe(void *arg)
   /* idiv by zero in assembly: in C it is undefined behaviour, which the
    * UBSan build would report before the CPU faults. */
   __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $1, %%eax\n\tcltd\n\t"
-                   "idivl %%ecx" ::: "eax", "ecx", "edx", "cc");
+                   "idivl %%ecx" ::
+                       : "eax", "ecx", "edx", "cc");
 }
 
 __attribute__((noinline)) void fault_ill(void *arg)
@@ -78,7 +85,10 @@ __attribute__((noinline)) void fault_bus(void *arg)
   (void)p[100];
 }
 
-static void do_nothing(void *arg) { *(int *)arg = 42; }
+static void do_nothing(void *arg)
+{
+  *(int *)arg = 42;
+}
 
 static int ra_somewhere(const faststack_recover_report *r, int from,
                         const void *fn)
@@ -149,8 +159,10 @@ __attribute__((noinline)) void test_segv(void)
 
   faststack_format_options_init(&o, FASTSTACK_FORMAT_JSON);
   n = faststack_recover_format(&r, &o, buf, sizeof buf);
-  CHECK(strncmp(buf, "{\"signal\":\"SIGSEGV\",\"signo\":11,\"code\":1,"
-                     "\"code_name\":\"SEGV_MAPERR\",\"addr\":\"0x10\"", 74) == 0);
+  CHECK(strncmp(buf,
+                "{\"signal\":\"SIGSEGV\",\"signo\":11,\"code\":1,"
+                "\"code_name\":\"SEGV_MAPERR\",\"addr\":\"0x10\"",
+                74) == 0);
   CHECK(strstr(buf, ",\"trace\":{\"pid\":") != NULL);
   CHECK(n > 3 && strcmp(buf + n - 3, "}}\n") == 0);
   CHECK(strstr(buf, "\"function\":\"fault_segv\"") != NULL);
@@ -306,7 +318,8 @@ static int read_all(int fd, char *buf, size_t cap)
 {
   size_t n = 0;
   ssize_t k;
-  while (n + 1 < cap && (k = read(fd, buf + n, cap - 1 - n)) > 0) n += (size_t)k;
+  while (n + 1 < cap && (k = read(fd, buf + n, cap - 1 - n)) > 0)
+    n += (size_t)k;
   buf[n] = 0;
   return (int)n;
 }
@@ -424,9 +437,9 @@ static int died_by(int st, int sig)
 {
   /* Sanitizers chain: their handler ends the process with its own exit
    * code instead of the signal. */
-  if (FS_ASAN) return (WIFEXITED(st) && WEXITSTATUS(st) != 0 &&
-                       WEXITSTATUS(st) < 10) || (WIFSIGNALED(st) &&
-                                                  WTERMSIG(st) == sig);
+  if (FS_ASAN)
+    return (WIFEXITED(st) && WEXITSTATUS(st) != 0 && WEXITSTATUS(st) < 10) ||
+           (WIFSIGNALED(st) && WTERMSIG(st) == sig);
   return WIFSIGNALED(st) && WTERMSIG(st) == sig;
 }
 

@@ -123,8 +123,8 @@ __attribute__((noinline)) void run_usr1(int on_altstack)
 
 static void check_usr1(const char *what)
 {
-  fprintf(stderr, "%s: ucontext %d frames, in-handler %d frames\n", what,
-          uc_n, in_n);
+  fprintf(stderr, "%s: ucontext %d frames, in-handler %d frames\n", what, uc_n,
+          in_n);
   CHECK(uc_n >= 3);
   CHECK(fs_test_pc_in(uc_pcs[0], (void *)spinner));
   CHECK(fs_test_ra_in(uc_pcs[1], (void *)spin_caller));

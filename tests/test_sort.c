@@ -21,13 +21,17 @@ static int cmp_ref(const void *a, const void *b)
 }
 
 static uint64_t rng = 88172645463325252ull;
-static uint64_t next(void) { return check_rand(&rng); }
+static uint64_t next(void)
+{
+  return check_rand(&rng);
+}
 
 /* n items with keys masked to the given bits (few distinct keys when
  * bits is small: many ties). */
 static void one_case(size_t n, unsigned bits)
 {
-  item *v = malloc((n ? n : 1) * sizeof *v), *ref = malloc((n ? n : 1) * sizeof *v);
+  item *v = malloc((n ? n : 1) * sizeof *v),
+       *ref = malloc((n ? n : 1) * sizeof *v);
   uint64_t *keys = malloc((n ? n : 1) * sizeof *keys);
   uint64_t mask = bits >= 64 ? ~0ull : (1ull << bits) - 1;
   for (size_t i = 0; i < n; i++) {
@@ -43,7 +47,8 @@ static void one_case(size_t n, unsigned bits)
     if (v[i].key != ref[i].key || v[i].orig != ref[i].orig ||
         memcmp(v[i].pad, ref[i].pad, sizeof v[i].pad))
       same = 0;
-  if (!same) fprintf(stderr, "n=%zu bits=%u: differs from the reference\n", n, bits);
+  if (!same)
+    fprintf(stderr, "n=%zu bits=%u: differs from the reference\n", n, bits);
   CHECK(same);
   free(v);
   free(ref);

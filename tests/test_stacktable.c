@@ -10,12 +10,14 @@
 #include <pthread.h>
 #include <unistd.h>
 
-__attribute__((noinline)) static int cap_hot_a(uintptr_t *pcs, int max) {
+__attribute__((noinline)) static int cap_hot_a(uintptr_t *pcs, int max)
+{
   int n = faststack_capture(pcs, max, 0);
   __asm__ volatile("" ::: "memory");
   return n;
 }
-__attribute__((noinline)) static int cap_hot_b(uintptr_t *pcs, int max) {
+__attribute__((noinline)) static int cap_hot_b(uintptr_t *pcs, int max)
+{
   int n = faststack_capture(pcs, max, 0);
   __asm__ volatile("" ::: "memory");
   return n;
@@ -24,7 +26,8 @@ __attribute__((noinline)) static int cap_hot_b(uintptr_t *pcs, int max) {
 enum { THREADS = 4, PER_THREAD = 20000 };
 static faststack_stack_table *shared;
 
-static void *inserter(void *arg) {
+static void *inserter(void *arg)
+{
   uintptr_t pcs[3];
   for (int i = 0; i < PER_THREAD; i++) {
     pcs[0] = 0x1000 + (uintptr_t)(i % 64);
@@ -35,12 +38,14 @@ static void *inserter(void *arg) {
   return NULL;
 }
 
-static int sum_visit(void *arg, const faststack_stack_entry *e) {
+static int sum_visit(void *arg, const faststack_stack_entry *e)
+{
   *(uint64_t *)arg += e->count;
   return 0;
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char **argv)
+{
   faststack_stack_table *t = faststack_stack_table_create(8, 64);
   CHECK(t != NULL);
   uintptr_t a[3] = {0x10, 0x20, 0x30}, b[3] = {0x10, 0x20, 0x31};
@@ -49,8 +54,7 @@ int main(int argc, char **argv) {
   CHECK(ia != 0 && ib != 0 && ia != ib);
   CHECK_EQ(faststack_stack_table_insert(t, a, 3, 0, 5), ia);
   /* Flags are part of the identity. */
-  CHECK(faststack_stack_table_insert(t, a, 3, FASTSTACK_PCS_UCONTEXT, 1) !=
-        ia);
+  CHECK(faststack_stack_table_insert(t, a, 3, FASTSTACK_PCS_UCONTEXT, 1) != ia);
   faststack_stack_entry e;
   CHECK_EQ(faststack_stack_table_get(t, ia, &e), 1);
   CHECK_EQ(e.count, 6);
@@ -79,8 +83,7 @@ int main(int argc, char **argv) {
   pthread_t th[THREADS];
   for (long i = 0; i < THREADS; i++)
     pthread_create(&th[i], NULL, inserter, (void *)(i + 1));
-  for (int i = 0; i < THREADS; i++)
-    pthread_join(th[i], NULL);
+  for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
   sum = 0;
   size_t entries = faststack_stack_table_foreach(shared, sum_visit, &sum);
   CHECK_EQ(sum, (uint64_t)THREADS * PER_THREAD);

@@ -71,7 +71,8 @@ static void test_vdso(void)
     CHECK(first_name(faststack_default_symbolizer(), m.bias + v,
                      FASTSTACK_PC_EXACT, got, sizeof got));
     /* Aliases share an address; the symbolizer names one of them. */
-    snprintf(cmd, sizeof cmd, "nm -D --defined-only %s | grep -q '^%016lx . %s\\(@.*\\)\\?$'",
+    snprintf(cmd, sizeof cmd,
+             "nm -D --defined-only %s | grep -q '^%016lx . %s\\(@.*\\)\\?$'",
              path, v, got);
     CHECK_EQ(system(cmd), 0);
     checked++;
@@ -107,9 +108,8 @@ static void test_libc(void)
                             f[j].function ? f[j].function : "??",
                             f[j].file ? f[j].file : "??", f[j].line,
                             f[j].column);
-    snprintf(cmd, sizeof cmd,
-             "llvm-symbolizer --obj=%s 0x%lx 2>/dev/null", m.path,
-             (unsigned long)(pc - m.bias));
+    snprintf(cmd, sizeof cmd, "llvm-symbolizer --obj=%s 0x%lx 2>/dev/null",
+             m.path, (unsigned long)(pc - m.bias));
     CHECK_EQ(run(cmd, want, sizeof want), 0);
     CHECK_STREQ(got, want);
     CHECK(k >= 1 && f[k - 1].source == FASTSTACK_SRC_DWARF);
@@ -194,9 +194,13 @@ static void test_reloaded(void)
   faststack_modules_refresh();
   CHECK(first_name(s, other, FASTSTACK_PC_EXACT, name, sizeof name));
   CHECK_STREQ(name, "other_function");
-  fprintf(stderr, "reload: the second library at the first one's "
-          "address: %s\n", (void *)(other & ~(uintptr_t)0xfffff) ==
-          (void *)(fn & ~(uintptr_t)0xfffff) ? "yes" : "no");
+  fprintf(stderr,
+          "reload: the second library at the first one's "
+          "address: %s\n",
+          (void *)(other & ~(uintptr_t)0xfffff) ==
+                  (void *)(fn & ~(uintptr_t)0xfffff)
+              ? "yes"
+              : "no");
   faststack_symbolizer_free(s);
   dlclose(h);
 }
@@ -221,7 +225,8 @@ static void test_corrupt(void)
     unsigned char *c = malloc(size);
     memcpy(c, img, size);
     if (round >= 30)
-      for (int k = 0; k < 64; k++) c[(size_t)rand() % size] ^= (unsigned char)rand();
+      for (int k = 0; k < 64; k++)
+        c[(size_t)rand() % size] ^= (unsigned char)rand();
     int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
     CHECK(fd >= 0 && write(fd, c, n) == (ssize_t)n);
     close(fd);
@@ -236,7 +241,8 @@ static void test_corrupt(void)
     for (uintptr_t a = 0x1000; a < 0x8000; a += 0x33) {
       faststack_frame f[16];
       char b[2048];
-      CHECK(faststack_symbolize(s, a, FASTSTACK_PC_EXACT, f, 16, b, sizeof b) >= 1);
+      CHECK(faststack_symbolize(s, a, FASTSTACK_PC_EXACT, f, 16, b, sizeof b) >=
+            1);
     }
     faststack_symbolizer_free(s);
   }
@@ -269,9 +275,8 @@ static char *describe(faststack_symbolizer *s, uintptr_t pc)
   for (int j = 0; j < k && n < sizeof out; j++)
     n += (size_t)snprintf(out + n, sizeof out - n, "%s|%s|%d|%d|%d|%lx;",
                           f[j].function ? f[j].function : "?",
-                          f[j].file ? f[j].file : "?", f[j].line,
-                          f[j].column, f[j].inlined,
-                          (unsigned long)f[j].function_offset);
+                          f[j].file ? f[j].file : "?", f[j].line, f[j].column,
+                          f[j].inlined, (unsigned long)f[j].function_offset);
   return strdup(out);
 }
 

@@ -15,7 +15,11 @@
 #include "fs_testutil.h"
 
 /* Records the line of the call on the same line as the call. */
-#define AT(var, call) do { var = __LINE__; call; } while (0)
+#define AT(var, call)                                                          \
+  do {                                                                         \
+    var = __LINE__;                                                            \
+    call;                                                                      \
+  } while (0)
 
 uintptr_t pcs[64];
 int npcs;
@@ -81,8 +85,8 @@ static void symbolize_capture(void)
   /* The first four PCs: level3, level2 (with the inlined step), level1,
    * main; each gets its own slice of the string buffer. */
   for (int i = 0; i < 4 && i < npcs; i++) {
-    int k = faststack_symbolize(s, pcs[i], 0, fr + nfr, 8, strs + i * 4096,
-                                4096);
+    int k =
+        faststack_symbolize(s, pcs[i], 0, fr + nfr, 8, strs + i * 4096, 4096);
     CHECK(k >= 1);
     nfr += k;
   }
@@ -115,14 +119,15 @@ static void test_symbolize(void)
   /* A PC in no module: one unknown frame. */
   faststack_frame u[2];
   char b[256];
-  CHECK_EQ(faststack_symbolize(faststack_default_symbolizer(), 16, 0, u, 2,
-                               b, sizeof b), 1);
+  CHECK_EQ(faststack_symbolize(faststack_default_symbolizer(), 16, 0, u, 2, b,
+                               sizeof b),
+           1);
   CHECK(u[0].function == NULL && u[0].file == NULL && u[0].line == 0);
   CHECK(u[0].module == NULL);
   /* Bad arguments. */
   CHECK(faststack_symbolize(NULL, pcs[0], 0, u, 2, b, sizeof b) < 0);
-  CHECK(faststack_symbolize(faststack_default_symbolizer(), pcs[0], 0, u, 0,
-                            b, sizeof b) < 0);
+  CHECK(faststack_symbolize(faststack_default_symbolizer(), pcs[0], 0, u, 0, b,
+                            sizeof b) < 0);
   /* A buffer too small for the strings: NULL names, never cut ones. */
   int k = faststack_symbolize(faststack_default_symbolizer(), pcs[0], 0, u, 2,
                               b, 8);
@@ -138,8 +143,7 @@ static void go_frame(char *out, size_t cap, int i)
   while (*src == ' ') src++;
   if (fr[i].inlined)
     snprintf(out + n, cap - n, "%s(...) (inlined)\n\t%s:%d\n\t    %s\n",
-             fr[i].function,
-             fr[i].file, fr[i].line, src);
+             fr[i].function, fr[i].file, fr[i].line, src);
   else
     snprintf(out + n, cap - n, "%s(...)\n\t%s:%d +0x%lx\n\t    %s\n",
              fr[i].function, fr[i].file, fr[i].line,
@@ -242,8 +246,9 @@ static void test_pieces_match_stages(void)
     nf += faststack_symbolize(faststack_default_symbolizer(), deep_pcs[i], 0,
                               f + nf, 8, sb + i * 4096, 4096);
   }
-  CHECK_EQ(faststack_annotate(faststack_default_sources(), f, nf, l, lb,
-                              sizeof lb), 0);
+  CHECK_EQ(
+      faststack_annotate(faststack_default_sources(), f, nf, l, lb, sizeof lb),
+      0);
   for (int fmt = FASTSTACK_FORMAT_GO; fmt <= FASTSTACK_FORMAT_GIN; fmt++) {
     faststack_format_options o;
     faststack_format_options_init(&o, fmt);
@@ -269,8 +274,8 @@ static void *worker(void *arg)
   for (int it = 0; it < 200; it++) {
     faststack_frame f[8];
     char b[2048];
-    int k = faststack_symbolize(faststack_default_symbolizer(), pcs[0], 0, f,
-                                8, b, sizeof b);
+    int k = faststack_symbolize(faststack_default_symbolizer(), pcs[0], 0, f, 8,
+                                b, sizeof b);
     if (k != 1 || !f[0].function || strcmp(f[0].function, "level3") ||
         f[0].line != line_l3)
       return (void *)1;

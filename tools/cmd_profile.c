@@ -18,7 +18,8 @@
 #define FASTSTACK_PRELOAD_REL "../lib/libfaststack_profile.so"
 #endif
 
-static int find_preload(char *out, size_t cap) {
+static int find_preload(char *out, size_t cap)
+{
   const char *env = getenv("FASTSTACK_PRELOAD");
   if (env && *env) {
     snprintf(out, cap, "%s", env);
@@ -26,8 +27,7 @@ static int find_preload(char *out, size_t cap) {
   }
   char exe[PATH_MAX];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0)
-    return -1;
+  if (n <= 0) return -1;
   exe[n] = 0;
   char *dir = dirname(exe);
   const char *cands[] = {"libfaststack_profile.so", FASTSTACK_PRELOAD_REL};
@@ -42,7 +42,8 @@ static int find_preload(char *out, size_t cap) {
   return -1;
 }
 
-static void usage(void) {
+static void usage(void)
+{
   fprintf(stderr, "usage: faststack profile [-o FILE] [--hz N] [--folded] "
                   "[--] PROGRAM [ARGS...]\n"
                   "  -o FILE    output (default faststack.pprof, or "
@@ -53,7 +54,8 @@ static void usage(void) {
                   "gzip pprof\n");
 }
 
-int cmd_profile(int argc, char **argv) {
+int cmd_profile(int argc, char **argv)
+{
   const char *out = NULL;
   int hz = 100, folded = 0, i = 1;
   for (; i < argc; i++) {
@@ -84,8 +86,7 @@ int cmd_profile(int argc, char **argv) {
     usage();
     return 2;
   }
-  if (!out)
-    out = folded ? "faststack.folded" : "faststack.pprof";
+  if (!out) out = folded ? "faststack.folded" : "faststack.pprof";
   char preload[PATH_MAX];
   if (find_preload(preload, sizeof preload) != 0) {
     fprintf(stderr, "faststack profile: libfaststack_profile.so not found "
@@ -100,10 +101,8 @@ int cmd_profile(int argc, char **argv) {
   }
   char ld[2 * PATH_MAX + 2];
   const char *old = getenv("LD_PRELOAD");
-  if (old && *old)
-    snprintf(ld, sizeof ld, "%s:%s", preload, old);
-  else
-    snprintf(ld, sizeof ld, "%s", preload);
+  if (old && *old) snprintf(ld, sizeof ld, "%s:%s", preload, old);
+  else snprintf(ld, sizeof ld, "%s", preload);
   char hzs[16];
   snprintf(hzs, sizeof hzs, "%d", hz);
   setenv("LD_PRELOAD", ld, 1);
@@ -126,7 +125,6 @@ int cmd_profile(int argc, char **argv) {
   int st;
   while (waitpid(pid, &st, 0) < 0)
     ;
-  if (WIFSIGNALED(st))
-    return 128 + WTERMSIG(st);
+  if (WIFSIGNALED(st)) return 128 + WTERMSIG(st);
   return WEXITSTATUS(st);
 }

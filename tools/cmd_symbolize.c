@@ -151,7 +151,8 @@ static void out_dec(int v)
   char b[16], *p = b + sizeof b;
   unsigned u = v < 0 ? 0u - (unsigned)v : (unsigned)v;
   *--p = '\0';
-  do *--p = (char)('0' + u % 10); while (u /= 10);
+  do *--p = (char)('0' + u % 10);
+  while (u /= 10);
   if (v < 0) *--p = '-';
   out_str(p);
 }
@@ -234,9 +235,9 @@ static void print_json(uint64_t addr, const faststack_frame *fr, int n)
 
 typedef struct ctx {
   sym_opts o;
-  faststack_symbolizer *exe;   /* the -e file, opened on first use */
+  faststack_symbolizer *exe; /* the -e file, opened on first use */
   int exe_failed;
-  char last_path[PATH_MAX];    /* the module of the last raw line */
+  char last_path[PATH_MAX]; /* the module of the last raw line */
   faststack_symbolizer *last;
 } ctx;
 

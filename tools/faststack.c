@@ -6,14 +6,20 @@
 #include "faststack.h"
 
 static const fs_command commands[] = {
-  {"modules", "list the modules faststack sees loaded in a process (itself)",
-   cmd_modules},
-  {"profile", "run a program under the sampling CPU profiler (pprof or "
-   "folded output)", cmd_profile},
-  {"run", "run a program with the crash handler preloaded (tracebacks "
-   "on fatal signals)", cmd_run},
-  {"symbolize", "addresses or raw traces to functions, files and lines "
-   "(addr2line-compatible; --json, --source, --format)", cmd_symbolize},
+    {"modules", "list the modules faststack sees loaded in a process (itself)",
+     cmd_modules},
+    {"profile",
+     "run a program under the sampling CPU profiler (pprof or "
+     "folded output)",
+     cmd_profile},
+    {"run",
+     "run a program with the crash handler preloaded (tracebacks "
+     "on fatal signals)",
+     cmd_run},
+    {"symbolize",
+     "addresses or raw traces to functions, files and lines "
+     "(addr2line-compatible; --json, --source, --format)",
+     cmd_symbolize},
 };
 
 static void usage(FILE *f)

@@ -47,8 +47,7 @@ int raw_parse_line(const char *line, raw_frame *out)
   const char *plus = NULL;
   for (const char *q = p; q + 3 <= p + len; q++)
     if (q[0] == '+' && q[1] == '0' && q[2] == 'x') plus = q;
-  if (!plus || plus == p || (size_t)(plus - p) >= sizeof out->module)
-    return 0;
+  if (!plus || plus == p || (size_t)(plus - p) >= sizeof out->module) return 0;
   out->offset = strtoull(plus + 3, &end, 16);
   if (end != p + len || end == plus + 3) return 0;
   memcpy(out->module, p, (size_t)(plus - p));
@@ -137,9 +136,8 @@ static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
     if (rf->module[0] && raw_find_file(rf, path, sizeof path))
       s = symbolizer_for(path);
     if (rf->module[0] && !s) *missing = 1;
-    int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT,
-                                    fr + nf, RAW_INLINE_MAX, sb,
-                                    RAW_STR_PER_LINE)
+    int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT, fr + nf,
+                                    RAW_INLINE_MAX, sb, RAW_STR_PER_LINE)
               : 0;
     if (k <= 0) {
       memset(&fr[nf], 0, sizeof fr[nf]);
@@ -194,10 +192,10 @@ static void emit_run(FILE *out, const run *r, int format, int source,
   if (source && context > 0 && format == FASTSTACK_FORMAT_GO) {
     faststack_source_line ctx[64];
     for (int i = 0; i < nf; i++) {
-      int k = faststack_annotate_context(src, &fr[i], context, ctx, 64,
-                                         text, tcap);
-      size_t need = faststack_format_frame_context(&fr[i], ctx, k, &o, buf,
-                                                   cap);
+      int k =
+          faststack_annotate_context(src, &fr[i], context, ctx, 64, text, tcap);
+      size_t need =
+          faststack_format_frame_context(&fr[i], ctx, k, &o, buf, cap);
       if (need >= cap && grow_text(&buf, &cap, need))
         faststack_format_frame_context(&fr[i], ctx, k, &o, buf, cap);
       fputs(buf, out);

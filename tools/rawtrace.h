@@ -9,11 +9,11 @@
 
 /* One parsed raw frame: "#N  0xPC MODULE+0xOFFSET [build-id=HEX]". */
 typedef struct raw_frame {
-  uintptr_t pc;            /* the PC as captured */
-  uint64_t offset;         /* module-relative address to look up (the
+  uintptr_t pc;    /* the PC as captured */
+  uint64_t offset; /* module-relative address to look up (the
                               pc-1 adjustment is already applied) */
   char module[4096];
-  char build_id[129];      /* "" when the line has none */
+  char build_id[129]; /* "" when the line has none */
 } raw_frame;
 
 /* Parses one line (without its newline). 1 when it is a raw frame with a

@@ -28,10 +28,28 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void __libc_free(void *);
 static unsigned long long n_allocs, n_bytes;
-void *malloc(size_t n) { n_allocs++; n_bytes += n; return __libc_malloc(n); }
-void *calloc(size_t a, size_t b) { n_allocs++; n_bytes += a * b; return __libc_calloc(a, b); }
-void *realloc(void *p, size_t n) { n_allocs++; n_bytes += n; return __libc_realloc(p, n); }
-void free(void *p) { __libc_free(p); }
+void *malloc(size_t n)
+{
+  n_allocs++;
+  n_bytes += n;
+  return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+  n_allocs++;
+  n_bytes += a * b;
+  return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+  n_allocs++;
+  n_bytes += n;
+  return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+  __libc_free(p);
+}
 
 static faststack_symbolizer *sym;
 static faststack_sources *warm;
@@ -39,7 +57,8 @@ static char out[1 << 20];
 static int variant;
 
 enum { SLOW, ARTICLE, COLD, WARM, NVARIANTS };
-static const char *const names[] = {"(a) slowstack (gin)", "(b) article faststack",
+static const char *const names[] = {"(a) slowstack (gin)",
+                                    "(b) article faststack",
                                     "(c) faststack cold", "(d) faststack warm"};
 
 static unsigned long long fs_opens(void)
@@ -118,9 +137,10 @@ int main(int argc, char **argv)
   static const int depths[] = {16, 64, 256, 1024, 4096};
   printf("annotate: gin-style annotated trace of ping/pong recursion; "
          "per op: capture + symbolize + source + format, timed in bursts of "
-         "%d at the bottom of the recursion\n", FS_BURST);
-  printf("%-6s %-24s %12s %12s %10s %8s\n", "depth", "variant",
-         "ns/op", "B alloc/op", "allocs/op", "opens/op");
+         "%d at the bottom of the recursion\n",
+         FS_BURST);
+  printf("%-6s %-24s %12s %12s %10s %8s\n", "depth", "variant", "ns/op",
+         "B alloc/op", "allocs/op", "opens/op");
   for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
     double ns[NVARIANTS];
     for (variant = 0; variant < NVARIANTS; variant++) {
@@ -132,7 +152,9 @@ int main(int argc, char **argv)
       do ping(depths[d], op, pcs, 8192);
       while (op_ns < budget && op_count < 200000);
       ns[variant] = op_ns / op_count;
-      double opens = (double)(port_opens - p0 + fs_opens() - w0 + cold_opens - c0) / op_count;
+      double opens =
+          (double)(port_opens - p0 + fs_opens() - w0 + cold_opens - c0) /
+          op_count;
       printf("%-6d %-24s %12.0f %12.0f %10.1f %8.2f\n", depths[d],
              names[variant], ns[variant], (double)(n_bytes - b0) / op_count,
              (double)(n_allocs - a0) / op_count, opens);

@@ -46,7 +46,8 @@ static const char *trim(char *s)
 {
   while (*s == ' ' || *s == '\t') s++;
   size_t n = strlen(s);
-  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r')) s[--n] = 0;
+  while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+    s[--n] = 0;
   return s;
 }
 
@@ -111,10 +112,10 @@ char *slowstack(faststack_symbolizer *sym, const uintptr_t *pcs, int n)
       free(last_file);
       last_file = strdup(d.file);
     }
-    const char *src = lines && d.line > 0 && (size_t)d.line <= nlines + 1 &&
-                              lines[d.line - 1]
-                          ? trim(lines[d.line - 1])
-                          : "???";
+    const char *src =
+        lines && d.line > 0 && (size_t)d.line <= nlines + 1 && lines[d.line - 1]
+            ? trim(lines[d.line - 1])
+            : "???";
     put(&b, "\t%s: %s\n", d.func, src);
     free(d.file);
     free(d.func);

@@ -16,6 +16,5 @@ char *slowstack(faststack_symbolizer *sym, const uintptr_t *pcs, int n);
 /* The article's final faststack(): at most 64 frames, sorted by file and
  * line, each file scanned once up to its last needed line, re-sorted by
  * depth, formatted. Returns a malloc'ed report. */
-char *article_faststack(faststack_symbolizer *sym, const uintptr_t *pcs,
-                        int n);
+char *article_faststack(faststack_symbolizer *sym, const uintptr_t *pcs, int n);
 #endif

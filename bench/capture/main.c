@@ -72,7 +72,10 @@ typedef _Unwind_Reason_Code (*uw_bt_fn)(_Unwind_Trace_Fn, void *);
 typedef _Unwind_Ptr (*uw_getip_fn)(struct _Unwind_Context *);
 static uw_bt_fn gcc_backtrace;
 static uw_getip_fn gcc_getip;
-struct uw_arg { uintptr_t *pcs; int n, max; };
+struct uw_arg {
+  uintptr_t *pcs;
+  int n, max;
+};
 static _Unwind_Reason_Code uw_cb(struct _Unwind_Context *ctx, void *p)
 {
   struct uw_arg *a = p;
@@ -88,7 +91,10 @@ static int m_unwind_backtrace(uintptr_t *pcs, int max)
 }
 
 static struct backtrace_state *bt_state;
-struct bt_arg { uintptr_t *pcs; int n, max; };
+struct bt_arg {
+  uintptr_t *pcs;
+  int n, max;
+};
 static int bt_cb(void *p, uintptr_t pc)
 {
   struct bt_arg *a = p;
@@ -98,7 +104,9 @@ static int bt_cb(void *p, uintptr_t pc)
 }
 static void bt_err(void *p, const char *msg, int errnum)
 {
-  (void)p; (void)msg; (void)errnum;
+  (void)p;
+  (void)msg;
+  (void)errnum;
 }
 static int m_libbacktrace(uintptr_t *pcs, int max)
 {
@@ -113,13 +121,13 @@ typedef struct method {
 } method;
 
 static const method methods[] = {
-  {"faststack auto", m_faststack},
-  {"faststack fp", m_faststack_fp},
-  {"faststack cfi", m_faststack_cfi},
-  {"backtrace()", m_backtrace},
-  {"unw_backtrace()", m_unw_backtrace},
-  {"_Unwind_Backtrace()", m_unwind_backtrace},
-  {"libbacktrace simple", m_libbacktrace},
+    {"faststack auto", m_faststack},
+    {"faststack fp", m_faststack_fp},
+    {"faststack cfi", m_faststack_cfi},
+    {"backtrace()", m_backtrace},
+    {"unw_backtrace()", m_unw_backtrace},
+    {"_Unwind_Backtrace()", m_unwind_backtrace},
+    {"libbacktrace simple", m_libbacktrace},
 };
 
 static double now_ns(void)
@@ -184,8 +192,7 @@ static int cmp_double(const void *a, const void *b)
 
 /* Runs one method at one depth for ~budget_ns of bursts (after one to
  * warm up); returns the median burst's ns per capture. */
-static double measure(const method *m, int depth, double budget_ns,
-                      int *frames)
+static double measure(const method *m, int depth, double budget_ns, int *frames)
 {
   static double runs[FS_MAX_BURSTS];
   cur = m;
@@ -211,7 +218,8 @@ int main(int argc, char **argv)
   printf("capture: ping/pong recursion across two files, warm: median of "
          "bursts of %d captures at the bottom of the recursion. faststack "
          "rows: auto (CFI per frame, the default), fp (frame pointers "
-         "only), cfi (CFI only).\n", FS_BURST);
+         "only), cfi (CFI only).\n",
+         FS_BURST);
   static const int depths[] = {8, 32, 128, 512};
   static const char *const kinds[] = {
       "frame-pointer code (-fno-omit-frame-pointer)",
@@ -222,8 +230,8 @@ int main(int argc, char **argv)
     recurse = kind == 1 ? ping_nofp : ping;
     bottom = kind == 2 ? via_qsort : burst;
     printf("\n== %s\n", kinds[kind]);
-    printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method",
-           "ns/capture", "ns/frame", "frames", "x auto");
+    printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method", "ns/capture",
+           "ns/frame", "frames", "x auto");
     for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
       double base = 0;
       for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
@@ -232,9 +240,8 @@ int main(int argc, char **argv)
         int frames = 0;
         double ns = measure(m, depths[d], budget_ms * 1e6, &frames);
         if (i == 0) base = ns;
-        printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d],
-               m->name, ns, frames ? ns / frames : 0, frames,
-               base > 0 ? ns / base : 0);
+        printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d], m->name, ns,
+               frames ? ns / frames : 0, frames, base > 0 ? ns / base : 0);
       }
     }
   }

@@ -15,10 +15,10 @@
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
-#include <sys/syscall.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,7 +51,8 @@ static void give_turn(int to)
 }
 
 /* A few real frames above the event, like a scheduler call path. */
-__attribute__((noinline)) static void trace_event(void) {
+__attribute__((noinline)) static void trace_event(void)
+{
   uintptr_t pcs[DEPTH];
   int n = 0;
   switch (variant) {
@@ -63,56 +64,57 @@ __attribute__((noinline)) static void trace_event(void) {
   faststack_stack_table_insert(table, pcs, n, 0, 1);
 }
 
-__attribute__((noinline)) static void handoff(int me) {
+__attribute__((noinline)) static void handoff(int me)
+{
   wait_turn(me);
   trace_event();
   give_turn(!me);
 }
 
-static void *ponger(void *p) {
+static void *ponger(void *p)
+{
   (void)p;
-  for (long i = 0; i < handoffs; i++)
-    handoff(1);
+  for (long i = 0; i < handoffs; i++) handoff(1);
   return NULL;
 }
 
-static double run_once(void) {
+static double run_once(void)
+{
   pthread_t t;
   struct timespec t0, t1;
   atomic_store(&turn, 0);
   clock_gettime(CLOCK_MONOTONIC, &t0);
   pthread_create(&t, NULL, ponger, NULL);
-  for (long i = 0; i < handoffs; i++)
-    handoff(0);
+  for (long i = 0; i < handoffs; i++) handoff(0);
   pthread_join(t, NULL);
   clock_gettime(CLOCK_MONOTONIC, &t1);
   return ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) /
          (2.0 * handoffs);
 }
 
-static int cmp(const void *a, const void *b) {
+static int cmp(const void *a, const void *b)
+{
   double x = *(const double *)a, y = *(const double *)b;
   return (x > y) - (x < y);
 }
 
 /* Median ns per hand-off over ROUNDS runs. */
-static double measure(void) {
+static double measure(void)
+{
   double r[ROUNDS];
-  for (int i = 0; i < ROUNDS; i++)
-    r[i] = run_once();
+  for (int i = 0; i < ROUNDS; i++) r[i] = run_once();
   qsort(r, ROUNDS, sizeof r[0], cmp);
   return r[ROUNDS / 2];
 }
 
-static double child(const char *self, const char *v, const char *mode) {
+static double child(const char *self, const char *v, const char *mode)
+{
   int fd[2];
-  if (pipe(fd))
-    exit(1);
+  if (pipe(fd)) exit(1);
   pid_t pid = fork();
   if (pid == 0) {
     dup2(fd[1], 1);
-    if (mode)
-      setenv("FASTSTACK_UNWIND", mode, 1);
+    if (mode) setenv("FASTSTACK_UNWIND", mode, 1);
     execl(self, self, "--variant", v, (char *)NULL);
     _exit(127);
   }
@@ -124,9 +126,9 @@ static double child(const char *self, const char *v, const char *mode) {
   return n > 0 ? atof(buf) : -1;
 }
 
-int main(int argc, char **argv) {
-  if (getenv("BENCH_HANDOFFS"))
-    handoffs = atol(getenv("BENCH_HANDOFFS"));
+int main(int argc, char **argv)
+{
+  if (getenv("BENCH_HANDOFFS")) handoffs = atol(getenv("BENCH_HANDOFFS"));
   table = faststack_stack_table_create(1024, 0);
   if (argc == 3 && !strcmp(argv[1], "--variant")) {
     variant = atoi(argv[2]);
@@ -134,7 +136,9 @@ int main(int argc, char **argv) {
     printf("%.1f\n", measure());
     return 0;
   }
-  struct { const char *name, *v, *mode; } vs[] = {
+  struct {
+    const char *name, *v, *mode;
+  } vs[] = {
       {"none", "0", NULL},
       {"faststack (auto)", "1", "auto"},
       {"faststack fp only", "1", "fp"},
@@ -142,13 +146,13 @@ int main(int argc, char **argv) {
       {"backtrace()", "3", NULL},
   };
   printf("bench_tracer: %ld token hand-offs between two threads (futex),"
-         " median of %d runs\n", handoffs, ROUNDS);
+         " median of %d runs\n",
+         handoffs, ROUNDS);
   printf("%-20s %12s %10s\n", "tracing", "ns/hand-off", "overhead");
   double base = 0;
   for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
     double ns = child("/proc/self/exe", vs[i].v, vs[i].mode);
-    if (i == 0)
-      base = ns;
+    if (i == 0) base = ns;
     printf("%-20s %12.1f %+9.1f%%\n", vs[i].name, ns,
            base > 0 ? 100.0 * (ns - base) / base : 0.0);
   }

@@ -21,10 +21,10 @@
 #include <elfutils/libdwfl.h>
 #include <fcntl.h>
 #include <link.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <spawn.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -94,7 +94,9 @@ static int fs_lookup(uintptr_t pc)
 static struct backtrace_state *bt;
 static void bt_err(void *d, const char *m, int e)
 {
-  (void)d; (void)m; (void)e;
+  (void)d;
+  (void)m;
+  (void)e;
 }
 static int bt_init(void)
 {
@@ -104,7 +106,9 @@ static int bt_init(void)
 static int bt_cb(void *d, uintptr_t pc, const char *file, int line,
                  const char *fn)
 {
-  (void)pc; (void)file; (void)line;
+  (void)pc;
+  (void)file;
+  (void)line;
   if (fn) ++*(int *)d;
   return 0;
 }
@@ -274,7 +278,8 @@ int main(int argc, char **argv)
   int n;
   uintptr_t *pcs = corpus_pcs(&n);
   printf("symbolize: %d PCs, one per corpus function (gcc -O2 -g, each with "
-         "an inlined helper), exact addresses\n\n", n);
+         "an inlined helper), exact addresses\n\n",
+         n);
   /* Module offsets of the PCs: the children and the offline tools read
    * them (each process adds its own load bias). */
   faststack_module m;
@@ -288,9 +293,9 @@ int main(int argc, char **argv)
   printf("in-process (each tool in a fresh process; first answer: from "
          "fork+exec to the first symbolized PC; in-proc: from creating the "
          "tool's state)\n");
-  printf("%-14s %14s %12s %14s %12s %10s %12s %12s\n", "tool",
-         "first answer", "(in-proc)", "1st pass/PC", "warm/PC", "frames/PC",
-         "peak RSS", "warm x fs");
+  printf("%-14s %14s %12s %14s %12s %10s %12s %12s\n", "tool", "first answer",
+         "(in-proc)", "1st pass/PC", "warm/PC", "frames/PC", "peak RSS",
+         "warm x fs");
   double fs_warm = 0;
   for (int t = 0; t < NTOOLS; t++) {
     double r[6];
@@ -300,8 +305,9 @@ int main(int argc, char **argv)
     }
     if (t == 0) fs_warm = r[2];
     printf("%-14s %11.2f ms %9.2f ms %11.0f ns %9.0f ns %10.2f %9.0f MiB "
-           "%11.1fx\n", tools[t].name, r[0] / 1e6, r[5] / 1e6, r[1], r[2],
-           r[3], r[4] / 1024, fs_warm > 0 ? r[2] / fs_warm : 0);
+           "%11.1fx\n",
+           tools[t].name, r[0] / 1e6, r[5] / 1e6, r[1], r[2], r[3], r[4] / 1024,
+           fs_warm > 0 ? r[2] / fs_warm : 0);
   }
   char fsbin[4200], obj[4200];
   const char *slash = strrchr(self, '/');
@@ -332,9 +338,9 @@ int main(int argc, char **argv)
       if (kb > rss[t]) rss[t] = kb;
     }
   printf("\noffline (%d addresses on stdin, one process each; median of %d "
-         "interleaved runs)\n", n, ROUNDS);
-  printf("%-20s %10s %12s %12s\n", "tool", "wall", "peak RSS",
-         "x faststack");
+         "interleaved runs)\n",
+         n, ROUNDS);
+  printf("%-20s %10s %12s %12s\n", "tool", "wall", "peak RSS", "x faststack");
   double fs_s = 0;
   for (int t = 0; t < NOFF; t++) {
     if (!runs[t]) {

@@ -67,8 +67,7 @@ __attribute__((noinline)) static const char *manager_name(const user *u)
   return u->manager->name; /* u->manager is NULL */
 }
 
-__attribute__((noinline)) static void render_profile(const user *u,
-                                                     reply *out)
+__attribute__((noinline)) static void render_profile(const user *u, reply *out)
 {
   snprintf(out->body, sizeof out->body, "manager: %s\n", manager_name(u));
   __asm__ volatile("" ::: "memory");
@@ -101,8 +100,8 @@ static void handle_ok(request *rq)
 
 static void handle_slow(request *rq)
 {
-  const char *ms = MHD_lookup_connection_value(rq->conn,
-                                               MHD_GET_ARGUMENT_KIND, "ms");
+  const char *ms =
+      MHD_lookup_connection_value(rq->conn, MHD_GET_ARGUMENT_KIND, "ms");
   long n = ms ? strtol(ms, NULL, 10) : 100;
   if (n < 0 || n > 10000) n = 100;
   struct timespec ts = {n / 1000, (n % 1000) * 1000000L};
@@ -159,7 +158,10 @@ static void sb_mem(sbuf *b, const char *s, size_t n)
   b->p[b->len] = 0;
 }
 
-static void sb_str(sbuf *b, const char *s) { sb_mem(b, s, strlen(s)); }
+static void sb_str(sbuf *b, const char *s)
+{
+  sb_mem(b, s, strlen(s));
+}
 
 static void sb_fmt(sbuf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
@@ -170,7 +172,8 @@ static void sb_fmt(sbuf *b, const char *fmt, ...)
   va_start(ap, fmt);
   int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
   va_end(ap);
-  if (n > 0) sb_mem(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+  if (n > 0)
+    sb_mem(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
 static void sb_json(sbuf *b, const char *s)
@@ -236,9 +239,9 @@ static void gin_way_trace(sbuf *b, const faststack_recover_report *r)
     if (k <= 0) continue;
     const faststack_frame *fr = &f[k - 1]; /* the physical function */
     if (!fr->file) { /* Go always knows the file; C may not */
-      sb_fmt(b, "%s+0x%lx (0x%lx)\n\t%s: ???\n",
-             fr->module ? fr->module : "??", (unsigned long)fr->module_offset,
-             (unsigned long)r->pcs[i], fr->function ? fr->function : "???");
+      sb_fmt(b, "%s+0x%lx (0x%lx)\n\t%s: ???\n", fr->module ? fr->module : "??",
+             (unsigned long)fr->module_offset, (unsigned long)r->pcs[i],
+             fr->function ? fr->function : "???");
       continue;
     }
     sb_fmt(b, "%s:%d (0x%lx)\n", fr->file, fr->line, (unsigned long)r->pcs[i]);
@@ -277,7 +280,8 @@ static void gin_way_trace(sbuf *b, const faststack_recover_report *r)
         while (end < size && data[end] != '\n') end++;
         while (start < end && (data[start] == ' ' || data[start] == '\t'))
           start++;
-        size_t n = end - start < sizeof line - 1 ? end - start : sizeof line - 1;
+        size_t n =
+            end - start < sizeof line - 1 ? end - start : sizeof line - 1;
         memcpy(line, data + start, n);
         line[n] = 0;
         src = line;
@@ -333,8 +337,8 @@ static void log_recovery(const request *rq, const faststack_recover_report *r)
     sb_str(&b, "}\n");
   } else {
     strftime(when, sizeof when, "%Y/%m/%d - %H:%M:%S", &tm);
-    sb_fmt(&b, "[Recovery] %s panic recovered:\n%s %s %s\n", when,
-           rq->method, rq->url, rq->version);
+    sb_fmt(&b, "[Recovery] %s panic recovered:\n%s %s %s\n", when, rq->method,
+           rq->url, rq->version);
     hdr_ctx h = {&b, 0};
     MHD_get_connection_values(rq->conn, MHD_HEADER_KIND, add_header, &h);
     sb_str(&b, "\n");
@@ -480,9 +484,10 @@ int main(int argc, char **argv)
   int sig = 0;
   sigwait(&stop, &sig);
   MHD_stop_daemon(d);
-  fprintf(stderr, "http-recovery: stopped by signal %d after %llu requests, "
-                  "%llu recoveries\n", sig,
-          (unsigned long long)atomic_load(&requests),
+  fprintf(stderr,
+          "http-recovery: stopped by signal %d after %llu requests, "
+          "%llu recoveries\n",
+          sig, (unsigned long long)atomic_load(&requests),
           (unsigned long long)faststack_recover_count());
   return 0;
 }

@@ -38,7 +38,7 @@ typedef struct want {
   srcfile *file;
   const faststack_frame *fr; /* the frame asking (its staleness) */
   int line;
-  int out;         /* index into the caller's output; -2: answered */
+  int out; /* index into the caller's output; -2: answered */
   int status;
   line_entry *ent; /* rendered (cold path only): becomes the cache entry */
 } want;
@@ -142,8 +142,8 @@ static int open_regular(const char *path, struct stat *st, int *status)
 {
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0) {
-    *status = errno == ENOENT ? FASTSTACK_LINE_MISSING
-                              : FASTSTACK_LINE_UNREADABLE;
+    *status =
+        errno == ENOENT ? FASTSTACK_LINE_MISSING : FASTSTACK_LINE_UNREADABLE;
     return -1;
   }
   if (fstat(fd, st) != 0 || !S_ISREG(st->st_mode)) {
@@ -182,7 +182,7 @@ static void finish_line(scan *sc)
       continue;
     }
     size_t len = fs_src_render(sc->s, sc->cur, sc->cur_len, sc->render_buf,
-                        sc->render_cap);
+                               sc->render_cap);
     w->ent = fs_src_entry_new(sc->render_buf, len);
     w->status = w->ent ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
     lead = w;
@@ -241,12 +241,16 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
    * block: O_NONBLOCK). One system call fewer per file. */
   int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
   if (fd < 0)
-    status = errno == ENOENT ? FASTSTACK_LINE_MISSING
-                             : FASTSTACK_LINE_UNREADABLE;
+    status =
+        errno == ENOENT ? FASTSTACK_LINE_MISSING : FASTSTACK_LINE_UNREADABLE;
   size_t total = 0, keep = keep_bytes(s);
   unsigned char *chunk = buf;
-  scan sc = {s, w, n, 0, 1, buf + FS_READ_CHUNK, 0, keep, 0,
-             (char *)buf + FS_READ_CHUNK + keep, keep};
+  scan sc = {s,   w,
+             n,   0,
+             1,   buf + FS_READ_CHUNK,
+             0,   keep,
+             0,   (char *)buf + FS_READ_CHUNK + keep,
+             keep};
   while (fd >= 0 && status == FASTSTACK_LINE_OK && sc.next < n) {
     ssize_t r = read(fd, chunk, FS_READ_CHUNK);
     if (r < 0 && errno == EINTR) continue;
@@ -255,14 +259,14 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
     total += (size_t)r;
     scan_bytes(&sc, chunk, (size_t)r);
   }
-  if (status == FASTSTACK_LINE_OK && sc.next < n && sc.cur_len) finish_line(&sc);
-  *changing = fd >= 0 && (fstat(fd, &after) != 0 ||
-                          !S_ISREG(after.st_mode) ||
-                          after.st_dev != expect->dev ||
-                          after.st_ino != expect->ino ||
-                          after.st_size != expect->size ||
-                          after.st_mtim.tv_sec != expect->mtime.tv_sec ||
-                          after.st_mtim.tv_nsec != expect->mtime.tv_nsec);
+  if (status == FASTSTACK_LINE_OK && sc.next < n && sc.cur_len)
+    finish_line(&sc);
+  *changing =
+      fd >= 0 && (fstat(fd, &after) != 0 || !S_ISREG(after.st_mode) ||
+                  after.st_dev != expect->dev || after.st_ino != expect->ino ||
+                  after.st_size != expect->size ||
+                  after.st_mtim.tv_sec != expect->mtime.tv_sec ||
+                  after.st_mtim.tv_nsec != expect->mtime.tv_nsec);
   for (int i = 0; i < n; i++) {
     if (status != FASTSTACK_LINE_OK) w[i].status = status;
     else if (sc.binary) w[i].status = FASTSTACK_LINE_BINARY;
@@ -282,8 +286,8 @@ static size_t read_file(faststack_sources *s, srcfile *f, want *w, int n,
 
 /* MD5 of the file at path, streamed through buf (FS_READ_CHUNK bytes;
  * NULL: out of memory). 0 on success. */
-static int file_md5(faststack_sources *s, const char *path,
-                    unsigned char *buf, unsigned char out[16])
+static int file_md5(faststack_sources *s, const char *path, unsigned char *buf,
+                    unsigned char out[16])
 {
   struct stat st;
   int status;
@@ -308,8 +312,8 @@ static int file_md5(faststack_sources *s, const char *path,
 }
 
 /* The module's mtime, cached. Caller holds the lock. */
-static int module_mtime(faststack_sources *s, const char *path,
-                        long long now, struct timespec *out)
+static int module_mtime(faststack_sources *s, const char *path, long long now,
+                        struct timespec *out)
 {
   int slot = -1;
   for (int i = 0; i < 16; i++)
@@ -431,7 +435,8 @@ static void resolve(faststack_sources *s, want *w, int n,
       continue;
     }
     fs_src_recheck_no_sources(s, w[i].file, now);
-    line_entry *e = s->no_sources ? NULL : fs_src_cache_find(s, w[i].file, w[i].line);
+    line_entry *e =
+        s->no_sources ? NULL : fs_src_cache_find(s, w[i].file, w[i].line);
     if (s->no_sources || w[i].file->status != FASTSTACK_LINE_OK) {
       w[i].status = s->no_sources ? FASTSTACK_LINE_MISSING : w[i].file->status;
     } else if (e && (stale = stale_known(s, w[i].file, w[i].fr, now)) >= 0) {
@@ -524,7 +529,8 @@ static void resolve(faststack_sources *s, want *w, int n,
           /* Once the cache has the entry, text points into the cache: it
            * stays valid for this line's repeats, which come next, under
            * this lock, before another insertion could evict it. */
-          if (e && fs_src_cache_adopt(s, f, t->line, t->status, e)) t->ent = NULL;
+          if (e && fs_src_cache_adopt(s, f, t->line, t->status, e))
+            t->ent = NULL;
           else if (e != t->ent) free(e);
         }
       }
@@ -549,8 +555,8 @@ static int has_location(const faststack_frame *f)
 
 FASTSTACK_API int faststack_annotate(faststack_sources *s,
                                      const faststack_frame *frames, int n,
-                                     faststack_source_line *out,
-                                     char *strbuf, size_t strcap)
+                                     faststack_source_line *out, char *strbuf,
+                                     size_t strcap)
 {
   if (!s || (!frames && n) || (!out && n) || n < 0) return -1;
   want wbuf[FS_ANNOTATE_STACK_FRAMES];
@@ -570,15 +576,12 @@ FASTSTACK_API int faststack_annotate(faststack_sources *s,
   return 0;
 }
 
-FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
-                                             const faststack_frame *frame,
-                                             int context,
-                                             faststack_source_line *out,
-                                             int max, char *strbuf,
-                                             size_t strcap)
+FASTSTACK_API int
+faststack_annotate_context(faststack_sources *s, const faststack_frame *frame,
+                           int context, faststack_source_line *out, int max,
+                           char *strbuf, size_t strcap)
 {
-  if (!s || !frame || !out || max <= 0 || context < 0 ||
-      !has_location(frame))
+  if (!s || !frame || !out || max <= 0 || context < 0 || !has_location(frame))
     return 0;
   if (context > 1000) context = 1000;
   int first = frame->line - context < 1 ? 1 : frame->line - context;
@@ -600,4 +603,3 @@ FASTSTACK_API int faststack_annotate_context(faststack_sources *s,
   if (w != wbuf) free(w);
   return n;
 }
-

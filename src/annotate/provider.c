@@ -12,7 +12,6 @@
 
 #include "annotate/sources.h"
 
-
 long long fs_src_now_ns(void)
 {
   struct timespec ts;
@@ -100,8 +99,9 @@ faststack_sources_create(const faststack_sources_options *opts)
   if (s->opt.width < 8) s->opt.width = 8;
   if (s->opt.tab_width <= 0) s->opt.tab_width = 4;
   if (s->opt.tab_width > 16) s->opt.tab_width = 16;
-  const char *path = opts && opts->source_path ? opts->source_path
-                                               : getenv("FASTSTACK_SOURCE_PATH");
+  const char *path = opts && opts->source_path
+                         ? opts->source_path
+                         : getenv("FASTSTACK_SOURCE_PATH");
   const char *map = opts && opts->source_map ? opts->source_map
                                              : getenv("FASTSTACK_SOURCE_MAP");
   s->nroots = split_list(path, &s->roots);
@@ -247,8 +247,8 @@ line_entry *fs_src_entry_new(const char *text, size_t len)
   return e;
 }
 
-int fs_src_cache_adopt(faststack_sources *s, srcfile *f, int line,
-                       int status, line_entry *e)
+int fs_src_cache_adopt(faststack_sources *s, srcfile *f, int line, int status,
+                       line_entry *e)
 {
   if (fs_src_cache_find(s, f, line)) return 0; /* another thread was first */
   e->file = f;
@@ -289,8 +289,8 @@ static int for_each_candidate(faststack_sources *s, const char *name,
     size_t n = strlen(s->maps[i].from);
     if (!strncmp(name, s->maps[i].from, n) &&
         (name[n] == '/' || name[n] == '\0' || s->maps[i].from[n - 1] == '/')) {
-      if ((size_t)snprintf(buf, sizeof buf, "%s%s", s->maps[i].to,
-                           name + n) >= sizeof buf)
+      if ((size_t)snprintf(buf, sizeof buf, "%s%s", s->maps[i].to, name + n) >=
+          sizeof buf)
         return 0;
       path = buf;
       break;
@@ -303,10 +303,12 @@ static int for_each_candidate(faststack_sources *s, const char *name,
   for (int i = 0; i < s->nroots; i++) {
     const char *rel = path[0] == '/' ? path + 1 : path;
     if ((size_t)snprintf(joined, sizeof joined, "%s/%s", s->roots[i], rel) <
-            sizeof joined && try(joined, arg))
+            sizeof joined &&
+        try(joined, arg))
       return 1;
     if ((size_t)snprintf(joined, sizeof joined, "%s/%s", s->roots[i], base) <
-            sizeof joined && try(joined, arg))
+            sizeof joined &&
+        try(joined, arg))
       return 1;
   }
   return 0;
@@ -315,9 +317,9 @@ static int for_each_candidate(faststack_sources *s, const char *name,
 typedef struct probe {
   struct stat st;
   char *found;
-  const char *name;  /* the record's own name: used, not copied */
-  const char *keep;  /* the path found last time: reused, not copied */
-  int status;  /* best status seen among candidates */
+  const char *name; /* the record's own name: used, not copied */
+  const char *keep; /* the path found last time: reused, not copied */
+  int status;       /* best status seen among candidates */
 } probe;
 
 static int try_path(const char *path, void *arg)
@@ -337,17 +339,17 @@ static int try_path(const char *path, void *arg)
   /* Usually the file is where the frame says (for_each_candidate passes
    * the name itself), and the once-a-second re-check finds the same path
    * as last time: no copy in either case. */
-  p->found = path == p->name                      ? (char *)p->name
+  p->found = path == p->name                     ? (char *)p->name
              : p->keep && !strcmp(p->keep, path) ? (char *)p->keep
-                                                  : strdup(path);
+                                                 : strdup(path);
   p->status = p->found ? FASTSTACK_LINE_OK : FASTSTACK_LINE_UNREADABLE;
   return 1;
 }
 
 void fs_src_refresh_file(faststack_sources *s, srcfile *f, long long now)
 {
-  probe p = {.status = FASTSTACK_LINE_MISSING, .name = f->name,
-             .keep = f->resolved};
+  probe p = {
+      .status = FASTSTACK_LINE_MISSING, .name = f->name, .keep = f->resolved};
   s->stats.probes++;
   for_each_candidate(s, f->name, try_path, &p);
   int changed = p.status != f->status ||
@@ -377,8 +379,7 @@ void fs_src_refresh_file(faststack_sources *s, srcfile *f, long long now)
  * memory: the old table stays). Caller holds the lock. */
 static void grow_files(faststack_sources *s)
 {
-  if (s->nfiles <= s->nfile_buckets || s->nfile_buckets >= FS_MAX_FILES)
-    return;
+  if (s->nfiles <= s->nfile_buckets || s->nfile_buckets >= FS_MAX_FILES) return;
   size_t nb = s->nfile_buckets * 2;
   srcfile **t = calloc(nb, sizeof *t);
   if (!t) return;
@@ -429,8 +430,7 @@ srcfile *fs_src_get_file(faststack_sources *s, const char *name, long long now)
 
 void fs_src_recheck_no_sources(faststack_sources *s, srcfile *f, long long now)
 {
-  if (!s->no_sources || now - s->no_sources_checked_ns < FS_RECHECK_NS)
-    return;
+  if (!s->no_sources || now - s->no_sources_checked_ns < FS_RECHECK_NS) return;
   s->no_sources_checked_ns = now;
   fs_src_refresh_file(s, f, now);
   if (f->status == FASTSTACK_LINE_OK) {

@@ -9,10 +9,10 @@
 /* Length of a valid UTF-8 sequence at p (n bytes available), or 0. */
 static int utf8_len(const unsigned char *p, size_t n)
 {
-  int len = p[0] >= 0xf0 && p[0] <= 0xf4 ? 4
-          : p[0] >= 0xe0                 ? 3
-          : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
-                                         : 0;
+  int len = p[0] >= 0xf0 && p[0] <= 0xf4   ? 4
+            : p[0] >= 0xe0                 ? 3
+            : p[0] >= 0xc2 && p[0] <= 0xdf ? 2
+                                           : 0;
   if (!len || (size_t)len > n) return 0;
   for (int i = 1; i < len; i++)
     if ((p[i] & 0xc0) != 0x80) return 0;

@@ -13,7 +13,6 @@
 
 #include "annotate/annotate.h"
 
-
 #define FS_RECHECK_NS 1000000000LL /* re-stat a file at most once a second */
 #define FS_MAX_FILES 65536         /* file records kept per provider */
 #define FS_NO_SOURCES_AFTER 8      /* all-missing files before the fast path */
@@ -30,23 +29,23 @@ typedef struct srcfile srcfile;
 
 /* A cached, rendered line. */
 typedef struct line_entry {
-  struct line_entry *hnext;            /* hash chain */
+  struct line_entry *hnext; /* hash chain */
   struct line_entry *lru_prev, *lru_next;
   srcfile *file;
   int line;
   int status;
-  size_t len;                          /* of text, without NUL */
-  char text[];                         /* NUL-terminated */
+  size_t len;  /* of text, without NUL */
+  char text[]; /* NUL-terminated */
 } line_entry;
 
 enum { MD5_UNKNOWN, MD5_OK, MD5_MISMATCH };
 
 struct srcfile {
   srcfile *hnext;
-  uint64_t hash;        /* of name: the table is rehashed as it grows */
-  char *resolved;       /* found on disk (name itself when found as
+  uint64_t hash;  /* of name: the table is rehashed as it grows */
+  char *resolved; /* found on disk (name itself when found as
                            given: no copy); NULL when not */
-  int status;           /* FASTSTACK_LINE_OK or why it cannot be read */
+  int status;     /* FASTSTACK_LINE_OK or why it cannot be read */
   dev_t dev;
   ino_t ino;
   off_t size;
@@ -54,8 +53,8 @@ struct srcfile {
   long long checked_ns; /* when status/stat were last refreshed */
   int md5_state;
   unsigned char md5_of[16]; /* the MD5 md5_state refers to */
-  int nlines;           /* lines known to exist (past-EOF answers) */
-  char name[];          /* as the frame gives it; one allocation */
+  int nlines;               /* lines known to exist (past-EOF answers) */
+  char name[];              /* as the frame gives it; one allocation */
 };
 
 typedef struct prefix_map {
@@ -70,18 +69,18 @@ struct faststack_sources {
   int nmaps;
   char **roots;
   int nroots;
-  srcfile **files;       /* hash table of file records */
+  srcfile **files; /* hash table of file records */
   size_t nfile_buckets, nfiles;
-  line_entry **lines;    /* hash table of cached lines */
+  line_entry **lines; /* hash table of cached lines */
   size_t nline_buckets, nline_entries;
-  srcfile *files0[FS_FILE_BUCKETS0];    /* the tables until they grow */
+  srcfile *files0[FS_FILE_BUCKETS0]; /* the tables until they grow */
   line_entry *lines0[FS_LINE_BUCKETS0];
   /* One spare read buffer (scratch_take): a reader takes it under the
    * lock and owns it until it gives it back, so concurrent readers never
    * share one; a second reader at the same time allocates its own. */
   unsigned char *spare;
-  line_entry *lru_head;  /* most recently used */
-  line_entry *lru_tail;  /* least recently used: evicted first */
+  line_entry *lru_head; /* most recently used */
+  line_entry *lru_tail; /* least recently used: evicted first */
   size_t cached_bytes;
   int open_now;
   /* Module mtimes for "source newer than binary", re-stat'ed at most
@@ -99,7 +98,6 @@ struct faststack_sources {
   faststack_sources_stats stats;
 };
 
-
 /* ---------------------------------------------------------- provider.c */
 
 /* CLOCK_MONOTONIC_COARSE now: the re-check interval needs no more. */
@@ -113,19 +111,17 @@ line_entry *fs_src_entry_new(const char *text, size_t len);
  * cache's now: it may be evicted by the next insertion), 0 when it did not
  * (another thread was first, or e alone exceeds the budget): e is still
  * the caller's. */
-int fs_src_cache_adopt(faststack_sources *s, srcfile *f, int line,
-                       int status, line_entry *e);
+int fs_src_cache_adopt(faststack_sources *s, srcfile *f, int line, int status,
+                       line_entry *e);
 /* The record for a file name, created (and checked) on first use. NULL
  * when the table is full or memory ran out. */
-srcfile *fs_src_get_file(faststack_sources *s, const char *name,
-                         long long now);
+srcfile *fs_src_get_file(faststack_sources *s, const char *name, long long now);
 /* Refreshes f's status and identity from the file system. A change of
  * identity drops its cached lines and MD5 verdict. */
 void fs_src_refresh_file(faststack_sources *s, srcfile *f, long long now);
 /* In the no-sources fast path, one file is re-checked now and then: if a
  * source tree appears (mounted, checked out), annotation resumes. */
-void fs_src_recheck_no_sources(faststack_sources *s, srcfile *f,
-                               long long now);
+void fs_src_recheck_no_sources(faststack_sources *s, srcfile *f, long long now);
 
 /* ------------------------------------------------------------ render.c */
 

@@ -54,16 +54,16 @@ FS_NO_SANITIZE static inline uintptr_t fs_load_u8(const void *base,
 
 /* The 64-bit word at base + disp + index*8 (disp a constant). */
 #if defined(__x86_64__) && defined(__GNUC__)
-#define FS_LOAD_Q(base, disp, index)                                  \
-  __extension__({                                                     \
-    uint64_t v_;                                                      \
-    __asm__("movq %c2(%1,%3,8), %0"                                   \
-            : "=r"(v_)                                                \
-            : "r"(base), "i"(disp), "r"(index));                      \
-    v_;                                                               \
+#define FS_LOAD_Q(base, disp, index)                                           \
+  __extension__({                                                              \
+    uint64_t v_;                                                               \
+    __asm__("movq %c2(%1,%3,8), %0"                                            \
+            : "=r"(v_)                                                         \
+            : "r"(base), "i"(disp), "r"(index));                               \
+    v_;                                                                        \
   })
 #else
-#define FS_LOAD_Q(base, disp, index)                                  \
+#define FS_LOAD_Q(base, disp, index)                                           \
   (((const volatile uint64_t *)((const char *)(base) + (disp)))[index])
 #endif
 
@@ -86,9 +86,8 @@ FS_NO_SANITIZE static inline uintptr_t fs_cfa_of(uintptr_t sp, uintptr_t v)
  * link, and a CPU that issues ready loads oldest first would otherwise
  * serve the tag and rule loads of the same index before it. */
 FS_NO_SANITIZE static inline void fs_load_slot(uintptr_t sp, uintptr_t v,
-                                               const void *base,
-                                               uintptr_t *ra, uintptr_t *lo16,
-                                               uintptr_t *nv)
+                                               const void *base, uintptr_t *ra,
+                                               uintptr_t *lo16, uintptr_t *nv)
 {
 #if defined(__x86_64__) && defined(__GNUC__)
   __asm__("movq (%3,%4,8), %0\n\t"
@@ -172,8 +171,8 @@ fs_cfi_loop(fs_run *r_in, uintptr_t *p, uintptr_t *const end, int *why_in)
   /* In a register: compilers otherwise recompute the address in every
    * step, an instruction more. */
   __asm__("" : "+r"(cc));
-  const uint64_t ep = atomic_load_explicit(&fs_modules_code_epoch,
-                                           memory_order_relaxed);
+  const uint64_t ep =
+      atomic_load_explicit(&fs_modules_code_epoch, memory_order_relaxed);
   const uint64_t fp_tag = fs_cfi_mix(FS_CFI_PK_FP_RULE, ep);
   /* The low 16 bits of pc, loaded from its stack slot with it after
    * the first frame: the cache index. */
@@ -278,7 +277,7 @@ fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
   c->sp = r.sp;
   c->fp = r.fp;
   *n = (int)(p - pcs);
-  return why >= FS_RUN_END     ? FS_STEP_END
+  return why >= FS_RUN_END       ? FS_STEP_END
          : why == FS_RUN_PENDING ? FS_STEP_PENDING
                                  : FS_STEP_OK;
 }
@@ -295,8 +294,7 @@ static int walk_on(fs_cursor *c, uintptr_t *pcs, int n, int max, int skip,
      * mode every frame asks its CFI first: a frame-pointer walk through
      * code that uses rbp as a plain register would be wrong.) */
     if (fs_unwind_mode == FS_UNWIND_FP && !exact) {
-      if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max)
-        break;
+      if (fs_fp_run(c, pcs, &n, max, &skip) == FS_STEP_END || n >= max) break;
     } else if (!exact) {
       int st = fs_cfi_run(c, pcs, &n, max, &skip);
       if (st == FS_STEP_END || n >= max) break;
@@ -334,8 +332,7 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
  * the stack region rg: frame-pointer mode, an unknown signal
  * trampoline. */
 FS_NO_SANITIZE static __attribute__((noinline)) int
-capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp,
-                fs_region rg)
+capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp, fs_region rg)
 {
   fs_cursor c = {0};
   c.region = rg;
@@ -358,9 +355,10 @@ capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp,
 /* The rest of a capture fs_cfi_loop stopped in (why, FS_RUN_STEP
  * or FS_RUN_PENDING), from r: pcs[n..max) by the general walk, which
  * drops skip frames first. */
-static __attribute__((noinline)) int
-capture_rest(uintptr_t *pcs, int n, int max, fs_run r, fs_region rg, int why,
-             int skip)
+static __attribute__((noinline)) int capture_rest(uintptr_t *pcs, int n,
+                                                  int max, fs_run r,
+                                                  fs_region rg, int why,
+                                                  int skip)
 {
   fs_cursor c = {0};
   c.region = rg;
@@ -412,8 +410,8 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
    * its cached rule. */
   if (FS_UNLIKELY(!fs_sigreturn_pc || fs_unwind_mode == FS_UNWIND_FP))
     return capture_general(pcs, max, skip, fp, rg);
-  fs_run r = {((const uintptr_t *)fp)[1], fp + 16,
-              ((const uintptr_t *)fp)[0], rg.hi};
+  fs_run r = {((const uintptr_t *)fp)[1], fp + 16, ((const uintptr_t *)fp)[0],
+              rg.hi};
   if (skip > 0) return capture_skipping(pcs, max, skip, r, rg);
   int why;
   uintptr_t *p = fs_cfi_loop(&r, pcs, pcs + max, &why);
@@ -423,8 +421,7 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
 }
 
 FASTSTACK_API FS_NO_SANITIZE int
-faststack_capture_ucontext(const void *ucontext,
-                           uintptr_t *pcs, int max)
+faststack_capture_ucontext(const void *ucontext, uintptr_t *pcs, int max)
 {
   if (!ucontext || !pcs || max <= 0) return 0;
   const ucontext_t *uc = (const ucontext_t *)ucontext;

@@ -205,8 +205,15 @@ static int parse_fde(const uint8_t *lo, const uint8_t *hi, const uint8_t *p,
 
 /* --------------------------------------------------- the CFA program */
 
-enum { HOW_SAME = 0, HOW_UNDEF, HOW_OFFSET, HOW_VAL_OFFSET, HOW_REG,
-       HOW_EXPR, HOW_VAL_EXPR };
+enum {
+  HOW_SAME = 0,
+  HOW_UNDEF,
+  HOW_OFFSET,
+  HOW_VAL_OFFSET,
+  HOW_REG,
+  HOW_EXPR,
+  HOW_VAL_EXPR
+};
 
 typedef struct regrule {
   uint8_t how, reg;
@@ -239,9 +246,7 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
     uint64_t reg = 0, delta = 0;
     int64_t off;
     switch (op >> 6) {
-    case 1: /* advance_loc */
-      delta = op & 0x3f;
-      goto advance;
+    case 1: /* advance_loc */ delta = op & 0x3f; goto advance;
     case 2: /* offset */
       reg = op & 0x3f;
       off = mul_wrap((int64_t)rd_uleb(&r), c->data_align);
@@ -254,7 +259,7 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
     }
     switch (op) {
     case 0x00: break; /* nop */
-    case 0x01: /* set_loc */
+    case 0x01:        /* set_loc */
       loc = rd_enc(&r, c->fde_enc, 0);
       if (loc > at) return !r.bad;
       break;
@@ -282,8 +287,8 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       reg = rd_uleb(&r);
       uint64_t r2 = rd_uleb(&r);
       if (reg < NREGS)
-        s->r[reg] = (regrule){HOW_REG, (uint8_t)(r2 < NREGS ? r2 : 0xff), 0,
-                              NULL, 0};
+        s->r[reg] =
+            (regrule){HOW_REG, (uint8_t)(r2 < NREGS ? r2 : 0xff), 0, NULL, 0};
       break;
     }
     case 0x0a: /* remember_state */
@@ -299,7 +304,10 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       s->cfa_off = (int64_t)rd_uleb(&r);
       s->cfa_is_expr = 0;
       break;
-    case 0x0d: s->cfa_reg = rd_uleb(&r); s->cfa_is_expr = 0; break;
+    case 0x0d:
+      s->cfa_reg = rd_uleb(&r);
+      s->cfa_is_expr = 0;
+      break;
     case 0x0e: s->cfa_off = (int64_t)rd_uleb(&r); break;
     case 0x0f: { /* def_cfa_expression */
       uint64_t n = rd_uleb(&r);
@@ -310,13 +318,14 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       r.p += n;
       break;
     }
-    case 0x10: case 0x16: { /* expression, val_expression */
+    case 0x10:
+    case 0x16: { /* expression, val_expression */
       reg = rd_uleb(&r);
       uint64_t n = rd_uleb(&r);
       if (r.bad || n > (uint64_t)(r.end - r.p)) return 0;
       if (reg < NREGS)
-        s->r[reg] = (regrule){op == 0x10 ? HOW_EXPR : HOW_VAL_EXPR, 0, 0,
-                              r.p, (uint32_t)n};
+        s->r[reg] = (regrule){op == 0x10 ? HOW_EXPR : HOW_VAL_EXPR, 0, 0, r.p,
+                              (uint32_t)n};
       r.p += n;
       break;
     }
@@ -331,20 +340,21 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       s->cfa_is_expr = 0;
       break;
     case 0x13: s->cfa_off = mul_wrap(rd_sleb(&r), c->data_align); break;
-    case 0x14: case 0x15: /* val_offset(_sf) */
+    case 0x14:
+    case 0x15: /* val_offset(_sf) */
       reg = rd_uleb(&r);
       off = op == 0x14 ? mul_wrap((int64_t)rd_uleb(&r), c->data_align)
                        : mul_wrap(rd_sleb(&r), c->data_align);
       if (reg < NREGS) s->r[reg] = (regrule){HOW_VAL_OFFSET, 0, off, NULL, 0};
       break;
     case 0x2e: rd_uleb(&r); break; /* GNU_args_size */
-    case 0x2f: /* GNU_negative_offset_extended */
+    case 0x2f:                     /* GNU_negative_offset_extended */
       reg = rd_uleb(&r);
-      off = (int64_t)(0 - (uint64_t)mul_wrap((int64_t)rd_uleb(&r), c->data_align));
+      off = (int64_t)(0 -
+                      (uint64_t)mul_wrap((int64_t)rd_uleb(&r), c->data_align));
       if (reg < NREGS) s->r[reg] = (regrule){HOW_OFFSET, 0, off, NULL, 0};
       break;
-    default:
-      return 0; /* unknown opcode: the rule would be a guess */
+    default: return 0; /* unknown opcode: the rule would be a guess */
     }
     continue;
   advance:
@@ -400,8 +410,7 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fp,
     return 0;
   cfa_state init, s;
   memset(&init, 0, sizeof init);
-  if (!run_cfa(&c, c.insns, c.insns_end, 0, UINTPTR_MAX, &init, NULL))
-    return 0;
+  if (!run_cfa(&c, c.insns, c.insns_end, 0, UINTPTR_MAX, &init, NULL)) return 0;
   s = init;
   if (!run_cfa(&c, f.insns, f.insns_end, f.pc_begin, at, &s, &init)) return 0;
   memset(out, 0, sizeof *out);
@@ -417,7 +426,8 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fp,
   }
   const regrule *ra = &s.r[R_RA], *bp = &s.r[R_RBP];
   if (ra->how == HOW_UNDEF) out->ra_how = 1;
-  else if (ra->how == HOW_OFFSET && ra->off >= INT32_MIN && ra->off <= INT32_MAX)
+  else if (ra->how == HOW_OFFSET && ra->off >= INT32_MIN &&
+           ra->off <= INT32_MAX)
     out->ra_off = (int32_t)ra->off;
   else return 0; /* unusual return-address rules: not guessed */
   if (bp->how == HOW_SAME) out->rbp_how = 0;
@@ -476,8 +486,16 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
     case 0x06: /* deref */
       if (sp < 1 || !stack_read(c, st[sp - 1], &st[sp - 1])) return 0;
       break;
-    case 0x08: case 0x09: case 0x0a: case 0x0b: case 0x0c: case 0x0d:
-    case 0x0e: case 0x0f: case 0x10: case 0x11: { /* const* */
+    case 0x08:
+    case 0x09:
+    case 0x0a:
+    case 0x0b:
+    case 0x0c:
+    case 0x0d:
+    case 0x0e:
+    case 0x0f:
+    case 0x10:
+    case 0x11: { /* const* */
       uintptr_t v;
       switch (op) {
       case 0x08: v = (uintptr_t)rd_u(&r, 1); break;
@@ -486,7 +504,8 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
       case 0x0b: v = (uintptr_t)(int64_t)(int16_t)rd_u(&r, 2); break;
       case 0x0c: v = (uintptr_t)rd_u(&r, 4); break;
       case 0x0d: v = (uintptr_t)(int64_t)(int32_t)rd_u(&r, 4); break;
-      case 0x0e: case 0x0f: v = (uintptr_t)rd_u(&r, 8); break;
+      case 0x0e:
+      case 0x0f: v = (uintptr_t)rd_u(&r, 8); break;
       case 0x10: v = (uintptr_t)rd_uleb(&r); break;
       default: v = (uintptr_t)rd_sleb(&r); break;
       }
@@ -499,7 +518,10 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
       st[sp] = st[sp - 1];
       sp++;
       break;
-    case 0x13: if (sp < 1) return 0; sp--; break; /* drop */
+    case 0x13:
+      if (sp < 1) return 0;
+      sp--;
+      break;   /* drop */
     case 0x14: /* over */
       if (sp < 2 || sp >= EXPR_STACK) return 0;
       st[sp] = st[sp - 2];
@@ -515,9 +537,21 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
       if (sp < 1) return 0;
       st[sp - 1] += (uintptr_t)rd_uleb(&r);
       break;
-    case 0x1a: case 0x1c: case 0x1e: case 0x21: case 0x22: case 0x24:
-    case 0x25: case 0x26: case 0x27: case 0x29: case 0x2a: case 0x2b:
-    case 0x2c: case 0x2d: case 0x2e: /* binary operators */
+    case 0x1a:
+    case 0x1c:
+    case 0x1e:
+    case 0x21:
+    case 0x22:
+    case 0x24:
+    case 0x25:
+    case 0x26:
+    case 0x27:
+    case 0x29:
+    case 0x2a:
+    case 0x2b:
+    case 0x2c:
+    case 0x2d:
+    case 0x2e: /* binary operators */
       if (sp < 2) return 0;
       b = st[--sp];
       a = st[sp - 1];
@@ -540,8 +574,7 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
       }
       st[sp - 1] = a;
       break;
-    default:
-      return 0; /* not needed for CFA rules on x86-64: unknown */
+    default: return 0; /* not needed for CFA rules on x86-64: unknown */
     }
   }
   if (r.bad || sp < 1) return 0;
@@ -582,7 +615,8 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
    * would have that key). */
   if (!pk || key == fs_sigreturn_pc) return;
   size_t i = fs_cfi_index(key);
-  uint64_t ep = atomic_load_explicit(&fs_modules_code_epoch, memory_order_relaxed);
+  uint64_t ep =
+      atomic_load_explicit(&fs_modules_code_epoch, memory_order_relaxed);
   /* Tag 0 first: a reader between the stores sees no valid slot (and a
    * reader that read the old tag sees a rule that no longer matches it;
    * ra8 is a prediction, checked against the rule). */

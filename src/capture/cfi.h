@@ -8,8 +8,8 @@
 #ifndef FASTSTACK_CFI_H
 #define FASTSTACK_CFI_H
 
-#include <stddef.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "capture/walk.h"
@@ -32,9 +32,9 @@ int fs_cfi_step(fs_cursor *c, int exact);
  * [lo, hi) and runs its CFA program up to address at; fills the rule.
  * Returns 1, or 0 when the data is corrupt or the rule is unsupported. */
 typedef struct fs_cfi_rule {
-  uint8_t cfa_reg;      /* 6 rbp, 7 rsp; 0xff: an expression */
-  uint8_t ra_how;       /* 0 at CFA+ra_off; 1 undefined (outermost) */
-  uint8_t rbp_how;      /* 0 unchanged; 1 at CFA+rbp_off; 2 CFA+rbp_off
+  uint8_t cfa_reg; /* 6 rbp, 7 rsp; 0xff: an expression */
+  uint8_t ra_how;  /* 0 at CFA+ra_off; 1 undefined (outermost) */
+  uint8_t rbp_how; /* 0 unchanged; 1 at CFA+rbp_off; 2 CFA+rbp_off
                            itself */
   int32_t cfa_off, ra_off, rbp_off;
   const uint8_t *cfa_expr; /* when cfa_reg == 0xff */
@@ -122,9 +122,9 @@ static inline uint64_t fs_cfi_mix(uint64_t pk, uint64_t epoch)
 }
 
 /* The frame-pointer rule: CFA = rbp+16, RA at CFA-8, rbp at CFA-16. */
-#define FS_CFI_PK_FP_RULE                                                 \
-  (FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << FS_CFI_PK_HOW_SHIFT) | 8u | \
-   ((uint64_t)FS_CFI_RA8_NOT << FS_CFI_PK_RA8_SHIFT) |                   \
+#define FS_CFI_PK_FP_RULE                                                      \
+  (FS_CFI_PK_VALID | FS_CFI_PK_RBP | (1ull << FS_CFI_PK_HOW_SHIFT) | 8u |      \
+   ((uint64_t)FS_CFI_RA8_NOT << FS_CFI_PK_RA8_SHIFT) |                         \
    ((uint64_t)(uint16_t)-16 << 48))
 
 /* Slot of a key: its low bits. A hash would add a multiply to every
@@ -161,11 +161,12 @@ static inline uint64_t fs_cfi_lookup(uintptr_t at)
 {
   uintptr_t key = at + 1;
   size_t i = fs_cfi_index(key);
-  uint64_t tag = atomic_load_explicit(&fs_cfi_cache.tag[i],
-                                      memory_order_acquire);
-  uint64_t pk = atomic_load_explicit(&fs_cfi_cache.rule[i],
-                                     memory_order_relaxed);
-  uint64_t ep = atomic_load_explicit(&fs_modules_code_epoch, memory_order_relaxed);
+  uint64_t tag =
+      atomic_load_explicit(&fs_cfi_cache.tag[i], memory_order_acquire);
+  uint64_t pk =
+      atomic_load_explicit(&fs_cfi_cache.rule[i], memory_order_relaxed);
+  uint64_t ep =
+      atomic_load_explicit(&fs_modules_code_epoch, memory_order_relaxed);
   return pk && (tag ^ fs_cfi_mix(pk, ep)) == key ? pk : 0;
 }
 
@@ -173,8 +174,8 @@ static inline uint64_t fs_cfi_lookup(uintptr_t at)
  * "unchanged", into *fp: saved at CFA+off (read, inside [sp, hi)) or
  * CFA+off itself. 0 when the slot is out of bounds. */
 FS_NO_SANITIZE static inline int fs_cfi_rbp(uint64_t pk, uintptr_t cfa,
-                                           uintptr_t sp, uintptr_t hi,
-                                           uintptr_t *fp)
+                                            uintptr_t sp, uintptr_t hi,
+                                            uintptr_t *fp)
 {
   uintptr_t bp_at = cfa + (uintptr_t)FS_CFI_PK_BP_OFF(pk);
   if (FS_CFI_PK_HOW(pk) == 2) *fp = bp_at;
@@ -186,8 +187,8 @@ FS_NO_SANITIZE static inline int fs_cfi_rbp(uint64_t pk, uintptr_t cfa,
 /* The ra8 byte of a packed rule, stored for key. */
 static inline void fs_cfi_ra8_put(uintptr_t key, uint64_t pk)
 {
-  atomic_store_explicit(&fs_cfi_cache.ra8[fs_cfi_index(key)],
-                        fs_cfi_ra8_of(pk), memory_order_relaxed);
+  atomic_store_explicit(&fs_cfi_cache.ra8[fs_cfi_index(key)], fs_cfi_ra8_of(pk),
+                        memory_order_relaxed);
 }
 
 /* [AS-safe] Applies a packed rule to the cursor's frame: FS_STEP_OK (the
@@ -196,8 +197,8 @@ FS_NO_SANITIZE static inline int fs_cfi_apply(fs_cursor *c, uint64_t pk)
 {
   if (pk & FS_CFI_PK_END) return FS_STEP_END;
   uintptr_t s = c->sp, hi = c->region.hi;
-  uintptr_t cfa = ((pk & FS_CFI_PK_RBP) ? c->fp : s) +
-                  (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
+  uintptr_t cfa =
+      ((pk & FS_CFI_PK_RBP) ? c->fp : s) + (uintptr_t)FS_CFI_PK_CFA_OFF(pk);
   if (cfa <= s || cfa > hi || (cfa & 7)) return FS_STEP_END;
   uintptr_t nfp = c->fp;
   if (FS_CFI_PK_HOW(pk) && !fs_cfi_rbp(pk, cfa, s, hi, &nfp))

@@ -53,8 +53,10 @@ int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
         else state = 3;
         break;
       case 1: /* hi */
-        if (c == ' ') { state = 2; perm_i = 0; }
-        else if ((h = hexval(c)) >= 0) hi = (hi << 4) | (uintptr_t)h;
+        if (c == ' ') {
+          state = 2;
+          perm_i = 0;
+        } else if ((h = hexval(c)) >= 0) hi = (hi << 4) | (uintptr_t)h;
         else state = 3;
         break;
       case 2: /* perms "rwxp" */
@@ -65,10 +67,12 @@ int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
           state = 3;
         }
         break;
-      default: /* rest of line */
-        break;
+      default: /* rest of line */ break;
       }
-      if (c == '\n') { state = 0; lo = hi = 0; }
+      if (c == '\n') {
+        state = 0;
+        lo = hi = 0;
+      }
     }
     if (found) break;
   }

@@ -92,12 +92,12 @@ FS_NO_SANITIZE static inline int fs_signal_frame_inline(fs_cursor *c)
  * unknown object, a signal trampoline) with the cursor at the last frame
  * reached — the caller then takes one general step — or when the walk
  * must end or pcs is full; it returns FS_STEP_END only for the former. */
-FS_NO_SANITIZE static inline int fs_fp_run(fs_cursor *c, uintptr_t *pcs,
-                                           int *n, int max, int *skip)
+FS_NO_SANITIZE static inline int fs_fp_run(fs_cursor *c, uintptr_t *pcs, int *n,
+                                           int max, int *skip)
 {
   uintptr_t fp = c->fp, sp = c->sp, pc = c->pc;
-  const uintptr_t hi = c->region.hi, lo_code = c->code_lo,
-                  hi_code = c->code_hi, sigret = fs_sigreturn_pc;
+  const uintptr_t hi = c->region.hi, lo_code = c->code_lo, hi_code = c->code_hi,
+                  sigret = fs_sigreturn_pc;
   int k = *n, sk = *skip, st = FS_STEP_OK;
   while (k < max) {
     /* A signal frame may switch stacks: the general step handles it

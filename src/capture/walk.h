@@ -36,7 +36,7 @@ void fs_stack_init_main(void);
  * pointer; fp its frame pointer (rbp). */
 typedef struct fs_cursor {
   uintptr_t pc, sp, fp;
-  fs_region region;       /* stack region the walk currently reads */
+  fs_region region; /* stack region the walk currently reads */
   /* [lo, hi) of the last object a return address was validated in: most
    * frames are in the same object as the previous one. */
   uintptr_t code_lo, code_hi;
@@ -44,10 +44,10 @@ typedef struct fs_cursor {
 
 /* Result of one unwind step. */
 enum {
-  FS_STEP_END = 0,        /* no valid caller: the walk ends */
-  FS_STEP_OK = 1,         /* cursor moved to the caller; pc is a return
+  FS_STEP_END = 0,    /* no valid caller: the walk ends */
+  FS_STEP_OK = 1,     /* cursor moved to the caller; pc is a return
                              address */
-  FS_STEP_SIGNAL = 2,     /* cursor moved into the frame interrupted by a
+  FS_STEP_SIGNAL = 2, /* cursor moved into the frame interrupted by a
                              signal; pc is exact */
 };
 

@@ -22,16 +22,16 @@
 #define FS_UNLIKELY(x) __builtin_expect(!!(x), 0)
 /* The walkers read other frames' stack slots on purpose; sanitizers must
  * not treat that as a bug (the reads are bounds-checked by hand). */
-#define FS_NO_SANITIZE \
+#define FS_NO_SANITIZE                                                         \
   __attribute__((no_sanitize("address", "undefined", "thread")))
 
 /* A static link only pulls in the objects whose symbols are referenced,
  * so a stage whose load-time setup lives in a file of its own (capture's
  * init.c) anchors it from every file that relies on it: FS_REQUIRE_INIT(x)
  * once at file scope references fs_x_init_anchor. */
-#define FS_REQUIRE_INIT(stage)                                             \
-  extern const char fs_##stage##_init_anchor;                              \
-  __attribute__((used)) static const char *const fs_require_init_ =       \
+#define FS_REQUIRE_INIT(stage)                                                 \
+  extern const char fs_##stage##_init_anchor;                                  \
+  __attribute__((used)) static const char *const fs_require_init_ =            \
       &fs_##stage##_init_anchor
 
 /* Load-time constructors run in stage order: a later stage's setup may
@@ -44,11 +44,11 @@
  * caller buffer (truncating, counting what the full text needs) or, when
  * fd >= 0, into a fixed buffer flushed to fd with write(2). */
 typedef struct fs_out {
-  char *buf;     /* destination, or the staging buffer when fd >= 0 */
-  size_t cap;    /* capacity of buf */
-  size_t len;    /* bytes in buf (fd mode) or bytes needed so far */
-  int fd;        /* -1: buffer mode */
-  int failed;    /* a write(2) failed */
+  char *buf;  /* destination, or the staging buffer when fd >= 0 */
+  size_t cap; /* capacity of buf */
+  size_t len; /* bytes in buf (fd mode) or bytes needed so far */
+  int fd;     /* -1: buffer mode */
+  int failed; /* a write(2) failed */
 } fs_out;
 
 void fs_out_init_buf(fs_out *o, char *buf, size_t cap);

@@ -84,8 +84,7 @@ int fs_fmt_hex(char *buf, uint64_t v, int min_digits)
   for (uint64_t t = v >> 4; t; t >>= 4) n++;
   if (min_digits > 16) min_digits = 16;
   if (n < min_digits) n = min_digits;
-  for (int i = n - 1; i >= 0; i--, v >>= 4)
-    buf[i] = "0123456789abcdef"[v & 15];
+  for (int i = n - 1; i >= 0; i--, v >>= 4) buf[i] = "0123456789abcdef"[v & 15];
   return n;
 }
 

@@ -99,7 +99,7 @@ void fs_out_time(fs_out *o)
   }
   int64_t z = days + 719468;
   int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  int64_t doe = z - era * 146097;                        /* [0, 146096] */
+  int64_t doe = z - era * 146097; /* [0, 146096] */
   int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
   int64_t y = yoe + era * 400;
   int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100); /* [0, 365] */

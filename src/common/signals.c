@@ -72,15 +72,14 @@ static const code_info bus[] = {
     {"BUS_OBJERR", "object-specific hardware error"},
     {"BUS_MCEERR_AR", "hardware memory error, action required"},
     {"BUS_MCEERR_AO", "hardware memory error, action optional"}};
-static const code_info ill[] = {
-    {"ILL_ILLOPC", "illegal opcode"},
-    {"ILL_ILLOPN", "illegal operand"},
-    {"ILL_ILLADR", "illegal addressing mode"},
-    {"ILL_ILLTRP", "illegal trap"},
-    {"ILL_PRVOPC", "privileged opcode"},
-    {"ILL_PRVREG", "privileged register"},
-    {"ILL_COPROC", "coprocessor error"},
-    {"ILL_BADSTK", "internal stack error"}};
+static const code_info ill[] = {{"ILL_ILLOPC", "illegal opcode"},
+                                {"ILL_ILLOPN", "illegal operand"},
+                                {"ILL_ILLADR", "illegal addressing mode"},
+                                {"ILL_ILLTRP", "illegal trap"},
+                                {"ILL_PRVOPC", "privileged opcode"},
+                                {"ILL_PRVREG", "privileged register"},
+                                {"ILL_COPROC", "coprocessor error"},
+                                {"ILL_BADSTK", "internal stack error"}};
 static const code_info fpe[] = {
     {"FPE_INTDIV", "integer divide by zero"},
     {"FPE_INTOVF", "integer overflow"},
@@ -100,9 +99,9 @@ static const code_info sys[] = {
 
 static const code_info unknown = {"?", "unknown"};
 
-#define PICK(tab)                                                         \
-  return code >= 1 && code <= (int)(sizeof tab / sizeof tab[0])           \
-             ? &tab[code - 1]                                             \
+#define PICK(tab)                                                              \
+  return code >= 1 && code <= (int)(sizeof tab / sizeof tab[0])                \
+             ? &tab[code - 1]                                                  \
              : NULL
 
 /* The per-signal codes (positive: set by the kernel for a fault). */
@@ -180,8 +179,8 @@ void fs_out_signal_code(fs_out *o, int sig, int code)
 int fs_signal_is_fault(int sig, const siginfo_t *si)
 {
   return si && si->si_code > 0 &&
-         (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL ||
-          sig == SIGFPE || sig == SIGTRAP);
+         (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE ||
+          sig == SIGTRAP);
 }
 
 int fs_signal_parse(const char *s)

@@ -37,9 +37,11 @@ int fs_sort_keyed(void *base, size_t n, size_t size, const uint64_t *keys)
   }
   /* Only the digits some key has: keys of one object or unit are
    * offsets within it, a few dozen bits. */
-  for (unsigned shift = 0; shift < 64 && (all >> shift); shift += FS_RADIX_BITS) {
+  for (unsigned shift = 0; shift < 64 && (all >> shift);
+       shift += FS_RADIX_BITS) {
     memset(count, 0, FS_RADIX * sizeof *count);
-    for (size_t i = 0; i < n; i++) count[(a[i].key >> shift) & (FS_RADIX - 1)]++;
+    for (size_t i = 0; i < n; i++)
+      count[(a[i].key >> shift) & (FS_RADIX - 1)]++;
     size_t sum = 0;
     for (size_t d = 0; d < FS_RADIX; d++) {
       size_t c = count[d];

@@ -53,7 +53,8 @@ static void paint(fmt_ctx *c, const char *code)
 static const char *stale_note(int status)
 {
   switch (status) {
-  case FASTSTACK_LINE_STALE_MD5: return "stale: source differs from the one compiled (MD5)";
+  case FASTSTACK_LINE_STALE_MD5:
+    return "stale: source differs from the one compiled (MD5)";
   case FASTSTACK_LINE_STALE_NEWER: return "stale: source newer than binary";
   case FASTSTACK_LINE_PAST_EOF: return "line past end of file";
   case FASTSTACK_LINE_BINARY: return "binary file";
@@ -206,8 +207,10 @@ void fs_json_str(fs_out *o, const char *s)
     unsigned char ch = *p;
     int ulen = 0;
     if (ch >= 0x80) {
-      ulen = (ch >= 0xc2 && ch <= 0xdf) ? 2 : (ch >= 0xe0 && ch <= 0xef) ? 3
-           : (ch >= 0xf0 && ch <= 0xf4) ? 4 : 0;
+      ulen = (ch >= 0xc2 && ch <= 0xdf)   ? 2
+             : (ch >= 0xe0 && ch <= 0xef) ? 3
+             : (ch >= 0xf0 && ch <= 0xf4) ? 4
+                                          : 0;
       for (int i = 1; i < ulen; i++)
         if ((p[i] & 0xc0) != 0x80) ulen = 0;
     }
@@ -244,10 +247,10 @@ static void json_hex(fs_out *o, const char *key, uint64_t v)
 static const char *status_name(int st)
 {
   static const char *const names[] = {
-      "ok",        "no_info", "missing",  "unreadable", "not_regular",
-      "binary",    "past_eof", "changing", "stale_md5", "stale_newer"};
+      "ok",     "no_info",  "missing",  "unreadable", "not_regular",
+      "binary", "past_eof", "changing", "stale_md5",  "stale_newer"};
   return st >= 0 && st < (int)(sizeof names / sizeof names[0]) ? names[st]
-                                                                : "unknown";
+                                                               : "unknown";
 }
 
 static void json_frame(fmt_ctx *c, const faststack_frame *f,
@@ -345,8 +348,7 @@ static elision plan(const faststack_frame *frames, int n, int max,
 
 FASTSTACK_API size_t faststack_format_frames(
     const faststack_frame *frames, int n, const faststack_source_line *lines,
-    int elided_pcs, const faststack_format_options *opts, char *buf,
-    size_t cap)
+    int elided_pcs, const faststack_format_options *opts, char *buf, size_t cap)
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);
@@ -433,13 +435,13 @@ FASTSTACK_API size_t faststack_format_frame_context(
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);
-  if (f) fs_format_context_frame(&o, f, ctx, ctx ? nctx : 0,
-                                 fs_format_use_color(opts, -1));
+  if (f)
+    fs_format_context_frame(&o, f, ctx, ctx ? nctx : 0,
+                            fs_format_use_color(opts, -1));
   return fs_out_finish(&o);
 }
 
-FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf,
-                                          size_t cap)
+FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf, size_t cap)
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);

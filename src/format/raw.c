@@ -45,8 +45,7 @@ void fs_raw_trace(fs_out *o, const uintptr_t *pcs, int n, unsigned flags)
 }
 
 FASTSTACK_API size_t faststack_format_raw(const uintptr_t *pcs, int n,
-                                          unsigned flags, char *buf,
-                                          size_t cap)
+                                          unsigned flags, char *buf, size_t cap)
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);

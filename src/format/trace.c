@@ -23,29 +23,29 @@
 
 #include "format/format.h"
 
-#define FS_INLINE_MAX 16    /* frames one PC may expand to */
-#define FS_STR_PER_PC 1024  /* string bytes budgeted per PC */
+#define FS_INLINE_MAX 16   /* frames one PC may expand to */
+#define FS_STR_PER_PC 1024 /* string bytes budgeted per PC */
 #define FS_LINE_PER_FRAME 256
 #define FS_CHUNK_SLOTS 2048 /* cached PCs (direct-mapped) */
 #define FS_CHUNK_TEXT 496   /* longest cached text of one PC */
 #define FS_CHUNK_TTL_NS 1000000000LL
 
 typedef struct piece {
-  size_t off, len;          /* the PC's text in scratch.ptext */
-  int miss;                 /* not from the cache: format it */
-  int dup_of;               /* a miss with the same PC earlier, or -1 */
-  int frame0, nframes;      /* its frames (misses only) */
+  size_t off, len;     /* the PC's text in scratch.ptext */
+  int miss;            /* not from the cache: format it */
+  int dup_of;          /* a miss with the same PC earlier, or -1 */
+  int frame0, nframes; /* its frames (misses only) */
 } piece;
 
 typedef struct scratch {
   faststack_frame *frames;
   faststack_source_line *lines;
-  size_t nframes;           /* capacity of frames and lines */
+  size_t nframes; /* capacity of frames and lines */
   char *strs, *text, *ptext;
   size_t nstrs, ntext, nptext;
   piece *pieces;
   size_t npieces;
-  int *idx;                 /* which PC each piece prints */
+  int *idx; /* which PC each piece prints */
   size_t nidx;
   faststack_source_line ctx[64];
 } scratch;
@@ -135,8 +135,7 @@ static int symbolize_one(scratch *s, faststack_symbolizer *sym, uintptr_t pc,
   int k = faststack_symbolize(sym, pc, f, s->frames + *nf, FS_INLINE_MAX,
                               s->strs + *used, s->nstrs - *used);
   if (k <= 0) return 0;
-  *used += strings_end(s->frames + *nf, k, s->strs + *used,
-                       s->nstrs - *used);
+  *used += strings_end(s->frames + *nf, k, s->strs + *used, s->nstrs - *used);
   *nf += k;
   return k;
 }
@@ -163,20 +162,19 @@ static int symbolize_all(scratch *s, faststack_symbolizer *sym,
 
 typedef struct chunk {
   uintptr_t pc;
-  uint64_t sig;             /* options, exactness; 0 = empty slot */
-  uint64_t epoch;           /* valid while it equals chunks_epoch */
-  long long born;           /* CLOCK_MONOTONIC ns */
+  uint64_t sig;   /* options, exactness; 0 = empty slot */
+  uint64_t epoch; /* valid while it equals chunks_epoch */
+  long long born; /* CLOCK_MONOTONIC ns */
   uint32_t len;
   char text[FS_CHUNK_TEXT];
 } chunk;
 
-static chunk *chunks;       /* FS_CHUNK_SLOTS, allocated on first use */
+static chunk *chunks; /* FS_CHUNK_SLOTS, allocated on first use */
 static unsigned long long chunks_gen;
 /* Emptying the cache is one increment: entries of an older epoch are
  * misses (cheap enough for a benchmark to clear it on every trace). */
 static uint64_t chunks_epoch = 1;
 static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
-
 
 static uint64_t mix(uint64_t h, uint64_t v)
 {
@@ -320,8 +318,8 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     piece *p = &s->pieces[j];
     if (!p->miss || p->dup_of >= 0) continue;
     p->frame0 = nf;
-    p->nframes = symbolize_one(s, sym, pcs[idx[j]], pc_flags(idx[j], flags),
-                               &nf, &used);
+    p->nframes =
+        symbolize_one(s, sym, pcs[idx[j]], pc_flags(idx[j], flags), &nf, &used);
   }
   const faststack_source_line *lines = NULL;
   if (nf && o->source && src &&
@@ -384,11 +382,11 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (!pcs || n <= 0) n = 0;
   int cap_pcs = o->max_frames > 0 ? o->max_frames : 100;
   scratch *s = scratch_get(n < cap_pcs ? (n ? n : 1) : cap_pcs);
-  faststack_symbolizer *sym = o->symbolizer ? o->symbolizer
-                                            : faststack_default_symbolizer();
+  faststack_symbolizer *sym =
+      o->symbolizer ? o->symbolizer : faststack_default_symbolizer();
   if (!s || !sym) return -1;
-  faststack_sources *src = o->sources ? o->sources
-                                      : faststack_default_sources();
+  faststack_sources *src =
+      o->sources ? o->sources : faststack_default_sources();
   if ((o->format == FASTSTACK_FORMAT_GO || o->format == FASTSTACK_FORMAT_GIN) &&
       !(o->source && o->context > 0))
     return trace_pieces(out, s, sym, src, pcs, n, flags, o, fd);
@@ -402,8 +400,8 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (o->source && src && o->context > 0 && o->format == FASTSTACK_FORMAT_GO) {
     fs_format_header(out, o, color);
     for (int i = 0; i < nf; i++) {
-      int k = faststack_annotate_context(src, &s->frames[i], o->context,
-                                         s->ctx, 64, s->text, s->ntext);
+      int k = faststack_annotate_context(src, &s->frames[i], o->context, s->ctx,
+                                         64, s->text, s->ntext);
       fs_format_context_frame(out, &s->frames[i], s->ctx, k, color);
     }
     return 0;

@@ -74,7 +74,7 @@ static const unsigned char *note_build_id(uintptr_t p, uintptr_t size,
 }
 
 /* The build-id in the PT_NOTE segments of phdrs (bounds [lo, hi)). */
-static const unsigned char *phdrs_build_id(const ElfW(Phdr) *ph,
+static const unsigned char *phdrs_build_id(const ElfW(Phdr) * ph,
                                            unsigned phnum, uintptr_t bias,
                                            uintptr_t lo, uintptr_t hi,
                                            unsigned *len)
@@ -102,8 +102,8 @@ const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
   if (eh->e_phoff > end - start ||
       !in_range(ph, (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr)), start, end))
     return NULL;
-  return phdrs_build_id((const ElfW(Phdr) *)ph, eh->e_phnum, bias, start,
-                        end, len);
+  return phdrs_build_id((const ElfW(Phdr) *)ph, eh->e_phnum, bias, start, end,
+                        len);
 }
 
 static void mapped_build_id(faststack_module *m)
@@ -202,7 +202,7 @@ int fs_modules_subscribe(void (*fn)(void))
 /* ---- refresh (not AS-safe) ---- */
 
 typedef struct build_ctx {
-  fs_snapshot *s;  /* NULL: counting pass */
+  fs_snapshot *s; /* NULL: counting pass */
   int n;
   size_t path_bytes;
   char *paths;
@@ -217,7 +217,8 @@ static const char *module_name(const struct dl_phdr_info *info)
 static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 {
   build_ctx *b = arg;
-  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+  if (size >=
+      offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
     b->adds = info->dlpi_adds;
     b->subs = info->dlpi_subs;
   }
@@ -249,9 +250,9 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   m->path = b->paths;
   b->paths += len + 1;
   unsigned idn;
-  const unsigned char *id = phdrs_build_id(
-      info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr, m->start, m->end,
-      &idn);
+  const unsigned char *id =
+      phdrs_build_id(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr,
+                     m->start, m->end, &idn);
   if (id) hex_id(id, idn, m);
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
@@ -266,7 +267,8 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
 static int counters(struct dl_phdr_info *info, size_t size, void *arg)
 {
   build_ctx *b = arg;
-  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
+  if (size >=
+      offsetof(struct dl_phdr_info, dlpi_subs) + sizeof info->dlpi_subs) {
     b->adds = info->dlpi_adds;
     b->subs = info->dlpi_subs;
   }
@@ -313,7 +315,8 @@ static int refresh_locked(void)
    * because the counters then differ. */
   dl_iterate_phdr(collect, &fill);
   s->n = fill.n;
-  if (fill.adds != b.adds || fill.subs != b.subs) s->adds = (unsigned long long)-1;
+  if (fill.adds != b.adds || fill.subs != b.subs)
+    s->adds = (unsigned long long)-1;
   atomic_store(&current, s);
   atomic_fetch_add(&snapshot_id, 1);
   retire(cur);

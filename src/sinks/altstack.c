@@ -29,7 +29,7 @@ static pthread_key_t key;
 static int key_ok;
 
 typedef struct fs_altstack_map {
-  void *base;   /* guard page, then the stack */
+  void *base; /* guard page, then the stack */
   size_t total;
 } fs_altstack_map;
 
@@ -51,8 +51,7 @@ static void release(void *p)
   long page = sysconf(_SC_PAGESIZE);
   if (page <= 0) page = 4096;
   stack_t cur;
-  if (sigaltstack(NULL, &cur) == 0 &&
-      cur.ss_sp == (char *)m.base + page) {
+  if (sigaltstack(NULL, &cur) == 0 && cur.ss_sp == (char *)m.base + page) {
     if (cur.ss_flags & SS_ONSTACK) return; /* cannot happen at exit */
     stack_t off = {.ss_flags = SS_DISABLE};
     sigaltstack(&off, NULL);
@@ -69,8 +68,7 @@ int fs_altstack_ensure(void)
 {
   stack_t cur;
   if (sigaltstack(NULL, &cur) != 0) return -1;
-  if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= FS_ALTSTACK_KEEP)
-    return 0;
+  if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= FS_ALTSTACK_KEEP) return 0;
   if (cur.ss_flags & SS_ONSTACK) {
     errno = EBUSY;
     return -1;
@@ -100,8 +98,7 @@ int fs_altstack_ensure(void)
     munmap(base, total);
     return -1;
   }
-  if (key_ok && pthread_getspecific(key) == NULL)
-    pthread_setspecific(key, rec);
+  if (key_ok && pthread_getspecific(key) == NULL) pthread_setspecific(key, rec);
   return 0;
 }
 

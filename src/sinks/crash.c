@@ -53,7 +53,7 @@ enum { ST_IDLE = 0, ST_REPORTING, ST_CHAINED, ST_DYING };
 static _Atomic int crash_state;
 static _Atomic int crash_owner; /* tid of the reporting thread */
 static volatile sig_atomic_t first_sig;
-static char crash_stage[4096];  /* the owner's output buffer */
+static char crash_stage[4096]; /* the owner's output buffer */
 
 /* Test hooks, set by tests/crash_cases.c through the static library:
  * 1 faults inside the report, 2 hangs inside it (the watchdog's case). */
@@ -72,8 +72,7 @@ static void out_registers(fs_out *o, const ucontext_t *uc)
       {"rsi", REG_RSI}, {"rdi", REG_RDI}, {"rbp", REG_RBP}, {"rsp", REG_RSP},
       {"r8 ", REG_R8},  {"r9 ", REG_R9},  {"r10", REG_R10}, {"r11", REG_R11},
       {"r12", REG_R12}, {"r13", REG_R13}, {"r14", REG_R14}, {"r15", REG_R15},
-      {"rip", REG_RIP}, {"rfl", REG_EFL}, {"err", REG_ERR},
-      {"trp", REG_TRAPNO},
+      {"rip", REG_RIP}, {"rfl", REG_EFL}, {"err", REG_ERR}, {"trp", REG_TRAPNO},
   };
   fs_out_str(o, "registers:\n");
   for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
@@ -135,8 +134,8 @@ static void other_threads(fs_out *o)
 }
 
 /* The first lines: what happened, where, to whom, when. */
-static void report_head(fs_out *o, int sig, siginfo_t *si,
-                        const ucontext_t *uc, int tid)
+static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
+                        int tid)
 {
   uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
   uintptr_t sp = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] : 0;
@@ -196,14 +195,12 @@ static void report_trace(fs_out *o, int sig, const ucontext_t *uc, int tid)
   uintptr_t small[128];
   uintptr_t *pcs = crash_pcs ? crash_pcs : small;
   int max = crash_pcs ? FS_CRASH_PCS : 128;
-  int n = uc ? faststack_capture_ucontext(fs_capture_fault_context(uc, &walk_uc),
-                                          pcs, max)
+  int n = uc ? faststack_capture_ucontext(
+                   fs_capture_fault_context(uc, &walk_uc), pcs, max)
              : 0;
   fs_sink_frames(o, pcs, (size_t)n, FASTSTACK_PCS_UCONTEXT, sink_mode());
-  if (n == max)
-    fs_out_str(o, "...(the walk stopped at the buffer's end)\n");
+  if (n == max) fs_out_str(o, "...(the walk stopped at the buffer's end)\n");
 }
-
 
 static void report(int sig, siginfo_t *si, void *ucv, int tid)
 {
@@ -355,17 +352,17 @@ static int other_copy_installed(void)
 /* The options, from o where it sets them, else from the environment. */
 static void configure(const faststack_crash_options *o)
 {
-  cfg.traceback = o && o->traceback ? o->traceback
-                                    : parse_traceback(getenv(
-                                          "FASTSTACK_TRACEBACK"));
+  cfg.traceback = o && o->traceback
+                      ? o->traceback
+                      : parse_traceback(getenv("FASTSTACK_TRACEBACK"));
   if (cfg.traceback < FASTSTACK_TRACEBACK_NONE ||
       cfg.traceback > FASTSTACK_TRACEBACK_CRASH)
     cfg.traceback = FASTSTACK_TRACEBACK_SINGLE;
   fs_output_set(o && o->output ? o->output : getenv("FASTSTACK_OUTPUT"));
   cfg.registers = o && o->registers ? o->registers > 0
                                     : env_int("FASTSTACK_REGISTERS", 0) > 0;
-  cfg.source = o && o->source ? o->source > 0
-                              : env_int("FASTSTACK_CRASH_SOURCE", 0) > 0;
+  cfg.source =
+      o && o->source ? o->source > 0 : env_int("FASTSTACK_CRASH_SOURCE", 0) > 0;
   cfg.watchdog = o && o->watchdog_seconds > 0
                      ? o->watchdog_seconds
                      : env_int("FASTSTACK_CRASH_WATCHDOG", 10);
@@ -386,9 +383,9 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   if (other_copy_installed() && !fs_fault_installed()) goto done;
   configure(o);
   if (!crash_pcs) {
-    void *p = mmap(NULL, FS_CRASH_PCS * sizeof(uintptr_t),
-                   PROT_READ | PROT_WRITE,
-                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *p =
+        mmap(NULL, FS_CRASH_PCS * sizeof(uintptr_t), PROT_READ | PROT_WRITE,
+             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (p != MAP_FAILED) crash_pcs = p;
   }
   /* The thread slots too: ALL mode and dumps must not map at crash time

@@ -34,9 +34,9 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -49,26 +49,26 @@
 #define FS_CTAB_POLL_MS 2000
 
 typedef struct ctab_range {
-  uint32_t lo, hi;      /* module-relative [lo, hi) */
-  uint32_t func_lo;     /* start of the physical function */
-  uint32_t frame;       /* first frame */
+  uint32_t lo, hi;  /* module-relative [lo, hi) */
+  uint32_t func_lo; /* start of the physical function */
+  uint32_t frame;   /* first frame */
   uint32_t nframes;
 } ctab_range;
 
 typedef struct ctab_frame {
-  uint32_t function;    /* string offset; 0 = unknown */
-  uint32_t file;        /* string offset; 0 = unknown */
+  uint32_t function; /* string offset; 0 = unknown */
+  uint32_t file;     /* string offset; 0 = unknown */
   int32_t line;
   uint32_t inlined;
-  uint32_t text;        /* the source line, read when the table was built
+  uint32_t text; /* the source line, read when the table was built
                            (and not newer than the module); 0 = none.
                            Last: frames compare equal without it. */
 } ctab_frame;
 
 typedef struct ctab {
-  uintptr_t start;                 /* the module's load address: the key */
+  uintptr_t start; /* the module's load address: the key */
   char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
-  char path[256];                  /* for modules without a build-id */
+  char path[256]; /* for modules without a build-id */
   size_t map_size;
   uint32_t nranges, nframes;
   const ctab_range *ranges;
@@ -114,8 +114,7 @@ int fs_ctab_lookup(uintptr_t start, const char *build_id, uintptr_t at,
     /* A module without build-id is matched by its start only here (its
      * path is not at hand); the builder drops tables of unloaded modules
      * before another one can take the same address. */
-    if (build_id && build_id[0] && strcmp(t->build_id, build_id) != 0)
-      continue;
+    if (build_id && build_id[0] && strcmp(t->build_id, build_id) != 0) continue;
     uint32_t a = (uint32_t)at;
     uint32_t lo = 0, hi = t->nranges;
     while (lo < hi) {
@@ -155,7 +154,8 @@ typedef struct strpool {
 static uint64_t hash_str(const char *s, size_t n)
 {
   uint64_t h = 1469598103934665603ull; /* FNV-1a */
-  for (size_t i = 0; i < n; i++) h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
+  for (size_t i = 0; i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 1099511628211ull;
   return h;
 }
 
@@ -356,8 +356,8 @@ static int add_function_detailed(builder *b, faststack_symbolizer *s,
       b->nframes = before; /* same as the run: extend it */
       continue;
     }
-    if (have && push_range(b, cur_lo, (uint32_t)a, cur_func, cur_frame,
-                           cur_n) != 0)
+    if (have &&
+        push_range(b, cur_lo, (uint32_t)a, cur_func, cur_frame, cur_n) != 0)
       return -1;
     have = n > 0;
     if (have) add_text(b, before, (size_t)n);
@@ -366,8 +366,8 @@ static int add_function_detailed(builder *b, faststack_symbolizer *s,
     cur_n = (uint32_t)n;
     cur_func = func_lo;
   }
-  if (have && push_range(b, cur_lo, (uint32_t)f->hi, cur_func, cur_frame,
-                         cur_n) != 0)
+  if (have &&
+      push_range(b, cur_lo, (uint32_t)f->hi, cur_func, cur_frame, cur_n) != 0)
     return -1;
   return 0;
 }
@@ -499,7 +499,8 @@ static void pass(void)
   if (!mods) return;
   n = faststack_modules_list(mods, n);
   /* The listed paths live until the next refresh in any thread: copy. */
-  for (int i = 0; i < n; i++) mods[i].path = strdup(mods[i].path ? mods[i].path : "");
+  for (int i = 0; i < n; i++)
+    mods[i].path = strdup(mods[i].path ? mods[i].path : "");
   sweep(mods, n);
   for (int i = 0; i < n; i++) {
     if (known(&mods[i])) continue;
@@ -557,7 +558,7 @@ int fs_ctab_start(int mode, size_t max_bytes)
   pthread_attr_t a;
   pthread_attr_init(&a);
   pthread_attr_setdetachstate(&a, PTHREAD_CREATE_DETACHED);
-    int rc = pthread_create(&t, &a, builder_main, NULL);
+  int rc = pthread_create(&t, &a, builder_main, NULL);
   pthread_attr_destroy(&a);
   if (rc != 0) {
     errno = rc;

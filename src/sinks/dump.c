@@ -19,9 +19,8 @@ static unsigned dump_mode;
 
 /* The dump itself: the calling thread's stack (from uc when called from
  * the dump signal's handler), then every other thread's. */
-__attribute__((noinline)) static int dump(int fd, unsigned flags,
-                                          const void *uc, int sig,
-                                          unsigned mode)
+__attribute__((noinline)) static int
+dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
 {
   if (fs_threads_prepare() != 0) return -1;
   if (atomic_load(&fs_output_reporting) || !fs_threads_lock(0)) {
@@ -54,8 +53,7 @@ __attribute__((noinline)) static int dump(int fd, unsigned flags,
     n = faststack_capture(pcs, FS_SLOT_PCS, 2);
   }
   fs_out_thread(&o, fs_gettid());
-  fs_out_str(&o, uc ? " [interrupted by the dump signal]:\n"
-                    : " [dumping]:\n");
+  fs_out_str(&o, uc ? " [interrupted by the dump signal]:\n" : " [dumping]:\n");
   fs_sink_frames(&o, pcs, (size_t)n, pcflags, mode);
   fs_out_char(&o, '\n');
   fs_slot *slots;
@@ -104,8 +102,8 @@ int fs_dump_signal_set(int sig, unsigned mode)
     dump_sig_installed = 0;
   }
   if (sig == 0) return 0;
-  if (sig < 0 || fs_fault_index(sig) >= 0 || sig == SIGKILL ||
-      sig == SIGSTOP || sig == fs_threads_signal()) {
+  if (sig < 0 || fs_fault_index(sig) >= 0 || sig == SIGKILL || sig == SIGSTOP ||
+      sig == fs_threads_signal()) {
     errno = EINVAL;
     return -1;
   }

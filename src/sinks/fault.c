@@ -19,7 +19,7 @@
 #include "sinks/sinks.h"
 
 static const int fault_sigs[] = {SIGSEGV, SIGBUS,  SIGILL, SIGFPE,
-                                  SIGABRT, SIGTRAP, SIGSYS};
+                                 SIGABRT, SIGTRAP, SIGSYS};
 #define NFAULT ((int)(sizeof fault_sigs / sizeof fault_sigs[0]))
 
 /* Handlers that were installed before ours, per fault signal. */
@@ -89,8 +89,8 @@ void fs_fault_forward(int sig, siginfo_t *si, void *uc)
   if (i < 0) fs_die_now(sig);
   struct sigaction p = prev_action[i];
   int fault = fs_signal_is_fault(sig, si);
-  if (p.sa_handler == SIG_IGN && !fault &&
-      !(si && si->si_code == SI_KERNEL) && sig != SIGABRT)
+  if (p.sa_handler == SIG_IGN && !fault && !(si && si->si_code == SI_KERNEL) &&
+      sig != SIGABRT)
     return; /* an ignored signal sent by kill stays ignored */
   if (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN) {
     /* The kernel forces a synchronous fault through SIG_IGN too. */

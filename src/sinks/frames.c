@@ -57,8 +57,8 @@ static void one_pc(fs_out *o, size_t i, uintptr_t pc, uintptr_t at,
   fs_raw_frame(o, (int64_t)i, pc, at, have_mod ? &m : NULL);
 }
 
-void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n,
-                    unsigned flags, unsigned mode)
+void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n, unsigned flags,
+                    unsigned mode)
 {
   int head, tail;
   int np = n > INT32_MAX ? INT32_MAX : (int)n;

@@ -25,12 +25,11 @@ typedef struct buf {
   int oom;
 } buf;
 
-static void b_reserve(buf *b, size_t more) {
-  if (b->oom || b->len + more <= b->cap)
-    return;
+static void b_reserve(buf *b, size_t more)
+{
+  if (b->oom || b->len + more <= b->cap) return;
   size_t nc = b->cap ? b->cap * 2 : 256;
-  while (nc < b->len + more)
-    nc *= 2;
+  while (nc < b->len + more) nc *= 2;
   unsigned char *np = realloc(b->p, nc);
   if (!np) {
     b->oom = 1;
@@ -40,36 +39,37 @@ static void b_reserve(buf *b, size_t more) {
   b->cap = nc;
 }
 
-static void b_put(buf *b, const void *d, size_t n) {
+static void b_put(buf *b, const void *d, size_t n)
+{
   b_reserve(b, n);
-  if (b->oom)
-    return;
+  if (b->oom) return;
   memcpy(b->p + b->len, d, n);
   b->len += n;
 }
 
-static void b_varint(buf *b, uint64_t v) {
+static void b_varint(buf *b, uint64_t v)
+{
   unsigned char t[10];
   size_t n = 0;
   do {
     t[n] = (unsigned char)(v & 0x7f);
     v >>= 7;
-    if (v)
-      t[n] |= 0x80;
+    if (v) t[n] |= 0x80;
     n++;
   } while (v);
   b_put(b, t, n);
 }
 
 /* Wire types: 0 varint, 2 length-delimited. */
-static void pb_uint(buf *b, unsigned field, uint64_t v) {
-  if (v == 0)
-    return; /* proto3 default: omitted */
+static void pb_uint(buf *b, unsigned field, uint64_t v)
+{
+  if (v == 0) return; /* proto3 default: omitted */
   b_varint(b, (uint64_t)field << 3);
   b_varint(b, v);
 }
 
-static void pb_bytes(buf *b, unsigned field, const void *d, size_t n) {
+static void pb_bytes(buf *b, unsigned field, const void *d, size_t n)
+{
   b_varint(b, ((uint64_t)field << 3) | 2);
   b_varint(b, n);
   b_put(b, d, n);
@@ -85,22 +85,21 @@ typedef struct strtab {
   int oom;
 } strtab;
 
-static uint64_t hash_str(const char *s) {
+static uint64_t hash_str(const char *s)
+{
   uint64_t h = 1469598103934665603ull;
-  for (; *s; s++)
-    h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
   return h;
 }
 
-static int st_grow(strtab *st) {
+static int st_grow(strtab *st)
+{
   size_t nic = st->icap ? st->icap * 2 : 256;
   size_t *ni = calloc(nic, sizeof(size_t));
-  if (!ni)
-    return -1;
+  if (!ni) return -1;
   for (size_t i = 0; i < st->n; i++) {
     size_t j = hash_str(st->strs[i]) & (nic - 1);
-    while (ni[j])
-      j = (j + 1) & (nic - 1);
+    while (ni[j]) j = (j + 1) & (nic - 1);
     ni[j] = i + 1;
   }
   free(st->idx);
@@ -110,13 +109,11 @@ static int st_grow(strtab *st) {
 }
 
 /* Returns the string's index; string 0 is always "". */
-static int64_t st_intern(strtab *st, const char *s) {
-  if (!s)
-    s = "";
-  if (st->oom)
-    return 0;
-  if ((st->n + 1) * 2 > st->icap && st_grow(st) != 0)
-    goto oom;
+static int64_t st_intern(strtab *st, const char *s)
+{
+  if (!s) s = "";
+  if (st->oom) return 0;
+  if ((st->n + 1) * 2 > st->icap && st_grow(st) != 0) goto oom;
   size_t j = hash_str(s) & (st->icap - 1);
   while (st->idx[j]) {
     if (strcmp(st->strs[st->idx[j] - 1], s) == 0)
@@ -126,14 +123,12 @@ static int64_t st_intern(strtab *st, const char *s) {
   if (st->n == st->cap) {
     size_t nc = st->cap ? st->cap * 2 : 64;
     char **ns = realloc(st->strs, nc * sizeof(char *));
-    if (!ns)
-      goto oom;
+    if (!ns) goto oom;
     st->strs = ns;
     st->cap = nc;
   }
   char *c = strdup(s);
-  if (!c)
-    goto oom;
+  if (!c) goto oom;
   st->strs[st->n] = c;
   st->idx[j] = ++st->n;
   return (int64_t)(st->n - 1);
@@ -142,9 +137,9 @@ oom:
   return 0;
 }
 
-static void st_free(strtab *st) {
-  for (size_t i = 0; i < st->n; i++)
-    free(st->strs[i]);
+static void st_free(strtab *st)
+{
+  for (size_t i = 0; i < st->n; i++) free(st->strs[i]);
   free(st->strs);
   free(st->idx);
 }
@@ -156,7 +151,8 @@ typedef struct umap {
   size_t n, cap;
 } umap;
 
-static uint64_t mix(uint64_t x) {
+static uint64_t mix(uint64_t x)
+{
   x ^= x >> 33;
   x *= 0xff51afd7ed558ccdull;
   x ^= x >> 33;
@@ -165,7 +161,8 @@ static uint64_t mix(uint64_t x) {
 
 static int um_put(umap *m, uint64_t key, uint64_t val);
 
-static int um_grow(umap *m) {
+static int um_grow(umap *m)
+{
   size_t nc = m->cap ? m->cap * 2 : 256;
   umap nm = {calloc(nc, 8), calloc(nc, 8), 0, nc};
   if (!nm.k || !nm.v) {
@@ -174,40 +171,37 @@ static int um_grow(umap *m) {
     return -1;
   }
   for (size_t i = 0; i < m->cap; i++)
-    if (m->k[i])
-      um_put(&nm, m->k[i], m->v[i]);
+    if (m->k[i]) um_put(&nm, m->k[i], m->v[i]);
   free(m->k);
   free(m->v);
   *m = nm;
   return 0;
 }
 
-static int um_put(umap *m, uint64_t key, uint64_t val) {
-  if ((m->n + 1) * 2 > m->cap && um_grow(m) != 0)
-    return -1;
+static int um_put(umap *m, uint64_t key, uint64_t val)
+{
+  if ((m->n + 1) * 2 > m->cap && um_grow(m) != 0) return -1;
   size_t j = mix(key) & (m->cap - 1);
-  while (m->k[j] && m->k[j] != key)
-    j = (j + 1) & (m->cap - 1);
-  if (!m->k[j])
-    m->n++;
+  while (m->k[j] && m->k[j] != key) j = (j + 1) & (m->cap - 1);
+  if (!m->k[j]) m->n++;
   m->k[j] = key;
   m->v[j] = val;
   return 0;
 }
 
-static uint64_t um_get(const umap *m, uint64_t key) {
-  if (!m->cap)
-    return 0;
+static uint64_t um_get(const umap *m, uint64_t key)
+{
+  if (!m->cap) return 0;
   size_t j = mix(key) & (m->cap - 1);
   while (m->k[j]) {
-    if (m->k[j] == key)
-      return m->v[j];
+    if (m->k[j] == key) return m->v[j];
     j = (j + 1) & (m->cap - 1);
   }
   return 0;
 }
 
-static void um_free(umap *m) {
+static void um_free(umap *m)
+{
   free(m->k);
   free(m->v);
 }
@@ -222,26 +216,24 @@ typedef struct symres {
   char strbuf[STRBUF];
 } symres;
 
-static faststack_symbolizer *pick_symbolizer(const faststack_profile_options *o) {
-  if (o && o->symbolizer)
-    return o->symbolizer;
+static faststack_symbolizer *pick_symbolizer(const faststack_profile_options *o)
+{
+  if (o && o->symbolizer) return o->symbolizer;
   return faststack_default_symbolizer();
 }
 
 /* Symbolizes pc; returns the number of frames with a function name known
  * (0 when the symbolizer is missing or knows nothing). */
 static int symbolize(faststack_symbolizer *s, uintptr_t pc, int exact,
-                     symres *r) {
+                     symres *r)
+{
   r->n = 0;
-  if (!s)
-    return 0;
+  if (!s) return 0;
   int n = faststack_symbolize(s, pc, exact ? FASTSTACK_PC_EXACT : 0, r->f,
                               MAX_INLINE, r->strbuf, sizeof r->strbuf);
-  if (n <= 0)
-    return 0;
+  if (n <= 0) return 0;
   int named = 0;
-  for (int i = 0; i < n; i++)
-    named += r->f[i].function != NULL;
+  for (int i = 0; i < n; i++) named += r->f[i].function != NULL;
   r->n = n;
   return named ? n : 0;
 }
@@ -271,21 +263,19 @@ typedef struct segq {
   int found;
 } segq;
 
-static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg) {
+static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg)
+{
   (void)size;
   segq *q = arg;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
-    if (ph->p_type != PT_LOAD)
-      continue;
+    if (ph->p_type != PT_LOAD) continue;
     uintptr_t lo = info->dlpi_addr + ph->p_vaddr;
     uintptr_t hi = lo + ph->p_memsz;
-    if (q->pc < lo || q->pc >= hi)
-      continue;
+    if (q->pc < lo || q->pc >= hi) continue;
     /* Page-align like the kernel's mapping, keeping start - offset. */
     uintptr_t adj = ph->p_vaddr & 0xfff;
-    if ((ph->p_offset & 0xfff) != adj)
-      adj = 0;
+    if ((ph->p_offset & 0xfff) != adj) adj = 0;
     q->start = lo - adj;
     q->limit = hi;
     q->offset = ph->p_offset - adj;
@@ -295,10 +285,10 @@ static int seg_cb(struct dl_phdr_info *info, size_t size, void *arg) {
   return 0;
 }
 
-static uint64_t mapping_for(pctx *c, uintptr_t pc) {
+static uint64_t mapping_for(pctx *c, uintptr_t pc)
+{
   faststack_module m;
-  if (!faststack_module_find(pc, &m))
-    return 0;
+  if (!faststack_module_find(pc, &m)) return 0;
   segq q = {.pc = pc};
   dl_iterate_phdr(seg_cb, &q);
   if (!q.found) { /* the vDSO or an odd object: the module's span */
@@ -307,11 +297,9 @@ static uint64_t mapping_for(pctx *c, uintptr_t pc) {
     q.offset = 0;
   }
   uint64_t id = um_get(&c->map_of_start, (uint64_t)q.start + 1);
-  if (id)
-    return id;
+  if (id) return id;
   id = ++c->next_map;
-  if (um_put(&c->map_of_start, (uint64_t)q.start + 1, id) != 0)
-    c->failed = 1;
+  if (um_put(&c->map_of_start, (uint64_t)q.start + 1, id) != 0) c->failed = 1;
   buf *t = &c->tmp;
   t->len = 0;
   pb_uint(t, 1, id);
@@ -329,16 +317,14 @@ static uint64_t mapping_for(pctx *c, uintptr_t pc) {
   return id;
 }
 
-static uint64_t function_for(pctx *c, const char *name, const char *file) {
+static uint64_t function_for(pctx *c, const char *name, const char *file)
+{
   uint64_t key = mix(hash_str(name) ^ mix(hash_str(file ? file : "")));
-  if (!key)
-    key = 1;
+  if (!key) key = 1;
   uint64_t id = um_get(&c->fn_of_key, key);
-  if (id)
-    return id;
+  if (id) return id;
   id = ++c->next_fn;
-  if (um_put(&c->fn_of_key, key, id) != 0)
-    c->failed = 1;
+  if (um_put(&c->fn_of_key, key, id) != 0) c->failed = 1;
   buf *t = &c->tmp2;
   t->len = 0;
   int64_t ni = st_intern(&c->st, name);
@@ -350,14 +336,13 @@ static uint64_t function_for(pctx *c, const char *name, const char *file) {
   return id;
 }
 
-static uint64_t location_for(pctx *c, uintptr_t pc, int exact) {
+static uint64_t location_for(pctx *c, uintptr_t pc, int exact)
+{
   uint64_t key = (((uint64_t)pc << 1) | (unsigned)exact) + 1;
   uint64_t id = um_get(&c->loc_of_pc, key);
-  if (id)
-    return id;
+  if (id) return id;
   id = ++c->next_loc;
-  if (um_put(&c->loc_of_pc, key, id) != 0)
-    c->failed = 1;
+  if (um_put(&c->loc_of_pc, key, id) != 0) c->failed = 1;
   /* Return addresses point past the call; pprof expects an address in
    * the instruction that was executing. */
   uint64_t addr = exact ? pc : pc - 1;
@@ -384,33 +369,30 @@ static uint64_t location_for(pctx *c, uintptr_t pc, int exact) {
     pb_uint(&ln, 2, f->line > 0 ? (uint64_t)f->line : 0);
     pb_uint(&ln, 3, f->column > 0 ? (uint64_t)f->column : 0);
     pb_bytes(&loc, 4, ln.p, ln.len);
-    if (ln.oom)
-      c->failed = 1;
+    if (ln.oom) c->failed = 1;
     free(ln.p);
   }
   pb_bytes(&c->locations, 4, loc.p, loc.len);
-  if (loc.oom)
-    c->failed = 1;
+  if (loc.oom) c->failed = 1;
   free(loc.p);
   return id;
 }
 
-static int visit_sample(void *arg, const faststack_stack_entry *e) {
+static int visit_sample(void *arg, const faststack_stack_entry *e)
+{
   pctx *c = arg;
   buf s = {0}, ids = {0};
   for (int i = 0; i < e->n; i++)
-    b_varint(&ids, location_for(
-                       c, e->pcs[i],
-                       i == 0 && (e->flags & FASTSTACK_PCS_UCONTEXT) != 0));
+    b_varint(&ids,
+             location_for(c, e->pcs[i],
+                          i == 0 && (e->flags & FASTSTACK_PCS_UCONTEXT) != 0));
   pb_bytes(&s, 1, ids.p, ids.len); /* packed location_id */
   buf vals = {0};
   b_varint(&vals, e->count);
-  if (c->period > 0)
-    b_varint(&vals, e->count * (uint64_t)c->period);
+  if (c->period > 0) b_varint(&vals, e->count * (uint64_t)c->period);
   pb_bytes(&s, 2, vals.p, vals.len); /* packed value */
   pb_bytes(&c->samples, 2, s.p, s.len);
-  if (s.oom || ids.oom || vals.oom)
-    c->failed = 1;
+  if (s.oom || ids.oom || vals.oom) c->failed = 1;
   free(s.p);
   free(ids.p);
   free(vals.p);
@@ -418,23 +400,23 @@ static int visit_sample(void *arg, const faststack_stack_entry *e) {
 }
 
 static void value_type(pctx *c, buf *out, unsigned field, const char *type,
-                       const char *unit) {
+                       const char *unit)
+{
   buf t = {0};
   pb_uint(&t, 1, (uint64_t)st_intern(&c->st, type));
   pb_uint(&t, 2, (uint64_t)st_intern(&c->st, unit));
   pb_bytes(out, field, t.p ? t.p : (unsigned char *)"", t.len);
-  if (t.oom)
-    c->failed = 1;
+  if (t.oom) c->failed = 1;
   free(t.p);
 }
 
-static int write_all(int fd, const void *p, size_t n) {
+static int write_all(int fd, const void *p, size_t n)
+{
   const char *q = p;
   while (n) {
     ssize_t w = write(fd, q, n);
     if (w < 0) {
-      if (errno == EINTR)
-        continue;
+      if (errno == EINTR) continue;
       return -1;
     }
     q += w;
@@ -443,7 +425,8 @@ static int write_all(int fd, const void *p, size_t n) {
   return 0;
 }
 
-static int gzip_write(int fd, const unsigned char *p, size_t n) {
+static int gzip_write(int fd, const unsigned char *p, size_t n)
+{
   z_stream z;
   memset(&z, 0, sizeof z);
   /* windowBits 15 + 16: a gzip wrapper, which pprof expects. */
@@ -474,7 +457,8 @@ static int gzip_write(int fd, const unsigned char *p, size_t n) {
 }
 
 int faststack_write_pprof(int fd, const faststack_stack_table *t,
-                          const faststack_profile_options *o) {
+                          const faststack_profile_options *o)
+{
   if (fd < 0 || !t) {
     errno = EINVAL;
     return -1;
@@ -489,8 +473,7 @@ int faststack_write_pprof(int fd, const faststack_stack_table *t,
 
   buf head = {0};
   value_type(&c, &head, 1, "samples", "count");
-  if (c.period > 0)
-    value_type(&c, &head, 1, stype, sunit);
+  if (c.period > 0) value_type(&c, &head, 1, stype, sunit);
   faststack_stack_table_foreach(t, visit_sample, &c);
 
   buf out = {0};
@@ -523,8 +506,7 @@ int faststack_write_pprof(int fd, const faststack_stack_table *t,
   if (out.oom || head.oom || c.samples.oom || c.mappings.oom ||
       c.locations.oom || c.functions.oom || c.st.oom || c.failed)
     errno = ENOMEM;
-  else
-    rc = gzip_write(fd, out.p, out.len);
+  else rc = gzip_write(fd, out.p, out.len);
   free(out.p);
   free(head.p);
   free(c.samples.p);
@@ -547,7 +529,8 @@ typedef struct fctx {
   FILE *f;
 } fctx;
 
-static void folded_unknown(FILE *f, uintptr_t pc, int exact) {
+static void folded_unknown(FILE *f, uintptr_t pc, int exact)
+{
   faststack_module m;
   uintptr_t a = exact ? pc : pc - 1;
   if (faststack_module_find(pc, &m)) {
@@ -560,12 +543,14 @@ static void folded_unknown(FILE *f, uintptr_t pc, int exact) {
 }
 
 /* Folded lines may not contain ';' inside a frame or a newline. */
-static void folded_name(FILE *f, const char *s) {
+static void folded_name(FILE *f, const char *s)
+{
   for (; *s; s++)
     fputc(*s == ';' ? ':' : (*s == '\n' || *s == ' ') ? '_' : *s, f);
 }
 
-static int visit_folded(void *arg, const faststack_stack_entry *e) {
+static int visit_folded(void *arg, const faststack_stack_entry *e)
+{
   fctx *c = arg;
   int first = 1;
   for (int i = e->n - 1; i >= 0; i--) {
@@ -573,31 +558,27 @@ static int visit_folded(void *arg, const faststack_stack_entry *e) {
     symres r;
     int n = symbolize(c->sym, e->pcs[i], exact, &r);
     if (n == 0) {
-      if (!first)
-        fputc(';', c->f);
+      if (!first) fputc(';', c->f);
       folded_unknown(c->f, e->pcs[i], exact);
       first = 0;
       continue;
     }
     /* Root first: the physical function, then inlined callees inward. */
     for (int k = n - 1; k >= 0; k--) {
-      if (!first)
-        fputc(';', c->f);
-      if (r.f[k].function)
-        folded_name(c->f, r.f[k].function);
-      else
-        folded_unknown(c->f, e->pcs[i], exact);
+      if (!first) fputc(';', c->f);
+      if (r.f[k].function) folded_name(c->f, r.f[k].function);
+      else folded_unknown(c->f, e->pcs[i], exact);
       first = 0;
     }
   }
-  if (first)
-    fputs("[unknown]", c->f);
+  if (first) fputs("[unknown]", c->f);
   fprintf(c->f, " %llu\n", (unsigned long long)e->count);
   return ferror(c->f) != 0;
 }
 
 int faststack_write_folded(int fd, const faststack_stack_table *t,
-                           const faststack_profile_options *o) {
+                           const faststack_profile_options *o)
+{
   if (fd < 0 || !t) {
     errno = EINVAL;
     return -1;
@@ -605,16 +586,13 @@ int faststack_write_folded(int fd, const faststack_stack_table *t,
   char *mem = NULL;
   size_t len = 0;
   FILE *f = open_memstream(&mem, &len);
-  if (!f)
-    return -1;
+  if (!f) return -1;
   fctx c = {pick_symbolizer(o), f};
   faststack_stack_table_foreach(t, visit_folded, &c);
   uint64_t ov = faststack_stack_table_overflow(t);
-  if (ov)
-    fprintf(f, "[overflow] %llu\n", (unsigned long long)ov);
+  if (ov) fprintf(f, "[overflow] %llu\n", (unsigned long long)ov);
   int bad = ferror(f);
-  if (fclose(f) != 0)
-    bad = 1;
+  if (fclose(f) != 0) bad = 1;
   int rc = bad ? -1 : write_all(fd, mem, len);
   free(mem);
   return rc;

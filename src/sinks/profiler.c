@@ -15,11 +15,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
-#include <sys/mman.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,11 +55,11 @@ static int handler_installed;
 static timer_t timers[MAX_TIMERS];
 static _Atomic int ntimers;
 
-static void on_sigprof(int sig, siginfo_t *si, void *uc) {
+static void on_sigprof(int sig, siginfo_t *si, void *uc)
+{
   (void)sig;
   (void)si;
-  if (!atomic_load_explicit(&running, memory_order_relaxed))
-    return;
+  if (!atomic_load_explicit(&running, memory_order_relaxed)) return;
   int saved = errno;
   uint64_t pos = atomic_load_explicit(&ring_head, memory_order_relaxed);
   for (;;) {
@@ -85,22 +85,24 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc) {
 }
 
 /* Moves every published sample into the stack table. */
-static void drain(void) {
+static void drain(void)
+{
   pthread_mutex_lock(&drain_lock);
   for (;;) {
     ring_cell *c = &ring[ring_tail & (RING - 1)];
     if (atomic_load_explicit(&c->seq, memory_order_acquire) != ring_tail + 1)
       break;
     if (c->n > 0)
-      faststack_stack_table_insert(table, c->pcs, c->n,
-                                   FASTSTACK_PCS_UCONTEXT, 1);
+      faststack_stack_table_insert(table, c->pcs, c->n, FASTSTACK_PCS_UCONTEXT,
+                                   1);
     atomic_store_explicit(&c->seq, ring_tail + RING, memory_order_release);
     ring_tail++;
   }
   pthread_mutex_unlock(&drain_lock);
 }
 
-static void *aggregate(void *arg) {
+static void *aggregate(void *arg)
+{
   (void)arg;
   while (atomic_load(&aggregator_on)) {
     drain();
@@ -110,16 +112,15 @@ static void *aggregate(void *arg) {
   return NULL;
 }
 
-static int ring_init(void) {
+static int ring_init(void)
+{
   if (!ring) {
     void *p = mmap(NULL, RING * sizeof(ring_cell), PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-    if (p == MAP_FAILED)
-      return -1;
+    if (p == MAP_FAILED) return -1;
     ring = p;
   }
-  for (uint64_t i = 0; i < RING; i++)
-    atomic_store(&ring[i].seq, i);
+  for (uint64_t i = 0; i < RING; i++) atomic_store(&ring[i].seq, i);
   atomic_store(&ring_head, 0);
   ring_tail = 0;
   return 0;
@@ -129,11 +130,13 @@ static int ring_init(void) {
  * CPUCLOCK_SCHED (see clock_getcpuclockid); needed to arm a timer on
  * another thread's clock, which pthread_getcpuclockid cannot name for
  * threads we hold no pthread_t for. */
-static clockid_t thread_clock(pid_t tid) {
+static clockid_t thread_clock(pid_t tid)
+{
   return (clockid_t)((~(unsigned)tid << 3) | 6);
 }
 
-static int arm_tid(pid_t tid) {
+static int arm_tid(pid_t tid)
+{
   int slot = atomic_fetch_add(&ntimers, 1);
   if (slot >= MAX_TIMERS) {
     atomic_fetch_sub(&ntimers, 1);
@@ -145,8 +148,7 @@ static int arm_tid(pid_t tid) {
   sev.sigev_signo = SIGPROF;
   sev._sigev_un._tid = tid;
   timer_t t;
-  if (timer_create(thread_clock(tid), &sev, &t) != 0)
-    return -1;
+  if (timer_create(thread_clock(tid), &sev, &t) != 0) return -1;
   long ns = 1000000000L / hz_now;
   struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L},
                            {ns / 1000000000L, ns % 1000000000L}};
@@ -155,26 +157,22 @@ static int arm_tid(pid_t tid) {
   return 0;
 }
 
-int faststack_profiler_thread_init(void) {
-  if (!atomic_load(&running))
-    return 0;
+int faststack_profiler_thread_init(void)
+{
+  if (!atomic_load(&running)) return 0;
   return arm_tid((pid_t)syscall(SYS_gettid));
 }
 
-int faststack_profiler_start(int hz) {
-  if (atomic_load(&running))
-    return -1;
-  if (hz <= 0)
-    hz = 100;
-  if (hz > 10000)
-    hz = 10000;
+int faststack_profiler_start(int hz)
+{
+  if (atomic_load(&running)) return -1;
+  if (hz <= 0) hz = 100;
+  if (hz > 10000) hz = 10000;
   if (!table) {
     table = faststack_stack_table_create(16384, 16384 * 48);
-    if (!table)
-      return -1;
+    if (!table) return -1;
   }
-  if (ring_init() != 0)
-    return -1;
+  if (ring_init() != 0) return -1;
   atomic_store(&aggregator_on, 1);
   if (pthread_create(&aggregator, NULL, aggregate, NULL) != 0) {
     atomic_store(&aggregator_on, 0);
@@ -187,8 +185,7 @@ int faststack_profiler_start(int hz) {
   sa.sa_sigaction = on_sigprof;
   sa.sa_flags = SA_SIGINFO | SA_RESTART;
   sigemptyset(&sa.sa_mask);
-  if (sigaction(SIGPROF, &sa, &old_action) != 0)
-    return -1;
+  if (sigaction(SIGPROF, &sa, &old_action) != 0) return -1;
   handler_installed = 1;
   atomic_store(&running, 1);
   /* Arm every thread that exists now; later threads arm themselves via
@@ -197,8 +194,7 @@ int faststack_profiler_start(int hz) {
   if (d) {
     struct dirent *e;
     while ((e = readdir(d)) != NULL)
-      if (e->d_name[0] != '.')
-        arm_tid((pid_t)atoi(e->d_name));
+      if (e->d_name[0] != '.') arm_tid((pid_t)atoi(e->d_name));
     closedir(d);
   } else {
     faststack_profiler_thread_init();
@@ -206,26 +202,22 @@ int faststack_profiler_start(int hz) {
   return 0;
 }
 
-int faststack_profiler_stop(void) {
-  if (!atomic_exchange(&running, 0))
-    return -1;
+int faststack_profiler_stop(void)
+{
+  if (!atomic_exchange(&running, 0)) return -1;
   int n = atomic_load(&ntimers);
-  if (n > MAX_TIMERS)
-    n = MAX_TIMERS;
-  for (int i = 0; i < n; i++)
-    timer_delete(timers[i]);
+  if (n > MAX_TIMERS) n = MAX_TIMERS;
+  for (int i = 0; i < n; i++) timer_delete(timers[i]);
   atomic_store(&ntimers, 0);
-  if (atomic_exchange(&aggregator_on, 0))
-    pthread_join(aggregator, NULL);
+  if (atomic_exchange(&aggregator_on, 0)) pthread_join(aggregator, NULL);
   drain();
   return 0;
 }
 
-int faststack_profiler_write(int fd, int folded) {
-  if (!table)
-    return -1;
-  if (ring)
-    drain();
+int faststack_profiler_write(int fd, int folded)
+{
+  if (!table) return -1;
+  if (ring) drain();
   struct timespec now;
   clock_gettime(CLOCK_REALTIME, &now);
   faststack_profile_options o = {
@@ -240,17 +232,19 @@ int faststack_profiler_write(int fd, int folded) {
                 : faststack_write_pprof(fd, table, &o);
 }
 
-void faststack_profiler_reset(void) {
+void faststack_profiler_reset(void)
+{
   /* In a forked child the parent's timers are gone (timers are not
    * inherited) and its samples are not ours: start from empty. */
   atomic_store(&running, 0);
   atomic_store(&ntimers, 0);
   atomic_store(&aggregator_on, 0); /* the thread did not survive fork */
   pthread_mutex_init(&drain_lock, NULL);
-  if (ring)
-    ring_init();
-  if (table)
-    faststack_stack_table_reset(table);
+  if (ring) ring_init();
+  if (table) faststack_stack_table_reset(table);
 }
 
-const faststack_stack_table *faststack_profiler_table(void) { return table; }
+const faststack_stack_table *faststack_profiler_table(void)
+{
+  return table;
+}

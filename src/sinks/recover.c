@@ -105,7 +105,8 @@ FASTSTACK_API void faststack_recover_policy_init(faststack_recover_policy *p)
   p->window_ms = 60000;
 }
 
-FASTSTACK_API int faststack_recover_set_policy(const faststack_recover_policy *p)
+FASTSTACK_API int
+faststack_recover_set_policy(const faststack_recover_policy *p)
 {
   faststack_recover_policy d;
   if (!p) {
@@ -168,8 +169,7 @@ static int recoverable(int sig, const siginfo_t *si)
 /* [AS-safe] Writes "faststack: recovery limit ..." and, when no crash
  * report will follow, the raw trace: the log-and-exit half of the
  * policy. */
-static void say_limit(int sig, const ucontext_t *uc, int max,
-                      int64_t window_ns)
+static void say_limit(int sig, const ucontext_t *uc, int max, int64_t window_ns)
 {
   int fd = atomic_load(&pol.log_fd);
   if (fd < 0) fd = 2;
@@ -254,11 +254,10 @@ static void log_report(const faststack_recover_report *r)
  * return value is used, so no local can be clobbered. Returns 0 when fn
  * returned, the signal number when the handler jumped back. */
 static __attribute__((noinline)) int run_guarded(fs_guard *g,
-                                                 void (*fn)(void *),
-                                                 void *arg)
+                                                 void (*fn)(void *), void *arg)
 {
   int sig = sigsetjmp(g->env, 0); /* no mask: see on_fault */
-  if (sig != 0) return sig; /* the handler popped the guard already */
+  if (sig != 0) return sig;       /* the handler popped the guard already */
   tls_guard = g;
   /* The handler must see the guard before fn can fault. */
   atomic_signal_fence(memory_order_seq_cst);
@@ -333,8 +332,9 @@ static void report_out(fs_out *o, const faststack_recover_report *r,
     fs_out_dec(o, r->tid);
     fs_out_str(o, ")\n");
   }
-  int n = r->n < 0 ? 0 : r->n > FASTSTACK_RECOVER_MAX_PCS
-                              ? FASTSTACK_RECOVER_MAX_PCS : r->n;
+  int n = r->n < 0                           ? 0
+          : r->n > FASTSTACK_RECOVER_MAX_PCS ? FASTSTACK_RECOVER_MAX_PCS
+                                             : r->n;
   if (opt->format == FASTSTACK_FORMAT_RAW) {
     fs_raw_trace(o, r->pcs, n, r->flags);
     return;

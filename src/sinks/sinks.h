@@ -74,12 +74,12 @@ extern _Atomic int fs_output_reporting;
 /* ----------------------------------------------------------- crashtable.c
  * The lookup table a signal handler symbolizes with. */
 typedef struct fs_ctab_frame {
-  const char *function;   /* NULL unknown */
-  const char *file;       /* NULL unknown */
-  int line;               /* 0 unknown */
-  int inlined;            /* 1: inlined into the next frame */
-  uintptr_t func_offset;  /* lookup address minus the function's start */
-  const char *text;       /* its source line, prepared with the table */
+  const char *function;  /* NULL unknown */
+  const char *file;      /* NULL unknown */
+  int line;              /* 0 unknown */
+  int inlined;           /* 1: inlined into the next frame */
+  uintptr_t func_offset; /* lookup address minus the function's start */
+  const char *text;      /* its source line, prepared with the table */
 } fs_ctab_frame;
 
 /* Starts the builder (mode 1 background, 2 also synchronously now). 0/-1.
@@ -107,8 +107,8 @@ enum {
 /* [AS-safe] Writes pcs[0..n) as frames: Go style (fs_format_go_frame)
  * where the table knows the PC, the raw line otherwise; elides the middle
  * of long traces like every other format. */
-void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n,
-                    unsigned flags, unsigned mode);
+void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n, unsigned flags,
+                    unsigned mode);
 
 /* -------------------------------------------------------------- threads.c */
 /* Most PCs recorded per thread in a dump. */
@@ -118,21 +118,21 @@ void fs_sink_frames(fs_out *o, const uintptr_t *pcs, size_t n,
 
 enum {
   FS_SLOT_EMPTY = 0,
-  FS_SLOT_ASKED,    /* signalled, not answered yet */
-  FS_SLOT_DONE,     /* pcs recorded */
-  FS_SLOT_FAILED,   /* the signal could not be sent (thread gone) */
-  FS_SLOT_WRITING,  /* the thread is recording its stack right now */
-  FS_SLOT_TIMEOUT,  /* did not answer in time */
+  FS_SLOT_ASKED,   /* signalled, not answered yet */
+  FS_SLOT_DONE,    /* pcs recorded */
+  FS_SLOT_FAILED,  /* the signal could not be sent (thread gone) */
+  FS_SLOT_WRITING, /* the thread is recording its stack right now */
+  FS_SLOT_TIMEOUT, /* did not answer in time */
 };
 
 typedef struct fs_slot {
   _Atomic int state;
   int tid;
-  int n;            /* PCs in pcs */
-  int fault_sig;    /* the thread is itself in the fault handler: its
+  int n;         /* PCs in pcs */
+  int fault_sig; /* the thread is itself in the fault handler: its
                        signal, and pcs start at its faulting PC */
-  int group;        /* dedup: index of the first slot with this stack */
-  int count;        /* dedup: threads sharing this stack (on the first) */
+  int group;     /* dedup: index of the first slot with this stack */
+  int count;     /* dedup: threads sharing this stack (on the first) */
   uintptr_t pcs[FS_SLOT_PCS];
 } fs_slot;
 

@@ -17,18 +17,18 @@ enum { SLOT_EMPTY = 0, SLOT_BUSY = 1, SLOT_READY = 2, SLOT_DEAD = 3 };
 
 typedef struct slot {
   _Atomic uint32_t state;
-  uint32_t n;          /* PCs in the stack */
-  uint32_t flags;      /* FASTSTACK_PCS_* given at insertion */
+  uint32_t n;     /* PCs in the stack */
+  uint32_t flags; /* FASTSTACK_PCS_* given at insertion */
   uint32_t pad;
   uint64_t hash;
-  uint64_t off;        /* index of the first PC in the arena */
+  uint64_t off; /* index of the first PC in the arena */
   _Atomic uint64_t count;
 } slot;
 
 struct faststack_stack_table {
   size_t map_size;
-  size_t cap;          /* slots, a power of two */
-  size_t arena_cap;    /* PCs */
+  size_t cap;       /* slots, a power of two */
+  size_t arena_cap; /* PCs */
   _Atomic size_t arena_used;
   _Atomic uint64_t overflow;
   _Atomic uint64_t total;
@@ -36,7 +36,8 @@ struct faststack_stack_table {
   uintptr_t *arena;
 };
 
-static uint64_t hash_pcs(const uintptr_t *pcs, int n, unsigned flags) {
+static uint64_t hash_pcs(const uintptr_t *pcs, int n, unsigned flags)
+{
   /* FNV-style mixing over whole words with a final avalanche: cheap, and
    * good enough for open addressing over code addresses. */
   uint64_t h = 0x9e3779b97f4a7c15ull ^ (uint64_t)n ^ ((uint64_t)flags << 56);
@@ -52,24 +53,21 @@ static uint64_t hash_pcs(const uintptr_t *pcs, int n, unsigned flags) {
 }
 
 faststack_stack_table *faststack_stack_table_create(size_t max_stacks,
-                                                    size_t max_pcs) {
-  if (max_stacks == 0)
-    max_stacks = 4096;
-  if (max_pcs == 0)
-    max_pcs = max_stacks * 32;
+                                                    size_t max_pcs)
+{
+  if (max_stacks == 0) max_stacks = 4096;
+  if (max_pcs == 0) max_pcs = max_stacks * 32;
   /* Keep the load factor at or below 1/2 so probes stay short. */
   size_t cap = 16;
   while (cap < 2 * max_stacks) {
-    if (cap > ((size_t)1 << 40))
-      return NULL;
+    if (cap > ((size_t)1 << 40)) return NULL;
     cap <<= 1;
   }
   size_t hdr = (sizeof(struct faststack_stack_table) + 63) & ~(size_t)63;
   size_t size = hdr + cap * sizeof(slot) + max_pcs * sizeof(uintptr_t);
   void *mem = mmap(NULL, size, PROT_READ | PROT_WRITE,
                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (mem == MAP_FAILED)
-    return NULL;
+  if (mem == MAP_FAILED) return NULL;
   faststack_stack_table *t = mem;
   t->map_size = size;
   t->cap = cap;
@@ -79,16 +77,16 @@ faststack_stack_table *faststack_stack_table_create(size_t max_stacks,
   return t;
 }
 
-void faststack_stack_table_free(faststack_stack_table *t) {
-  if (t)
-    munmap(t, t->map_size);
+void faststack_stack_table_free(faststack_stack_table *t)
+{
+  if (t) munmap(t, t->map_size);
 }
 
 uint64_t faststack_stack_table_insert(faststack_stack_table *t,
                                       const uintptr_t *pcs, int n,
-                                      unsigned flags, uint64_t count) {
-  if (!t || n < 0 || (n > 0 && !pcs))
-    return 0;
+                                      unsigned flags, uint64_t count)
+{
+  if (!t || n < 0 || (n > 0 && !pcs)) return 0;
   atomic_fetch_add_explicit(&t->total, count, memory_order_relaxed);
   uint64_t h = hash_pcs(pcs, n, flags);
   size_t mask = t->cap - 1;
@@ -98,9 +96,9 @@ uint64_t faststack_stack_table_insert(faststack_stack_table *t,
     uint32_t st = atomic_load_explicit(&s->state, memory_order_acquire);
     if (st == SLOT_EMPTY) {
       uint32_t want = SLOT_EMPTY;
-      if (!atomic_compare_exchange_strong_explicit(
-              &s->state, &want, SLOT_BUSY, memory_order_acq_rel,
-              memory_order_acquire)) {
+      if (!atomic_compare_exchange_strong_explicit(&s->state, &want, SLOT_BUSY,
+                                                   memory_order_acq_rel,
+                                                   memory_order_acquire)) {
         st = want; /* lost the race; look at what won */
       } else {
         size_t off = atomic_fetch_add_explicit(&t->arena_used, (size_t)n,
@@ -110,8 +108,7 @@ uint64_t faststack_stack_table_insert(faststack_stack_table *t,
           atomic_store_explicit(&s->state, SLOT_DEAD, memory_order_release);
           break;
         }
-        if (n)
-          memcpy(&t->arena[off], pcs, (size_t)n * sizeof(uintptr_t));
+        if (n) memcpy(&t->arena[off], pcs, (size_t)n * sizeof(uintptr_t));
         s->n = (uint32_t)n;
         s->flags = flags;
         s->hash = h;
@@ -135,9 +132,9 @@ uint64_t faststack_stack_table_insert(faststack_stack_table *t,
 }
 
 size_t faststack_stack_table_foreach(const faststack_stack_table *t,
-                                     faststack_stack_visit fn, void *arg) {
-  if (!t || !fn)
-    return 0;
+                                     faststack_stack_visit fn, void *arg)
+{
+  if (!t || !fn) return 0;
   size_t visited = 0;
   faststack_stack_table *m = (faststack_stack_table *)t;
   for (size_t i = 0; i < t->cap; i++) {
@@ -152,16 +149,15 @@ size_t faststack_stack_table_foreach(const faststack_stack_table *t,
         .count = atomic_load_explicit(&s->count, memory_order_relaxed),
     };
     visited++;
-    if (fn(arg, &e) != 0)
-      break;
+    if (fn(arg, &e) != 0) break;
   }
   return visited;
 }
 
 int faststack_stack_table_get(const faststack_stack_table *t, uint64_t id,
-                              faststack_stack_entry *out) {
-  if (!t || !out || id == 0 || id > t->cap)
-    return 0;
+                              faststack_stack_entry *out)
+{
+  if (!t || !out || id == 0 || id > t->cap) return 0;
   slot *s = &((faststack_stack_table *)t)->slots[id - 1];
   if (atomic_load_explicit(&s->state, memory_order_acquire) != SLOT_READY)
     return 0;
@@ -173,21 +169,23 @@ int faststack_stack_table_get(const faststack_stack_table *t, uint64_t id,
   return 1;
 }
 
-uint64_t faststack_stack_table_overflow(const faststack_stack_table *t) {
+uint64_t faststack_stack_table_overflow(const faststack_stack_table *t)
+{
   return t ? atomic_load_explicit(&((faststack_stack_table *)t)->overflow,
                                   memory_order_relaxed)
            : 0;
 }
 
-uint64_t faststack_stack_table_total(const faststack_stack_table *t) {
+uint64_t faststack_stack_table_total(const faststack_stack_table *t)
+{
   return t ? atomic_load_explicit(&((faststack_stack_table *)t)->total,
                                   memory_order_relaxed)
            : 0;
 }
 
-void faststack_stack_table_reset(faststack_stack_table *t) {
-  if (!t)
-    return;
+void faststack_stack_table_reset(faststack_stack_table *t)
+{
+  if (!t) return;
   memset(t->slots, 0, t->cap * sizeof(slot));
   atomic_store(&t->arena_used, 0);
   atomic_store(&t->overflow, 0);

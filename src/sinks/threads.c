@@ -80,14 +80,13 @@ static void on_dump_request(int sig, siginfo_t *si, void *uc)
   for (int i = 0; i < n; i++) {
     if (slots[i].tid != me) continue;
     int st = FS_SLOT_ASKED;
-    if (!atomic_compare_exchange_strong(&slots[i].state, &st,
-                                        FS_SLOT_WRITING))
+    if (!atomic_compare_exchange_strong(&slots[i].state, &st, FS_SLOT_WRITING))
       continue;
     const void *wuc = tls_wait_uc;
     /* A thread waiting in the fault handler behind another report shows
      * where it faulted. */
-    slots[i].n = faststack_capture_ucontext(wuc ? wuc : uc, slots[i].pcs,
-                                            FS_SLOT_PCS);
+    slots[i].n =
+        faststack_capture_ucontext(wuc ? wuc : uc, slots[i].pcs, FS_SLOT_PCS);
     slots[i].fault_sig = wuc ? tls_wait_sig : 0;
     atomic_store(&slots[i].state, FS_SLOT_DONE);
     break;
@@ -105,8 +104,7 @@ int fs_threads_prepare(void)
     return st == 2 ? 0 : -1;
   }
   /* MAP_NORESERVE: only slots actually written become memory. */
-  void *p = mmap(NULL, sizeof(fs_slot) * FS_MAX_THREADS,
-                 PROT_READ | PROT_WRITE,
+  void *p = mmap(NULL, sizeof(fs_slot) * FS_MAX_THREADS, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     atomic_store(&prepared, 3);
@@ -196,12 +194,11 @@ int fs_threads_collect(fs_slot **out)
   }
   for (int i = 0; i < k; i++) {
     int st = FS_SLOT_ASKED;
-    if (atomic_compare_exchange_strong(&slots[i].state, &st,
-                                       FS_SLOT_TIMEOUT))
+    if (atomic_compare_exchange_strong(&slots[i].state, &st, FS_SLOT_TIMEOUT))
       continue;
     /* Mid-write: it has started, a walk takes microseconds. */
-    for (int w = 0; w < 100 && atomic_load(&slots[i].state) ==
-                                   FS_SLOT_WRITING; w++)
+    for (int w = 0; w < 100 && atomic_load(&slots[i].state) == FS_SLOT_WRITING;
+         w++)
       fs_sleep_ms(1);
   }
   return k;
@@ -219,8 +216,8 @@ static _Atomic int dedup_busy;
 
 static void dedup_prepare(void)
 {
-  dump_table = faststack_stack_table_create(FS_MAX_THREADS,
-                                            (size_t)FS_MAX_THREADS * FS_SLOT_PCS);
+  dump_table = faststack_stack_table_create(
+      FS_MAX_THREADS, (size_t)FS_MAX_THREADS * FS_SLOT_PCS);
   void *p = mmap(NULL, FS_DUMP_IDS * sizeof(int), PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   first_of = p == MAP_FAILED ? NULL : p;
@@ -317,8 +314,7 @@ static void thread_title(fs_out *o, const fs_slot *s)
   fs_out_str(o, "]");
 }
 
-void fs_threads_print(fs_out *o, fs_slot *s, int n, int no_dedup,
-                      unsigned mode)
+void fs_threads_print(fs_out *o, fs_slot *s, int n, int no_dedup, unsigned mode)
 {
   if (!no_dedup) fs_threads_dedup(s, n);
   for (int i = 0; i < n; i++) {

@@ -11,7 +11,6 @@
 
 #include "symbolize/symbolizer.h"
 
-
 /* The debug roots: FASTSTACK_DEBUG_ROOT ("dir:dir"), else /usr/lib/debug.
  * Calls fn(root, len, arg) for each until it returns 1. */
 static int each_debug_root(int (*fn)(const char *, size_t, void *), void *arg)
@@ -29,8 +28,8 @@ static int each_debug_root(int (*fn)(const char *, size_t, void *), void *arg)
 
 typedef struct dbg_search {
   fs_elf *out;
-  const char *id_hex;      /* build-id search */
-  const char *link, *dir;  /* debuglink search: name, binary's dir */
+  const char *id_hex;     /* build-id search */
+  const char *link, *dir; /* debuglink search: name, binary's dir */
   uint32_t crc;
   uint8_t id[FASTSTACK_BUILD_ID_MAX];
   unsigned id_size;
@@ -65,8 +64,8 @@ static int by_build_id(const char *root, size_t n, void *arg)
 {
   dbg_search *q = arg;
   char p[PATH_MAX];
-  int len = snprintf(p, sizeof p, "%.*s/.build-id/%.2s/%s.debug", (int)n,
-                     root, q->id_hex, q->id_hex + 2);
+  int len = snprintf(p, sizeof p, "%.*s/.build-id/%.2s/%s.debug", (int)n, root,
+                     q->id_hex, q->id_hex + 2);
   return len > 0 && (size_t)len < sizeof p && try_debug_file(q, p, 0);
 }
 

@@ -12,6 +12,7 @@
  * same reason. Sections are marked below. */
 
 #include "symbolize/dwarf.h"
+#include "common/common.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -25,7 +26,8 @@ typedef struct fs_rd {
   int bad;
 } fs_rd;
 
-static void rd_init(fs_rd *r, fs_bytes b, uint64_t off, uint64_t len) {
+static void rd_init(fs_rd *r, fs_bytes b, uint64_t off, uint64_t len)
+{
   r->bad = 0;
   if (!b.p || off > b.n || len > b.n - off) {
     r->p = r->end = NULL;
@@ -36,7 +38,8 @@ static void rd_init(fs_rd *r, fs_bytes b, uint64_t off, uint64_t len) {
   r->end = r->p + len;
 }
 
-static int rd_need(fs_rd *r, size_t n) {
+static int rd_need(fs_rd *r, size_t n)
+{
   if (r->bad || (size_t)(r->end - r->p) < n) {
     r->bad = 1;
     r->p = r->end;
@@ -45,14 +48,25 @@ static int rd_need(fs_rd *r, size_t n) {
   return 1;
 }
 
-static inline uint64_t rd_uN(fs_rd *r, int n) {
+static inline uint64_t rd_uN(fs_rd *r, int n)
+{
   uint64_t v = 0;
   if (!rd_need(r, (size_t)n)) return 0;
   /* Little-endian host: the common sizes are one load. */
   switch (n) {
   case 1: v = r->p[0]; break;
-  case 2: { uint16_t t; memcpy(&t, r->p, 2); v = t; break; }
-  case 4: { uint32_t t; memcpy(&t, r->p, 4); v = t; break; }
+  case 2: {
+    uint16_t t;
+    memcpy(&t, r->p, 2);
+    v = t;
+    break;
+  }
+  case 4: {
+    uint32_t t;
+    memcpy(&t, r->p, 4);
+    v = t;
+    break;
+  }
   case 8: memcpy(&v, r->p, 8); break;
   default:
     for (int i = 0; i < n && i < 8; i++) v |= (uint64_t)r->p[i] << (8 * i);
@@ -61,9 +75,13 @@ static inline uint64_t rd_uN(fs_rd *r, int n) {
   return v;
 }
 
-static uint8_t rd_u8(fs_rd *r) { return (uint8_t)rd_uN(r, 1); }
+static uint8_t rd_u8(fs_rd *r)
+{
+  return (uint8_t)rd_uN(r, 1);
+}
 
-static void rd_skip(fs_rd *r, uint64_t n) {
+static void rd_skip(fs_rd *r, uint64_t n)
+{
   if (n > (uint64_t)(r->end - r->p)) {
     r->bad = 1;
     r->p = r->end;
@@ -72,7 +90,8 @@ static void rd_skip(fs_rd *r, uint64_t n) {
   r->p += n;
 }
 
-static uint64_t rd_uleb_slow(fs_rd *r) {
+static uint64_t rd_uleb_slow(fs_rd *r)
+{
   uint64_t v = 0;
   int shift = 0;
   for (;;) {
@@ -85,12 +104,14 @@ static uint64_t rd_uleb_slow(fs_rd *r) {
 }
 
 /* Most LEB128 values in DWARF are one byte: that case inline. */
-static inline uint64_t rd_uleb(fs_rd *r) {
+static inline uint64_t rd_uleb(fs_rd *r)
+{
   if (!r->bad && r->p < r->end && !(*r->p & 0x80)) return *r->p++;
   return rd_uleb_slow(r);
 }
 
-static int64_t rd_sleb(fs_rd *r) {
+static int64_t rd_sleb(fs_rd *r)
+{
   uint64_t v = 0;
   int shift = 0;
   uint8_t b;
@@ -105,7 +126,8 @@ static int64_t rd_sleb(fs_rd *r) {
 }
 
 /* A NUL-terminated string inside the reader; advances past it. */
-static const char *rd_cstr(fs_rd *r) {
+static const char *rd_cstr(fs_rd *r)
+{
   if (r->bad) return NULL;
   const uint8_t *z = memchr(r->p, 0, (size_t)(r->end - r->p));
   if (!z) {
@@ -120,7 +142,8 @@ static const char *rd_cstr(fs_rd *r) {
 
 /* A string at off in a section, or NULL when off is out of range or the
  * string is unterminated (so we never hand out a runaway pointer). */
-static const char *sec_str(fs_bytes b, uint64_t off) {
+static const char *sec_str(fs_bytes b, uint64_t off)
+{
   if (!b.p || off >= b.n) return NULL;
   if (!memchr(b.p + off, 0, b.n - off)) return NULL;
   return (const char *)b.p + off;
@@ -129,39 +152,100 @@ static const char *sec_str(fs_bytes b, uint64_t off) {
 /* ---- constants ---------------------------------------------------- */
 
 enum {
-  F_addr = 0x01, F_block2 = 0x03, F_block4 = 0x04, F_data2 = 0x05,
-  F_data4 = 0x06, F_data8 = 0x07, F_string = 0x08, F_block = 0x09,
-  F_block1 = 0x0a, F_data1 = 0x0b, F_flag = 0x0c, F_sdata = 0x0d,
-  F_strp = 0x0e, F_udata = 0x0f, F_ref_addr = 0x10, F_ref1 = 0x11,
-  F_ref2 = 0x12, F_ref4 = 0x13, F_ref8 = 0x14, F_ref_udata = 0x15,
-  F_indirect = 0x16, F_sec_offset = 0x17, F_exprloc = 0x18,
-  F_flag_present = 0x19, F_strx = 0x1a, F_addrx = 0x1b, F_ref_sup4 = 0x1c,
-  F_strp_sup = 0x1d, F_data16 = 0x1e, F_line_strp = 0x1f,
-  F_ref_sig8 = 0x20, F_implicit_const = 0x21, F_loclistx = 0x22,
-  F_rnglistx = 0x23, F_ref_sup8 = 0x24, F_strx1 = 0x25, F_strx2 = 0x26,
-  F_strx3 = 0x27, F_strx4 = 0x28, F_addrx1 = 0x29, F_addrx2 = 0x2a,
-  F_addrx3 = 0x2b, F_addrx4 = 0x2c, F_GNU_addr_index = 0x1f01,
-  F_GNU_str_index = 0x1f02, F_GNU_ref_alt = 0x1f20, F_GNU_strp_alt = 0x1f21
+  F_addr = 0x01,
+  F_block2 = 0x03,
+  F_block4 = 0x04,
+  F_data2 = 0x05,
+  F_data4 = 0x06,
+  F_data8 = 0x07,
+  F_string = 0x08,
+  F_block = 0x09,
+  F_block1 = 0x0a,
+  F_data1 = 0x0b,
+  F_flag = 0x0c,
+  F_sdata = 0x0d,
+  F_strp = 0x0e,
+  F_udata = 0x0f,
+  F_ref_addr = 0x10,
+  F_ref1 = 0x11,
+  F_ref2 = 0x12,
+  F_ref4 = 0x13,
+  F_ref8 = 0x14,
+  F_ref_udata = 0x15,
+  F_indirect = 0x16,
+  F_sec_offset = 0x17,
+  F_exprloc = 0x18,
+  F_flag_present = 0x19,
+  F_strx = 0x1a,
+  F_addrx = 0x1b,
+  F_ref_sup4 = 0x1c,
+  F_strp_sup = 0x1d,
+  F_data16 = 0x1e,
+  F_line_strp = 0x1f,
+  F_ref_sig8 = 0x20,
+  F_implicit_const = 0x21,
+  F_loclistx = 0x22,
+  F_rnglistx = 0x23,
+  F_ref_sup8 = 0x24,
+  F_strx1 = 0x25,
+  F_strx2 = 0x26,
+  F_strx3 = 0x27,
+  F_strx4 = 0x28,
+  F_addrx1 = 0x29,
+  F_addrx2 = 0x2a,
+  F_addrx3 = 0x2b,
+  F_addrx4 = 0x2c,
+  F_GNU_addr_index = 0x1f01,
+  F_GNU_str_index = 0x1f02,
+  F_GNU_ref_alt = 0x1f20,
+  F_GNU_strp_alt = 0x1f21
 };
 
 enum {
-  A_name = 0x03, A_stmt_list = 0x10, A_low_pc = 0x11, A_high_pc = 0x12,
-  A_comp_dir = 0x1b, A_abstract_origin = 0x31, A_declaration = 0x3c,
-  A_specification = 0x47, A_ranges = 0x55, A_call_column = 0x57,
-  A_call_file = 0x58, A_call_line = 0x59, A_linkage_name = 0x6e,
-  A_inline = 0x20, A_sibling = 0x01,
-  A_MIPS_linkage_name = 0x2007, A_str_offsets_base = 0x72,
-  A_addr_base = 0x73, A_rnglists_base = 0x74, A_GNU_addr_base = 0x2133
+  A_name = 0x03,
+  A_stmt_list = 0x10,
+  A_low_pc = 0x11,
+  A_high_pc = 0x12,
+  A_comp_dir = 0x1b,
+  A_abstract_origin = 0x31,
+  A_declaration = 0x3c,
+  A_specification = 0x47,
+  A_ranges = 0x55,
+  A_call_column = 0x57,
+  A_call_file = 0x58,
+  A_call_line = 0x59,
+  A_linkage_name = 0x6e,
+  A_inline = 0x20,
+  A_sibling = 0x01,
+  A_MIPS_linkage_name = 0x2007,
+  A_str_offsets_base = 0x72,
+  A_addr_base = 0x73,
+  A_rnglists_base = 0x74,
+  A_GNU_addr_base = 0x2133
 };
 
 enum {
-  T_compile_unit = 0x11, T_partial_unit = 0x3c, T_skeleton_unit = 0x4a,
-  T_subprogram = 0x2e, T_inlined_subroutine = 0x1d
+  T_compile_unit = 0x11,
+  T_partial_unit = 0x3c,
+  T_skeleton_unit = 0x4a,
+  T_subprogram = 0x2e,
+  T_inlined_subroutine = 0x1d
 };
 
 /* Value classes of a decoded attribute. */
-enum { V_NONE, V_UNS, V_SIGNED, V_ADDR, V_ADDRX, V_STR, V_STRX, V_REF,
-       V_REFADDR, V_SECOFF, V_RNGLISTX };
+enum {
+  V_NONE,
+  V_UNS,
+  V_SIGNED,
+  V_ADDR,
+  V_ADDRX,
+  V_STR,
+  V_STRX,
+  V_REF,
+  V_REFADDR,
+  V_SECOFF,
+  V_RNGLISTX
+};
 
 typedef struct fs_attrval {
   int cls;
@@ -204,13 +288,15 @@ typedef struct fs_abbrevs {
   int dense; /* a[i].code == i + 1 for all i: O(1) lookup */
 } fs_abbrevs;
 
-static void abbrevs_free(fs_abbrevs *t) {
+static void abbrevs_free(fs_abbrevs *t)
+{
   free(t->a);
   free(t->attrs);
   memset(t, 0, sizeof *t);
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem) {
+static int grow(void **p, size_t *cap, size_t need, size_t elem)
+{
   if (need <= *cap) return 1;
   size_t c = *cap ? *cap * 2 : 16;
   while (c < need) c *= 2;
@@ -222,14 +308,34 @@ static int grow(void **p, size_t *cap, size_t need, size_t elem) {
 }
 
 /* The DIE fields the reader keeps (fs_die), by attribute. */
-enum { S_none, S_name, S_linkage, S_origin, S_spec, S_low, S_high,
-       S_ranges, S_call_file, S_call_line, S_call_col, S_stmt, S_comp_dir,
-       S_str_base, S_addr_base, S_rng_base, S_decl, S_inline, S_count };
+enum {
+  S_none,
+  S_name,
+  S_linkage,
+  S_origin,
+  S_spec,
+  S_low,
+  S_high,
+  S_ranges,
+  S_call_file,
+  S_call_line,
+  S_call_col,
+  S_stmt,
+  S_comp_dir,
+  S_str_base,
+  S_addr_base,
+  S_rng_base,
+  S_decl,
+  S_inline,
+  S_count
+};
 
-static uint8_t attr_slot(uint64_t name) {
+static uint8_t attr_slot(uint64_t name)
+{
   switch (name) {
   case A_name: return S_name;
-  case A_linkage_name: case A_MIPS_linkage_name: return S_linkage;
+  case A_linkage_name:
+  case A_MIPS_linkage_name: return S_linkage;
   case A_abstract_origin: return S_origin;
   case A_specification: return S_spec;
   case A_low_pc: return S_low;
@@ -241,7 +347,8 @@ static uint8_t attr_slot(uint64_t name) {
   case A_stmt_list: return S_stmt;
   case A_comp_dir: return S_comp_dir;
   case A_str_offsets_base: return S_str_base;
-  case A_addr_base: case A_GNU_addr_base: return S_addr_base;
+  case A_addr_base:
+  case A_GNU_addr_base: return S_addr_base;
   case A_rnglists_base: return S_rng_base;
   case A_declaration: return S_decl;
   case A_inline: return S_inline;
@@ -249,7 +356,8 @@ static uint8_t attr_slot(uint64_t name) {
   }
 }
 
-static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
+static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t)
+{
   fs_rd r;
   size_t cap = 0, acap = 0;
   memset(t, 0, sizeof *t);
@@ -276,8 +384,8 @@ static int abbrevs_parse(fs_bytes sec, uint64_t off, fs_abbrevs *t) {
       if (name == 0 && form == 0) break;
       if (!grow((void **)&t->attrs, &acap, t->nattrs + 1, sizeof *t->attrs))
         goto fail;
-      t->attrs[t->nattrs++] = (fs_abbrev_attr){
-          (uint32_t)name, (uint32_t)form, ic, attr_slot(name), -1};
+      t->attrs[t->nattrs++] = (fs_abbrev_attr){(uint32_t)name, (uint32_t)form,
+                                               ic, attr_slot(name), -1};
       a->nattr++;
     }
     if (code != t->n + 1) t->dense = 0;
@@ -288,7 +396,8 @@ fail:
   return -1;
 }
 
-static const fs_abbrev *abbrev_find(const fs_abbrevs *t, uint64_t code) {
+static const fs_abbrev *abbrev_find(const fs_abbrevs *t, uint64_t code)
+{
   if (t->dense) return code >= 1 && code <= t->n ? &t->a[code - 1] : NULL;
   for (size_t i = 0; i < t->n; i++)
     if (t->a[i].code == code) return &t->a[i];
@@ -297,29 +406,47 @@ static const fs_abbrev *abbrev_find(const fs_abbrevs *t, uint64_t code) {
 
 /* Size of a value of form in a unit with the given address and offset
  * sizes, or -1 when it is variable (LEB128, strings, blocks, indirect). */
-static int form_size(uint32_t form, int addr_size, int offsz, int version) {
+static int form_size(uint32_t form, int addr_size, int offsz, int version)
+{
   switch (form) {
   case F_addr: return addr_size;
-  case F_data1: case F_flag: case F_ref1: case F_strx1: case F_addrx1:
-    return 1;
-  case F_data2: case F_ref2: case F_strx2: case F_addrx2: return 2;
-  case F_strx3: case F_addrx3: return 3;
-  case F_data4: case F_ref4: case F_ref_sup4: case F_strx4: case F_addrx4:
-    return 4;
-  case F_data8: case F_ref8: case F_ref_sig8: case F_ref_sup8: return 8;
+  case F_data1:
+  case F_flag:
+  case F_ref1:
+  case F_strx1:
+  case F_addrx1: return 1;
+  case F_data2:
+  case F_ref2:
+  case F_strx2:
+  case F_addrx2: return 2;
+  case F_strx3:
+  case F_addrx3: return 3;
+  case F_data4:
+  case F_ref4:
+  case F_ref_sup4:
+  case F_strx4:
+  case F_addrx4: return 4;
+  case F_data8:
+  case F_ref8:
+  case F_ref_sig8:
+  case F_ref_sup8: return 8;
   case F_data16: return 16;
-  case F_flag_present: case F_implicit_const: return 0;
-  case F_strp: case F_line_strp: case F_sec_offset: case F_strp_sup:
-  case F_GNU_strp_alt: case F_GNU_ref_alt:
-    return offsz;
+  case F_flag_present:
+  case F_implicit_const: return 0;
+  case F_strp:
+  case F_line_strp:
+  case F_sec_offset:
+  case F_strp_sup:
+  case F_GNU_strp_alt:
+  case F_GNU_ref_alt: return offsz;
   case F_ref_addr: return version <= 2 ? addr_size : offsz;
   default: return -1;
   }
 }
 
 /* Computes each abbreviation's fixed size for a unit's sizes. */
-static void abbrevs_plan(fs_abbrevs *t, int addr_size, int offsz,
-                         int version) {
+static void abbrevs_plan(fs_abbrevs *t, int addr_size, int offsz, int version)
+{
   for (size_t i = 0; i < t->n; i++) {
     fs_abbrev *a = &t->a[i];
     int64_t sum = 0;
@@ -345,8 +472,8 @@ static void abbrevs_plan(fs_abbrevs *t, int addr_size, int offsz,
 /* ---- units -------------------------------------------------------- */
 
 typedef struct fs_unit {
-  uint64_t off, end;      /* unit bounds in .debug_info */
-  uint64_t die_off;       /* first DIE */
+  uint64_t off, end; /* unit bounds in .debug_info */
+  uint64_t die_off;  /* first DIE */
   uint64_t abbrev_off;
   int version, addr_size, offsz;
   /* from the unit DIE */
@@ -420,14 +547,15 @@ struct fs_dwarf {
   char err[160];
 };
 
-static void set_err(fs_dwarf *d, const char *what, uint64_t off) {
+static void set_err(fs_dwarf *d, const char *what, uint64_t off)
+{
   snprintf(d->err, sizeof d->err, "dwarf: %s (at 0x%llx)", what,
            (unsigned long long)off);
 }
 
 /* Parses a unit header at off. Returns 0 and fills u; -1 if corrupt. */
-static int unit_header(const fs_dwarf_sections *s, uint64_t off,
-                       fs_unit *u) {
+static int unit_header(const fs_dwarf_sections *s, uint64_t off, fs_unit *u)
+{
   fs_rd r;
   memset(u, 0, sizeof *u);
   rd_init(&r, s->info, off, s->info.n - (off <= s->info.n ? off : s->info.n));
@@ -450,7 +578,7 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off,
     utype = rd_u8(&r);
     u->addr_size = rd_u8(&r);
     u->abbrev_off = rd_uN(&r, u->offsz);
-    if (utype == 4 || utype == 5) rd_skip(&r, 8);           /* dwo_id */
+    if (utype == 4 || utype == 5) rd_skip(&r, 8);            /* dwo_id */
     if (utype == 2 || utype == 6) rd_skip(&r, 8 + u->offsz); /* type */
   } else {
     u->abbrev_off = rd_uN(&r, u->offsz);
@@ -463,65 +591,156 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off,
 }
 
 /* Reads one attribute value of the given form. */
-static void read_form(const fs_dwarf_sections *s, const fs_unit *u,
-                      fs_rd *r, uint32_t form, int64_t ic, fs_attrval *v) {
+static void read_form(const fs_dwarf_sections *s, const fs_unit *u, fs_rd *r,
+                      uint32_t form, int64_t ic, fs_attrval *v)
+{
   v->cls = V_UNS;
   v->s = NULL;
   v->u = 0;
   for (int hops = 0; form == F_indirect && hops < 4; hops++)
     form = (uint32_t)rd_uleb(r);
   switch (form) {
-  case F_addr: v->cls = V_ADDR; v->u = rd_uN(r, u->addr_size); break;
-  case F_data1: case F_flag: v->u = rd_uN(r, 1); break;
+  case F_addr:
+    v->cls = V_ADDR;
+    v->u = rd_uN(r, u->addr_size);
+    break;
+  case F_data1:
+  case F_flag: v->u = rd_uN(r, 1); break;
   case F_data2: v->u = rd_uN(r, 2); break;
   case F_data4: v->u = rd_uN(r, 4); break;
   case F_data8: v->u = rd_uN(r, 8); break;
-  case F_data16: rd_skip(r, 16); v->cls = V_NONE; break;
-  case F_sdata: v->cls = V_SIGNED; v->u = (uint64_t)rd_sleb(r); break;
+  case F_data16:
+    rd_skip(r, 16);
+    v->cls = V_NONE;
+    break;
+  case F_sdata:
+    v->cls = V_SIGNED;
+    v->u = (uint64_t)rd_sleb(r);
+    break;
   case F_udata: v->u = rd_uleb(r); break;
-  case F_implicit_const: v->cls = V_SIGNED; v->u = (uint64_t)ic; break;
+  case F_implicit_const:
+    v->cls = V_SIGNED;
+    v->u = (uint64_t)ic;
+    break;
   case F_flag_present: v->u = 1; break;
-  case F_string: v->cls = V_STR; v->s = rd_cstr(r); break;
-  case F_strp: v->cls = V_STR; v->s = sec_str(s->str, rd_uN(r, u->offsz));
+  case F_string:
+    v->cls = V_STR;
+    v->s = rd_cstr(r);
+    break;
+  case F_strp:
+    v->cls = V_STR;
+    v->s = sec_str(s->str, rd_uN(r, u->offsz));
     break;
   case F_line_strp:
     v->cls = V_STR;
     v->s = sec_str(s->line_str, rd_uN(r, u->offsz));
     break;
-  case F_strp_sup: case F_GNU_strp_alt: case F_GNU_ref_alt:
+  case F_strp_sup:
+  case F_GNU_strp_alt:
+  case F_GNU_ref_alt:
   case F_ref_sup4:
     rd_skip(r, form == F_ref_sup4 ? 4 : (uint64_t)u->offsz);
     v->cls = V_NONE;
     break;
-  case F_ref_sup8: case F_ref_sig8: rd_skip(r, 8); v->cls = V_NONE; break;
-  case F_strx: case F_GNU_str_index: v->cls = V_STRX; v->u = rd_uleb(r);
+  case F_ref_sup8:
+  case F_ref_sig8:
+    rd_skip(r, 8);
+    v->cls = V_NONE;
     break;
-  case F_strx1: v->cls = V_STRX; v->u = rd_uN(r, 1); break;
-  case F_strx2: v->cls = V_STRX; v->u = rd_uN(r, 2); break;
-  case F_strx3: v->cls = V_STRX; v->u = rd_uN(r, 3); break;
-  case F_strx4: v->cls = V_STRX; v->u = rd_uN(r, 4); break;
-  case F_addrx: case F_GNU_addr_index: v->cls = V_ADDRX; v->u = rd_uleb(r);
+  case F_strx:
+  case F_GNU_str_index:
+    v->cls = V_STRX;
+    v->u = rd_uleb(r);
     break;
-  case F_addrx1: v->cls = V_ADDRX; v->u = rd_uN(r, 1); break;
-  case F_addrx2: v->cls = V_ADDRX; v->u = rd_uN(r, 2); break;
-  case F_addrx3: v->cls = V_ADDRX; v->u = rd_uN(r, 3); break;
-  case F_addrx4: v->cls = V_ADDRX; v->u = rd_uN(r, 4); break;
-  case F_ref1: v->cls = V_REF; v->u = u->off + rd_uN(r, 1); break;
-  case F_ref2: v->cls = V_REF; v->u = u->off + rd_uN(r, 2); break;
-  case F_ref4: v->cls = V_REF; v->u = u->off + rd_uN(r, 4); break;
-  case F_ref8: v->cls = V_REF; v->u = u->off + rd_uN(r, 8); break;
-  case F_ref_udata: v->cls = V_REF; v->u = u->off + rd_uleb(r); break;
+  case F_strx1:
+    v->cls = V_STRX;
+    v->u = rd_uN(r, 1);
+    break;
+  case F_strx2:
+    v->cls = V_STRX;
+    v->u = rd_uN(r, 2);
+    break;
+  case F_strx3:
+    v->cls = V_STRX;
+    v->u = rd_uN(r, 3);
+    break;
+  case F_strx4:
+    v->cls = V_STRX;
+    v->u = rd_uN(r, 4);
+    break;
+  case F_addrx:
+  case F_GNU_addr_index:
+    v->cls = V_ADDRX;
+    v->u = rd_uleb(r);
+    break;
+  case F_addrx1:
+    v->cls = V_ADDRX;
+    v->u = rd_uN(r, 1);
+    break;
+  case F_addrx2:
+    v->cls = V_ADDRX;
+    v->u = rd_uN(r, 2);
+    break;
+  case F_addrx3:
+    v->cls = V_ADDRX;
+    v->u = rd_uN(r, 3);
+    break;
+  case F_addrx4:
+    v->cls = V_ADDRX;
+    v->u = rd_uN(r, 4);
+    break;
+  case F_ref1:
+    v->cls = V_REF;
+    v->u = u->off + rd_uN(r, 1);
+    break;
+  case F_ref2:
+    v->cls = V_REF;
+    v->u = u->off + rd_uN(r, 2);
+    break;
+  case F_ref4:
+    v->cls = V_REF;
+    v->u = u->off + rd_uN(r, 4);
+    break;
+  case F_ref8:
+    v->cls = V_REF;
+    v->u = u->off + rd_uN(r, 8);
+    break;
+  case F_ref_udata:
+    v->cls = V_REF;
+    v->u = u->off + rd_uleb(r);
+    break;
   case F_ref_addr:
     v->cls = V_REFADDR;
     v->u = rd_uN(r, u->version <= 2 ? u->addr_size : u->offsz);
     break;
-  case F_sec_offset: v->cls = V_SECOFF; v->u = rd_uN(r, u->offsz); break;
-  case F_loclistx: rd_uleb(r); v->cls = V_NONE; break;
-  case F_rnglistx: v->cls = V_RNGLISTX; v->u = rd_uleb(r); break;
-  case F_block1: rd_skip(r, rd_uN(r, 1)); v->cls = V_NONE; break;
-  case F_block2: rd_skip(r, rd_uN(r, 2)); v->cls = V_NONE; break;
-  case F_block4: rd_skip(r, rd_uN(r, 4)); v->cls = V_NONE; break;
-  case F_block: case F_exprloc: rd_skip(r, rd_uleb(r)); v->cls = V_NONE;
+  case F_sec_offset:
+    v->cls = V_SECOFF;
+    v->u = rd_uN(r, u->offsz);
+    break;
+  case F_loclistx:
+    rd_uleb(r);
+    v->cls = V_NONE;
+    break;
+  case F_rnglistx:
+    v->cls = V_RNGLISTX;
+    v->u = rd_uleb(r);
+    break;
+  case F_block1:
+    rd_skip(r, rd_uN(r, 1));
+    v->cls = V_NONE;
+    break;
+  case F_block2:
+    rd_skip(r, rd_uN(r, 2));
+    v->cls = V_NONE;
+    break;
+  case F_block4:
+    rd_skip(r, rd_uN(r, 4));
+    v->cls = V_NONE;
+    break;
+  case F_block:
+  case F_exprloc:
+    rd_skip(r, rd_uleb(r));
+    v->cls = V_NONE;
     break;
   default: /* unknown size: the rest of the unit is unreadable */
     r->bad = 1;
@@ -531,7 +750,8 @@ static void read_form(const fs_dwarf_sections *s, const fs_unit *u,
 }
 
 static const char *val_str(const fs_dwarf_sections *s, const fs_unit *u,
-                           const fs_attrval *v) {
+                           const fs_attrval *v)
+{
   if (v->cls == V_STR) return v->s;
   if (v->cls != V_STRX) return NULL;
   fs_rd r;
@@ -543,7 +763,8 @@ static const char *val_str(const fs_dwarf_sections *s, const fs_unit *u,
 }
 
 static int val_addr(const fs_dwarf_sections *s, const fs_unit *u,
-                    const fs_attrval *v, uint64_t *out) {
+                    const fs_attrval *v, uint64_t *out)
+{
   if (v->cls == V_ADDR) {
     *out = v->u;
     return 1;
@@ -568,22 +789,26 @@ typedef struct fs_die {
 static const fs_attrval fs_absent = {V_NONE, 0, NULL};
 
 /* A DIE's value in a slot, or an absent value (cls V_NONE). */
-static inline const fs_attrval *die_val(const fs_die *die, int slot) {
+static inline const fs_attrval *die_val(const fs_die *die, int slot)
+{
   return (die->have >> slot) & 1 ? &die->v[slot] : &fs_absent;
 }
 
 /* Has the DIE a usable value in slot (one of a form we decode)? */
-static inline int die_has(const fs_die *die, int slot) {
+static inline int die_has(const fs_die *die, int slot)
+{
   return die_val(die, slot)->cls != V_NONE;
 }
 
 /* Skips one LEB128 value. */
-static inline void rd_skip_leb(fs_rd *r) {
+static inline void rd_skip_leb(fs_rd *r)
+{
   while (rd_need(r, 1) && (*r->p++ & 0x80)) {
   }
 }
 
-static inline int form_is_leb(uint32_t form) {
+static inline int form_is_leb(uint32_t form)
+{
   return form == F_udata || form == F_sdata || form == F_strx ||
          form == F_addrx || form == F_ref_udata || form == F_rnglistx ||
          form == F_loclistx;
@@ -592,7 +817,8 @@ static inline int form_is_leb(uint32_t form) {
 /* Skips one attribute value: by its planned size, as a LEB128, or read
  * and dropped. */
 static inline void skip_value(const fs_dwarf_sections *s, const fs_unit *u,
-                              fs_rd *r, const fs_abbrev_attr *a) {
+                              fs_rd *r, const fs_abbrev_attr *a)
+{
   if (a->size >= 0) {
     rd_skip(r, (uint64_t)a->size);
   } else if (form_is_leb(a->form)) {
@@ -607,7 +833,8 @@ static inline void skip_value(const fs_dwarf_sections *s, const fs_unit *u,
  * attributes without a slot are skipped by size where it is known. */
 static int read_die_some(const fs_dwarf_sections *s, const fs_unit *u,
                          const fs_abbrevs *t, fs_rd *r, fs_die *die,
-                         uint32_t want) {
+                         uint32_t want)
+{
   die->off = (uint64_t)(r->p - s->info.p);
   uint64_t code = rd_uleb(r);
   if (r->bad) return -1;
@@ -632,7 +859,8 @@ static int read_die_some(const fs_dwarf_sections *s, const fs_unit *u,
 #define FS_ALL_SLOTS (~1u)
 
 static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
-                    const fs_abbrevs *t, fs_rd *r, fs_die *die) {
+                    const fs_abbrevs *t, fs_rd *r, fs_die *die)
+{
   return read_die_some(s, u, t, r, die, FS_ALL_SLOTS);
 }
 
@@ -640,7 +868,8 @@ static int read_die(const fs_dwarf_sections *s, const fs_unit *u,
  * when its abbreviation has a fixed size (abbrevs_plan), else value by
  * value. */
 static void skip_die(const fs_dwarf_sections *s, const fs_unit *u,
-                     const fs_abbrevs *t, fs_rd *r, const fs_abbrev *ab) {
+                     const fs_abbrevs *t, fs_rd *r, const fs_abbrev *ab)
+{
   if (ab->fixed >= 0) {
     rd_skip(r, (uint64_t)ab->fixed);
     return;
@@ -650,8 +879,9 @@ static void skip_die(const fs_dwarf_sections *s, const fs_unit *u,
 }
 
 /* Reads the unit DIE and fills the unit's bases and names. */
-static int unit_die(const fs_dwarf_sections *s, fs_unit *u,
-                    const fs_abbrevs *t, fs_die *die) {
+static int unit_die(const fs_dwarf_sections *s, fs_unit *u, const fs_abbrevs *t,
+                    fs_die *die)
+{
   fs_rd r;
   rd_init(&r, s->info, u->die_off, u->end - u->die_off);
   if (read_die(s, u, t, &r, die) != 0) return -1;
@@ -673,7 +903,8 @@ static int unit_die(const fs_dwarf_sections *s, fs_unit *u,
 typedef void (*range_fn)(void *ctx, uint64_t lo, uint64_t hi);
 
 static void ranges_v4(const fs_dwarf_sections *s, const fs_unit *u,
-                      uint64_t off, range_fn fn, void *ctx) {
+                      uint64_t off, range_fn fn, void *ctx)
+{
   fs_rd r;
   rd_init(&r, s->ranges, off, off <= s->ranges.n ? s->ranges.n - off : 0);
   uint64_t base = u->base_addr;
@@ -689,30 +920,44 @@ static void ranges_v4(const fs_dwarf_sections *s, const fs_unit *u,
   }
 }
 
-static uint64_t addrx(const fs_dwarf_sections *s, const fs_unit *u,
-                      uint64_t i) {
+static uint64_t addrx(const fs_dwarf_sections *s, const fs_unit *u, uint64_t i)
+{
   fs_attrval v = {V_ADDRX, i, NULL};
   uint64_t a = 0;
   return val_addr(s, u, &v, &a) ? a : 0;
 }
 
 static void ranges_v5(const fs_dwarf_sections *s, const fs_unit *u,
-                      uint64_t off, range_fn fn, void *ctx) {
+                      uint64_t off, range_fn fn, void *ctx)
+{
   fs_rd r;
-  rd_init(&r, s->rnglists, off,
-          off <= s->rnglists.n ? s->rnglists.n - off : 0);
+  rd_init(&r, s->rnglists, off, off <= s->rnglists.n ? s->rnglists.n - off : 0);
   uint64_t base = u->base_addr, a, b;
   for (int n = 0; !r.bad && n < 1 << 20; n++) {
     switch (rd_u8(&r)) {
     case 0: return;
     case 1: base = addrx(s, u, rd_uleb(&r)); continue;
-    case 2: a = addrx(s, u, rd_uleb(&r)); b = addrx(s, u, rd_uleb(&r));
+    case 2:
+      a = addrx(s, u, rd_uleb(&r));
+      b = addrx(s, u, rd_uleb(&r));
       break;
-    case 3: a = addrx(s, u, rd_uleb(&r)); b = a + rd_uleb(&r); break;
-    case 4: a = base + rd_uleb(&r); b = base + rd_uleb(&r); break;
+    case 3:
+      a = addrx(s, u, rd_uleb(&r));
+      b = a + rd_uleb(&r);
+      break;
+    case 4:
+      a = base + rd_uleb(&r);
+      b = base + rd_uleb(&r);
+      break;
     case 5: base = rd_uN(&r, u->addr_size); continue;
-    case 6: a = rd_uN(&r, u->addr_size); b = rd_uN(&r, u->addr_size); break;
-    case 7: a = rd_uN(&r, u->addr_size); b = a + rd_uleb(&r); break;
+    case 6:
+      a = rd_uN(&r, u->addr_size);
+      b = rd_uN(&r, u->addr_size);
+      break;
+    case 7:
+      a = rd_uN(&r, u->addr_size);
+      b = a + rd_uleb(&r);
+      break;
     default: return;
     }
     if (!r.bad && b > a) fn(ctx, a, b);
@@ -721,7 +966,8 @@ static void ranges_v5(const fs_dwarf_sections *s, const fs_unit *u,
 
 /* Calls fn for each [lo,hi) of a DIE: low/high pc or DW_AT_ranges. */
 static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
-                       const fs_die *die, range_fn fn, void *ctx) {
+                       const fs_die *die, range_fn fn, void *ctx)
+{
   uint64_t lo, hi;
   if (die_has(die, S_ranges)) {
     uint64_t off = die_val(die, S_ranges)->u;
@@ -736,16 +982,16 @@ static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
                die->ab->tag != T_skeleton_unit) {
       /* sec_offset: absolute in .debug_rnglists */
     }
-    if (u->version >= 5)
-      ranges_v5(s, u, off, fn, ctx);
-    else
-      ranges_v4(s, u, off, fn, ctx);
+    if (u->version >= 5) ranges_v5(s, u, off, fn, ctx);
+    else ranges_v4(s, u, off, fn, ctx);
     return;
   }
   if (!val_addr(s, u, die_val(die, S_low), &lo)) return;
-  if (die_val(die, S_high)->cls == V_ADDR || die_val(die, S_high)->cls == V_ADDRX) {
+  if (die_val(die, S_high)->cls == V_ADDR ||
+      die_val(die, S_high)->cls == V_ADDRX) {
     if (!val_addr(s, u, die_val(die, S_high), &hi)) return;
-  } else if (die_val(die, S_high)->cls == V_UNS || die_val(die, S_high)->cls == V_SIGNED) {
+  } else if (die_val(die, S_high)->cls == V_UNS ||
+             die_val(die, S_high)->cls == V_SIGNED) {
     hi = lo + die_val(die, S_high)->u;
   } else {
     return;
@@ -762,7 +1008,8 @@ typedef struct idx_ctx {
   int oom;
 } idx_ctx;
 
-static void idx_add(void *vctx, uint64_t lo, uint64_t hi) {
+static void idx_add(void *vctx, uint64_t lo, uint64_t hi)
+{
   idx_ctx *c = vctx;
   fs_dwarf *d = c->d;
   if (!grow((void **)&d->idx, &c->cap, d->nidx + 1, sizeof *d->idx)) {
@@ -772,14 +1019,16 @@ static void idx_add(void *vctx, uint64_t lo, uint64_t hi) {
   d->idx[d->nidx++] = (fs_cu_range){lo, hi, c->cu};
 }
 
-static int cmp_idx(const void *a, const void *b) {
+static int cmp_idx(const void *a, const void *b)
+{
   const fs_cu_range *x = a, *y = b;
   if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
   return x->hi < y->hi ? -1 : x->hi > y->hi;
 }
 
 /* Reads the unit DIE of every CU; adds its ranges to the index. */
-static int index_units(fs_dwarf *d) {
+static int index_units(fs_dwarf *d)
+{
   size_t cap = 0;
   idx_ctx c = {d, 0, 0, 0};
   uint64_t off = 0;
@@ -834,7 +1083,8 @@ typedef struct lp_out {
   int oom;
 } lp_out;
 
-static int add_dir(lp_out *o, const char *s) {
+static int add_dir(lp_out *o, const char *s)
+{
   if (!grow((void **)&o->dirs, &o->dcap, o->ndirs + 1, sizeof *o->dirs))
     return o->oom = 1, -1;
   o->dirs[o->ndirs++] = s;
@@ -842,7 +1092,8 @@ static int add_dir(lp_out *o, const char *s) {
 }
 
 static int add_file(lp_out *o, const char *name, uint64_t dir,
-                    const uint8_t *md5) {
+                    const uint8_t *md5)
+{
   if (o->nfiles >= 0xfffe) return -1;
   if (!grow((void **)&o->files, &o->fcap, o->nfiles + 1, sizeof *o->files))
     return o->oom = 1, -1;
@@ -852,8 +1103,9 @@ static int add_file(lp_out *o, const char *name, uint64_t dir,
 }
 
 /* DWARF 5 directory/file tables: a format list, then entries. */
-static int v5_entries(const fs_dwarf_sections *s, const fs_unit *u,
-                      fs_rd *r, lp_out *o, int files) {
+static int v5_entries(const fs_dwarf_sections *s, const fs_unit *u, fs_rd *r,
+                      lp_out *o, int files)
+{
   uint64_t fmt[16][2];
   unsigned nfmt = rd_u8(r);
   if (nfmt > 16) return -1;
@@ -882,7 +1134,8 @@ static int v5_entries(const fs_dwarf_sections *s, const fs_unit *u,
 }
 
 /* DWARF 2-4 include_directories and file_names. */
-static int v4_entries(fs_rd *r, lp_out *o, const char *comp_dir) {
+static int v4_entries(fs_rd *r, lp_out *o, const char *comp_dir)
+{
   add_dir(o, comp_dir); /* index 0: the compilation directory */
   for (;;) {
     const char *sdir = rd_cstr(r);
@@ -902,7 +1155,8 @@ static int v4_entries(fs_rd *r, lp_out *o, const char *comp_dir) {
 }
 
 static int lp_header(const fs_dwarf_sections *s, const fs_unit *cu,
-                     uint64_t off, lp_hdr *h, lp_out *o) {
+                     uint64_t off, lp_hdr *h, lp_out *o)
+{
   fs_rd r;
   rd_init(&r, s->line, off, off <= s->line.n ? s->line.n - off : 0);
   uint64_t len = rd_uN(&r, 4);
@@ -937,8 +1191,8 @@ static int lp_header(const fs_dwarf_sections *s, const fs_unit *cu,
   lu.offsz = h->offsz;
   lu.addr_size = h->addr_size;
   if (h->version >= 5)
-    return v5_entries(s, &lu, &r, o, 0) || v5_entries(s, &lu, &r, o, 1)
-               ? -1 : 0;
+    return v5_entries(s, &lu, &r, o, 0) || v5_entries(s, &lu, &r, o, 1) ? -1
+                                                                        : 0;
   return v4_entries(&r, o, cu->comp_dir);
 }
 
@@ -948,14 +1202,15 @@ typedef struct lp_state {
   int end_seq;
 } lp_state;
 
-static inline void lp_emit(lp_out *o, const lp_state *st) {
+static inline void lp_emit(lp_out *o, const lp_state *st)
+{
   if (o->n >= o->cap &&
       !grow((void **)&o->rows, &o->cap, o->n + 1, sizeof *o->rows)) {
     o->oom = 1;
     return;
   }
   o->rows[o->n++] = (fs_row){st->addr, st->line,
-                             st->end_seq ? 0xffff
+                             st->end_seq         ? 0xffff
                              : st->file < 0xffff ? (uint16_t)st->file
                                                  : 0xfffe,
                              st->col < 0xffff ? (uint16_t)st->col : 0xffff};
@@ -963,9 +1218,13 @@ static inline void lp_emit(lp_out *o, const lp_state *st) {
 
 /* The file register starts at 1 in every version (DWARF 5 too, where
  * gcc relies on it for sequences that never set the file). */
-static void lp_reset(lp_state *st) { *st = (lp_state){0, 1, 1, 0, 0}; }
+static void lp_reset(lp_state *st)
+{
+  *st = (lp_state){0, 1, 1, 0, 0};
+}
 
-static void lp_extended(fs_rd *r, lp_state *st, lp_out *o) {
+static void lp_extended(fs_rd *r, lp_state *st, lp_out *o)
+{
   uint64_t len = rd_uleb(r);
   if (len == 0 || len > (uint64_t)(r->end - r->p)) {
     r->bad = 1;
@@ -984,7 +1243,8 @@ static void lp_extended(fs_rd *r, lp_state *st, lp_out *o) {
 }
 
 /* Runs the line-number program, appending rows to o. */
-static int lp_run(const lp_hdr *h, lp_out *o) {
+static int lp_run(const lp_hdr *h, lp_out *o)
+{
   fs_rd r = {h->prog, h->prog_end, 0};
   lp_state st;
   lp_reset(&st);
@@ -1021,10 +1281,13 @@ static int lp_run(const lp_hdr *h, lp_out *o) {
     case 3: st.line += (uint32_t)rd_sleb(&r); break;
     case 4: st.file = (uint32_t)rd_uleb(&r); break;
     case 5: st.col = (uint32_t)rd_uleb(&r); break;
-    case 6: case 7: case 10: case 11: break;
+    case 6:
+    case 7:
+    case 10:
+    case 11: break;
     case 8:
-      st.addr += (uint64_t)((255 - h->opcode_base) / h->line_range) *
-                 h->min_inst;
+      st.addr +=
+          (uint64_t)((255 - h->opcode_base) / h->line_range) * h->min_inst;
       break;
     case 9: st.addr += rd_uN(&r, 2); break;
     default: /* unknown standard opcode: skip its ULEB operands */
@@ -1034,7 +1297,8 @@ static int lp_run(const lp_hdr *h, lp_out *o) {
   return o->oom ? -1 : 0;
 }
 
-static int cmp_row(const void *a, const void *b) {
+static int cmp_row(const void *a, const void *b)
+{
   const fs_row *x = a, *y = b;
   if (x->addr != y->addr) return x->addr < y->addr ? -1 : 1;
   /* at one address an end of sequence sorts before a start, so a new
@@ -1056,7 +1320,8 @@ typedef struct ft_out {
   int oom;
 } ft_out;
 
-static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi) {
+static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi)
+{
   ft_out *o = vctx;
   if (o->nr >= o->max_ranges ||
       !grow((void **)&o->ranges, &o->rcap, o->nr + 1, sizeof *o->ranges)) {
@@ -1070,9 +1335,10 @@ static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi) {
  * units via ref_addr) up to a fixed depth so cycles terminate. */
 static void die_names(const fs_dwarf *d, const fs_unit *u0,
                       const fs_abbrevs *t0, const fs_die *die0,
-                      const char **name, const char **linkage) {
+                      const char **name, const char **linkage)
+{
   const fs_dwarf_sections *s = &d->s;
-  fs_die hopped;          /* the DIEs the references lead to */
+  fs_die hopped; /* the DIEs the references lead to */
   const fs_die *die = die0;
   fs_unit u = *u0;
   fs_abbrevs own = {0};
@@ -1090,7 +1356,8 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
       size_t lo = 0, hi = d->ncus;
       while (lo < hi) {
         size_t mid = (lo + hi) / 2;
-        if (d->cus[mid].u.end <= off) lo = mid + 1; else hi = mid;
+        if (d->cus[mid].u.end <= off) lo = mid + 1;
+        else hi = mid;
       }
       if (lo >= d->ncus || off < d->cus[lo].u.die_off) break;
       abbrevs_free(&own);
@@ -1118,12 +1385,12 @@ static void die_names(const fs_dwarf *d, const fs_unit *u0,
  * ranges are kept, so that code in their children keeps its caller.
  * Returns 1 when recorded. */
 static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
-                   const fs_die *die, int32_t parent, ft_out *o) {
+                   const fs_die *die, int32_t parent, ft_out *o)
+{
   size_t before = o->nr;
   o->cur_func = (uint32_t)o->n;
   die_ranges(&d->s, u, die, ft_add_range, o);
-  if (o->nr == before &&
-      (!die->ab->children || die_has(die, S_inline)))
+  if (o->nr == before && (!die->ab->children || die_has(die, S_inline)))
     return 0;
   if (!grow((void **)&o->funcs, &o->cap, o->n + 1, sizeof *o->funcs)) {
     o->oom = 1;
@@ -1148,17 +1415,16 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
  * with their nesting. Lexical blocks etc. are walked through. */
 /* Tags whose subtrees never hold code: types (C++ member functions are
  * declared in a class, defined outside it). */
-static int tag_is_type(uint32_t tag) {
+static int tag_is_type(uint32_t tag)
+{
   switch (tag) {
   case 0x01: /* array_type */
   case 0x02: /* class_type */
   case 0x04: /* enumeration_type */
   case 0x13: /* structure_type */
   case 0x15: /* subroutine_type */
-  case 0x17: /* union_type */
-    return 1;
-  default:
-    return 0;
+  case 0x17: /* union_type */ return 1;
+  default: return 0;
   }
 }
 
@@ -1166,12 +1432,15 @@ static int tag_is_type(uint32_t tag) {
  * its DW_AT_sibling; NULL when it has none or it does not point forward
  * inside the unit (then the walk goes through the children). */
 static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
-                                 const fs_abbrev *ab, const uint8_t *vals) {
+                                 const fs_abbrev *ab, const uint8_t *vals)
+{
   if (ab->sib_off < 0) return NULL;
   fs_rd r = {vals, d->s.info.p + u->end, 0};
   rd_skip(&r, (uint64_t)ab->sib_off);
-  int n = ab->sib_form == F_ref1 ? 1 : ab->sib_form == F_ref2 ? 2
-        : ab->sib_form == F_ref4 ? 4 : 8;
+  int n = ab->sib_form == F_ref1   ? 1
+          : ab->sib_form == F_ref2 ? 2
+          : ab->sib_form == F_ref4 ? 4
+                                   : 8;
   uint64_t off = rd_uN(&r, n);
   if (r.bad || off > u->end - u->off) return NULL;
   const uint8_t *to = d->s.info.p + u->off + off;
@@ -1184,7 +1453,8 @@ static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
  * with their nesting. Lexical blocks etc. are walked through; the
  * subtrees of types and abstract instance roots are jumped over. */
 static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
-                   ft_out *o) {
+                   ft_out *o)
+{
   enum { MAXD = 256 };
   int32_t encl[MAXD]; /* enclosing function per DIE nesting level */
   int depth = 0;
@@ -1240,7 +1510,8 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   return o->oom ? -1 : 0;
 }
 
-static int cmp_frange(const void *a, const void *b) {
+static int cmp_frange(const void *a, const void *b)
+{
   const fs_frange *x = a, *y = b;
   if (x->lo != y->lo) return x->lo < y->lo ? -1 : 1;
   return x->depth < y->depth ? -1 : x->depth > y->depth;
@@ -1248,7 +1519,8 @@ static int cmp_frange(const void *a, const void *b) {
 
 /* ---- per-CU decode and cache -------------------------------------- */
 
-static void dec_free(fs_decoded *x) {
+static void dec_free(fs_decoded *x)
+{
   if (!x) return;
   free(x->rows);
   free(x->files);
@@ -1261,14 +1533,16 @@ static void dec_free(fs_decoded *x) {
  * linear, sorting is not. (glibc's qsort is a stable merge sort, so a
  * sorted input would come back unchanged anyway.) */
 static int is_sorted(const void *base, size_t n, size_t size,
-                     int (*cmp)(const void *, const void *)) {
+                     int (*cmp)(const void *, const void *))
+{
   const char *p = base;
   for (size_t i = 1; i < n; i++)
     if (cmp(p + (i - 1) * size, p + i * size) > 0) return 0;
   return 1;
 }
 
-static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
+static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
+{
   lp_out o;
   lp_hdr h;
   memset(&o, 0, sizeof o);
@@ -1292,14 +1566,15 @@ static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
 /* By (lo, depth): a radix sort on (lo - min) << 8 | depth (depth < 256:
  * ft_walk caps nesting), else qsort. gcc emits a unit's functions in
  * reverse address order, so this sort runs for most units. */
-static void sort_franges(fs_frange *r, size_t n) {
+static void sort_franges(fs_frange *r, size_t n)
+{
   uint64_t lo = UINT64_MAX, hi = 0;
   for (size_t i = 0; i < n; i++) {
     if (r[i].lo < lo) lo = r[i].lo;
     if (r[i].lo > hi) hi = r[i].lo;
   }
-  uint64_t *keys = hi - lo < ((uint64_t)1 << 56) ? malloc(n * sizeof *keys)
-                                                 : NULL;
+  uint64_t *keys =
+      hi - lo < ((uint64_t)1 << 56) ? malloc(n * sizeof *keys) : NULL;
   for (size_t i = 0; keys && i < n; i++)
     keys[i] = (r[i].lo - lo) << 8 | (r[i].depth < 255 ? r[i].depth : 255);
   if (!keys || fs_sort_keyed(r, n, sizeof *r, keys) != 0)
@@ -1307,7 +1582,8 @@ static void sort_franges(fs_frange *r, size_t n) {
   free(keys);
 }
 
-static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
+static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
+{
   fs_abbrevs t;
   ft_out o;
   memset(&o, 0, sizeof o);
@@ -1330,7 +1606,8 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x) {
   return rc;
 }
 
-static void evict(fs_dwarf *d, size_t keep) {
+static void evict(fs_dwarf *d, size_t keep)
+{
   while (d->used > d->budget) {
     size_t victim = (size_t)-1;
     for (size_t i = 0; i < d->ncus; i++)
@@ -1348,7 +1625,8 @@ static void evict(fs_dwarf *d, size_t keep) {
  * the decoding itself runs without it (it reads only the sections and
  * the unit index, which never change), so threads decode different
  * units at once; a thread that needs a unit being decoded waits for it. */
-static fs_decoded *cu_decoded(fs_dwarf *d, size_t i) {
+static fs_decoded *cu_decoded(fs_dwarf *d, size_t i)
+{
   fs_cu *c = &d->cus[i];
   c->lru = ++d->tick;
   while (c->decoding) pthread_cond_wait(&d->decoded, &d->mu);
@@ -1361,8 +1639,7 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i) {
     lines_bad = c->u.has_stmt && decode_lines(d, &c->u, x) < 0;
     funcs_bad = decode_funcs(d, &c->u, x) < 0;
     x->bytes = sizeof *x + x->nrows * sizeof *x->rows +
-               x->nfiles * sizeof *x->files +
-               x->nfuncs * sizeof *x->funcs +
+               x->nfiles * sizeof *x->files + x->nfuncs * sizeof *x->funcs +
                x->nranges * sizeof *x->ranges;
   }
   pthread_mutex_lock(&d->mu);
@@ -1385,7 +1662,8 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i) {
 /* ---- public ------------------------------------------------------- */
 
 fs_dwarf *fs_dwarf_create(const fs_dwarf_sections *s, size_t cache_bytes,
-                          const char **err) {
+                          const char **err)
+{
   if (!s || !s->info.p || !s->info.n || !s->abbrev.p) {
     if (err) *err = "no .debug_info";
     return NULL;
@@ -1407,7 +1685,8 @@ fs_dwarf *fs_dwarf_create(const fs_dwarf_sections *s, size_t cache_bytes,
   return d;
 }
 
-void fs_dwarf_free(fs_dwarf *d) {
+void fs_dwarf_free(fs_dwarf *d)
+{
   if (!d) return;
   for (size_t i = 0; i < d->ncus; i++) dec_free(d->cus[i].dec);
   free(d->cus);
@@ -1417,16 +1696,21 @@ void fs_dwarf_free(fs_dwarf *d) {
   free(d);
 }
 
-const char *fs_dwarf_error(fs_dwarf *d) { return d ? d->err : ""; }
+const char *fs_dwarf_error(fs_dwarf *d)
+{
+  return d ? d->err : "";
+}
 
 /* The CU whose range holds addr, or -1. Ranges of different CUs do not
  * nest in practice, so the last range starting at or before addr is
  * checked, then a few before it for overlapping tails. */
-static long find_cu(const fs_dwarf *d, uint64_t addr) {
+static long find_cu(const fs_dwarf *d, uint64_t addr)
+{
   size_t lo = 0, hi = d->nidx;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (d->idx[mid].lo <= addr) lo = mid + 1; else hi = mid;
+    if (d->idx[mid].lo <= addr) lo = mid + 1;
+    else hi = mid;
   }
   for (size_t k = 0; k < 8 && lo > k; k++) {
     const fs_cu_range *r = &d->idx[lo - 1 - k];
@@ -1435,22 +1719,26 @@ static long find_cu(const fs_dwarf *d, uint64_t addr) {
   return -1;
 }
 
-static const fs_row *find_row(const fs_decoded *x, uint64_t addr) {
+static const fs_row *find_row(const fs_decoded *x, uint64_t addr)
+{
   size_t lo = 0, hi = x->nrows;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (x->rows[mid].addr <= addr) lo = mid + 1; else hi = mid;
+    if (x->rows[mid].addr <= addr) lo = mid + 1;
+    else hi = mid;
   }
   if (lo == 0 || x->rows[lo - 1].file == 0xffff) return NULL;
   return &x->rows[lo - 1];
 }
 
 /* The deepest function range holding addr, or -1. */
-static long find_func(const fs_decoded *x, uint64_t addr) {
+static long find_func(const fs_decoded *x, uint64_t addr)
+{
   size_t lo = 0, hi = x->nranges;
   while (lo < hi) {
     size_t mid = (lo + hi) / 2;
-    if (x->ranges[mid].lo <= addr) lo = mid + 1; else hi = mid;
+    if (x->ranges[mid].lo <= addr) lo = mid + 1;
+    else hi = mid;
   }
   long best = -1;
   uint32_t bd = 0;
@@ -1466,7 +1754,8 @@ static long find_func(const fs_decoded *x, uint64_t addr) {
 }
 
 static void set_file(const fs_unit *u, const fs_decoded *x, uint32_t fi,
-                     fs_dwarf_frame *f) {
+                     fs_dwarf_frame *f)
+{
   f->comp_dir = u->comp_dir;
   if (fi < x->nfiles) {
     f->dir = x->files[fi].dir;
@@ -1476,7 +1765,8 @@ static void set_file(const fs_unit *u, const fs_decoded *x, uint32_t fi,
 }
 
 static int fill(const fs_unit *u, const fs_decoded *x, uint64_t addr,
-                fs_dwarf_frame *frames, int max) {
+                fs_dwarf_frame *frames, int max)
+{
   const fs_row *row = find_row(x, addr);
   long fi = find_func(x, addr);
   if (max <= 0 || (!row && fi < 0)) return 0;
@@ -1508,8 +1798,8 @@ static int fill(const fs_unit *u, const fs_decoded *x, uint64_t addr,
   return n;
 }
 
-int fs_dwarf_lookup(fs_dwarf *d, uint64_t addr, fs_dwarf_frame *frames,
-                    int max) {
+int fs_dwarf_lookup(fs_dwarf *d, uint64_t addr, fs_dwarf_frame *frames, int max)
+{
   if (!d || !frames || max <= 0) return 0;
   long ci = find_cu(d, addr);
   if (ci < 0) return 0;

@@ -41,9 +41,9 @@ typedef struct fs_dwarf_frame {
   const char *dir;          /* the line table's directory of the file */
   const char *file;         /* the file name */
   int line, column;
-  int inlined;              /* 1: inlined call; caller is the next frame */
-  uint64_t func_low_pc;     /* entry of the physical function; 0 unknown */
-  const uint8_t *md5;       /* DWARF 5 MD5 of the file (16 bytes) or NULL */
+  int inlined;          /* 1: inlined call; caller is the next frame */
+  uint64_t func_low_pc; /* entry of the physical function; 0 unknown */
+  const uint8_t *md5;   /* DWARF 5 MD5 of the file (16 bytes) or NULL */
 } fs_dwarf_frame;
 
 /* Indexes the compile units. Returns NULL when memory runs out or there

@@ -170,8 +170,7 @@ static void *keep(fs_elf *e, void *buf)
   return e->owned[e->nowned++] = buf;
 }
 
-static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out,
-                        size_t outn)
+static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
 {
   z_stream z;
   memset(&z, 0, sizeof z);
@@ -231,11 +230,13 @@ static int section_contents(fs_elf *e, const Elf64_Shdr *s, int legacy_z,
   const uint8_t *p = e->img + s->sh_offset;
   size_t n = s->sh_size;
   if (s->sh_flags & SHF_COMPRESSED) {
-    if (n < sizeof(Elf64_Chdr)) return fail(err, "truncated compressed section");
+    if (n < sizeof(Elf64_Chdr))
+      return fail(err, "truncated compressed section");
     Elf64_Chdr ch;
     memcpy(&ch, p, sizeof ch);
-    int kind = ch.ch_type == ELFCOMPRESS_ZLIB ? 1
-             : ch.ch_type == 2 /* ELFCOMPRESS_ZSTD */ ? 2 : 0;
+    int kind = ch.ch_type == ELFCOMPRESS_ZLIB           ? 1
+               : ch.ch_type == 2 /* ELFCOMPRESS_ZSTD */ ? 2
+                                                        : 0;
     if (!kind) return fail(err, "unknown section compression");
     return decompress(e, kind, p + sizeof ch, n - sizeof ch, ch.ch_size, out,
                       err);
@@ -252,8 +253,7 @@ static int section_contents(fs_elf *e, const Elf64_Shdr *s, int legacy_z,
   return 0;
 }
 
-int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out,
-                   const char **err)
+int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out, const char **err)
 {
   out->p = NULL;
   out->n = 0;
@@ -357,8 +357,7 @@ int fs_file_crc32(const char *path, uint32_t *crc)
 static int better(const fs_sym *a, int abind, size_t aidx, const fs_sym *b,
                   int bbind, size_t bidx)
 {
-  static const int rank[] = {[STB_LOCAL] = 0, [STB_GLOBAL] = 2,
-                             [STB_WEAK] = 1};
+  static const int rank[] = {[STB_LOCAL] = 0, [STB_GLOBAL] = 2, [STB_WEAK] = 1};
   int ra = abind <= STB_WEAK ? rank[abind] : 0;
   int rb = bbind <= STB_WEAK ? rank[bbind] : 0;
   if (ra != rb) return ra > rb;
@@ -376,8 +375,9 @@ static int cmp_symx(const void *a, const void *b)
 {
   const symx *x = a, *y = b;
   if (x->s.addr != y->s.addr) return x->s.addr < y->s.addr ? -1 : 1;
-  return better(&x->s, x->bind, x->idx, &y->s, y->bind, y->idx) ? -1
-       : better(&y->s, y->bind, y->idx, &x->s, x->bind, x->idx) ? 1 : 0;
+  return better(&x->s, x->bind, x->idx, &y->s, y->bind, y->idx)   ? -1
+         : better(&y->s, y->bind, y->idx, &x->s, x->bind, x->idx) ? 1
+                                                                  : 0;
 }
 
 /* By address (ties in any order: the caller picks the best alias). A
@@ -493,8 +493,7 @@ const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr)
   /* A symbol may nest inside an earlier, larger one: look back a little. */
   for (size_t k = lo, steps = 0; k > 0 && steps < 4; k--, steps++) {
     const fs_sym *s = &t->syms[k - 1];
-    if (addr - s->addr < s->size || (s->size == 0 && addr == s->addr))
-      return s;
+    if (addr - s->addr < s->size || (s->size == 0 && addr == s->addr)) return s;
   }
   return NULL;
 }

@@ -20,13 +20,13 @@
 #define FS_ELF_OWNED_MAX 16
 
 typedef struct fs_elf {
-  const uint8_t *img;   /* the whole file (mmap) or the in-memory image */
+  const uint8_t *img; /* the whole file (mmap) or the in-memory image */
   size_t size;
   int mapped;           /* 1: img is our mmap; unmap on close */
   uint16_t type;        /* e_type: ET_EXEC, ET_DYN, ... */
   const uint8_t *shdrs; /* section headers (validated to lie in img) */
   unsigned shnum, shentsize;
-  fs_bytes shstr;       /* section name table */
+  fs_bytes shstr;                /* section name table */
   void *owned[FS_ELF_OWNED_MAX]; /* decompressed section buffers */
   int nowned;
 } fs_elf;
@@ -38,10 +38,10 @@ typedef struct fs_sym {
 } fs_sym;
 
 typedef struct fs_symtab {
-  fs_sym *syms;  /* sorted by addr; one per address (best alias) */
+  fs_sym *syms; /* sorted by addr; one per address (best alias) */
   size_t n;
-  int dynamic;   /* 1: from .dynsym */
-  char *names;   /* versioned names (printf@@GLIBC_2.2.5) without the
+  int dynamic; /* 1: from .dynsym */
+  char *names; /* versioned names (printf@@GLIBC_2.2.5) without the
                     version, which is not part of the function's name */
 } fs_symtab;
 

@@ -4,8 +4,8 @@
  * strings packed into the caller's buffer. */
 #define _GNU_SOURCE
 #include <ctype.h>
-#include <string.h>
 #include <libiberty/demangle.h>
+#include <string.h>
 
 #include "symbolize/symbolizer.h"
 
@@ -67,8 +67,8 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
   if (s->opts.no_demangle) return w_str(w, linkage);
   size_t mark = w->len;
   w_begin(w);
-  if (cplus_demangle_v3_callback(linkage, DMGL_PARAMS | DMGL_ANSI,
-                                 demangle_cb, w)) {
+  if (cplus_demangle_v3_callback(linkage, DMGL_PARAMS | DMGL_ANSI, demangle_cb,
+                                 w)) {
     const char *r = w_end(w, mark);
     if (r) return r;
   } else {
@@ -125,12 +125,12 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
 {
   fs_dwarf_frame df[FS_INLINE_MAX];
   int n = 0;
-  if (f->dwarf) n = fs_dwarf_lookup(f->dwarf, addr, df, max < FS_INLINE_MAX
-                                                           ? max
-                                                           : FS_INLINE_MAX);
+  if (f->dwarf)
+    n = fs_dwarf_lookup(f->dwarf, addr, df,
+                        max < FS_INLINE_MAX ? max : FS_INLINE_MAX);
   const fs_sym *sym = f->syms.n ? fs_symtab_find(&f->syms, addr) : NULL;
-  unsigned symsrc = f->syms.dynamic ? FASTSTACK_SRC_DYNSYM
-                                    : FASTSTACK_SRC_SYMTAB;
+  unsigned symsrc =
+      f->syms.dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
   if (n <= 0) {
     if (!sym) return 0;
     out[0].function = w_function(s, w, sym->name, sym->name);
@@ -148,9 +148,8 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
     const char *linkage = d->linkage_name, *name = d->name;
     o->source = FASTSTACK_SRC_DWARF;
     if (!d->inlined && sym &&
-        ((!name && !linkage) ||
-         (sym->addr == d->func_low_pc &&
-          !ctor_dtor_alias(sym->name, linkage)))) {
+        ((!name && !linkage) || (sym->addr == d->func_low_pc &&
+                                 !ctor_dtor_alias(sym->name, linkage)))) {
       /* Line info without a subprogram DIE: the symbol names it. And a
        * symbol that starts exactly at the function names the same code;
        * its (global) name is the one callers use — printf, not the

@@ -37,8 +37,8 @@ static uint64_t pcc_tag(uint64_t h)
 
 static _Atomic uint64_t *pcc_bucket(_Atomic uint64_t *t, uint64_t h)
 {
-  return t + ((size_t)(h >> 20) & (FS_PCC_SLOTS / FS_PCC_WAYS - 1)) *
-                 FS_PCC_WAYS;
+  return t +
+         ((size_t)(h >> 20) & (FS_PCC_SLOTS / FS_PCC_WAYS - 1)) * FS_PCC_WAYS;
 }
 
 /* The record of (f, a) if cached. */
@@ -106,8 +106,7 @@ static pcc_rec *pcc_map(faststack_symbolizer *s, const fs_symfile *f,
 }
 
 /* A record pushed out of its bucket, put back: 1 if there was one. */
-static int pcc_revive(faststack_symbolizer *s, const fs_symfile *f,
-                      uint64_t a)
+static int pcc_revive(faststack_symbolizer *s, const fs_symfile *f, uint64_t a)
 {
   pthread_mutex_lock(&s->pcc_lock);
   _Atomic uint64_t *t = atomic_load_explicit(&s->pcc, memory_order_relaxed);
@@ -197,8 +196,7 @@ static size_t interned_len(const char *e)
  * stored in the 2 bytes before it), so every record naming the same
  * function or file shares one copy. NULL when the arena is full. Caller
  * holds pcc_lock. */
-static const char *pcc_intern(faststack_symbolizer *s, const void *p,
-                              size_t n)
+static const char *pcc_intern(faststack_symbolizer *s, const void *p, size_t n)
 {
   if (n > 0xffff) return NULL;
   if (s->ninterned * 2 >= s->intern_cap) { /* keep it at most half full */
@@ -238,7 +236,8 @@ int fs_pcc_seen(faststack_symbolizer *s, uint64_t addr)
   uint64_t h = (addr * 0x9e3779b97f4a7c15ull) >> 48;
   uint64_t bit = 1ull << (h & 63);
   return (atomic_fetch_or_explicit(&s->seen[h >> 6], bit,
-                                   memory_order_relaxed) & bit) != 0;
+                                   memory_order_relaxed) &
+          bit) != 0;
 }
 
 /* Caches a complete answer. Answers that do not fit a record's fields

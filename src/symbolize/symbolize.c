@@ -23,8 +23,8 @@
 
 static _Atomic uint64_t next_symbolizer_id = 1;
 
-static faststack_symbolizer *alloc_symbolizer(
-    const faststack_symbolizer_options *opts)
+static faststack_symbolizer *
+alloc_symbolizer(const faststack_symbolizer_options *opts)
 {
   faststack_symbolizer *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -112,12 +112,11 @@ FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
   return (int)n;
 }
 
-FASTSTACK_API const char *faststack_symbolizer_last_error(
-    faststack_symbolizer *s)
+FASTSTACK_API const char *
+faststack_symbolizer_last_error(faststack_symbolizer *s)
 {
   return s ? s->err : "";
 }
-
 
 /* The function symbols of an offline symbolizer's file — its .symtab, or
  * its debug file's for a stripped binary, else .dynsym — sorted, one per
@@ -177,9 +176,10 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
    * its symfile found them. */
   if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
       !memcmp(f->mapped_id, f->raw_id, f->build_id_size)) {
-    *h = (sym_hint){s->id, snap, m.start, (uintptr_t)d.dlfo_map_end, m.bias,
-                    lm, d.dlfo_eh_frame, lm->l_name, f, f->mapped_id,
-                    f->build_id_size, {0}};
+    *h = (sym_hint){
+        s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
+        m.bias, lm,           d.dlfo_eh_frame,  lm->l_name,
+        f,      f->mapped_id, f->build_id_size, {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
   return f;

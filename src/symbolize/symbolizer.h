@@ -28,18 +28,18 @@ typedef struct fs_symfile {
    * when the note is elsewhere or does not match build_id. */
   const unsigned char *mapped_id;
   unsigned char raw_id[20];
-  fs_elf elf;           /* the object itself */
-  fs_elf dbg;           /* its separate debug file, when used */
+  fs_elf elf; /* the object itself */
+  fs_elf dbg; /* its separate debug file, when used */
   int have_elf, have_dbg;
-  fs_dwarf *dwarf;      /* NULL: no usable DWARF */
-  fs_symtab syms;       /* may be empty */
+  fs_dwarf *dwarf; /* NULL: no usable DWARF */
+  fs_symtab syms;  /* may be empty */
 } fs_symfile;
 
 /* The PC cache (see pcc_get): answers of earlier lookups, so a warm PC
  * costs a hash probe, one record and a copy instead of a DWARF walk. */
-#define FS_PCC_WAYS 8                 /* slots per bucket: one cache line */
-#define FS_PCC_SLOTS 32768            /* x 8 bytes, allocated on first use */
-#define FS_PCC_ARENA_MAX (16u << 20)  /* records and strings, then no more */
+#define FS_PCC_WAYS 8                /* slots per bucket: one cache line */
+#define FS_PCC_SLOTS 32768           /* x 8 bytes, allocated on first use */
+#define FS_PCC_ARENA_MAX (16u << 20) /* records and strings, then no more */
 #define FS_PCC_CHUNK (64u << 10)
 
 typedef struct pcc_frame {
@@ -73,13 +73,13 @@ struct faststack_symbolizer {
   int offline;
   uint64_t id; /* unique for the process's life (threads' hints) */
   _Atomic uint64_t *_Atomic pcc; /* FS_PCC_SLOTS tagged pointers */
-  pthread_mutex_t lock; /* opening symfiles, the error message */
-  pthread_mutex_t pcc_lock; /* inserting into the PC cache */
-  pcc_chunk *chunks;        /* the PC cache's arena */
+  pthread_mutex_t lock;          /* opening symfiles, the error message */
+  pthread_mutex_t pcc_lock;      /* inserting into the PC cache */
+  pcc_chunk *chunks;             /* the PC cache's arena */
   size_t arena_bytes;
-  const char **interned;    /* open-addressing set of interned strings */
+  const char **interned; /* open-addressing set of interned strings */
   size_t ninterned, intern_cap;
-  pcc_rec **recs;           /* every record, by (symfile, address) */
+  pcc_rec **recs; /* every record, by (symfile, address) */
   size_t nrecs, recs_cap;
   /* Offline: addresses asked once (a bit per hash). A file symbolized
    * offline is mostly asked each address once: its answers are cached

@@ -28,14 +28,12 @@ void fs_symbolizer_set_error(faststack_symbolizer *s, const char *what,
 static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
 {
   static const char *const names[] = {
-      ".debug_info",        ".debug_abbrev", ".debug_line",
-      ".debug_str",         ".debug_line_str", ".debug_str_offsets",
-      ".debug_addr",        ".debug_ranges", ".debug_rnglists",
-      ".debug_aranges"};
-  fs_bytes *slot[] = {&ds->info,        &ds->abbrev, &ds->line,
-                      &ds->str,         &ds->line_str, &ds->str_offsets,
-                      &ds->addr,        &ds->ranges, &ds->rnglists,
-                      &ds->aranges};
+      ".debug_info",     ".debug_abbrev",      ".debug_line", ".debug_str",
+      ".debug_line_str", ".debug_str_offsets", ".debug_addr", ".debug_ranges",
+      ".debug_rnglists", ".debug_aranges"};
+  fs_bytes *slot[] = {&ds->info,     &ds->abbrev,      &ds->line, &ds->str,
+                      &ds->line_str, &ds->str_offsets, &ds->addr, &ds->ranges,
+                      &ds->rnglists, &ds->aranges};
   const char *first_err = NULL;
   memset(ds, 0, sizeof *ds);
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
@@ -46,8 +44,7 @@ static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
   return first_err;
 }
 
-static void load_dwarf(faststack_symbolizer *s, fs_symfile *f,
-                       const char *path)
+static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
 {
   fs_elf *e = &f->elf;
   if (!fs_elf_has_section(e, ".debug_info") &&
@@ -80,7 +77,7 @@ static void note_mapped_id(fs_symfile *f, const faststack_module *m)
 }
 
 fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
-                               const faststack_module *m)
+                           const faststack_module *m)
 {
   fs_symfile *f = calloc(1, sizeof *f);
   if (!f || !(f->path = strdup(path))) {
@@ -101,10 +98,10 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
     /* The vDSO has no file: read its image from memory. */
     uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
     fs_region r;
-    rc = base && fs_maps_find(base, &r, NULL, NULL)
-             ? fs_elf_from_memory(&f->elf, (const void *)base, r.hi - base,
-                                  &err)
-             : -1;
+    rc =
+        base && fs_maps_find(base, &r, NULL, NULL)
+            ? fs_elf_from_memory(&f->elf, (const void *)base, r.hi - base, &err)
+            : -1;
   } else {
     rc = fs_elf_open(&f->elf, path, &err);
   }
@@ -121,7 +118,8 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
       fs_hex_bytes(id, n, h);
       if (strcmp(h, m->build_id) != 0) {
         /* Replaced on disk since it was loaded: reading it would lie. */
-        fs_symbolizer_set_error(s, "file on disk differs from the loaded module", path);
+        fs_symbolizer_set_error(
+            s, "file on disk differs from the loaded module", path);
         fs_elf_close(&f->elf);
         return f;
       }
@@ -172,8 +170,7 @@ static int same(const fs_symfile *f, const faststack_module *m)
 }
 
 /* The symfile of module m, opened on first use. */
-fs_symfile *fs_symfile_for(faststack_symbolizer *s,
-                               const faststack_module *m)
+fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m)
 {
   int n = atomic_load_explicit(&s->nfiles, memory_order_acquire);
   for (int i = 0; i < n; i++) {

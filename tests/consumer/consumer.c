@@ -13,6 +13,8 @@ int main(void)
   int found = n > 0 && faststack_module_find(pcs[0] - 1, &m);
   printf("faststack %s: %d frames, first in %s\n", faststack_version(), n,
          found ? m.path : "?");
-  return n > 0 && found && !strcmp(faststack_version(),
-                                   FASTSTACK_VERSION_STRING) ? 0 : 1;
+  return n > 0 && found &&
+                 !strcmp(faststack_version(), FASTSTACK_VERSION_STRING)
+             ? 0
+             : 1;
 }

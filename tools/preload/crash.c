@@ -18,9 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-
-typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
-                         void *(*)(void *), void *);
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+                         void *);
 typedef void *(*dlopen_fn)(const char *, int);
 
 typedef struct start_arg {
@@ -54,8 +53,7 @@ pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
   return rc;
 }
 
-__attribute__((visibility("default"))) void *dlopen(const char *file,
-                                                     int flags)
+__attribute__((visibility("default"))) void *dlopen(const char *file, int flags)
 {
   static dlopen_fn real;
   if (!real) real = (dlopen_fn)dlsym(RTLD_NEXT, "dlopen");

@@ -14,8 +14,8 @@
 #include "faststack.h"
 
 #include <dlfcn.h>
-#include <fcntl.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,15 +26,16 @@
 static char out_path[4096];
 static int hz = 100, folded, active;
 
-typedef int (*create_fn)(pthread_t *, const pthread_attr_t *,
-                         void *(*)(void *), void *);
+typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
+                         void *);
 
 typedef struct start_arg {
   void *(*fn)(void *);
   void *arg;
 } start_arg;
 
-static void *thread_start(void *p) {
+static void *thread_start(void *p)
+{
   start_arg a = *(start_arg *)p;
   free(p);
   faststack_profiler_thread_init();
@@ -44,26 +45,23 @@ static void *thread_start(void *p) {
 /* New threads must arm their own CPU-time timer: wrap their start. */
 __attribute__((visibility("default"))) int
 pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
-               void *arg) {
+               void *arg)
+{
   static create_fn real;
-  if (!real)
-    real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
-  if (!real)
-    return 11; /* EAGAIN */
+  if (!real) real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  if (!real) return 11; /* EAGAIN */
   start_arg *a = active ? malloc(sizeof *a) : NULL;
-  if (!a)
-    return real(t, attr, fn, arg);
+  if (!a) return real(t, attr, fn, arg);
   a->fn = fn;
   a->arg = arg;
   int rc = real(t, attr, thread_start, a);
-  if (rc != 0)
-    free(a);
+  if (rc != 0) free(a);
   return rc;
 }
 
-static void child_after_fork(void) {
-  if (!active)
-    return;
+static void child_after_fork(void)
+{
+  if (!active) return;
   faststack_profiler_reset();
   size_t len = strlen(out_path);
   snprintf(out_path + len, sizeof out_path - len, ".%d", (int)getpid());
@@ -72,13 +70,13 @@ static void child_after_fork(void) {
 
 /* Writes the profile so far: to PATH.tmp, then renamed over PATH, so a
  * reader never sees half a file. */
-static void write_snapshot(void) {
+static void write_snapshot(void)
+{
   char tmp[sizeof out_path + 8];
   snprintf(tmp, sizeof tmp, "%s.tmp", out_path);
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
   int ok = fd >= 0 && faststack_profiler_write(fd, folded) == 0;
-  if (fd >= 0)
-    close(fd);
+  if (fd >= 0) close(fd);
   if (!ok || rename(tmp, out_path) != 0)
     fprintf(stderr, "faststack profile: cannot write %s\n", out_path);
 }
@@ -87,7 +85,8 @@ static void write_snapshot(void) {
  * async-signal-safe); this thread does the writing. */
 static int snap_pipe[2] = {-1, -1};
 
-static void on_snapshot_signal(int sig) {
+static void on_snapshot_signal(int sig)
+{
   (void)sig;
   int e = errno;
   if (write(snap_pipe[1], "s", 1) < 0) {
@@ -96,24 +95,28 @@ static void on_snapshot_signal(int sig) {
   errno = e;
 }
 
-static void *snapshot_thread(void *arg) {
+static void *snapshot_thread(void *arg)
+{
   (void)arg;
   char c;
   for (;;) {
     ssize_t n = read(snap_pipe[0], &c, 1);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      return NULL;
-    if (active)
-      write_snapshot();
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return NULL;
+    if (active) write_snapshot();
   }
 }
 
-static int signal_number(const char *s) {
-  static const struct { const char *name; int sig; } names[] = {
-      {"SIGUSR1", SIGUSR1}, {"SIGUSR2", SIGUSR2}, {"SIGHUP", SIGHUP},
-      {"SIGWINCH", SIGWINCH}, {"SIGCONT", SIGCONT}};
+static int signal_number(const char *s)
+{
+  static const struct {
+    const char *name;
+    int sig;
+  } names[] = {{"SIGUSR1", SIGUSR1},
+               {"SIGUSR2", SIGUSR2},
+               {"SIGHUP", SIGHUP},
+               {"SIGWINCH", SIGWINCH},
+               {"SIGCONT", SIGCONT}};
   for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
     if (!strcmp(s, names[i].name) || !strcmp(s, names[i].name + 3))
       return names[i].sig;
@@ -121,7 +124,8 @@ static int signal_number(const char *s) {
   return n > 0 && n < NSIG ? n : 0;
 }
 
-static void start_snapshots(const char *spec) {
+static void start_snapshots(const char *spec)
+{
   int sig = signal_number(spec);
   if (!sig || pipe2(snap_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
     fprintf(stderr, "faststack profile: FASTSTACK_PROFILE_SIGNAL=%s ignored\n",
@@ -133,8 +137,7 @@ static void start_snapshots(const char *spec) {
   static create_fn real;
   real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
   pthread_t t;
-  if (!real || real(&t, NULL, snapshot_thread, NULL) != 0)
-    return;
+  if (!real || real(&t, NULL, snapshot_thread, NULL) != 0) return;
   pthread_detach(t);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -143,27 +146,24 @@ static void start_snapshots(const char *spec) {
   sigaction(sig, &sa, NULL);
 }
 
-__attribute__((constructor)) static void profile_init(void) {
+__attribute__((constructor)) static void profile_init(void)
+{
   const char *p = getenv("FASTSTACK_PROFILE");
-  if (!p || !*p || strlen(p) >= sizeof out_path - 16)
-    return;
+  if (!p || !*p || strlen(p) >= sizeof out_path - 16) return;
   strcpy(out_path, p);
   const char *h = getenv("FASTSTACK_PROFILE_HZ");
-  if (h && atoi(h) > 0)
-    hz = atoi(h);
+  if (h && atoi(h) > 0) hz = atoi(h);
   const char *f = getenv("FASTSTACK_PROFILE_FOLDED");
   folded = f && *f && strcmp(f, "0") != 0;
   pthread_atfork(NULL, NULL, child_after_fork);
-  if (faststack_profiler_start(hz) == 0)
-    active = 1;
+  if (faststack_profiler_start(hz) == 0) active = 1;
   const char *sig = getenv("FASTSTACK_PROFILE_SIGNAL");
-  if (active && sig && *sig)
-    start_snapshots(sig);
+  if (active && sig && *sig) start_snapshots(sig);
 }
 
-__attribute__((destructor)) static void profile_fini(void) {
-  if (!active)
-    return;
+__attribute__((destructor)) static void profile_fini(void)
+{
+  if (!active) return;
   faststack_profiler_stop();
   active = 0;
   write_snapshot();
