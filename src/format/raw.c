@@ -1,4 +1,4 @@
-/* format_raw.c — the raw trace format: module, module offset and build-id
+/* raw.c — the raw trace format: module, module offset and build-id
  * per frame. It needs no symbol tables, so it is async-signal-safe and is
  * what a crash handler can always print; `faststack symbolize` (or
  * addr2line) resolves it offline. */

@@ -1,4 +1,4 @@
-/* dwarf.h — the DWARF reader's interface (dwarf*.c), used by the
+/* dwarf.h — the DWARF reader's interface (dwarf.c), used by the
  * symbolizer glue (symbolize.c). The reader knows nothing about ELF: it is
  * handed the raw bytes of the debug sections (already decompressed) and
  * answers "which function(s), file and line hold this address".

@@ -1,4 +1,4 @@
-/* elf.c — the ELF reader (see elfread.h). Files are mmap'ed, never read whole:
+/* elf.c — the ELF reader (see elf.h). Files are mmap'ed, never read whole:
  * only the pages of the sections a lookup touches come into memory. */
 #define _GNU_SOURCE
 #include <elf.h>
