@@ -35,6 +35,7 @@
 FS_INTERPOSE void __cxa_throw(void *obj, void *type, void (*dest)(void *))
 {
   const fs_cxx_next *next = fs_cxx_next_fns();
+  fs_terminate_retry();
   if (next->cxa_throw) {
     dest = fs_exc_on_throw(obj, dest, FS_HOOK_SKIP);
     next->cxa_throw(obj, type, dest);

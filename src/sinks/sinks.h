@@ -7,12 +7,13 @@
  * it but the public API.
  *
  * C++ exceptions (exceptions.c) keep the trace of each throw, recorded
- * by the ABI entry points cxxhooks.c interposes.
+ * by the ABI entry points cxxhooks.c interposes; terminate.c reports an
+ * std::terminate.
  *
  * Files of this folder depend on each other in this order, with no
  * cycle: fault, altstack, output, crashtable -> frames -> threads ->
  * dump -> crash; fault -> recover; stacktable -> pprof -> profiler;
- * exceptions -> cxxhooks. */
+ * exceptions -> cxxhooks; exceptions, output -> terminate -> crash. */
 #ifndef FASTSTACK_SINKS_H
 #define FASTSTACK_SINKS_H
 
@@ -232,5 +233,19 @@ int fs_exc_enabled(void);
 /* A symbol of the C++ runtime (libstdc++.so.6 when loaded, else the
  * process's global scope), or NULL. */
 void *fs_cxx_sym(const char *name);
+
+/* ------------------------------------------------------------ terminate.c
+ * Installs the std::terminate handler that reports the uncaught
+ * exception (type, what(), its throw site) or the other reason, then ends
+ * the process as libstdc++ would (abort). Does nothing in a process
+ * without libstdc++ (a later first throw tries again) or with
+ * FASTSTACK_EXCEPTIONS=0. Not AS-safe. */
+void fs_terminate_install(void);
+/* Installs it now if it was wanted before libstdc++ was loaded (the
+ * __cxa_throw interposer calls this; cheap once installed). */
+void fs_terminate_retry(void);
+/* [AS-safe] Is a std::terminate report being written (the abort that
+ * follows is its end, not a new crash)? */
+int fs_terminate_reported(void);
 
 #endif /* FASTSTACK_SINKS_H */
