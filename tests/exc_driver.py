@@ -35,7 +35,8 @@ def check(what, cond, detail=""):
 
 def markers():
     res = {}
-    for fn in ("exc_cases.cpp", "exc_lib.cpp", "exc_plain.cpp"):
+    for fn in ("exc_cases.cpp", "exc_lib.cpp", "exc_plain.cpp",
+               "exc_nothrow.cpp"):
         with open(os.path.join(args.src, fn)) as f:
             for i, line in enumerate(f, 1):
                 m = re.search(r"(THROW|SITE):(\w+)", line)
@@ -268,6 +269,16 @@ def terminate():
     rc, out, err = run([args.plain, "uncaught"])
     check("without faststack: libstdc++'s message, SIGABRT",
           rc == -signal.SIGABRT and "an instance of" in err, err[:300])
+    for kind in ("shared", "static"):
+        nt = os.path.join(os.path.dirname(args.cases), "exc_nothrow_" + kind)
+        rc, out, err = run([nt])
+        gf = go_frames(out)
+        fn, line = M["nothrow"]
+        check(f"no throw of its own, {kind} library: libstdc++'s throw "
+              f"recorded, through lookup() at {fn}:{line}",
+              rc == 0 and "exception std::out_of_range" in out and
+              any(f[0].startswith("lookup(") and f[1:] == (fn, line)
+                  for f in gf), f"rc {rc}\n{out}{err}")
     st = os.path.join(os.path.dirname(args.cases), "exc_static")
     rc, out, err = run([st])
     check("-static-libstdc++: throws, rethrows, rethrow_exception work "

@@ -40,8 +40,22 @@ foreach(cxx g++ clang++)
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_static.cpp -o ${dir}/exc_static
               $<TARGET_FILE:faststack_static> ${FS_EXC_LIBS}
       DEPENDS exc_static.cpp faststack_static VERBATIM)
+    add_custom_command(OUTPUT ${dir}/exc_nothrow_shared
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
+              -o ${dir}/exc_nothrow_shared $<TARGET_FILE:faststack>
+              -Wl,-rpath,$<TARGET_FILE_DIR:faststack>
+      DEPENDS exc_nothrow.cpp faststack VERBATIM)
+    add_custom_command(OUTPUT ${dir}/exc_nothrow_static
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+              -Wl,--undefined=__cxa_throw
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
+              -o ${dir}/exc_nothrow_static $<TARGET_FILE:faststack_static>
+              ${FS_EXC_LIBS}
+      DEPENDS exc_nothrow.cpp faststack_static VERBATIM)
     add_custom_target(exc_programs_${tag} ALL
-      DEPENDS ${cases} ${plain} ${dir}/exc_static)
+      DEPENDS ${cases} ${plain} ${dir}/exc_static ${dir}/exc_nothrow_shared
+              ${dir}/exc_nothrow_static)
   endif()
   if(Python3_FOUND AND TARGET faststack_cli)
     add_test(NAME exceptions_${tag}
