@@ -65,7 +65,6 @@ static struct {
 } cxx;
 
 static fs_cxx_next next_fns;
-static _Atomic int next_state; /* 0 not looked up, 1 done */
 
 /* 0 not decided yet, 1 on, 2 off. */
 static _Atomic int exc_state;
@@ -95,16 +94,18 @@ static void *next_sym(const char *name)
   return h ? dlsym(h, name) : NULL;
 }
 
+static void next_lookup(void)
+{
+  next_fns.cxa_throw = (fs_cxa_throw_fn)next_sym("__cxa_throw");
+  next_fns.cxa_rethrow = (fs_cxa_rethrow_fn)next_sym("__cxa_rethrow");
+  next_fns.rethrow_exception = (fs_rethrow_ptr_fn)next_sym(
+      "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE");
+}
+
 const fs_cxx_next *fs_cxx_next_fns(void)
 {
-  if (!atomic_load_explicit(&next_state, memory_order_acquire)) {
-    /* Concurrent first calls look up the same values. */
-    next_fns.cxa_throw = (fs_cxa_throw_fn)next_sym("__cxa_throw");
-    next_fns.cxa_rethrow = (fs_cxa_rethrow_fn)next_sym("__cxa_rethrow");
-    next_fns.rethrow_exception = (fs_rethrow_ptr_fn)next_sym(
-        "_ZSt17rethrow_exceptionNSt15__exception_ptr13exception_ptrE");
-    atomic_store_explicit(&next_state, 1, memory_order_release);
-  }
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
+  pthread_once(&once, next_lookup);
   return &next_fns;
 }
 

@@ -227,8 +227,10 @@ void fs_exc_write_trace(fs_out *o, const void *obj,
 long fs_exc_live_records(void);
 /* Bytes one record of n PCs takes (for the benchmark's report). */
 size_t fs_exc_record_bytes(int n);
-/* Is exception support on (FASTSTACK_EXCEPTIONS is not 0, and the C++
- * runtime is libstdc++ with the layout checked at first use)? */
+/* Is exception support on? 1: FASTSTACK_EXCEPTIONS is not 0 and the C++
+ * runtime is libstdc++, its layout checked (once, at the first call that
+ * finds it loaded); 0: off; -1: no libstdc++ loaded yet (asked again
+ * later: a C program may load it). */
 int fs_exc_enabled(void);
 /* A symbol of the C++ runtime (libstdc++.so.6 when loaded, else the
  * process's global scope), or NULL. */
