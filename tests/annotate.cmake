@@ -1,6 +1,7 @@
 # The annotate stage: the source line provider and the formats.
 fs_add_test(test_annotate SOURCES test_annotate.c LIBS md Threads::Threads)
 fs_add_test(test_format SOURCES test_format.c)
+fs_add_test(test_names SOURCES test_names.c)
 # The whole pipeline on a known program (symbolize, annotate, format).
 fs_add_test(test_trace SOURCES test_trace.c
             COPTS -O1 -g -fno-omit-frame-pointer -mno-omit-leaf-frame-pointer

@@ -182,14 +182,17 @@ static uint64_t mix(uint64_t h, uint64_t v)
   return h;
 }
 
-/* Everything besides the PC that decides a PC's text. */
-static uint64_t options_sig(const faststack_format_options *o, int color,
-                            faststack_symbolizer *sym, faststack_sources *src)
+/* Everything besides the PC that decides a PC's text: the format, the
+ * style (colour, names, paths, filters) and where names and lines come
+ * from. */
+static uint64_t options_sig(const faststack_format_options *o,
+                            const fs_style *st, faststack_symbolizer *sym,
+                            faststack_sources *src)
 {
   uint64_t h = 0x51ed270b0a5c3f1dull;
   h = mix(h, (uint64_t)o->format);
   h = mix(h, (uint64_t)(o->source != 0));
-  h = mix(h, (uint64_t)color);
+  h = mix(h, fs_style_hash(st, 0));
   h = mix(h, (uintptr_t)sym);
   h = mix(h, (uintptr_t)src);
   return h | 1; /* never 0 */
@@ -295,6 +298,16 @@ static void mark_repeats(scratch *s, const uintptr_t *pcs, const int *idx,
   }
 }
 
+/* The frames of one PC that the filters let through. */
+static void format_piece(fs_out *po, const scratch *s, const piece *p,
+                         const faststack_source_line *lines,
+                         const faststack_format_options *o, const fs_style *st)
+{
+  for (int k = p->frame0; k < p->frame0 + p->nframes; k++)
+    if (!fs_frame_hidden(st, &s->frames[k]))
+      fs_format_frame(po, &s->frames[k], lines ? &lines[k] : NULL, o, st);
+}
+
 /* Go or gin without context lines: PC by PC through the cache. */
 static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
                         faststack_sources *src, const uintptr_t *pcs, int n,
@@ -305,8 +318,10 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
   fs_elide_plan(n, o->max_frames, &head, &tail);
   int np = head + tail, *idx = s->idx;
   for (int j = 0; j < np; j++) idx[j] = j < head ? j : n - tail + (j - head);
-  int color = fs_format_use_color(o, fd);
-  uint64_t sig = options_sig(o, color, sym, src);
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, o, fs_format_use_color(o, fd), cwd);
+  uint64_t sig = options_sig(o, &st, sym, src);
   long long now = fs_now_ns(CLOCK_MONOTONIC);
   cache_lookup(s, pcs, idx, np, flags, sig, now);
   /* Symbolize and annotate the misses together, so each source file is
@@ -340,18 +355,14 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     fs_out po;
     size_t room = s->nptext > off ? s->nptext - off : 0;
     fs_out_init_buf(&po, room ? s->ptext + off : NULL, room);
-    for (int k = 0; k < p->nframes; k++)
-      fs_format_frame(&po, &s->frames[p->frame0 + k],
-                      lines ? &lines[p->frame0 + k] : NULL, o, color);
+    format_piece(&po, s, p, lines, o, &st);
     size_t need = fs_out_finish(&po);
     if (need + 1 > room) {
       /* Too small: grow and format again. */
       if (grow((void **)&s->ptext, &s->nptext, off + need + 1 + 4096, 1))
         return -1;
       fs_out_init_buf(&po, s->ptext + off, s->nptext - off);
-      for (int k = 0; k < p->nframes; k++)
-        fs_format_frame(&po, &s->frames[p->frame0 + k],
-                        lines ? &lines[p->frame0 + k] : NULL, o, color);
+      format_piece(&po, s, p, lines, o, &st);
       need = fs_out_finish(&po);
     }
     p->off = off;
@@ -359,7 +370,7 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     off += need;
   }
   cache_store(pcs, idx, np, flags, sig, now, s, s->ptext);
-  fs_format_header(out, o, color);
+  fs_format_header(out, o, st.color);
   for (int j = 0; j < np; j++) {
     if (j == head && tail > 0 && n - np > 0) fs_format_elided(out, n - np);
     fs_out_mem(out, s->ptext + s->pieces[j].off, s->pieces[j].len);
@@ -396,17 +407,20 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (o->source && src && o->context <= 0 &&
       faststack_annotate(src, s->frames, nf, s->lines, s->text, s->ntext) == 0)
     lines = s->lines;
-  int color = fs_format_use_color(o, fd);
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, o, fs_format_use_color(o, fd), cwd);
   if (o->source && src && o->context > 0 && o->format == FASTSTACK_FORMAT_GO) {
-    fs_format_header(out, o, color);
+    fs_format_header(out, o, st.color);
     for (int i = 0; i < nf; i++) {
+      if (fs_frame_hidden(&st, &s->frames[i])) continue;
       int k = faststack_annotate_context(src, &s->frames[i], o->context, s->ctx,
                                          64, s->text, s->ntext);
-      fs_format_context_frame(out, &s->frames[i], s->ctx, k, color);
+      fs_format_context_frame(out, &s->frames[i], s->ctx, k, &st);
     }
     return 0;
   }
-  fs_format_frames_out(out, s->frames, nf, lines, elided, o, color);
+  fs_format_frames_out(out, s->frames, nf, lines, elided, o, &st);
   return 0;
 }
 

@@ -103,6 +103,7 @@ int fs_ctab_wait(int timeout_ms);
 enum {
   FS_SINK_RAW = 1,    /* raw lines only (no table) */
   FS_SINK_SOURCE = 2, /* read source lines now (FASTSTACK_CRASH_SOURCE) */
+  FS_SINK_COLOR = 4,  /* ANSI colours (the output is a terminal) */
 };
 /* [AS-safe] Writes pcs[0..n) as frames: Go style (fs_format_go_frame)
  * where the table knows the PC, the raw line otherwise; elides the middle
