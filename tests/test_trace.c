@@ -173,6 +173,12 @@ static void test_formats(void)
   snprintf(want, sizeof want, "%s:%d (0x%lx)\n\tlevel3: %s\n", abs_file(),
            line_l3, (unsigned long)pcs[0], src);
   CHECK_STREQ(got, want);
+  /* gin has no context lines: with context asked for, it still shows
+   * the frame's own line (it used to print ??? for every frame). */
+  o.context = 2;
+  faststack_format_trace(pcs, 1, 0, &o, got, sizeof got);
+  CHECK_STREQ(got, want);
+  o.context = 0;
 
   /* JSON: the fields of the first frame, checked by a real parser. */
   faststack_format_options_init(&o, FASTSTACK_FORMAT_JSON);

@@ -398,8 +398,9 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (!s || !sym) return -1;
   faststack_sources *src =
       o->sources ? o->sources : faststack_default_sources();
-  if ((o->format == FASTSTACK_FORMAT_GO || o->format == FASTSTACK_FORMAT_GIN) &&
-      !(o->source && o->context > 0))
+  /* gin shows each frame's own line, never context lines. */
+  if (o->format == FASTSTACK_FORMAT_GIN ||
+      (o->format == FASTSTACK_FORMAT_GO && !(o->source && o->context > 0)))
     return trace_pieces(out, s, sym, src, pcs, n, flags, o, fd);
   int elided = 0;
   int nf = symbolize_all(s, sym, pcs, n, flags, o->max_frames, &elided);
