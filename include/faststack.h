@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -451,9 +452,23 @@ FASTSTACK_API void faststack_trace_cache_clear(void);
 
 /* Captures the calling thread's stack (skip as for faststack_capture) and
  * writes it to fd: capture -> symbolize -> annotate -> format in one call.
- * opts may be NULL (Go style with source). */
+ * opts may be NULL (Go style with source). Returns 0, or -1 if a write
+ * failed. Not AS-safe.
+ *
+ * It writes with write(2), around stdio: text the program printed with
+ * printf and that still sits in stdout's buffer (stdout is fully
+ * buffered when it is a pipe or a file) comes out AFTER the trace. Call
+ * fflush(stdout) first, or use faststack_fprint_stack(stdout, ...). */
 FASTSTACK_API int faststack_print_stack(int fd, int skip,
                                         const faststack_format_options *o);
+
+/* The same through stdio: the trace is formatted in memory and written
+ * to f with one fwrite, so it lands in order with the program's own
+ * output on f (and is flushed with it). Colour per opts, deciding on
+ * fileno(f). Returns 0, or -1 when f is NULL, memory ran out or the
+ * write failed. Not AS-safe. */
+FASTSTACK_API int faststack_fprint_stack(FILE *f, int skip,
+                                         const faststack_format_options *o);
 
 /* ======================================================================
  * Crash handler and thread dumps

@@ -17,6 +17,7 @@
  * may then mean other code). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -454,4 +455,32 @@ faststack_print_stack(int fd, int skip, const faststack_format_options *o)
   if (skip < 0) skip = 0;
   int n = faststack_capture(pcs, 512, skip + 1);
   return faststack_write_trace(fd, pcs, n, 0, o);
+}
+
+/* Formatted in memory, then handed to stdio in one fwrite: it lands in
+ * the stream's buffer after whatever the program printed before. */
+FASTSTACK_API __attribute__((noinline)) int
+faststack_fprint_stack(FILE *f, int skip, const faststack_format_options *o)
+{
+  uintptr_t pcs[512];
+  if (!f) return -1;
+  if (skip < 0) skip = 0;
+  int n = faststack_capture(pcs, 512, skip + 1);
+  char small[16384], *buf = small;
+  size_t cap = sizeof small;
+  for (;;) {
+    fs_out out;
+    fs_out_init_buf(&out, buf, cap);
+    int r = trace_out(&out, pcs, n, 0, o, fileno(f));
+    size_t need = fs_out_finish(&out);
+    if (r == 0 && need >= cap && buf == small && (buf = malloc(need + 1))) {
+      cap = need + 1;
+      continue;
+    }
+    if (!buf) buf = small;
+    int ok = r == 0 && fwrite(buf, 1, need < cap ? need : cap - 1, f) ==
+                           (need < cap ? need : cap - 1);
+    if (buf != small) free(buf);
+    return ok ? 0 : -1;
+  }
 }
