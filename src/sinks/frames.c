@@ -7,6 +7,19 @@
 
 #include "sinks/sinks.h"
 
+int fs_sink_color_env = -1;
+
+void fs_sink_color_setup(void)
+{
+  fs_sink_color_env = fs_color_env();
+}
+
+unsigned fs_sink_color(int fd)
+{
+  int c = fs_sink_color_env >= 0 ? fs_sink_color_env : fs_is_tty(fd);
+  return c ? FS_SINK_COLOR : 0;
+}
+
 /* A table frame as the format stage's frame. */
 static void to_frame(const fs_ctab_frame *t, const faststack_module *m,
                      uintptr_t pc, uintptr_t at, faststack_frame *f)
