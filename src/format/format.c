@@ -419,8 +419,7 @@ static void json_frame(fmt_ctx *c, const faststack_frame *f,
   fs_json_str(o, f->build_id);
   json_hex(o, ",\"pc\":", f->pc);
   json_hex(o, ",\"module_offset\":", f->module_offset);
-  fs_out_str(o, ",\"function_offset\":");
-  fs_out_dec(o, (int64_t)f->function_offset);
+  json_hex(o, ",\"function_offset\":", f->function_offset);
   if (l) {
     fs_out_str(o, ",\"source\":");
     fs_json_str(o, l->text);
