@@ -66,6 +66,7 @@ endif()
 if(TARGET faststack_cli)
   add_test(NAME test_cli_polish
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_polish.sh
-            $<TARGET_FILE:faststack_cli> $<TARGET_FILE:crash_plain>)
+            $<TARGET_FILE:faststack_cli> $<TARGET_FILE:crash_plain>
+            $<TARGET_FILE:prof_target>)
   set_tests_properties(test_cli_polish PROPERTIES TIMEOUT 120 LABELS no-asan)
 endif()
