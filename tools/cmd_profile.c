@@ -19,7 +19,7 @@
 #include <unistd.h>
 
 #ifndef FASTSTACK_PRELOAD_REL
-#define FASTSTACK_PRELOAD_REL "../lib/libfaststack_profile.so"
+#define FASTSTACK_PRELOAD_REL "../lib/faststack/libfaststack_profile.so"
 #endif
 
 static void usage(FILE *f)

@@ -16,7 +16,7 @@
 #include <unistd.h>
 
 #ifndef FASTSTACK_RUN_PRELOAD_REL
-#define FASTSTACK_RUN_PRELOAD_REL "../lib/libfaststack_preload.so"
+#define FASTSTACK_RUN_PRELOAD_REL "../lib/faststack/libfaststack_preload.so"
 #endif
 
 static void usage(FILE *f)
