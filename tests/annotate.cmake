@@ -30,3 +30,10 @@ if(TARGET faststack_cli)
   set_tests_properties(test_json_schema PROPERTIES SKIP_RETURN_CODE 77
                        TIMEOUT 120 LABELS no-asan)
 endif()
+# C++ names end to end (g++ and clang++): inlined lambdas named with their
+# enclosing function, pruned names, filters.
+add_test(NAME test_names_cxx
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/names_cxx.sh
+          ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
+          "-lmd -lz -lzstd -liberty -ldl -lpthread")
+set_tests_properties(test_names_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)

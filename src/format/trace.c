@@ -24,8 +24,10 @@
 
 #include "format/format.h"
 
-#define FS_INLINE_MAX 16   /* frames one PC may expand to */
-#define FS_STR_PER_PC 1024 /* string bytes budgeted per PC */
+#define FS_INLINE_MAX 16 /* frames one PC may expand to */
+#define FS_STR_PER_PC                                                          \
+  4096 /* string bytes budgeted per PC: C++ inline
+                              chains of the standard library take that */
 #define FS_LINE_PER_FRAME 256
 #define FS_CHUNK_SLOTS 2048 /* cached PCs (direct-mapped) */
 #define FS_CHUNK_TEXT 496   /* longest cached text of one PC */
