@@ -102,12 +102,14 @@ static void test_json(void)
       "{\"pid\":%d,\"tid\":%d,\"frames\":["
       "{\"function\":\"parse_header\",\"file\":\"/src/http.c\",\"line\":42,"
       "\"column\":7,\"inlined\":true,\"module\":\"/bin/srv\",\"build_id\":null,"
-      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":\"0x0\","
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":"
+      "\"0x0\","
       "\"source\":\"  h->len = *p;\",\"source_status\":\"ok\",\"stale\":false},"
       "{\"function\":\"handle\",\"file\":\"/src/server.c\",\"line\":17,"
       "\"column\":0,\"inlined\":false,\"module\":\"/bin/"
       "srv\",\"build_id\":\"abcd\","
-      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":\"0x2b\","
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":"
+      "\"0x2b\","
       "\"source\":\"parse_header(h, buf);\",\"source_status\":\"stale_newer\","
       "\"stale\":true}],\"elided\":0,\"hidden\":0}\n",
       getpid(), gettid());
