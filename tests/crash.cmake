@@ -49,6 +49,8 @@ if(Python3_FOUND AND TARGET faststack_cli)
     # process then ends with the sanitizer's exit code, not the signal.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS "crash;no-asan")
   endforeach()
+  # Five crashes in one case.
+  set_tests_properties(crash_color PROPERTIES TIMEOUT 90)
   # In the sanitizer build: chaining to ASan's own handler.
   if(FASTSTACK_SANITIZE)
     add_test(NAME crash_asan_chain

@@ -25,5 +25,6 @@ set_tests_properties(test_install_consumer PROPERTIES LABELS no-asan TIMEOUT 300
 add_test(NAME test_subproject_consumer
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/subproject_consumer.sh
           ${PROJECT_SOURCE_DIR})
+# RUN_SERIAL: its compiles would starve the timed crash cases.
 set_tests_properties(test_subproject_consumer PROPERTIES LABELS no-asan
-                     TIMEOUT 900)
+                     TIMEOUT 900 RUN_SERIAL TRUE)
