@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -330,24 +331,74 @@ enum {
   FASTSTACK_FORMAT_RAW,    /* module+offset+build-id per frame (AS-safe) */
 };
 
+/* Function names (faststack_format_options.names). */
+enum {
+  FASTSTACK_NAMES_DEFAULT = 0, /* pruned in Go and gin, full in JSON */
+  FASTSTACK_NAMES_FULL,        /* as demangled, everywhere */
+  FASTSTACK_NAMES_PRUNED,      /* pruned in Go and gin (JSON stays full) */
+};
+
+/* File paths in the Go and gin formats (faststack_format_options.paths);
+ * JSON always carries the full path. */
+enum {
+  FASTSTACK_PATHS_FULL = 0, /* as the debug info records them */
+  FASTSTACK_PATHS_BASE,     /* the base name: "server.c" */
+  FASTSTACK_PATHS_RELATIVE, /* relative to path_root when under it */
+};
+
+/* Options of the formatters. Always start from
+ * faststack_format_options_init, then set fields: it fills the defaults,
+ * the environment's among them. Fields are appended over time (names
+ * and the ones after it were, after 0.1.0): a struct filled by hand
+ * would leave them undefined. */
 typedef struct faststack_format_options {
   int format;         /* FASTSTACK_FORMAT_* */
   int source;         /* 1: annotate with source lines */
-  int context;        /* with source: N lines around each frame's line */
+  int context;        /* with source: N lines around each frame's line
+                         (Go format; gin shows the frame's own line) */
   int max_frames;     /* elide beyond this many frames, keeping the
                             innermost and outermost halves; 0 = 100 */
   int color;          /* -1 (default when options are NULL): colour
+                            when FORCE_COLOR is set (and not "0"), or
                             when writing to a TTY and NO_COLOR is unset;
                             0 never; 1 always */
   const char *header; /* first line; NULL = "trace (pid P, tid T):"
                             style per format; "" = none */
   faststack_symbolizer *symbolizer; /* NULL = the default symbolizer */
   faststack_sources *sources;       /* NULL = the default provider */
+  /* The init function reads each default below from the variable
+   * named; the strings are then the environment's (valid until it
+   * changes) — copy or set your own when that matters. */
+  int names;             /* FASTSTACK_NAMES_* (FASTSTACK_NAMES=full|pruned)
+                          */
+  int paths;             /* FASTSTACK_PATHS_* (FASTSTACK_PATHS=
+                            full|base|relative) */
+  const char *path_root; /* for _RELATIVE; NULL = the current directory
+                            at formatting time (FASTSTACK_PATH_ROOT) */
+  /* Frames not printed, in every format but raw (the elision plan still
+   * counts them). hide_modules: comma-separated module names, each
+   * matching a module whose base name is it or starts with it and a
+   * '.' ("libstdc++" hides libstdc++.so.6), or, with a '/', the whole
+   * path (FASTSTACK_HIDE_MODULES). hide_functions: comma-separated
+   * prefixes of the pruned name without its return type ("std::__"
+   * hides libstdc++'s internals, "faststack_" faststack's own
+   * functions) (FASTSTACK_HIDE_FUNCTIONS). NULL or "": none. */
+  const char *hide_modules;
+  const char *hide_functions;
+  void *reserved[4]; /* zero */
 } faststack_format_options;
 
-/* Initializes opts to the defaults of a format. */
+/* Initializes opts to the defaults of a format, reading FASTSTACK_NAMES,
+ * FASTSTACK_PATHS, FASTSTACK_PATH_ROOT, FASTSTACK_HIDE_MODULES and
+ * FASTSTACK_HIDE_FUNCTIONS (docs/format.md). Not AS-safe (getenv). */
 FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
                                                  int format);
+
+/* Should output to fd be coloured? FORCE_COLOR set (and not "0"): yes;
+ * else NO_COLOR set: no; else whether fd is a terminal. What the
+ * formatters decide for color -1, for programs that print around them
+ * (the faststack command does). Not AS-safe. */
+FASTSTACK_API int faststack_color_wanted(int fd);
 
 /* Formats already symbolized frames (lines may be NULL: no source) into
  * buf[0..cap), NUL-terminated; returns the length the whole text needs.
@@ -401,9 +452,23 @@ FASTSTACK_API void faststack_trace_cache_clear(void);
 
 /* Captures the calling thread's stack (skip as for faststack_capture) and
  * writes it to fd: capture -> symbolize -> annotate -> format in one call.
- * opts may be NULL (Go style with source). */
+ * opts may be NULL (Go style with source). Returns 0, or -1 if a write
+ * failed. Not AS-safe.
+ *
+ * It writes with write(2), around stdio: text the program printed with
+ * printf and that still sits in stdout's buffer (stdout is fully
+ * buffered when it is a pipe or a file) comes out AFTER the trace. Call
+ * fflush(stdout) first, or use faststack_fprint_stack(stdout, ...). */
 FASTSTACK_API int faststack_print_stack(int fd, int skip,
                                         const faststack_format_options *o);
+
+/* The same through stdio: the trace is formatted in memory and written
+ * to f with one fwrite, so it lands in order with the program's own
+ * output on f (and is flushed with it). Colour per opts, deciding on
+ * fileno(f). Returns 0, or -1 when f is NULL, memory ran out or the
+ * write failed. Not AS-safe. */
+FASTSTACK_API int faststack_fprint_stack(FILE *f, int skip,
+                                         const faststack_format_options *o);
 
 /* ======================================================================
  * Crash handler and thread dumps

@@ -108,7 +108,15 @@ int fs_ctab_wait(int timeout_ms);
 enum {
   FS_SINK_RAW = 1,    /* raw lines only (no table) */
   FS_SINK_SOURCE = 2, /* read source lines now (FASTSTACK_CRASH_SOURCE) */
+  FS_SINK_COLOR = 4,  /* ANSI colours (the output is a terminal) */
 };
+/* Colour in reports and dumps: the environment (NO_COLOR, FORCE_COLOR)
+ * is read when the handler is installed (fs_sink_color_setup, not
+ * AS-safe); whether the output is a terminal when a report is written.
+ * fs_sink_color: [AS-safe] FS_SINK_COLOR or 0 for output to fd. */
+extern int fs_sink_color_env;
+void fs_sink_color_setup(void);
+unsigned fs_sink_color(int fd);
 /* [AS-safe] Writes pcs[0..n) as frames: Go style (fs_format_go_frame)
  * where the table knows the PC, the raw line otherwise; elides the middle
  * of long traces like every other format. */
