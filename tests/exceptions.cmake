@@ -4,7 +4,7 @@
 # fixtures: the project stays C. exc_driver.py runs them and checks the
 # recorded throw sites against the THROW:/SITE: markers in the sources;
 # a compiler that is missing makes its test skip (exit 77).
-separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_PC_PRIVATE_LIBS}")
+separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_STATIC_LINK_FLAGS}")
 set(FS_EXC_OPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
 find_package(Python3 COMPONENTS Interpreter)
 foreach(cxx g++ clang++)
