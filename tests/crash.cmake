@@ -20,17 +20,6 @@ add_executable(crash_plain crash_plain.c)
 target_compile_options(crash_plain PRIVATE ${FS_CRASH_OPTS})
 target_link_libraries(crash_plain PRIVATE Threads::Threads)
 
-# The unwinder's reach into frameless libc code (abort, strlen, qsort...)
-# is the CFI unwinder's: with it in the tree those chain checks are
-# strict; without it they are reported as XFAIL (needs CFI), never dropped.
-file(GLOB FS_CRASH_CFI_SOURCES ${PROJECT_SOURCE_DIR}/src/cfi.c
-     ${PROJECT_SOURCE_DIR}/src/unwind_cfi*.c)
-if(FS_CRASH_CFI_SOURCES)
-  set(FS_CRASH_CFI 1)
-else()
-  set(FS_CRASH_CFI 0)
-endif()
-
 find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND AND TARGET faststack_cli)
   set(FS_CRASH_CASES null rodata overflow_main overflow_thread abort assert
@@ -44,7 +33,7 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --plain $<TARGET_FILE:crash_plain>
               --faststack $<TARGET_FILE:faststack_cli>
               --lib $<TARGET_FILE:crashlib>
-              --src ${CMAKE_CURRENT_SOURCE_DIR} --cfi ${FS_CRASH_CFI})
+              --src ${CMAKE_CURRENT_SOURCE_DIR})
     # Sanitizers install their own fault handlers, which we chain to: the
     # process then ends with the sanitizer's exit code, not the signal.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS "crash;no-asan")
@@ -57,7 +46,7 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --plain $<TARGET_FILE:crash_plain>
               --faststack $<TARGET_FILE:faststack_cli>
               --lib $<TARGET_FILE:crashlib>
-              --src ${CMAKE_CURRENT_SOURCE_DIR} --cfi ${FS_CRASH_CFI})
+              --src ${CMAKE_CURRENT_SOURCE_DIR})
     set_tests_properties(crash_asan_chain PROPERTIES TIMEOUT 60 LABELS crash)
   endif()
 endif()

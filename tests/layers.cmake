@@ -15,4 +15,7 @@ if(FS_CLANG_FORMAT)
     COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/style.sh ${FS_CLANG_FORMAT})
   set_tests_properties(test_style PROPERTIES TIMEOUT 120
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+else()
+  fs_peer_missing(clang-format clang-format)
+  fs_skip_tests("clang-format not found" test_style)
 endif()

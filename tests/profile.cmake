@@ -5,14 +5,14 @@ fs_add_test(test_stacktable SOURCES test_stacktable.c
 
 # The written profile must be accepted by Go's pprof (golang-go): -raw
 # parses every message, -top must show the two stacks' leaf functions.
-find_program(FS_GO go)
+fs_find_peer(FS_GO PROGRAM go golang-go)
 if(FS_GO)
   add_test(NAME test_pprof_go
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pprof_go.sh
             $<TARGET_FILE:test_stacktable> ${FS_GO})
   set_tests_properties(test_pprof_go PROPERTIES TIMEOUT 180)
 else()
-  message(STATUS "go not found: pprof acceptance tests are skipped")
+  fs_skip_tests("go (golang-go) not found" test_pprof_go test_profile_cli)
 endif()
 
 # The CPU profiler end to end: `faststack profile` on an unmodified
