@@ -1,7 +1,6 @@
 # Thin wrapper over CMake. The two commands of the README:
 #   make demo   install what is missing, build, run the demo
-#   make check  the same plus test dependencies; the whole suite via ctest,
-#               then again built with ASan+UBSan
+#   make check  the same plus test dependencies; every test tier (TESTING.md)
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
@@ -10,8 +9,16 @@ FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
+# The tiers of `make check`, in order (scripts/check.sh times each).
+CHECK_TIERS ?= plain clang asan fuzz
+# Every tier configures afresh (cheap; a build directory from `make demo`,
+# made before the test peers were installed, learns about them) and
+# fails when a test peer is missing instead of skipping its tests.
+CHECK_CMAKE = -DFASTSTACK_REQUIRE_PEERS=ON $(CMAKE_ARGS)
+CTEST = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all build demo check check-plain check-clang check-asan check-fuzz fuzz bench deps clean install
+.PHONY: all build demo check check-plain check-clang check-asan \
+        check-fuzz fuzz bench deps clean install
 
 all: build
 
@@ -28,28 +35,30 @@ demo:
 
 check:
 	@bash scripts/deps.sh check
-	@$(MAKE) --no-print-directory check-plain
-	@$(MAKE) --no-print-directory check-clang
-	@$(MAKE) --no-print-directory check-asan
-	@$(MAKE) --no-print-directory check-fuzz
+	@bash scripts/check.sh $(CHECK_TIERS)
 
-check-plain: build
-	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+# gcc, RelWithDebInfo: the build `make demo` and `make bench` use.
+check-plain:
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CHECK_CMAKE)
+	cmake --build $(BUILD) -j $(JOBS)
+	$(CTEST) --test-dir $(BUILD)
 
 # The same suite built with clang: both compilers must stay -Werror clean.
 check-clang:
 	CC=clang cmake -S . -B $(CLANG_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-	  -DFASTSTACK_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	  -DFASTSTACK_BUILD_BENCH=OFF $(CHECK_CMAKE)
 	cmake --build $(CLANG_BUILD) -j $(JOBS)
-	ctest --test-dir $(CLANG_BUILD) --output-on-failure -j $(JOBS)
+	$(CTEST) --test-dir $(CLANG_BUILD)
 
+# The suite with ASan+UBSan, -fno-sanitize-recover.
 check-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_SANITIZE=ON \
-	  -DFASTSTACK_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	  -DFASTSTACK_BUILD_BENCH=OFF $(CHECK_CMAKE)
 	cmake --build $(ASAN_BUILD) -j $(JOBS)
-	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS) -LE no-asan
+	$(CTEST) --test-dir $(ASAN_BUILD) -LE no-asan
 
-# Each libFuzzer target for FUZZ_SECONDS, seeded from fuzz/seeds/NAME.
+# Each libFuzzer target for FUZZ_SECONDS, seeded from fuzz/seeds/NAME and
+# the seeds the fuzz build generates (fuzz/CMakeLists.txt).
 check-fuzz:
 	CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_FUZZ=ON \
 	  -DFASTSTACK_BUILD_TESTS=OFF -DFASTSTACK_BUILD_BENCH=OFF \
@@ -70,4 +79,5 @@ install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
-	rm -rf $(BUILD) $(CLANG_BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(CLANG_BUILD) $(ASAN_BUILD) \
+	  $(FUZZ_BUILD)

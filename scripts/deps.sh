@@ -5,7 +5,7 @@ set -euo pipefail
 target=${1:-demo}
 
 demo_pkgs=(cmake make gcc libc6-dev binutils)
-check_pkgs=("${demo_pkgs[@]}" pkg-config clang clang-format libclang-rt-14-dev llvm
+check_pkgs=("${demo_pkgs[@]}" pkg-config clang clang-format libclang-rt-14-dev llvm g++
             python3 libunwind-dev)
 bench_pkgs=("${demo_pkgs[@]}" libunwind-dev)
 # Later stages append to these lists in scripts/deps.d/*.sh
