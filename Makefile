@@ -4,20 +4,21 @@
 BUILD      ?= build
 ASAN_BUILD ?= build-asan
 CLANG_BUILD ?= build-clang
+RELEASE_BUILD ?= build-release
 FUZZ_BUILD ?= build-fuzz
 # Seconds per fuzz target: short in `make check`, as asked in `make fuzz`.
 FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 # The tiers of `make check`, in order (scripts/check.sh times each).
-CHECK_TIERS ?= plain clang asan fuzz
+CHECK_TIERS ?= plain clang release asan fuzz
 # Every tier configures afresh (cheap; a build directory from `make demo`,
 # made before the test peers were installed, learns about them) and
 # fails when a test peer is missing instead of skipping its tests.
 CHECK_CMAKE = -DFASTSTACK_REQUIRE_PEERS=ON $(CMAKE_ARGS)
 CTEST = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all build demo check check-plain check-clang check-asan \
+.PHONY: all build demo check check-plain check-clang check-release check-asan \
         check-fuzz fuzz bench deps clean install
 
 all: build
@@ -50,6 +51,14 @@ check-clang:
 	cmake --build $(CLANG_BUILD) -j $(JOBS)
 	$(CTEST) --test-dir $(CLANG_BUILD)
 
+# The same suite built as users build releases (-O3, no debug info in the
+# library; the tests' own programs keep theirs).
+check-release:
+	cmake -S . -B $(RELEASE_BUILD) -DCMAKE_BUILD_TYPE=Release \
+	  -DFASTSTACK_BUILD_BENCH=OFF $(CHECK_CMAKE)
+	cmake --build $(RELEASE_BUILD) -j $(JOBS)
+	$(CTEST) --test-dir $(RELEASE_BUILD)
+
 # The suite with ASan+UBSan, -fno-sanitize-recover.
 check-asan:
 	cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DFASTSTACK_SANITIZE=ON \
@@ -79,5 +88,5 @@ install: build
 	cmake --install $(BUILD) $(if $(PREFIX),--prefix $(PREFIX))
 
 clean:
-	rm -rf $(BUILD) $(CLANG_BUILD) $(ASAN_BUILD) \
+	rm -rf $(BUILD) $(CLANG_BUILD) $(RELEASE_BUILD) $(ASAN_BUILD) \
 	  $(FUZZ_BUILD)
