@@ -305,6 +305,15 @@ faststack_annotate_context(faststack_sources *s, const faststack_frame *frame,
                            int context, faststack_source_line *out, int max,
                            char *strbuf, size_t strcap);
 
+/* [AS-safe] What a line's status means, for people, to print beside the
+ * line: "stale: source newer than binary", "stale: source differs from
+ * the one compiled (MD5)", "line past end of file", ... ; NULL when the
+ * status needs no note (FASTSTACK_LINE_OK, NO_INFO, MISSING). Every
+ * program that shows a source line shows this note with it, so a stale
+ * line is never printed as if it were the code that runs. The string is
+ * static. */
+FASTSTACK_API const char *faststack_source_status_note(int status);
+
 /* Counters of a provider, for tests and benchmarks. */
 typedef struct faststack_sources_stats {
   unsigned long long opens;        /* files opened */
