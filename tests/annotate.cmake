@@ -12,7 +12,7 @@ add_test(NAME test_stale_e2e
           ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
           $<TARGET_FILE:faststack_static>
           "-lmd -lz -lzstd -liberty -ldl -lpthread")
-set_tests_properties(test_stale_e2e PROPERTIES LABELS no-asan TIMEOUT 120)
+set_tests_properties(test_stale_e2e PROPERTIES TIMEOUT 120)
 # Stale sources in every other place a source line is shown: `faststack
 # symbolize --source -e FILE` (offline), raw lines with --format, and the
 # crash handler reading the line at crash time.
@@ -22,5 +22,5 @@ if(TARGET faststack_cli)
             $<TARGET_FILE:faststack_cli> ${CMAKE_CURRENT_SOURCE_DIR}
             ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
             "-lmd -lz -lzstd -liberty -ldl -lpthread")
-  set_tests_properties(test_stale_offline PROPERTIES LABELS no-asan TIMEOUT 120)
+  set_tests_properties(test_stale_offline PROPERTIES TIMEOUT 120)
 endif()

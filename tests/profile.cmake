@@ -25,8 +25,5 @@ if(FS_GO AND TARGET faststack_cli)
   add_test(NAME test_profile_cli
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/profile_cli.sh
             $<TARGET_FILE:faststack_cli> $<TARGET_FILE:prof_target> ${FS_GO})
-  # Timer signals and sampling shares under ASan's slowdown are not what
-  # this test measures; the sanitizer build skips it.
-  set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240
-                       LABELS no-asan)
+  set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240)
 endif()

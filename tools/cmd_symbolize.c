@@ -327,7 +327,11 @@ typedef struct line_in {
 static char *next_line(line_in *in)
 {
   for (;;) {
-    char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+    /* Nothing buffered yet: buf may still be NULL, which memchr must not
+     * get even for 0 bytes. */
+    char *nl = in->end > in->start
+                   ? memchr(in->buf + in->start, '\n', in->end - in->start)
+                   : NULL;
     if (nl || (in->eof && in->start < in->end)) {
       char *line = in->buf + in->start;
       size_t len = nl ? (size_t)(nl - line) : in->end - in->start;
