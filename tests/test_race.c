@@ -347,6 +347,7 @@ static void race_stacktable(void)
     volatile unsigned long x = 0;                                              \
     while (thread_cpu_s() < cpu_s)                                             \
       for (int i = 0; i < 20000; i++) x += (unsigned long)i * (N + 1);         \
+    (void)x;                                                                   \
   }                                                                            \
   __attribute__((noinline)) void *worker_##N(void *arg)                        \
   {                                                                            \
