@@ -91,6 +91,8 @@ fuzz:
 	@bash scripts/deps.sh check
 	@$(MAKE) --no-print-directory check-fuzz FUZZ_SECONDS=$(or $(SECONDS),600)
 
+# Runs every benchmark; writes bench/RESULTS.md (date, commit, machine,
+# load, each table) and the README's measured section from it.
 bench:
 	@bash scripts/deps.sh bench
 	@$(MAKE) --no-print-directory build
