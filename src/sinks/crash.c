@@ -60,6 +60,13 @@ static char crash_stage[4096]; /* the owner's output buffer */
 volatile int fs_crash_test_hook;
 static volatile int *volatile test_bad_ptr;
 
+/* Hook 1's fault. A real one: UBSan's null check (in the sanitizer build)
+ * would end the process before the CPU faults, so it does not check it. */
+__attribute__((noinline, no_sanitize("undefined"))) static void test_fault(void)
+{
+  *test_bad_ptr = 1;
+}
+
 /* --------------------------------------------------------------- registers */
 
 static void out_registers(fs_out *o, const ucontext_t *uc)
@@ -221,7 +228,7 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
   if (cfg.registers && uc) out_registers(&o, uc);
   if (fs_crash_test_hook) {
     fs_out_finish(&o);
-    if (fs_crash_test_hook == 1) *test_bad_ptr = 1;
+    if (fs_crash_test_hook == 1) test_fault();
     for (;;) fs_sleep_ms(100);
   }
   report_trace(&o, sig, uc, tid);

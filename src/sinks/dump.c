@@ -71,6 +71,11 @@ dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
   return r == 0 ? shown : -1;
 }
 
+FASTSTACK_API int faststack_dump_prepare(void)
+{
+  return fs_threads_prepare();
+}
+
 FASTSTACK_API __attribute__((noinline)) int
 faststack_dump_threads(int fd, unsigned flags)
 {

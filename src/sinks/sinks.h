@@ -151,8 +151,11 @@ typedef struct fs_slot {
 
 /* How long a collection waits for the threads to answer (ms). */
 extern int fs_threads_timeout_ms;
-/* Maps the slots and installs the real-time handler; idempotent. AS-safe
- * in practice (mmap and sigaction are plain system calls). 0 or -1. */
+/* Maps the slots and installs the real-time handler; idempotent (what
+ * faststack_dump_prepare does). [AS-safe]: mmap and sigaction are plain
+ * system calls, and a call that finds the setup running waits for it a
+ * bounded time, not at all in the thread running it (a handler that
+ * interrupted it): then -1 with errno EBUSY. 0, or -1. */
 int fs_threads_prepare(void);
 /* The real-time signal the dumps use. */
 int fs_threads_signal(void);

@@ -112,10 +112,19 @@ FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
   return (int)n;
 }
 
+/* The message is rewritten under s->lock whenever any thread meets an
+ * error; a caller reading s->err itself would race that. It gets its own
+ * copy instead, taken under the lock, which only its next call replaces. */
 FASTSTACK_API const char *
 faststack_symbolizer_last_error(faststack_symbolizer *s)
 {
-  return s ? s->err : "";
+  static __thread char copy[sizeof s->err];
+  if (!s) return "";
+  pthread_mutex_lock(&s->lock);
+  memcpy(copy, s->err, sizeof copy);
+  pthread_mutex_unlock(&s->lock);
+  copy[sizeof copy - 1] = '\0';
+  return copy;
 }
 
 /* The function symbols of an offline symbolizer's file — its .symtab, or
