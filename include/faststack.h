@@ -488,8 +488,12 @@ typedef struct faststack_crash_options {
  * alternate signal stack so that a stack overflow can be reported; other
  * threads need faststack_crash_thread_init (the preload object of
  * `faststack run` does it for every new thread). Calling it again
- * updates the options. Returns 0, or -1 with errno set. Not AS-safe;
- * thread-safe. */
+ * updates the options. When another copy of faststack in this process
+ * (the `faststack run` preload, a library carrying its own copy) has
+ * installed its crash handler, returns 0 and does nothing: one report per
+ * crash. That mark is a mapping (docs/crash.md), so an exec'd program
+ * starts without it; the environment is never modified. Returns 0, or -1
+ * with errno set. Not AS-safe; thread-safe. */
 FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o);
 
 /* Stops reporting: faults then behave as if faststack were not there

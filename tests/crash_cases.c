@@ -359,6 +359,15 @@ __attribute__((noinline)) void case_dump(void)
   exit(0);
 }
 
+/* ---- a program that re-executes itself (under `faststack run` the new
+ * image has the preload's copy and this one, like the old) */
+__attribute__((noinline)) void case_reexec(void)
+{
+  char *args[] = {"crash_cases", "null", NULL};
+  execv("/proc/self/exe", args);
+  exit(3);
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -385,6 +394,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"nested", case_nested},
       {"watchdog", case_watchdog},
       {"dump", case_dump},
+      {"reexec", case_reexec},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {

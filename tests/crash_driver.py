@@ -522,6 +522,50 @@ def main():
                                 "kill -TERM $$"])
         check("run_dump: a terminating signal passes through", rc == -15,
               detail=str(rc))
+    elif c == "run_exec":
+        # The handler must be installed again in every image an exec
+        # starts: wrappers that exec the program, scripts ending in
+        # `exec "$@"`, programs that re-execute themselves; and one report
+        # when the image has two copies (the preload and a linked one).
+        with tempfile.TemporaryDirectory() as d:
+            script = os.path.join(d, "entrypoint.sh")
+            with open(script, "w") as f:
+                f.write('#!/bin/sh\nexport FOO=1\nexec "$@"\n')
+            os.chmod(script, 0o755)
+            plain = [args.plain, "null"]
+            wrappers = [
+                ("env", ["env"] + plain),
+                ("nice", ["nice"] + plain),
+                ("setsid -w", ["setsid", "-w"] + plain),
+                ("stdbuf -o0", ["stdbuf", "-o0"] + plain),
+                ("bash -c exec", ["bash", "-c", f"exec {args.plain} null"]),
+                ('exec "$@" script', [script] + plain),
+                ("self re-exec", [args.plain, "reexec"]),
+            ]
+            for what, cmd in wrappers:
+                rc, out, err, el = run([args.faststack, "run", "--no-table",
+                                        "--"] + cmd)
+                name = f"run_exec [{what}]"
+                # setsid -w forks when it leads its process group, and
+                # then exits with 128+signal.
+                if what == "setsid -w" and rc == 128 + SEGV:
+                    rc = -SEGV
+                basic(name, err, rc, el, SEGV, "SEGV_MAPERR")
+                ok, fr = at_line(faulting(err), "plain_store", "plain")
+                check(f"{name}: the faulting line", ok, detail=str(fr))
+            rc, out, err, el = run([args.faststack, "run", "--", "env"])
+            check("run_exec: installing leaves the environment alone (no "
+                  "setenv racing the program's getenv)",
+                  rc == 0 and "FASTSTACK_CRASH_HANDLER" not in out,
+                  detail=out[-300:])
+            for what, case in (("preload + linked copy", "null"),
+                               ("preload + linked copy, re-exec", "reexec")):
+                rc, out, err, el = run([args.faststack, "run", "--no-table",
+                                        "--", args.cases, case])
+                name = f"run_exec [{what}]"
+                basic(name, err, rc, el, SEGV, "SEGV_MAPERR")
+                ok, fr = at_line(faulting(err), "null_store", "null")
+                check(f"{name}: the faulting line", ok, detail=str(fr))
     elif c == "asan_chain":
         # Sanitizer build only: ASan's SEGV/BUS handler was installed
         # first; we report, then chain to it, and it ends the process.

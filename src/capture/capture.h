@@ -24,6 +24,18 @@ int fs_stack_region(uintptr_t sp, fs_region *out);
 /* [AS-safe] fs_stack_region past its cache: /proc/self/maps. */
 int fs_stack_region_scan(uintptr_t sp, fs_region *out);
 
+/* One line of /proc/self/maps. */
+typedef struct fs_maps_line {
+  uintptr_t lo, hi;
+  char perms[5]; /* "rw-p" */
+  char name[64]; /* the path's first bytes; "" for an anonymous mapping */
+} fs_maps_line;
+
+/* [AS-safe] Calls fn for each mapping of /proc/self/maps, in address
+ * order (raw open/read, no line buffer), until fn returns non-zero.
+ * Returns that value, 0 at the end, -1 when the file cannot be read. */
+int fs_maps_each(int (*fn)(const fs_maps_line *l, void *arg), void *arg);
+
 /* [AS-safe] Scans /proc/self/maps for the mapping holding addr; readable
  * and exec (either may be NULL) tell its permissions. 1 found, 0 not. */
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);

@@ -30,58 +30,106 @@ static int hexval(char c)
   return -1;
 }
 
-/* Streaming parse of "lo-hi perms ..." lines: no line buffer, so long
- * paths cost nothing and the stack footprint stays small (signal stacks
- * can be tiny). */
-int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
+/* The parser's state within one line of /proc/self/maps:
+ * "lo-hi perms offset dev inode   path". */
+typedef struct maps_parse {
+  fs_maps_line l;
+  int field; /* 0 lo, 1 hi, 2 perms, 3 offset, 4 dev, 5 inode, 6 path */
+  int pos;   /* bytes of the current field seen */
+  int bad;   /* the line did not parse: skipped */
+} maps_parse;
+
+static void maps_reset(maps_parse *m)
+{
+  m->l.lo = m->l.hi = 0;
+  m->l.perms[0] = '\0';
+  m->l.name[0] = '\0';
+  m->field = m->pos = m->bad = 0;
+}
+
+static void maps_byte(maps_parse *m, char c)
+{
+  int h;
+  if (m->field == 6) {
+    /* The path runs to the end of the line; its padding is skipped. */
+    if (m->pos == 0 && c == ' ') return;
+    if ((size_t)m->pos + 1 < sizeof m->l.name) {
+      m->l.name[m->pos] = c;
+      m->l.name[m->pos + 1] = '\0';
+    }
+    m->pos++;
+    return;
+  }
+  if (m->field == 0 && c == '-') {
+    m->field = 1;
+    m->pos = 0;
+  } else if (c == ' ') {
+    if (m->pos > 0) m->field++; /* runs of spaces separate one field */
+    m->pos = 0;
+  } else if (m->field <= 1) {
+    if ((h = hexval(c)) < 0) m->bad = 1;
+    else if (m->field == 0) m->l.lo = (m->l.lo << 4) | (uintptr_t)h;
+    else m->l.hi = (m->l.hi << 4) | (uintptr_t)h;
+    m->pos++;
+  } else {
+    if (m->field == 2 && m->pos < 4) {
+      m->l.perms[m->pos] = c;
+      m->l.perms[m->pos + 1] = '\0';
+    }
+    m->pos++;
+  }
+}
+
+/* Streaming parse of the lines: no line buffer, so long paths cost
+ * nothing and the stack footprint stays small (signal stacks can be
+ * tiny). */
+int fs_maps_each(int (*fn)(const fs_maps_line *l, void *arg), void *arg)
 {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return -1;
   char buf[512];
-  uintptr_t lo = 0, hi = 0;
-  int state = 0, perm_i = 0, r = 0, x = 0, found = 0;
+  maps_parse m;
+  maps_reset(&m);
+  int rc = 0;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) break;
-    for (ssize_t i = 0; i < n && !found; i++) {
-      char c = buf[i];
-      int h;
-      switch (state) {
-      case 0: /* lo */
-        if (c == '-') state = 1;
-        else if ((h = hexval(c)) >= 0) lo = (lo << 4) | (uintptr_t)h;
-        else state = 3;
-        break;
-      case 1: /* hi */
-        if (c == ' ') {
-          state = 2;
-          perm_i = 0;
-        } else if ((h = hexval(c)) >= 0) hi = (hi << 4) | (uintptr_t)h;
-        else state = 3;
-        break;
-      case 2: /* perms "rwxp" */
-        if (perm_i == 0) r = (c == 'r');
-        if (perm_i == 2) x = (c == 'x');
-        if (++perm_i == 4) {
-          if (addr >= lo && addr < hi) found = 1;
-          state = 3;
-        }
-        break;
-      default: /* rest of line */ break;
+    for (ssize_t i = 0; i < n && !rc; i++) {
+      if (buf[i] != '\n') {
+        maps_byte(&m, buf[i]);
+        continue;
       }
-      if (c == '\n') {
-        state = 0;
-        lo = hi = 0;
-      }
+      if (!m.bad && m.field >= 2 && m.l.perms[0]) rc = fn(&m.l, arg);
+      maps_reset(&m);
     }
-    if (found) break;
+    if (rc) break;
   }
   close(fd);
-  if (!found) return 0;
-  out->lo = lo;
-  out->hi = hi;
-  if (readable) *readable = r;
-  if (exec) *exec = x;
+  return rc;
+}
+
+typedef struct find_arg {
+  uintptr_t addr;
+  fs_maps_line found;
+} find_arg;
+
+static int find_one(const fs_maps_line *l, void *arg)
+{
+  find_arg *a = arg;
+  if (a->addr < l->lo || a->addr >= l->hi) return 0;
+  a->found = *l;
+  return 1;
+}
+
+int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
+{
+  find_arg a;
+  a.addr = addr;
+  if (fs_maps_each(find_one, &a) != 1) return 0;
+  out->lo = a.found.lo;
+  out->hi = a.found.hi;
+  if (readable) *readable = a.found.perms[0] == 'r';
+  if (exec) *exec = a.found.perms[2] == 'x';
   return 1;
 }
 

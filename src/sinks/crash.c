@@ -40,7 +40,8 @@ static struct {
   int source;
   int watchdog;
 } cfg = {FASTSTACK_TRACEBACK_SINGLE, 0, 0, 10};
-static int reporting; /* faststack_crash_install called */
+static int reporting;  /* faststack_crash_install called */
+static int owner_here; /* this copy made the owner mark (below) */
 
 /* The faulting thread's PCs: deep enough for a stack overflow's whole
  * recursion (so the trace still reaches main), mapped at install with
@@ -338,15 +339,39 @@ static int table_mode(const faststack_crash_options *o)
 }
 
 /* Two copies of faststack in one process (the `faststack run` preload and
- * a program linked with the library) would each report the same crash,
- * the second through chaining. The first copy to install marks the
- * process in the environment; later copies leave it in charge. */
-#define FS_OWNER_ENV "FASTSTACK_CRASH_HANDLER_PID"
+ * a program linked with the static library, or two libraries that each
+ * carry a hidden copy) would each report the same crash, the second
+ * through chaining. The first copy to install marks the process with a
+ * mapping named after faststack (a one-page memfd, PROT_NONE, listed in
+ * /proc/self/maps as "/memfd:faststack-crash-owner"); later copies leave
+ * it in charge. The mark lives in the address space, so it is what the
+ * image is: a fork keeps it (the same copy is in charge there), an exec
+ * drops it with the old image (the new program installs afresh).
+ * Nothing is written to the environment: setenv would race getenv in the
+ * program's other threads, and the environment survives exec. */
+#define FS_OWNER_MARK "faststack-crash-owner"
+#define FS_OWNER_MAPS_NAME "/memfd:" FS_OWNER_MARK
+
+static int is_owner_mark(const fs_maps_line *l, void *arg)
+{
+  (void)arg;
+  return !strncmp(l->name, FS_OWNER_MAPS_NAME, sizeof FS_OWNER_MAPS_NAME - 1);
+}
 
 static int other_copy_installed(void)
 {
-  const char *v = getenv(FS_OWNER_ENV);
-  return v && atoi(v) == (int)getpid() && !reporting;
+  return !owner_here && fs_maps_each(is_owner_mark, NULL) == 1;
+}
+
+/* Without /proc or memfd the mark cannot be made: then every copy
+ * reports (a second report, never none). */
+static void mark_owner(void)
+{
+  int fd = memfd_create(FS_OWNER_MARK, MFD_CLOEXEC);
+  if (fd < 0) return;
+  void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE, fd, 0);
+  close(fd);
+  (void)p; /* kept for the image's life */
 }
 
 /* The options, from o where it sets them, else from the environment. */
@@ -380,7 +405,7 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
     fs_sleep_ms(1);
   }
   int rc = 0;
-  if (other_copy_installed() && !fs_fault_installed()) goto done;
+  if (other_copy_installed()) goto done;
   configure(o);
   if (!crash_pcs) {
     void *p =
@@ -400,9 +425,8 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   if (fs_dump_signal_set(ds, sink_mode()) != 0) rc = -1;
   int tm = table_mode(o);
   if (tm) fs_ctab_start(tm, o ? o->table_max_bytes : 0);
-  char pid[24];
-  pid[fs_fmt_dec(pid, getpid())] = '\0';
-  setenv(FS_OWNER_ENV, pid, 1);
+  if (!owner_here) mark_owner();
+  owner_here = 1;
   reporting = 1;
 done:
   atomic_store(&installing, 0);
