@@ -449,8 +449,12 @@ typedef struct faststack_crash_options {
   /* FASTSTACK_TRACEBACK_*. */
   int traceback;
   /* Report destination: a path opened at crash time with O_APPEND (never
-   * truncated). NULL: FASTSTACK_OUTPUT, else stderr. Copied at install.
-   * If it cannot be opened then, the report goes to stderr. */
+   * truncated) and O_NONBLOCK. NULL: FASTSTACK_OUTPUT, else stderr as it
+   * is at install (a private duplicate is kept: a data file that later
+   * gets descriptor 2 never receives the report). Copied at install. If
+   * it cannot be opened then (a FIFO without a reader too), the report
+   * goes to stderr. Writes never wait more than 1 s for the output to
+   * take bytes (the rest is dropped) and never raise SIGPIPE. */
   const char *output;
   /* Signal that dumps every thread's stack and lets the program go on
    * (like jstack); 0: FASTSTACK_DUMP_SIGNAL (a number or a name such as
@@ -472,9 +476,11 @@ typedef struct faststack_crash_options {
    * stall the report until the watchdog ends the process. -1: not;
    * 0: FASTSTACK_CRASH_SOURCE=1, else not. */
   int source;
-  /* Seconds the report may take before a watchdog (alarm(2)) kills the
-   * process with the original signal; 0: FASTSTACK_CRASH_WATCHDOG, else
-   * 10. */
+  /* Seconds the report may take before a watchdog (SIGALRM, the
+   * ITIMER_REAL timer alarm(2) uses) ends the process with the original
+   * signal, whatever the output does; 0: FASTSTACK_CRASH_WATCHDOG, else
+   * 10. The program's own timer and SIGALRM handler are put back when the
+   * fault is passed to a handler installed before faststack's. */
   int watchdog_seconds;
   /* Milliseconds the ALL level and thread dumps wait for other threads
    * to record their stacks; threads that do not answer are listed as
@@ -525,8 +531,10 @@ FASTSTACK_API int faststack_crash_table_wait(int timeout_ms);
  * with a real-time signal (SIGRTMAX-2, reserved while faststack is used)
  * to record themselves into preallocated slots; threads that do not
  * answer within thread_timeout_ms (they block the signal, or are stopped)
- * are listed as such. Returns the number of threads whose stack was
- * written, or -1 (errno EBUSY while another dump or a crash report runs).
+ * are listed as such. Writes wait at most 1 s for fd to take bytes (the
+ * rest of the dump is dropped then) and never raise SIGPIPE. Returns the
+ * number of threads whose stack was written, or -1 (errno EBUSY while
+ * another dump or a crash report runs; -1 also when the output failed).
  * Up to 4096 threads. */
 FASTSTACK_API int faststack_dump_threads(int fd, unsigned flags);
 

@@ -368,6 +368,20 @@ __attribute__((noinline)) void case_reexec(void)
   exit(3);
 }
 
+/* ---- a program that closes stderr and opens its data file, which gets
+ * descriptor 2 (CRASH_DATA names it): the report must not land there */
+__attribute__((noinline)) void case_stderr_reuse(void)
+{
+  const char *path = getenv("CRASH_DATA");
+  close(2);
+  int fd = open(path ? path : "/dev/null", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd != 2) exit(3);
+  static const char data[] = "program data\n";
+  if (write(fd, data, sizeof data - 1) != sizeof data - 1) exit(3);
+  null_store(null_ptr);
+  KEEP();
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -395,6 +409,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"watchdog", case_watchdog},
       {"dump", case_dump},
       {"reexec", case_reexec},
+      {"stderr_reuse", case_stderr_reuse},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {

@@ -91,6 +91,44 @@ def run(cmd, env=None, timeout=10, cwd=None, core=False):
     return p.returncode, out, err, elapsed
 
 
+def fill_pipe(fd_path):
+    """Fills the pipe or FIFO at fd_path (a path, or /proc/self/fd/N) to
+    the brim through a description of its own, so the descriptor the
+    child gets stays blocking."""
+    w = os.open(fd_path, os.O_WRONLY | os.O_NONBLOCK)
+    try:
+        while True:
+            os.write(w, b"x" * 65536)
+    except BlockingIOError:
+        pass
+    finally:
+        os.close(w)
+
+
+def run_stderr_fd(cmd, fd, env=None, timeout=10):
+    """Runs cmd with descriptor fd as its stderr (nobody reads it); returns
+    (returncode, elapsed, timed_out)."""
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("FASTSTACK_") and k != "LD_PRELOAD"}
+    e.update(env or {})
+
+    def limits():
+        resource.setrlimit(resource.RLIMIT_CORE,
+                           (0, resource.getrlimit(resource.RLIMIT_CORE)[1]))
+
+    t0 = time.monotonic()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=fd, env=e,
+                         preexec_fn=limits)
+    timed_out = False
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        timed_out = True
+        p.kill()
+        p.wait()
+    return p.returncode, time.monotonic() - t0, timed_out
+
+
 # ---------------------------------------------------------------- parsing
 
 RAW = re.compile(r"^#(\d+)\s+0x([0-9a-f]+) (\S+)\+0x([0-9a-f]+)")
@@ -566,6 +604,93 @@ def main():
                 basic(name, err, rc, el, SEGV, "SEGV_MAPERR")
                 ok, fr = at_line(faulting(err), "null_store", "null")
                 check(f"{name}: the faulting line", ok, detail=str(fr))
+    elif c == "output_blocked":
+        # Whatever the output does, the process ends by its signal within
+        # the watchdog time plus 1 s: a FIFO nobody reads from (open would
+        # block), a FIFO whose reader never reads, stderr a full pipe.
+        wd = 2
+        env = {"FASTSTACK_CRASH_WATCHDOG": str(wd)}
+        with tempfile.TemporaryDirectory() as d:
+            fifo = os.path.join(d, "fifo")
+            os.mkfifo(fifo)
+            rc, out, err, el = run([args.cases, "null"], timeout=wd + 4,
+                                   env=dict(env, FASTSTACK_OUTPUT=fifo))
+            check("output_blocked [FIFO, no reader]: ends by SIGSEGV",
+                  rc == -SEGV, detail=str(rc))
+            check(f"output_blocked [FIFO, no reader]: within {wd} + 1 s",
+                  el < wd + 1, detail=f"{el:.2f} s")
+            check("output_blocked [FIFO, no reader]: the report went to "
+                  "stderr instead", "fatal signal SIGSEGV" in err)
+            reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+            try:
+                fill_pipe(fifo)
+                rc, out, err, el = run([args.cases, "null"],
+                                       timeout=wd + 4,
+                                       env=dict(env, FASTSTACK_OUTPUT=fifo))
+            finally:
+                os.close(reader)
+            check("output_blocked [FIFO, full, reader never reads]: ends by "
+                  "SIGSEGV", rc == -SEGV, detail=str(rc))
+            check("output_blocked [FIFO, full, reader never reads]: within "
+                  f"{wd} + 1 s", el < wd + 1, detail=f"{el:.2f} s")
+        r, w = os.pipe()
+        try:
+            fill_pipe(f"/proc/self/fd/{w}")
+            rc, el, hung = run_stderr_fd([args.cases, "null"], w, env=env,
+                                         timeout=wd + 4)
+        finally:
+            os.close(r)
+            os.close(w)
+        check("output_blocked [stderr a full pipe]: ends by SIGSEGV",
+              rc == -SEGV and not hung, detail=str(rc))
+        check(f"output_blocked [stderr a full pipe]: within {wd} + 1 s",
+              el < wd + 1, detail=f"{el:.2f} s")
+        # The watchdog itself never waits for the output either: a report
+        # that hangs (the test hook) with stderr a full pipe.
+        r, w = os.pipe()
+        try:
+            fill_pipe(f"/proc/self/fd/{w}")
+            rc, el, hung = run_stderr_fd([args.cases, "watchdog"], w,
+                                         timeout=wd + 4)
+        finally:
+            os.close(r)
+            os.close(w)
+        check("output_blocked [hung report, stderr full]: the watchdog ends "
+              "it by SIGSEGV", rc == -SEGV and not hung, detail=str(rc))
+        check("output_blocked [hung report, stderr full]: within 1 + 1 s",
+              el < 2, detail=f"{el:.2f} s")
+    elif c == "output_epipe":
+        # stderr a pipe whose reader is gone: the report's writes must not
+        # raise SIGPIPE; the process dies by its own signal.
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            rc, el, hung = run_stderr_fd([args.cases, "null"], w)
+        finally:
+            os.close(w)
+        check("output_epipe: ends by SIGSEGV, not SIGPIPE", rc == -SEGV,
+              detail=str(rc))
+        r, w = os.pipe()
+        os.close(r)
+        try:
+            rc, el, hung = run_stderr_fd(
+                [args.faststack, "run", "--", args.plain, "null"], w)
+        finally:
+            os.close(w)
+        check("output_epipe: the same under faststack run", rc == -SEGV,
+              detail=str(rc))
+    elif c == "stderr_reuse":
+        with tempfile.TemporaryDirectory() as d:
+            data = os.path.join(d, "data")
+            rc, out, err, el = run([args.cases, "stderr_reuse"],
+                                   env={"CRASH_DATA": data})
+            basic(c, err, rc, el, SEGV, "SEGV_MAPERR")
+            text = open(data).read()
+            check("stderr_reuse: the program's file holds only its data",
+                  text == "program data\n", detail=text[:200])
+            ok, fr = at_line(faulting(err), "null_store", "null")
+            check("stderr_reuse: the report went to the original stderr",
+                  ok, detail=str(fr))
     elif c == "asan_chain":
         # Sanitizer build only: ASan's SEGV/BUS handler was installed
         # first; we report, then chain to it, and it ends the process.

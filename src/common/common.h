@@ -49,10 +49,18 @@ typedef struct fs_out {
   size_t len; /* bytes in buf (fd mode) or bytes needed so far */
   int fd;     /* -1: buffer mode */
   int failed; /* a write(2) failed */
+  /* fd mode: > 0, writes are bounded (fs_write_bounded): once the
+   * descriptor took nothing for stall_ms, the rest of the output is
+   * dropped. 0: plain blocking writes. */
+  int stall_ms;
+  int sock; /* fs_write_bounded's note: -1 not known, 0 no, 1 a socket */
 } fs_out;
 
 void fs_out_init_buf(fs_out *o, char *buf, size_t cap);
 void fs_out_init_fd(fs_out *o, int fd, char *stage, size_t stage_cap);
+/* fs_out_init_fd with bounded writes (see stall_ms). */
+void fs_out_init_fd_bounded(fs_out *o, int fd, char *stage, size_t stage_cap,
+                            int stall_ms);
 void fs_out_mem(fs_out *o, const char *s, size_t n);
 void fs_out_str(fs_out *o, const char *s);
 void fs_out_char(fs_out *o, char c);
@@ -66,6 +74,29 @@ void fs_out_dec_pad(fs_out *o, int64_t v, int width);
 size_t fs_out_finish(fs_out *o);
 /* [AS-safe] write(2) all of buf, retrying on EINTR. 0 or -1. */
 int fs_write_all(int fd, const char *buf, size_t n);
+/* [AS-safe] Writes all of buf without ever waiting more than stall_ms
+ * for the descriptor to take bytes: poll(2) for room, then at most
+ * PIPE_BUF bytes per write (a pipe with room takes them at once), or a
+ * non-blocking send without SIGPIPE on a socket. The descriptor's flags
+ * are not touched (they are shared with whoever else holds it). A reader
+ * that is gone (POLLERR, POLLHUP) or a stall ends it. *sock caches
+ * whether fd is a socket (start at -1). 0, or -1 when not all was
+ * written. A write that still blocks (another thread filled the pipe
+ * between the poll and the write) is for the caller's watchdog. */
+int fs_write_bounded(int fd, const char *buf, size_t n, int stall_ms,
+                     int *sock);
+
+/* [AS-safe] Holds SIGPIPE off the calling thread while it writes where a
+ * reader may be gone (a pipe's EPIPE must not end a program by SIGPIPE
+ * instead of its own signal). begin blocks SIGPIPE; end discards a
+ * SIGPIPE that became pending meanwhile and restores the thread's mask
+ * for it. */
+typedef struct fs_nopipe {
+  sigset_t old;
+  int pending; /* a SIGPIPE was pending before begin: not ours */
+} fs_nopipe;
+void fs_nopipe_begin(fs_nopipe *s);
+void fs_nopipe_end(const fs_nopipe *s);
 
 /* [AS-safe] The one decimal and the one hex formatter: v into buf (no
  * NUL), returning the digit count. buf needs 20 (dec) or 16 (hex) bytes;

@@ -7,8 +7,9 @@
  *   1. elects one reporting thread (an atomic owner word): a second fault
  *      in another thread waits behind the report, a fault inside the
  *      report itself ends the process by the first signal;
- *   2. arms a watchdog (alarm(2)) so a stuck report still ends the process;
- *   3. writes with write(2) only: header, registers on request, the
+ *   2. arms a watchdog (SIGALRM) so a stuck report still ends the process;
+ *   3. writes with bounded write(2)s only (poll first: output nobody
+ *      reads drops the rest, it never holds the process): header, registers on request, the
  *      faulting thread's trace from the signal's ucontext (so it starts
  *      at the faulting instruction), every other thread at the ALL level;
  *   4. passes the fault on (fault.c): to the handler installed before
@@ -27,6 +28,8 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -87,15 +90,35 @@ static void out_registers(fs_out *o, const ucontext_t *uc)
   fs_out_char(o, '\n');
 }
 
+/* The watchdog: SIGALRM from ITIMER_REAL (alarm's timer). What it
+ * replaced is kept, so that a report followed by a previous handler that
+ * repairs the fault leaves the program's own timer and SIGALRM handler
+ * as they were. */
+static struct {
+  struct sigaction old_action;
+  struct itimerval old_timer;
+  int64_t armed_ns;
+  int was_blocked; /* SIGALRM was blocked in the reporting thread */
+} wd;
+/* The descriptor the report is going to, for the last words. */
+static volatile int report_fd = -1;
+
+/* [AS-safe] One line to the report's descriptor, only if it takes it at
+ * once: the report may be stuck writing to that very descriptor. */
+static void last_words(const char *msg, size_t n)
+{
+  int sock = -1;
+  if (report_fd >= 0) fs_write_bounded(report_fd, msg, n, 0, &sock);
+}
+
+/* Never waits for anything: the process ends by the first signal. */
 static void on_watchdog(int sig)
 {
   (void)sig;
   static const char msg[] =
       "\nfaststack: the crash report did not finish in time (watchdog); "
       "ending the process\n";
-  int fd = fs_output_open();
-  fs_write_all(fd, msg, sizeof msg - 1);
-  fs_output_close(fd);
+  last_words(msg, sizeof msg - 1);
   fs_die_now(first_sig ? first_sig : SIGABRT);
 }
 
@@ -106,12 +129,45 @@ static void arm_watchdog(void)
   sa.sa_handler = on_watchdog;
   sa.sa_flags = SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGALRM, &sa, NULL);
-  sigset_t set;
+  /* Its last words must not raise SIGPIPE in whatever thread it runs. */
+  sigaddset(&sa.sa_mask, SIGPIPE);
+  sigaction(SIGALRM, &sa, &wd.old_action);
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  it.it_value.tv_sec = cfg.watchdog > 0 ? cfg.watchdog : 10;
+  setitimer(ITIMER_REAL, &it, &wd.old_timer);
+  wd.armed_ns = fs_now_ns(CLOCK_MONOTONIC);
+  sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGALRM);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  alarm((unsigned)(cfg.watchdog > 0 ? cfg.watchdog : 10));
+  pthread_sigmask(SIG_UNBLOCK, &set, &old);
+  wd.was_blocked = sigismember(&old, SIGALRM);
+}
+
+/* The process goes on (a previous handler may repair the fault): the
+ * watchdog's timer off, and the program's timer, SIGALRM action and mask
+ * back as they were; the time the report took counts as elapsed. */
+static void disarm_watchdog(void)
+{
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  setitimer(ITIMER_REAL, &it, NULL);
+  if (wd.was_blocked) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+  }
+  sigaction(SIGALRM, &wd.old_action, NULL);
+  const struct timeval *v = &wd.old_timer.it_value;
+  if (!v->tv_sec && !v->tv_usec) return;
+  int64_t left = (int64_t)v->tv_sec * 1000000 + v->tv_usec -
+                 (fs_now_ns(CLOCK_MONOTONIC) - wd.armed_ns) / 1000;
+  if (left < 1) left = 1; /* it fell due during the report: now */
+  it.it_interval = wd.old_timer.it_interval;
+  it.it_value.tv_sec = (time_t)(left / 1000000);
+  it.it_value.tv_usec = (suseconds_t)(left % 1000000);
+  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* ------------------------------------------------------------------ report */
@@ -207,8 +263,13 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
 {
   const ucontext_t *uc = ucv;
   int fd = fs_output_open();
+  report_fd = fd;
   fs_out o;
-  fs_out_init_fd(&o, fd, crash_stage, sizeof crash_stage);
+  /* Bounded writes: output that nobody reads (a full pipe, a stopped
+   * terminal) drops the rest of the report instead of holding the
+   * process until the watchdog. */
+  fs_out_init_fd_bounded(&o, fd, crash_stage, sizeof crash_stage,
+                         FS_OUTPUT_STALL_MS);
   report_head(&o, sig, si, uc, tid);
   if (cfg.registers && uc) out_registers(&o, uc);
   if (fs_crash_test_hook) {
@@ -234,6 +295,7 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
                        : "\n");
   }
   fs_out_finish(&o);
+  report_fd = -1;
   fs_output_close(fd);
 }
 
@@ -282,9 +344,7 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
       /* A fault inside the report (or the chained handler) itself. */
       static const char msg[] =
           "\nfaststack: another fault while reporting; ending the process\n";
-      int fd = fs_output_open();
-      fs_write_all(fd, msg, sizeof msg - 1);
-      fs_output_close(fd);
+      last_words(msg, sizeof msg - 1);
       fs_die_now(first_sig ? first_sig : sig);
     }
     wait_behind(sig, si, uc);
@@ -292,15 +352,23 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
   }
   first_sig = sig;
   atomic_store(&crash_state, ST_REPORTING);
+  int chains = fs_fault_chains(sig);
   if (cfg.traceback != FASTSTACK_TRACEBACK_NONE) {
     atomic_store(&fs_output_reporting, 1);
     arm_watchdog();
     if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
+    /* A pipe whose reader is gone must not end the process by SIGPIPE
+     * instead of sig. */
+    fs_nopipe np;
+    fs_nopipe_begin(&np);
     report(sig, si, uc, me);
-    alarm(0);
+    fs_nopipe_end(&np);
+    /* Dying, the watchdog stays armed to the end; going on, the program
+     * gets its timer back. */
+    if (chains) disarm_watchdog();
     atomic_store(&fs_output_reporting, 0);
   }
-  if (fs_fault_chains(sig)) {
+  if (chains) {
     /* Later faults go straight to that handler too, as without us. */
     atomic_store(&crash_state, ST_CHAINED);
     atomic_store(&crash_owner, 0);

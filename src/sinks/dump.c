@@ -29,7 +29,12 @@ dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
   }
   if (flags & FASTSTACK_DUMP_RAW) mode |= FS_SINK_RAW;
   fs_out o;
-  fs_out_init_fd(&o, fd, dump_stage, sizeof dump_stage);
+  /* A dump never holds the program on output nobody reads, nor ends it
+   * by SIGPIPE. */
+  fs_out_init_fd_bounded(&o, fd, dump_stage, sizeof dump_stage,
+                         FS_OUTPUT_STALL_MS);
+  fs_nopipe np;
+  fs_nopipe_begin(&np);
   fs_out_str(&o, "\nthread dump");
   if (sig) {
     fs_out_str(&o, " (");
@@ -66,6 +71,7 @@ dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
       if (atomic_load(&slots[i].state) == FS_SLOT_DONE) shown++;
   }
   size_t r = fs_out_finish(&o);
+  fs_nopipe_end(&np);
   fs_threads_unlock();
   return r == 0 ? shown : -1;
 }

@@ -59,15 +59,24 @@ __attribute__((noreturn)) void fs_die_now(int sig);
 int fs_altstack_ensure(void);
 
 /* --------------------------------------------------------------- output.c
- * Where crash reports and signal-triggered dumps go: stderr, or the file
- * FASTSTACK_OUTPUT names (opened at report time, appended to). */
+ * Where crash reports and signal-triggered dumps go: stderr as it was at
+ * install (a private duplicate), or the file FASTSTACK_OUTPUT names
+ * (opened at report time, appended to, never blocking on open). */
+
+/* How long a report's write may wait for its descriptor to take bytes
+ * before the rest of the report is dropped (fs_write_bounded). */
+#define FS_OUTPUT_STALL_MS 1000
 
 /* Sets the output: NULL or "" for stderr; a relative path is made
- * absolute now (the cwd may change before a crash). Not AS-safe. */
+ * absolute now (the cwd may change before a crash). Takes the private
+ * duplicate of stderr. Not AS-safe. */
 void fs_output_set(const char *path);
-/* [AS-safe] A descriptor for one report, and its release. */
+/* [AS-safe] A descriptor for one report (-1: nowhere to write), and its
+ * release. */
 int fs_output_open(void);
 void fs_output_close(int fd);
+/* [AS-safe] stderr as it was at install (see output.c); -1 if gone. */
+int fs_output_stderr(void);
 /* [AS-safe] A crash report is being written: dumps wait their turn. */
 extern _Atomic int fs_output_reporting;
 
