@@ -382,6 +382,53 @@ __attribute__((noinline)) void case_stderr_reuse(void)
   KEEP();
 }
 
+/* ---- a program whose own SIGSEGV handler (installed before faststack's)
+ * repairs the fault: after the report the program goes on, with its
+ * pending alarm, its SIGALRM handler and its signal mask as they were */
+static char *repair_page;
+static volatile sig_atomic_t alarms;
+static void repair_handler(int sig, siginfo_t *si, void *uc)
+{
+  (void)sig;
+  (void)si;
+  (void)uc;
+  mprotect(repair_page, 4096, PROT_READ | PROT_WRITE);
+}
+static void on_alarm(int sig)
+{
+  (void)sig;
+  alarms++;
+}
+__attribute__((noinline)) void case_chain_repair(void)
+{
+  repair_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+  alarm(30);
+  repair_page[0] = 1; /* faults once; the program's handler repairs it */
+  unsigned left = alarm(0);
+  printf("pending alarm %s (%u s left)\n", left >= 20 ? "kept" : "lost", left);
+  struct sigaction now;
+  sigaction(SIGALRM, NULL, &now);
+  printf("SIGALRM handler %s\n", now.sa_handler == on_alarm ? "kept" : "lost");
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, NULL, &mask);
+  printf("SIGALRM %s\n",
+         sigismember(&mask, SIGALRM) ? "still blocked" : "unblocked behind us");
+  pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+  alarm(1);
+  for (int i = 0; i < 300 && !alarms; i++) usleep(10000);
+  printf("the next alarm %s\n", alarms ? "reached the program" : "was lost");
+  fflush(stdout);
+  exit(0);
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -410,6 +457,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"dump", case_dump},
       {"reexec", case_reexec},
       {"stderr_reuse", case_stderr_reuse},
+      {"chain_repair", case_chain_repair},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {
@@ -428,6 +476,13 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = own_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+  }
+  if (!strcmp(argv[1], "chain_repair")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = repair_handler;
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGSEGV, &sa, NULL);
   }

@@ -604,6 +604,18 @@ def main():
                 basic(name, err, rc, el, SEGV, "SEGV_MAPERR")
                 ok, fr = at_line(faulting(err), "null_store", "null")
                 check(f"{name}: the faulting line", ok, detail=str(fr))
+    elif c == "chain_repair":
+        rc, out, err, el = run([args.cases, c])
+        check("chain_repair: the program goes on and exits 0", rc == 0,
+              detail=f"rc {rc} {err[-300:]}")
+        check("chain_repair: one report, then the program's handler",
+              err.count("fatal signal SIGSEGV") == 1 and
+              "calling the previous SIGSEGV handler" in err)
+        for line in ("pending alarm kept", "SIGALRM handler kept",
+                     "SIGALRM still blocked",
+                     "the next alarm reached the program"):
+            check(f"chain_repair: {line}", line in out, detail=out)
+        check("chain_repair: no watchdog afterwards", "watchdog" not in err)
     elif c == "output_blocked":
         # Whatever the output does, the process ends by its signal within
         # the watchdog time plus 1 s: a FIFO nobody reads from (open would
