@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "faststack.h"
@@ -270,7 +271,7 @@ __attribute__((noinline)) void case_threads8(void)
 {
   pthread_t t[8];
   pthread_barrier_init(&barrier8, NULL, 8);
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < 100000; i++)
     pthread_create(&t[i], NULL, fault_thread_main, NULL);
   for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
   KEEP();
@@ -429,6 +430,35 @@ __attribute__((noinline)) void case_chain_repair(void)
   exit(0);
 }
 
+/* ---- a fault in one thread racing exit(0) in another: once a report
+ * starts, the process must end by the reported signal */
+static pthread_barrier_t exit_barrier;
+__attribute__((noinline)) void *exit_race_thread(void *arg)
+{
+  (void)arg;
+  faststack_crash_thread_init();
+  pthread_barrier_wait(&exit_barrier);
+  null_store(null_ptr);
+  KEEP();
+  return NULL;
+}
+__attribute__((noinline)) void case_exit_race(void)
+{
+  pthread_t t;
+  pthread_barrier_init(&exit_barrier, NULL, 2);
+  pthread_create(&t, NULL, exit_race_thread, NULL);
+  pthread_barrier_wait(&exit_barrier);
+  /* A random delay of up to 3 ms: sometimes the exit comes first,
+   * sometimes while the report is being written. */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long wait_ns = (long)((unsigned)getpid() * 2654435761u % 3000u) * 1000;
+  do clock_gettime(CLOCK_MONOTONIC, &t1);
+  while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) <
+         wait_ns);
+  exit(0);
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -458,6 +488,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"reexec", case_reexec},
       {"stderr_reuse", case_stderr_reuse},
       {"chain_repair", case_chain_repair},
+      {"exit_race", case_exit_race},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {

@@ -616,6 +616,22 @@ def main():
                      "the next alarm reached the program"):
             check(f"chain_repair: {line}", line in out, detail=out)
         check("chain_repair: no watchdog afterwards", "watchdog" not in err)
+    elif c == "exit_race":
+        # A fault racing exit(0): either exit wins before any report (status
+        # 0, no report), or the report's signal ends the process — never a
+        # report followed by status 0.
+        runs = int(os.environ.get("FASTSTACK_STRESS_RUNS", "60"))
+        bad = []
+        reports = 0
+        for i in range(runs):
+            rc, out, err, el = run([args.cases, c], timeout=15)
+            rep = "fatal signal SIGSEGV" in err
+            reports += rep
+            if (rep and rc != -SEGV) or rc not in (0, -SEGV):
+                bad.append((i, rc, rep))
+        note(f"exit_race: {runs} runs, {reports} with a report")
+        check(f"exit_race: every report ends by SIGSEGV ({runs} runs)",
+              not bad, detail=str(bad[:10]))
     elif c == "output_blocked":
         # Whatever the output does, the process ends by its signal within
         # the watchdog time plus 1 s: a FIFO nobody reads from (open would

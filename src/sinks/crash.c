@@ -28,6 +28,7 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/time.h>
 #include <time.h>
 #include <ucontext.h>
@@ -271,6 +272,8 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
   fs_out_init_fd_bounded(&o, fd, crash_stage, sizeof crash_stage,
                          FS_OUTPUT_STALL_MS);
   report_head(&o, sig, si, uc, tid);
+  /* What happened goes out first, whatever the walk does next. */
+  fs_out_finish(&o);
   if (cfg.registers && uc) out_registers(&o, uc);
   if (fs_crash_test_hook) {
     fs_out_finish(&o);
@@ -317,6 +320,37 @@ static void wait_behind(int sig, siginfo_t *si, void *uc)
   fs_die_now(first_sig ? first_sig : sig);
 }
 
+/* exit() in another thread would end the process while a report is
+ * written, with exit's status: a report printed, then status 0. So the
+ * thread in exit() waits here (an exit handler, registered at install,
+ * so it runs after the program's own) for the report to end the process
+ * by its signal. From the moment it gets here, a fault in any other
+ * thread passes the fault on at once, without a report that the exit
+ * would cut short. The owner word and exiting_tid are stored and then
+ * the other read (sequentially consistent), so at least one side sees
+ * the other. _exit and exit_group cannot be waited for. */
+static _Atomic int exiting_tid;
+
+/* [AS-safe] Is tid a live thread of this process? (A vfork child shares
+ * our memory: a tid it left behind is not one of ours.) */
+static int thread_alive(int tid)
+{
+  return syscall(SYS_tgkill, getpid(), tid, 0) == 0 || errno != ESRCH;
+}
+
+static void exit_waits_for_report(void)
+{
+  int me = fs_gettid();
+  atomic_store(&exiting_tid, me);
+  int owner = atomic_load(&crash_owner);
+  if (!owner || owner == me || !thread_alive(owner)) return;
+  int limit_ms = ((cfg.watchdog > 0 ? cfg.watchdog : 10) + 2) * 1000;
+  for (int waited = 0; waited < limit_ms; waited += 5) {
+    if (atomic_load(&crash_state) == ST_CHAINED) return; /* it went on */
+    fs_sleep_ms(5);
+  }
+}
+
 /* Lifts the soft core size limit to the hard one and makes sure the
  * process is dumpable: the core the default action leaves. */
 static void want_core(void)
@@ -353,7 +387,9 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
   first_sig = sig;
   atomic_store(&crash_state, ST_REPORTING);
   int chains = fs_fault_chains(sig);
-  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE) {
+  int exiting = atomic_load(&exiting_tid);
+  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE &&
+      (!exiting || exiting == me)) {
     atomic_store(&fs_output_reporting, 1);
     arm_watchdog();
     if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
@@ -493,7 +529,11 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   if (fs_dump_signal_set(ds, sink_mode()) != 0) rc = -1;
   int tm = table_mode(o);
   if (tm) fs_ctab_start(tm, o ? o->table_max_bytes : 0);
-  if (!owner_here) mark_owner();
+  if (!owner_here) {
+    mark_owner();
+    atexit(exit_waits_for_report);
+    at_quick_exit(exit_waits_for_report);
+  }
   owner_here = 1;
   reporting = 1;
 done:
