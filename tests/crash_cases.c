@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -459,6 +460,21 @@ __attribute__((noinline)) void case_exit_race(void)
   exit(0);
 }
 
+/* ---- a vfork child that crashes (it shares the parent's memory until it
+ * execs or dies), then the parent's own crash must still be reported */
+__attribute__((noinline)) void case_vfork(void)
+{
+  pid_t pid = vfork();
+  if (pid == 0) {
+    null_store(null_ptr);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  null_store(null_ptr);
+  KEEP();
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -489,6 +505,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"stderr_reuse", case_stderr_reuse},
       {"chain_repair", case_chain_repair},
       {"exit_race", case_exit_race},
+      {"vfork", case_vfork},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {

@@ -616,6 +616,20 @@ def main():
                      "the next alarm reached the program"):
             check(f"chain_repair: {line}", line in out, detail=out)
         check("chain_repair: no watchdog afterwards", "watchdog" not in err)
+    elif c == "vfork":
+        for level in ("single", "all"):
+            rc, out, err, el = run([args.cases, c],
+                                   env={"FASTSTACK_TRACEBACK": level})
+            name = f"vfork [{level}]"
+            check(f"{name}: the parent ends by SIGSEGV", rc == -SEGV,
+                  detail=str(rc))
+            check(f"{name}: in time (no wait behind the child's report)",
+                  el < 5, detail=f"{el:.2f} s")
+            pids = re.findall(r"^pid (\d+), thread", err, re.M)
+            check(f"{name}: the child's report, then the parent's",
+                  len(pids) == 2 and pids[0] != pids[1], detail=str(pids))
+            check(f"{name}: no thread left waiting", "did not answer" not in
+                  err and "other threads not shown" not in err)
     elif c == "exit_race":
         # A fault racing exit(0): either exit wins before any report (status
         # 0, no report), or the report's signal ends the process — never a

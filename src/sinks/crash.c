@@ -57,6 +57,10 @@ static uintptr_t *crash_pcs;
 enum { ST_IDLE = 0, ST_REPORTING, ST_CHAINED, ST_DYING };
 static _Atomic int crash_state;
 static _Atomic int crash_owner; /* tid of the reporting thread */
+/* The process whose thread set crash_state. A vfork child shares our
+ * memory until it execs or dies: a report it made (or a handler it
+ * chained to) is its own, and must not stop the parent's. */
+static _Atomic int crash_pid;
 static volatile sig_atomic_t first_sig;
 static char crash_stage[4096]; /* the owner's output buffer */
 
@@ -367,13 +371,22 @@ static void want_core(void)
  * once, then passes the fault on. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-  if (!reporting || atomic_load(&crash_state) == ST_CHAINED) {
+  int pid = getpid();
+  if (!reporting) {
     fs_fault_forward(sig, si, uc);
     return;
   }
+  if (atomic_load(&crash_state) == ST_CHAINED) {
+    if (atomic_load(&crash_pid) == pid) {
+      fs_fault_forward(sig, si, uc);
+      return;
+    }
+    int st = ST_CHAINED; /* a vfork child's: not ours */
+    atomic_compare_exchange_strong(&crash_state, &st, ST_IDLE);
+  }
   int me = fs_gettid();
   int owner = 0;
-  if (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
+  while (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
     if (owner == me) {
       /* A fault inside the report (or the chained handler) itself. */
       static const char msg[] =
@@ -381,16 +394,22 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
       last_words(msg, sizeof msg - 1);
       fs_die_now(first_sig ? first_sig : sig);
     }
-    wait_behind(sig, si, uc);
-    return;
+    if (thread_alive(owner)) {
+      wait_behind(sig, si, uc);
+      return;
+    }
+    /* The owner is no thread of ours: a vfork child that reported and
+     * died (or a fork child's copy of the parent's state). Take over;
+     * owner holds the stale value for the next try. */
   }
+  atomic_store(&crash_pid, pid);
   first_sig = sig;
   atomic_store(&crash_state, ST_REPORTING);
   int chains = fs_fault_chains(sig);
   int exiting = atomic_load(&exiting_tid);
   if (cfg.traceback != FASTSTACK_TRACEBACK_NONE &&
       (!exiting || exiting == me)) {
-    atomic_store(&fs_output_reporting, 1);
+    atomic_store(&fs_output_reporting, pid);
     arm_watchdog();
     if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
     /* A pipe whose reader is gone must not end the process by SIGPIPE

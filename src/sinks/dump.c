@@ -23,7 +23,7 @@ __attribute__((noinline)) static int
 dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
 {
   if (fs_threads_prepare() != 0) return -1;
-  if (atomic_load(&fs_output_reporting) || !fs_threads_lock(0)) {
+  if (fs_output_busy() || !fs_threads_lock(0)) {
     errno = EBUSY;
     return -1;
   }

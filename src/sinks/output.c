@@ -105,6 +105,12 @@ int fs_output_open(void)
   return fs_output_stderr();
 }
 
+int fs_output_busy(void)
+{
+  int pid = atomic_load(&fs_output_reporting);
+  return pid && pid == getpid();
+}
+
 void fs_output_close(int fd)
 {
   if (fd >= 0 && fd != STDERR_FILENO && fd != err_fd) close(fd);

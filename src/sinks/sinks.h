@@ -77,8 +77,12 @@ int fs_output_open(void);
 void fs_output_close(int fd);
 /* [AS-safe] stderr as it was at install (see output.c); -1 if gone. */
 int fs_output_stderr(void);
-/* [AS-safe] A crash report is being written: dumps wait their turn. */
+/* [AS-safe] The pid of a process whose crash report is being written (0:
+ * none): dumps wait their turn. A pid: a vfork child's report (in our
+ * memory) does not stop the parent's dumps. */
 extern _Atomic int fs_output_reporting;
+/* [AS-safe] Is this process writing a crash report? */
+int fs_output_busy(void);
 
 /* ----------------------------------------------------------- crashtable.c
  * The lookup table a signal handler symbolizes with. */
