@@ -768,8 +768,12 @@ typedef struct faststack_recover_report {
  * (the crash handler's seven signals; handlers installed before are chained
  * to for faults outside guards). Cost without a fault: a sigsetjmp that
  * does not save the signal mask (no system call; a few ns). After a
- * recovery the thread's signal mask is the faulting code's (the same as
- * at the call unless fn changed it). Not AS-safe. */
+ * recovery the thread's signal mask is that of fn's code: the faulting
+ * code's, or, when the fault happened inside handlers of signals that
+ * interrupted fn (their frames are abandoned by the jump), the mask the
+ * outermost of them interrupted — signals their delivery blocked are
+ * unblocked again. The same as at the call unless fn changed its mask
+ * itself. Not AS-safe. */
 FASTSTACK_API int faststack_recover(void (*fn)(void *), void *arg,
                                     faststack_recover_report *out);
 

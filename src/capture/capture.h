@@ -51,4 +51,12 @@ int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);
 const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
                                            ucontext_t *copy);
 
+/* [AS-safe] Walks from the fault context uc out to the frame whose stack
+ * pointer is stop (on the stack that holds stop) and stores in *mask the
+ * signal mask saved by the outermost signal frame crossed on the way:
+ * the mask of the code the first of the nested handlers interrupted (what
+ * that handler's sigreturn would have restored). Returns 1 when a signal
+ * frame was crossed, 0 when none was (or the walk could not go on). */
+int fs_capture_outer_mask(const ucontext_t *uc, uintptr_t stop, sigset_t *mask);
+
 #endif /* FASTSTACK_CAPTURE_H */
