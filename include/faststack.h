@@ -75,8 +75,13 @@ FASTSTACK_API unsigned faststack_version_number(void);
  * The walk validates every frame (inside this thread's stack, aligned,
  * strictly moving up, return address inside a loaded object) and ends at
  * the first frame that fails; it never faults, even on a smashed stack.
- * The strategy (frame pointers or DWARF CFI) is chosen per frame; see
- * docs/ARCHITECTURE.md. */
+ * A stack is the thread's own (cached per thread), its alternate signal
+ * stack, or another mapping that is one: the main thread's "[stack]", or
+ * anonymous memory right above a PROT_NONE guard page (thread stacks,
+ * guarded fiber stacks). A stack pointer anywhere else (the heap, a
+ * smashed register, a fiber stack from malloc) is not walked: frames may
+ * be missing, never made up. The strategy (frame pointers or DWARF CFI)
+ * is chosen per frame; see docs/ARCHITECTURE.md. */
 FASTSTACK_API int faststack_capture(uintptr_t *pcs, int max, int skip);
 
 /* [AS-safe] Like faststack_capture, but starting from the registers saved

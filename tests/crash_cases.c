@@ -475,6 +475,32 @@ __attribute__((noinline)) void case_vfork(void)
   KEEP();
 }
 
+/* ---- the stack pointer moved into the heap, which holds well-formed
+ * frame records whose return addresses are code: the report must show
+ * the faulting frame and no made-up callers */
+__attribute__((noinline)) void smash_regs(uintptr_t *fake)
+{
+  FRAME();
+  __asm__ volatile("movq %0, %%rsp\n\t"
+                   "movq %0, %%rbp\n\t"
+                   "movl $1, 0" /* FAULT:smash_sp */
+                   :
+                   : "r"(fake)
+                   : "memory");
+}
+__attribute__((noinline)) void case_smash_sp(void)
+{
+  size_t words = 8192;
+  uintptr_t *fake = malloc(words * sizeof *fake);
+  if (!fake) exit(3);
+  for (size_t k = 0; k + 1 < words; k += 2) {
+    fake[k] = (uintptr_t)&fake[k + 2 < words ? k + 2 : k];
+    fake[k + 1] = (uintptr_t)smash_regs + 4 + k / 2;
+  }
+  smash_regs(fake + words / 2);
+  KEEP();
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -506,6 +532,7 @@ __attribute__((noinline)) void run_case(const char *name)
       {"chain_repair", case_chain_repair},
       {"exit_race", case_exit_race},
       {"vfork", case_vfork},
+      {"smash_sp", case_smash_sp},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {

@@ -616,6 +616,16 @@ def main():
                      "the next alarm reached the program"):
             check(f"chain_repair: {line}", line in out, detail=out)
         check("chain_repair: no watchdog afterwards", "watchdog" not in err)
+    elif c == "smash_sp":
+        rc, out, err, el = run([args.cases, c])
+        basic(c, err, rc, el, SEGV, "SEGV_MAPERR")
+        frames = faulting(err)
+        check("smash_sp: frame 0 is smash_regs",
+              bool(frames) and frames[0]["func"] == "smash_regs",
+              detail=str(names(frames)[:3]))
+        check("smash_sp: no frames made up from the heap",
+              len(frames) == 1, detail=f"{len(frames)} frames: "
+              f"{names(frames)[:6]}")
     elif c == "vfork":
         for level in ("single", "all"):
             rc, out, err, el = run([args.cases, c],

@@ -15,11 +15,20 @@ typedef struct fs_region {
   uintptr_t lo, hi;
 } fs_region;
 
-/* [AS-safe] The readable region holding sp: the calling thread's stack
- * from a per-thread cache, else the mapping that holds sp, read from
- * /proc/self/maps with raw syscalls. Returns 0 (and an empty region) when
- * it cannot be determined. */
+/* [AS-safe] The stack region holding sp: the calling thread's stack from
+ * a per-thread cache, its alternate signal stack, else the mapping that
+ * holds sp, read from /proc/self/maps with raw syscalls — only when that
+ * mapping is a stack (the main thread's "[stack]", or an anonymous
+ * read-write mapping right above a PROT_NONE guard page: thread stacks,
+ * guarded fiber stacks). Returns 0 (and an empty region) otherwise: a
+ * stack pointer in the heap or any other memory is not walked. */
 int fs_stack_region(uintptr_t sp, fs_region *out);
+
+/* Caches the calling thread's stack bounds from pthread_getattr_np, so a
+ * thread whose stack the program allocated (pthread_attr_setstack, no
+ * guard page) is walked too. Not AS-safe: call at thread start
+ * (faststack_crash_thread_init and faststack_profiler_thread_init do). */
+void fs_stack_thread_init(void);
 
 /* [AS-safe] fs_stack_region past its cache: /proc/self/maps. */
 int fs_stack_region_scan(uintptr_t sp, fs_region *out);

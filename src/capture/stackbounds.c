@@ -10,7 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -133,12 +135,6 @@ int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
   return 1;
 }
 
-static int on_alt_stack(void)
-{
-  stack_t ss;
-  return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
-}
-
 static void cache_store(uintptr_t lo, uintptr_t hi)
 {
   tls_stack.valid = 0;
@@ -154,17 +150,71 @@ int fs_stack_region(uintptr_t sp, fs_region *out)
   return fs_stack_region_inline(sp, out);
 }
 
+/* Is the mapping holding sp a stack? Only a stack is walked: memory that
+ * merely holds sp (the heap, a buffer, a smashed register) may be full of
+ * well-formed "frames", and frames must never be made up. A stack is the
+ * main thread's ("[stack]"), or an anonymous read-write mapping right
+ * above a PROT_NONE guard page: every glibc thread stack, and fiber
+ * stacks allocated the careful way. */
+typedef struct stack_scan {
+  uintptr_t sp;
+  uintptr_t prev_hi; /* the previous mapping's end, and */
+  int prev_none;     /* whether it was inaccessible (a guard) */
+  int ok;
+  fs_region r;
+} stack_scan;
+
+static int stack_line(const fs_maps_line *l, void *arg)
+{
+  stack_scan *s = arg;
+  if (s->sp < l->lo || s->sp >= l->hi) {
+    s->prev_hi = l->hi;
+    s->prev_none = !strncmp(l->perms, "---", 3);
+    return 0;
+  }
+  int rw = l->perms[0] == 'r' && l->perms[1] == 'w';
+  int guarded = s->prev_none && s->prev_hi == l->lo && !l->name[0];
+  s->ok = rw && (guarded || !strncmp(l->name, "[stack", 6));
+  s->r.lo = l->lo;
+  s->r.hi = l->hi;
+  return 1;
+}
+
 int fs_stack_region_scan(uintptr_t sp, fs_region *out)
 {
-  int r = 0;
-  if (!fs_maps_find(sp, out, &r, NULL) || !r) {
+  /* The thread's alternate signal stack, exactly as registered. */
+  stack_t ss;
+  if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+      sp >= (uintptr_t)ss.ss_sp && sp - (uintptr_t)ss.ss_sp < ss.ss_size) {
+    out->lo = (uintptr_t)ss.ss_sp;
+    out->hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+    return 1;
+  }
+  stack_scan s;
+  memset(&s, 0, sizeof s);
+  s.sp = sp;
+  if (fs_maps_each(stack_line, &s) != 1 || !s.ok) {
     out->lo = out->hi = 0;
     return 0;
   }
+  *out = s.r;
   /* Cache it as this thread's stack only if it is not a signal stack;
    * fibers on other stacks just pay the scan. */
-  if (!tls_stack.valid && !on_alt_stack()) cache_store(out->lo, out->hi);
+  if (!tls_stack.valid && !(ss.ss_flags & SS_ONSTACK))
+    cache_store(out->lo, out->hi);
   return 1;
+}
+
+void fs_stack_thread_init(void)
+{
+  if (getpid() == gettid()) return; /* read at load time */
+  pthread_attr_t a;
+  void *addr;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &a) != 0) return;
+  if (pthread_attr_getstack(&a, &addr, &size) == 0 && size)
+    cache_store((uintptr_t)addr, (uintptr_t)addr + size);
+  pthread_attr_destroy(&a);
 }
 
 void fs_stack_init_main(void)

@@ -160,6 +160,7 @@ static int arm_tid(pid_t tid)
 int faststack_profiler_thread_init(void)
 {
   if (!atomic_load(&running)) return 0;
+  fs_stack_thread_init();
   return arm_tid((pid_t)syscall(SYS_gettid));
 }
 
