@@ -104,9 +104,11 @@ FASTSTACK_API int faststack_capture_ucontext(const void *ucontext,
 typedef struct faststack_module {
   /* The object's file path. For the executable, the resolved path of
    * /proc/self/exe; for the vDSO, "linux-vdso.so.1"; "" if not known.
-   * Lifetime: from faststack_module_find, valid until the object is
-   * dlclose'd; from faststack_modules_list, valid until the next call of
-   * faststack_modules_list or faststack_modules_refresh in any thread. */
+   * Lifetime: from faststack_modules_list, the life of the process (each
+   * distinct path is kept once, so memory grows only with the number of
+   * different objects ever loaded); from faststack_module_find, the same
+   * for an object listed by the last refresh, otherwise the loader's own
+   * string, valid until the object is dlclose'd. */
   const char *path;
   /* Load bias: the module-relative address (ELF virtual address, what
    * addr2line expects) of a PC is pc - bias. 0 for non-PIE executables. */
@@ -122,7 +124,10 @@ typedef struct faststack_module {
 /* [AS-safe] Finds the loaded object that contains pc and fills *out.
  * Returns 1 when found, 0 when pc is in no loaded object (or out is NULL).
  * Uses glibc's _dl_find_object (lock-free) and reads the build-id from the
- * object's mapped program headers; correct across dlopen and dlclose. */
+ * module snapshot or the object's mapped program headers. Safe while
+ * other threads dlopen and dlclose: the mapped headers are read with
+ * fault-safe copies, and an object unloaded while it is looked at is not
+ * found (0), never reported with another object's data. */
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out);
 
 /* Lists the loaded objects into out[0..max), in load order, and returns

@@ -62,3 +62,15 @@ if(Python3_FOUND AND TARGET faststack_cli)
     set_tests_properties(crash_asan_chain PROPERTIES TIMEOUT 60 LABELS crash)
   endif()
 endif()
+
+# dlclose while other threads resolve the unloaded library's PCs and the
+# crash table's builder lists modules: nothing may fault.
+add_library(racelib SHARED race_lib.c)
+target_compile_options(racelib PRIVATE -O1 -fno-omit-frame-pointer)
+fs_add_test(test_dlclose_race SOURCES test_dlclose_race.c
+            LIBS Threads::Threads ${CMAKE_DL_LIBS}
+            COPTS -fno-omit-frame-pointer
+            LABELS crash TIMEOUT 60)
+target_compile_definitions(test_dlclose_race PRIVATE
+  RACE_LIB="$<TARGET_FILE:racelib>")
+add_dependencies(test_dlclose_race racelib)

@@ -135,6 +135,53 @@ int fs_signal_is_fault(int sig, const siginfo_t *si);
 /* "SIGUSR2", "USR2", "12", "SIGRTMIN+3", "RTMAX-1" -> a number; 0 bad.
  * Not AS-safe (reads SIGRTMIN). */
 int fs_signal_parse(const char *s);
+/* [AS-safe] Ends the process by sig now: default action, unblocked,
+ * raised at this thread; _exit(128+sig) if it cannot kill. */
+__attribute__((noreturn)) void fs_die_now(int sig);
+/* [AS-safe] Passes a signal our handler received on as the kernel would
+ * have without us, given the action installed before ours: calls that
+ * handler (its mask, SA_RESETHAND, SA_NODEFER), or restores the default
+ * action and returns so that the faulting instruction runs again and
+ * kills with it (the core shows the fault itself), or raises it (a sent
+ * signal, SIGTRAP). An ignored signal sent by kill stays ignored. */
+void fs_signal_forward(const struct sigaction *prev, int sig, siginfo_t *si,
+                       void *uc);
+
+/* ----------------------------------------------------------- fixup.c
+ * Faults faststack's own reads may take, turned into answers: a read of
+ * memory another thread may unmap (an object being dlclosed), and files
+ * mapped for reading that may be truncated in place. */
+
+/* [AS-safe] Copies n bytes from the address src into dst: 0, or -1 when
+ * part of [src, src+n) is not readable (dst is then undefined). With a
+ * handler in place (fs_fixup_arm, or the fault sinks') a fault on the
+ * copy's loads resumes with the error; without one the kernel copies
+ * (process_vm_readv). */
+int fs_safe_copy(void *dst, uintptr_t src, size_t n);
+/* [AS-safe] Are the n (<= 64) bytes at address at readable and equal to
+ * bytes? */
+int fs_safe_equal(uintptr_t at, const void *bytes, size_t n);
+/* Registers a read-only file mapping [p, p+n): a SIGBUS in it (the file
+ * shrank) replaces its pages from the faulting one to the end by zero
+ * pages and marks it changed, instead of killing the process. Returns
+ * the slot, or -1 when the registry (8192 mappings) is full. Not
+ * AS-safe. */
+int fs_fixup_map_add(const void *p, size_t n);
+void fs_fixup_map_remove(int slot);
+/* [AS-safe] Has the mapping of this slot lost pages to a truncation? */
+int fs_fixup_map_changed(int slot);
+/* [AS-safe] 1 when the fault (si, uc) was one of the above and has been
+ * fixed up (the handler returns and the code resumes), else 0. */
+int fs_fixup_fault(int sig, siginfo_t *si, void *uc);
+/* Installs a SIGSEGV/SIGBUS handler that applies the fixups and passes
+ * every other fault on to the handler installed before it. Idempotent;
+ * a no-op once the fault sinks' handlers have adopted the fixups. Not
+ * AS-safe. */
+void fs_fixup_arm(void);
+/* The fault sinks' install: prev is what their handler replaced for sig;
+ * if that was the fixups' own handler, prev becomes what it had
+ * replaced. From then on the sinks' handler calls fs_fixup_fault. */
+void fs_fixup_adopt(int sig, struct sigaction *prev);
 
 /* ------------------------------------------------------------- proc.c
  * System helpers with raw system calls only: all [AS-safe]. */

@@ -9,11 +9,14 @@
 
 #include "common/common.h"
 
-/* [AS-safe] The build-id bytes of the object mapped at [start, end) with
- * the given bias, read from its mapped program headers and notes
- * (bounds-checked against the mapping), and their count; NULL if none. */
-const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
-                                        uintptr_t bias, unsigned *len);
+/* [AS-safe] The build-id of the object mapped at [start, end) with the
+ * given bias, read from its mapped ELF header, program headers and notes
+ * (bounds-checked against the mapping, read with fs_safe_copy: an object
+ * unloaded meanwhile gives 0, never a fault). Copies up to max bytes into
+ * id, stores the bytes' address in the mapping in *at (may be NULL) and
+ * returns how many were copied; 0 when there is none. */
+unsigned fs_mapped_build_id(uintptr_t start, uintptr_t end, uintptr_t bias,
+                            unsigned char *id, unsigned max, uintptr_t *at);
 
 /* [AS-safe] Changes whenever the module snapshot is replaced (so does
  * anything derived from faststack_module_find's answers). */

@@ -42,15 +42,9 @@ int fs_fault_index(int sig);
 /* [AS-safe] Does sig go to a handler installed before ours (not the
  * default action, not ignored)? */
 int fs_fault_chains(int sig);
-/* [AS-safe] Passes the fault on as the kernel would have without us:
- * calls the previous handler (its mask, SA_RESETHAND, SA_NODEFER), or
- * restores the default action and returns so that the faulting
- * instruction runs again and kills with it (the core shows the fault
- * itself), or raises it (a sent signal, SIGTRAP). */
+/* [AS-safe] Passes the fault on as the kernel would have without us, to
+ * the handler installed before ours (fs_signal_forward). */
 void fs_fault_forward(int sig, siginfo_t *si, void *uc);
-/* [AS-safe] Ends the process by sig now: default action, unblocked,
- * raised at this thread; _exit(128+sig) if it cannot kill. */
-__attribute__((noreturn)) void fs_die_now(int sig);
 
 /* ------------------------------------------------------------- altstack.c
  * Gives the calling thread a mmap'ed alternate signal stack with a guard

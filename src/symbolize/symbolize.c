@@ -28,6 +28,9 @@ alloc_symbolizer(const faststack_symbolizer_options *opts)
 {
   faststack_symbolizer *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  /* Reads of objects being unloaded and of files being truncated under
+   * us become answers, not faults (common/fixup.c). */
+  fs_fixup_arm();
   if (opts) s->opts = *opts;
   s->id = atomic_fetch_add(&next_symbolizer_id, 1);
   pthread_mutex_init(&s->lock, NULL);
@@ -138,8 +141,9 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
  * atomics and copies (most lookups in a row fall in the same object).
  * The build-id settles it: after a dlclose the loader may put another
  * small library exactly there, reusing the link map, the name string and
- * even the layout. The first page of an object's mapping always holds its
- * ELF header (readable), so reading there is safe whatever is mapped. */
+ * even the layout. The bytes are read with fs_safe_copy: an object
+ * another thread is unloading may be unmapped between _dl_find_object
+ * and the read, which then fails instead of faulting. */
 typedef struct sym_hint {
   uint64_t sid, snap;
   uintptr_t start, end, bias;
@@ -164,7 +168,7 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
       h->start == (uintptr_t)d.dlfo_map_start &&
       h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
       h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame &&
-      !memcmp(h->id_at, h->id, h->id_len)) {
+      fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
   }
@@ -175,7 +179,7 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   /* A hint only for an object whose build-id bytes are where and what
    * its symfile found them. */
   if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
-      !memcmp(f->mapped_id, f->raw_id, f->build_id_size)) {
+      fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
     *h = (sym_hint){
         s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
         m.bias, lm,           d.dlfo_eh_frame,  lm->l_name,
