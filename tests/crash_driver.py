@@ -656,6 +656,48 @@ def main():
         note(f"exit_race: {runs} runs, {reports} with a report")
         check(f"exit_race: every report ends by SIGSEGV ({runs} runs)",
               not bad, detail=str(bad[:10]))
+    elif c == "truncate_debug":
+        # `faststack run` builds its lookup table from libc's debug file
+        # (libc6-dbg) in a private FASTSTACK_DEBUG_ROOT, which is truncated
+        # in place while the table is built: the program must live on and
+        # exit 0 every time.
+        mods = subprocess.run([args.faststack, "modules"], text=True,
+                              capture_output=True).stdout
+        m = re.search(r" (/\S*/libc\.so\.6) build-id=([0-9a-f]+)", mods)
+        dbg = (f"/usr/lib/debug/.build-id/{m.group(2)[:2]}/"
+               f"{m.group(2)[2:]}.debug") if m else ""
+        if not m or not os.path.exists(dbg):
+            note(f"skip: libc's debug file is not installed ({dbg or '?'})")
+            return 77
+        runs = int(os.environ.get("FASTSTACK_STRESS_RUNS", "12"))
+        with tempfile.TemporaryDirectory() as d:
+            copy = os.path.join(d, ".build-id", m.group(2)[:2],
+                                m.group(2)[2:] + ".debug")
+            os.makedirs(os.path.dirname(copy))
+            data = open(dbg, "rb").read()
+            bad = []
+            for i in range(runs):
+                with open(copy, "wb") as f:
+                    f.write(data)
+                e = {k: v for k, v in os.environ.items()
+                     if not k.startswith("FASTSTACK_") and k != "LD_PRELOAD"}
+                e["FASTSTACK_DEBUG_ROOT"] = d
+                p = subprocess.Popen([args.faststack, "run", "--", "sleep",
+                                      "1"], env=e, stderr=subprocess.PIPE)
+                time.sleep(0.05 + 0.6 * i / max(runs - 1, 1))
+                with open(copy, "r+b") as f:
+                    f.truncate(300000)
+                try:
+                    _, err = p.communicate(timeout=15)
+                except subprocess.TimeoutExpired:
+                    p.kill()
+                    _, err = p.communicate()
+                if p.returncode != 0:
+                    bad.append((i, p.returncode,
+                                err.decode(errors="replace")[-200:]))
+            check(f"truncate_debug: the program lives on ({runs} runs, the "
+                  "debug file truncated at different moments)", not bad,
+                  detail=str(bad[:3]))
     elif c == "output_blocked":
         # Whatever the output does, the process ends by its signal within
         # the watchdog time plus 1 s: a FIFO nobody reads from (open would

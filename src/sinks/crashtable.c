@@ -443,6 +443,12 @@ static ctab *build(const faststack_module *m)
       if (add_function_name(&b, &syms[i]) != 0) break;
     }
   }
+  if (s && fs_symbolizer_changed(s)) {
+    /* The file shrank while we read it: what came from it may be wrong
+     * (names cut where pages turned to zeros). The module prints raw. */
+    b.nranges = b.nframes = 0;
+    b.pool.len = 0;
+  }
   if (s) faststack_symbolizer_free(s);
   free(syms);
   ctab *t = seal(&b, m);

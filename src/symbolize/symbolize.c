@@ -124,6 +124,11 @@ faststack_symbolizer_last_error(faststack_symbolizer *s)
 /* The function symbols of an offline symbolizer's file — its .symtab, or
  * its debug file's for a stripped binary, else .dynsym — sorted, one per
  * address, living as long as s. For the crash table's builder. */
+int fs_symbolizer_changed(faststack_symbolizer *s)
+{
+  return s && s->offline && s->nfiles && fs_symfile_changed(s->files[0]);
+}
+
 size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 {
   *out = NULL;
@@ -217,6 +222,11 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
     if (!n) {
       int lost = w.lost;
       n = fs_symfile_frames(s, f, addr, frames, max, &w);
+      if (n > 0 && fs_symfile_changed(f)) {
+        /* Its file shrank under us and read as zeros: unknown. */
+        memset(frames, 0, sizeof *frames);
+        n = 0;
+      }
       /* Only complete answers are worth keeping. */
       if (n > 0 && !w.lost && !lost && (!s->offline || fs_pcc_seen(s, addr)))
         fs_pcc_put(s, f, addr, frames, n);

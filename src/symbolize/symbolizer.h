@@ -101,6 +101,8 @@ void fs_symbolizer_set_error(faststack_symbolizer *s, const char *what,
 fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
                            const faststack_module *m);
 void fs_symfile_free(fs_symfile *f);
+/* Has one of f's files shrunk under it (fs_elf_changed)? */
+int fs_symfile_changed(const fs_symfile *f);
 /* The symfile of module m, opened on first use; NULL past
  * FS_SYMFILES_MAX objects. */
 fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);

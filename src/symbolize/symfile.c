@@ -161,6 +161,12 @@ void fs_symfile_free(fs_symfile *f)
   free(f);
 }
 
+int fs_symfile_changed(const fs_symfile *f)
+{
+  return (f->have_elf && fs_elf_changed(&f->elf)) ||
+         (f->have_dbg && fs_elf_changed(&f->dbg));
+}
+
 static int same(const fs_symfile *f, const faststack_module *m)
 {
   if (f->start != m->start || f->build_id_size != m->build_id_size ||
