@@ -701,9 +701,21 @@ FASTSTACK_API int faststack_profiler_stop(void);
  * Not AS-safe; may be called while running. */
 FASTSTACK_API int faststack_profiler_write(int fd, int folded);
 
-/* Stops without touching timers and empties the table: for a forked
- * child, which inherits neither timers nor ownership of the samples. */
+/* [AS-safe] Stops without touching timers and empties the table: for a
+ * forked child, which inherits neither timers nor ownership of the
+ * samples. Only stores: callable from a pthread_atfork child handler. */
 FASTSTACK_API void faststack_profiler_reset(void);
+
+/* [AS-safe] For a forked child, from a pthread_atfork child handler (where
+ * a child of a multi-threaded process may make only async-signal-safe
+ * calls): empties the table as faststack_profiler_reset and, if the
+ * parent was profiling, goes on profiling in the child without starting
+ * any thread: the thread that forked (the child's only one) gets a timer
+ * (raw system calls) and the handler puts each sample straight into the
+ * table. Threads the child creates later arm themselves with
+ * faststack_profiler_thread_init as usual. Returns 0 when the child is
+ * profiled, -1 when the parent was not profiling (or the timer failed). */
+FASTSTACK_API int faststack_profiler_after_fork(void);
 
 /* The profiler's table (NULL before the first start), for custom output. */
 FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);

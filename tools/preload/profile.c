@@ -7,9 +7,11 @@
  *                                 number) write the profile so far, and keep
  *                                 profiling
  * The profile is written when the program exits normally (exit or return
- * from main). A forked child profiles itself into PATH.PID; a program that
- * execs replaces the image, so the exec'd program (same pid, same
- * environment) profiles into PATH and the pre-exec samples are dropped. */
+ * from main). A forked child profiles itself into PATH.PID (without a
+ * thread of its own: see child_after_fork; the snapshot signal does not
+ * apply to it); a program that execs replaces the image, so the exec'd
+ * program (same pid, same environment) profiles into PATH and the
+ * pre-exec samples are dropped. */
 #define _GNU_SOURCE 1
 #include "faststack.h"
 
@@ -59,13 +61,30 @@ pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
   return rc;
 }
 
+/* ".PID" appended without stdio: see child_after_fork. */
+static void append_pid(char *path, size_t cap)
+{
+  char digits[16];
+  int n = 0;
+  for (unsigned v = (unsigned)getpid(); n == 0 || v; v /= 10)
+    digits[n++] = (char)('0' + v % 10);
+  size_t len = strlen(path);
+  if (len + 1 + (size_t)n + 1 > cap) return;
+  path[len++] = '.';
+  while (n) path[len++] = digits[--n];
+  path[len] = '\0';
+}
+
+/* A pthread_atfork child handler: the child of a multi-threaded process
+ * may make only async-signal-safe calls here (another thread of the
+ * parent may have held any lock), so no thread, no stdio, no malloc:
+ * the profiler goes on in the child by itself (faststack_profiler_after_
+ * fork), and the child's profile goes to PATH.PID. */
 static void child_after_fork(void)
 {
   if (!active) return;
-  faststack_profiler_reset();
-  size_t len = strlen(out_path);
-  snprintf(out_path + len, sizeof out_path - len, ".%d", (int)getpid());
-  faststack_profiler_start(hz);
+  append_pid(out_path, sizeof out_path);
+  if (faststack_profiler_after_fork() != 0) active = 0;
 }
 
 /* Writes the profile so far: to PATH.tmp, then renamed over PATH, so a
