@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build demo check check-plain check-clang check-asan check-fuzz fuzz bench deps clean install
+.PHONY: all build demo check check-plain check-stress check-clang check-asan check-fuzz fuzz bench deps clean install
 
 all: build
 
@@ -29,12 +29,24 @@ demo:
 check:
 	@bash scripts/deps.sh check
 	@$(MAKE) --no-print-directory check-plain
+	@$(MAKE) --no-print-directory check-stress
 	@$(MAKE) --no-print-directory check-clang
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-fuzz
 
 check-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
+
+# The crash handler's races in loops: the crash cases for concurrent
+# faults (threads8), a fault racing exit (exit_race), a vfork child's
+# crash and ALL with 50 threads, STRESS_RUNS runs each, at most
+# STRESS_SECONDS per case (a case that stops early says how many ran).
+STRESS_RUNS ?= 200
+STRESS_SECONDS ?= 50
+check-stress: build
+	FASTSTACK_STRESS_RUNS=$(STRESS_RUNS) FASTSTACK_STRESS_SECONDS=$(STRESS_SECONDS) \
+	  ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) \
+	  -R '^crash_(threads8|exit_race|vfork|all50)$$'
 
 # The same suite built with clang: both compilers must stay -Werror clean.
 check-clang:
