@@ -37,7 +37,8 @@ if(Python3_FOUND AND TARGET faststack_cli)
       fpe trap sigbus strlen memcpy qsort double_free threads8 dlopen all50
       chain nested watchdog dump none output crash_core table run
       run_overflow_thread run_dump run_exec output_blocked output_epipe
-      stderr_reuse chain_repair exit_race vfork smash_sp truncate_debug)
+      stderr_reuse chain_repair exit_race vfork smash_sp truncate_debug
+      symbolize_flood)
   foreach(c ${FS_CRASH_CASES})
     add_test(NAME crash_${c}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/crash_driver.py

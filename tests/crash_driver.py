@@ -738,6 +738,24 @@ def one_case(c):
             check(f"truncate_debug: the program lives on ({runs} runs, the "
                   "debug file truncated at different moments)", not bad,
                   detail=str(bad[:3]))
+    elif c == "symbolize_flood":
+        # `faststack symbolize --format` reads pasted, untrusted text: a log
+        # with 200,000 raw frame lines in a row must come out whole, in
+        # bounded memory (runs are cut into pieces).
+        n = 200000
+        text = "".join(f"#{i}  0x000055d2c1a2b3c4 /nonexistent/mod+0x{i:x}\n"
+                       for i in range(n)).encode()
+
+        def limit_as():
+            resource.setrlimit(resource.RLIMIT_AS, (768 << 20, 768 << 20))
+
+        p = subprocess.run([args.faststack, "symbolize", "--format", "go"],
+                           input=text, capture_output=True, timeout=120,
+                           preexec_fn=limit_as)
+        lines = p.stdout.count(b"\n")
+        check("symbolize_flood: every frame comes out under a 768 MiB "
+              "address-space limit", lines == 2 * n and p.returncode in (0, 1),
+              detail=f"rc {p.returncode}, {lines} lines of {2 * n}")
     elif c == "output_blocked":
         # Whatever the output does, the process ends by its signal within
         # the watchdog time plus 1 s: a FIFO nobody reads from (open would
