@@ -367,6 +367,50 @@ static void want_core(void)
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
+/* Elects the calling thread (me) to report. 1: elected. 0: another live
+ * thread of ours owns the report; this one waited behind it and passed
+ * its fault on. A fault inside our own report ends the process here. */
+static int elect(int me, int sig, siginfo_t *si, void *uc)
+{
+  int owner = 0;
+  while (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
+    if (owner == me) {
+      /* A fault inside the report (or the chained handler) itself. */
+      static const char msg[] =
+          "\nfaststack: another fault while reporting; ending the process\n";
+      last_words(msg, sizeof msg - 1);
+      fs_die_now(first_sig ? first_sig : sig);
+    }
+    if (thread_alive(owner)) {
+      wait_behind(sig, si, uc);
+      return 0;
+    }
+    /* The owner is no thread of ours: a vfork child that reported and
+     * died (or a fork child's copy of the parent's state). Take over;
+     * owner holds the stale value for the next try. */
+  }
+  return 1;
+}
+
+/* The report, under its watchdog and without SIGPIPE. */
+static void guarded_report(int sig, siginfo_t *si, void *uc, int me, int pid,
+                           int chains)
+{
+  atomic_store(&fs_output_reporting, pid);
+  arm_watchdog();
+  if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
+  /* A pipe whose reader is gone must not end the process by SIGPIPE
+   * instead of sig. */
+  fs_nopipe np;
+  fs_nopipe_begin(&np);
+  report(sig, si, uc, me);
+  fs_nopipe_end(&np);
+  /* Dying, the watchdog stays armed to the end; going on, the program
+   * gets its timer back. */
+  if (chains) disarm_watchdog();
+  atomic_store(&fs_output_reporting, 0);
+}
+
 /* The fault client (fault.c calls it after recovery declined): reports
  * once, then passes the fault on. */
 static void on_fault(int sig, siginfo_t *si, void *uc)
@@ -385,44 +429,14 @@ static void on_fault(int sig, siginfo_t *si, void *uc)
     atomic_compare_exchange_strong(&crash_state, &st, ST_IDLE);
   }
   int me = fs_gettid();
-  int owner = 0;
-  while (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
-    if (owner == me) {
-      /* A fault inside the report (or the chained handler) itself. */
-      static const char msg[] =
-          "\nfaststack: another fault while reporting; ending the process\n";
-      last_words(msg, sizeof msg - 1);
-      fs_die_now(first_sig ? first_sig : sig);
-    }
-    if (thread_alive(owner)) {
-      wait_behind(sig, si, uc);
-      return;
-    }
-    /* The owner is no thread of ours: a vfork child that reported and
-     * died (or a fork child's copy of the parent's state). Take over;
-     * owner holds the stale value for the next try. */
-  }
+  if (!elect(me, sig, si, uc)) return;
   atomic_store(&crash_pid, pid);
   first_sig = sig;
   atomic_store(&crash_state, ST_REPORTING);
   int chains = fs_fault_chains(sig);
   int exiting = atomic_load(&exiting_tid);
-  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE &&
-      (!exiting || exiting == me)) {
-    atomic_store(&fs_output_reporting, pid);
-    arm_watchdog();
-    if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
-    /* A pipe whose reader is gone must not end the process by SIGPIPE
-     * instead of sig. */
-    fs_nopipe np;
-    fs_nopipe_begin(&np);
-    report(sig, si, uc, me);
-    fs_nopipe_end(&np);
-    /* Dying, the watchdog stays armed to the end; going on, the program
-     * gets its timer back. */
-    if (chains) disarm_watchdog();
-    atomic_store(&fs_output_reporting, 0);
-  }
+  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE && (!exiting || exiting == me))
+    guarded_report(sig, si, uc, me, pid, chains);
   if (chains) {
     /* Later faults go straight to that handler too, as without us. */
     atomic_store(&crash_state, ST_CHAINED);
