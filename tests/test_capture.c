@@ -167,8 +167,24 @@ static int walk_fake(uintptr_t *mem, size_t words)
   return faststack_capture_ucontext(&uc, pcs, 128);
 }
 
+/* A thread's malloc comes from a glibc thread arena: a heap mapping with
+ * a large PROT_NONE reservation next to it, no guard page. */
+static void *arena_walk(void *arg)
+{
+  (void)arg;
+  uintptr_t *mem = malloc(4096 * sizeof *mem);
+  intptr_t n = mem ? walk_fake(mem, 4096) : -1;
+  free(mem);
+  return (void *)n;
+}
+
 static void test_foreign_stack(void)
 {
+  pthread_t t;
+  void *n = NULL;
+  CHECK_EQ(pthread_create(&t, NULL, arena_walk, NULL), 0);
+  pthread_join(t, &n);
+  CHECK_EQ((intptr_t)n, 1);
   uintptr_t *heap = malloc(4096 * sizeof *heap); /* brk heap */
   CHECK(heap != NULL);
   if (heap) CHECK_EQ(walk_fake(heap, 4096), 1);

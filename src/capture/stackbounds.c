@@ -154,12 +154,16 @@ int fs_stack_region(uintptr_t sp, fs_region *out)
  * merely holds sp (the heap, a buffer, a smashed register) may be full of
  * well-formed "frames", and frames must never be made up. A stack is the
  * main thread's ("[stack]"), or an anonymous read-write mapping right
- * above a PROT_NONE guard page: every glibc thread stack, and fiber
- * stacks allocated the careful way. */
+ * above a PROT_NONE guard of at most FS_GUARD_MAX: every glibc thread
+ * stack (one page by default), and fiber stacks allocated the careful
+ * way. Allocators reserve large PROT_NONE ranges next to their heaps
+ * (glibc's thread arenas, sanitizer allocators): too large for a guard. */
+#define FS_GUARD_MAX ((uintptr_t)1 << 20)
+
 typedef struct stack_scan {
   uintptr_t sp;
   uintptr_t prev_hi; /* the previous mapping's end, and */
-  int prev_none;     /* whether it was inaccessible (a guard) */
+  int prev_guard;    /* whether it could be a guard (small, inaccessible) */
   int ok;
   fs_region r;
 } stack_scan;
@@ -169,11 +173,12 @@ static int stack_line(const fs_maps_line *l, void *arg)
   stack_scan *s = arg;
   if (s->sp < l->lo || s->sp >= l->hi) {
     s->prev_hi = l->hi;
-    s->prev_none = !strncmp(l->perms, "---", 3);
+    s->prev_guard =
+        !strncmp(l->perms, "---", 3) && l->hi - l->lo <= FS_GUARD_MAX;
     return 0;
   }
   int rw = l->perms[0] == 'r' && l->perms[1] == 'w';
-  int guarded = s->prev_none && s->prev_hi == l->lo && !l->name[0];
+  int guarded = s->prev_guard && s->prev_hi == l->lo && !l->name[0];
   s->ok = rw && (guarded || !strncmp(l->name, "[stack", 6));
   s->r.lo = l->lo;
   s->r.hi = l->hi;

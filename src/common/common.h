@@ -161,6 +161,9 @@ int fs_safe_copy(void *dst, uintptr_t src, size_t n);
 /* [AS-safe] Are the n (<= 64) bytes at address at readable and equal to
  * bytes? */
 int fs_safe_equal(uintptr_t at, const void *bytes, size_t n);
+/* [AS-safe] Is the NUL-terminated string at address at readable and equal
+ * to s? Reads at most strlen(s) + 1 bytes there. */
+int fs_safe_streq(uintptr_t at, const char *s);
 /* Registers a read-only file mapping [p, p+n): a SIGBUS in it (the file
  * shrank) replaces its pages from the faulting one to the end by zero
  * pages and marks it changed, instead of killing the process. Returns

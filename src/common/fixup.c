@@ -111,6 +111,18 @@ int fs_safe_equal(uintptr_t at, const void *bytes, size_t n)
   return fs_safe_copy(buf, at, n) == 0 && memcmp(buf, bytes, n) == 0;
 }
 
+int fs_safe_streq(uintptr_t at, const char *s)
+{
+  size_t n = strlen(s) + 1; /* the NUL too: a longer string differs */
+  unsigned char buf[64];
+  for (size_t off = 0; off < n; off += sizeof buf) {
+    size_t k = n - off < sizeof buf ? n - off : sizeof buf;
+    if (fs_safe_copy(buf, at + off, k) != 0 || memcmp(buf, s + off, k) != 0)
+      return 0;
+  }
+  return 1;
+}
+
 /* ------------------------------------------------------- file mappings */
 
 #define FS_FIXUP_MAPS 8192

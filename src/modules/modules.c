@@ -26,6 +26,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -215,35 +216,83 @@ static const faststack_module *snapshot_find(const fs_snapshot *s,
   return NULL;
 }
 
+int fs_link_map_read(const void *lmv, uintptr_t *bias, const char **name)
+{
+  const struct link_map *lm = lmv;
+  *bias = 0;
+  *name = NULL;
+  if (!lm) return 1;
+  /* l_addr and l_name are the first two fields of the public part: one
+   * copy (a system call when no fixup handler is in place). */
+  struct {
+    ElfW(Addr) addr;
+    char *name;
+  } head;
+  _Static_assert(offsetof(struct link_map, l_name) == sizeof(ElfW(Addr)),
+                 "l_addr, then l_name");
+  if (fs_safe_copy(&head, (uintptr_t)lm, sizeof head) != 0) return 0;
+  *bias = head.addr;
+  *name = head.name;
+  return 1;
+}
+
+const char *fs_link_map_name(const void *lm)
+{
+  uintptr_t bias;
+  const char *name;
+  return fs_link_map_read(lm, &bias, &name) ? name : NULL;
+}
+
+int fs_module_kept(const faststack_module *m)
+{
+  fs_snapshot *s = snapshot_acquire();
+  const faststack_module *k = snapshot_find(s, m->start);
+  int kept = k && k->path == m->path;
+  snapshot_release();
+  return kept;
+}
+
+/* The snapshot's entry is the object found only with the same bias and
+ * name: another library may sit where an unloaded one was. The name is
+ * the loader's (read safely); "" names the executable. */
+static int same_object(const faststack_module *m, uintptr_t bias,
+                       const char *lname)
+{
+  if (!m || m->bias != bias) return 0;
+  if (lname && fs_safe_streq((uintptr_t)lname, m->path)) return 1;
+  return !strcmp(m->path, exe_path) &&
+         (!lname || fs_safe_streq((uintptr_t)lname, ""));
+}
+
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
 {
   if (!out) return 0;
   struct dl_find_object d;
   if (_dl_find_object((void *)pc, &d) != 0) return 0;
-  const struct link_map *lm = d.dlfo_link_map;
-  const char *name = lm && lm->l_name && lm->l_name[0] ? lm->l_name : exe_path;
+  /* The link map is read with fs_safe_copy: a dlclose in another thread
+   * may free it any moment now (checked again below). */
+  const char *lname;
+  if (!fs_link_map_read(d.dlfo_link_map, &out->bias, &lname)) return 0;
   out->start = (uintptr_t)d.dlfo_map_start;
   out->end = (uintptr_t)d.dlfo_map_end;
-  out->bias = lm ? lm->l_addr : 0;
-  out->path = name;
+  out->path = lname;
   out->build_id_size = 0;
   out->build_id[0] = '\0';
   fs_snapshot *s = snapshot_acquire();
   const faststack_module *m = snapshot_find(s, out->start);
-  /* The same object as the snapshot's only with the same bias and name:
-   * another library may sit where an unloaded one was. */
-  if (m && m->bias == out->bias && !strcmp(m->path, name)) {
+  if (same_object(m, out->bias, lname)) {
     out->path = m->path; /* kept for the process's life */
     /* The hex string and its NUL only: this runs on every lookup. */
     memcpy(out->build_id, m->build_id, 2 * (size_t)m->build_id_size + 1);
     out->build_id_size = m->build_id_size;
   }
   snapshot_release();
+  if (out->path == lname && (!lname || fs_safe_streq((uintptr_t)lname, "")))
+    out->path = exe_path; /* not in the snapshot, and nameless */
   if (!out->build_id_size) mapped_build_id(out);
   /* The object must still be there: its link map (bias, name) was read
-   * after _dl_find_object answered, and a dlclose in another thread
-   * frees it. An object gone meanwhile is not found: missing, not
-   * wrong. */
+   * after _dl_find_object answered. An object gone meanwhile is not
+   * found: missing, not wrong. */
   struct dl_find_object again;
   if (_dl_find_object((void *)pc, &again) != 0 ||
       again.dlfo_link_map != d.dlfo_link_map ||

@@ -172,13 +172,19 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   if (lm && h->sid == s->id && h->snap == snap &&
       h->start == (uintptr_t)d.dlfo_map_start &&
       h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
-      h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame &&
+      h->name == fs_link_map_name(lm) && h->eh_frame == d.dlfo_eh_frame &&
       fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
   }
   faststack_module m;
   if (!faststack_module_find(at, &m)) return NULL;
+  /* Loaded since the last refresh: the path is the loader's, which a
+   * dlclose frees; the snapshot's copy lives as long as the process. */
+  if (!fs_module_kept(&m)) {
+    faststack_modules_refresh();
+    if (!faststack_module_find(at, &m)) return NULL;
+  }
   fs_symfile *f = fs_symfile_for(s, &m);
   *bias = m.bias;
   /* A hint only for an object whose build-id bytes are where and what
@@ -187,7 +193,7 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
       fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
     *h = (sym_hint){
         s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
-        m.bias, lm,           d.dlfo_eh_frame,  lm->l_name,
+        m.bias, lm,           d.dlfo_eh_frame,  fs_link_map_name(lm),
         f,      f->mapped_id, f->build_id_size, {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
