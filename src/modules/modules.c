@@ -34,10 +34,19 @@
 
 #include "modules/modules.h"
 
+/* One module of a snapshot, and where its build-id sits in its mapping:
+ * what tells, at a lookup, that the object there is still this one. */
+typedef struct snap_entry {
+  faststack_module m; /* the path is interned (intern_path) */
+  uintptr_t id_at;    /* 0: no build-id note found */
+  unsigned id_len;    /* bytes at id_at, as they were (<= 20) */
+  unsigned char id[20];
+} snap_entry;
+
 typedef struct fs_snapshot {
   unsigned long long adds, subs;
   int n;
-  faststack_module mods[]; /* paths are interned (intern_path) */
+  snap_entry mods[];
 } fs_snapshot;
 
 static char exe_path[4096];
@@ -207,12 +216,11 @@ static void snapshot_release(void)
   atomic_fetch_sub(&active_readers, 1);
 }
 
-static const faststack_module *snapshot_find(const fs_snapshot *s,
-                                             uintptr_t start)
+static const snap_entry *snapshot_find(const fs_snapshot *s, uintptr_t start)
 {
   if (!s) return NULL;
   for (int i = 0; i < s->n; i++) /* tens of modules: a scan is fine */
-    if (s->mods[i].start == start) return &s->mods[i];
+    if (s->mods[i].m.start == start) return &s->mods[i];
   return NULL;
 }
 
@@ -246,21 +254,24 @@ const char *fs_link_map_name(const void *lm)
 int fs_module_kept(const faststack_module *m)
 {
   fs_snapshot *s = snapshot_acquire();
-  const faststack_module *k = snapshot_find(s, m->start);
-  int kept = k && k->path == m->path;
+  const snap_entry *k = snapshot_find(s, m->start);
+  int kept = k && k->m.path == m->path;
   snapshot_release();
   return kept;
 }
 
-/* The snapshot's entry is the object found only with the same bias and
- * name: another library may sit where an unloaded one was. The name is
- * the loader's (read safely); "" names the executable. */
-static int same_object(const faststack_module *m, uintptr_t bias,
-                       const char *lname)
+/* The snapshot's entry is the object found only with the same bias, the
+ * same name and the same build-id bytes where it had them: another
+ * library (even another build of the same path) may sit where an
+ * unloaded one was. The name is the loader's (read safely); "" names
+ * the executable. */
+static int same_object(const snap_entry *e, uintptr_t bias, const char *lname)
 {
-  if (!m || m->bias != bias) return 0;
-  if (lname && fs_safe_streq((uintptr_t)lname, m->path)) return 1;
-  return !strcmp(m->path, exe_path) &&
+  if (!e || e->m.bias != bias) return 0;
+  if (e->id_at && !fs_safe_equal(e->id_at, e->id, e->id_len)) return 0;
+  const char *path = e->m.path;
+  if (lname && fs_safe_streq((uintptr_t)lname, path)) return 1;
+  return !strcmp(path, exe_path) &&
          (!lname || fs_safe_streq((uintptr_t)lname, ""));
 }
 
@@ -279,8 +290,9 @@ FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
   out->build_id_size = 0;
   out->build_id[0] = '\0';
   fs_snapshot *s = snapshot_acquire();
-  const faststack_module *m = snapshot_find(s, out->start);
-  if (same_object(m, out->bias, lname)) {
+  const snap_entry *e = snapshot_find(s, out->start);
+  if (same_object(e, out->bias, lname)) {
+    const faststack_module *m = &e->m;
     out->path = m->path; /* kept for the process's life */
     /* The hex string and its NUL only: this runs on every lookup. */
     memcpy(out->build_id, m->build_id, 2 * (size_t)m->build_id_size + 1);
@@ -368,8 +380,9 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
   }
   if (b->n >= b->s->n) return 1; /* objects appeared between the passes */
-  faststack_module *m = &b->s->mods[b->n++];
-  memset(m, 0, sizeof *m);
+  snap_entry *e = &b->s->mods[b->n++];
+  memset(e, 0, sizeof *e);
+  faststack_module *m = &e->m;
   uintptr_t lo = UINTPTR_MAX, hi = 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -387,10 +400,16 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   m->path = intern_path(name);
   if (!m->path) m->path = "";
   unsigned char id[FASTSTACK_BUILD_ID_MAX];
+  uintptr_t at = 0;
   unsigned idn =
       phdrs_build_id((uintptr_t)info->dlpi_phdr, info->dlpi_phnum,
-                     info->dlpi_addr, m->start, m->end, id, sizeof id, NULL);
+                     info->dlpi_addr, m->start, m->end, id, sizeof id, &at);
   if (idn) hex_id(id, idn, m);
+  if (idn) {
+    e->id_at = at;
+    e->id_len = idn < sizeof e->id ? idn : (unsigned)sizeof e->id;
+    memcpy(e->id, id, e->id_len);
+  }
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
   struct dl_find_object d;
@@ -440,7 +459,7 @@ static int refresh_locked(void)
   }
   memset(&b, 0, sizeof b);
   dl_iterate_phdr(collect, &b);
-  size_t sz = sizeof(fs_snapshot) + (size_t)b.n * sizeof(faststack_module);
+  size_t sz = sizeof(fs_snapshot) + (size_t)b.n * sizeof(snap_entry);
   fs_snapshot *s = malloc(sz);
   if (!s) return -1;
   s->n = b.n;
@@ -475,7 +494,7 @@ FASTSTACK_API int faststack_modules_list(faststack_module *out, int max)
   int n = refresh_locked();
   if (n >= 0 && out) {
     fs_snapshot *s = atomic_load(&current);
-    for (int i = 0; i < s->n && i < max; i++) out[i] = s->mods[i];
+    for (int i = 0; i < s->n && i < max; i++) out[i] = s->mods[i].m;
   }
   pthread_mutex_unlock(&refresh_lock);
   notify();
