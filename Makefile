@@ -12,15 +12,15 @@ FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 # The tiers of `make check`, in order (scripts/check.sh times each).
-CHECK_TIERS ?= plain clang release asan tsan fuzz deb
+CHECK_TIERS ?= plain stress clang release asan tsan fuzz deb
 # Every tier configures afresh (cheap; a build directory from `make demo`,
 # made before the test peers were installed, learns about them) and
 # fails when a test peer is missing instead of skipping its tests.
 CHECK_CMAKE = -DFASTSTACK_REQUIRE_PEERS=ON $(CMAKE_ARGS)
 CTEST = ctest --output-on-failure --no-tests=error -j $(JOBS)
 
-.PHONY: all build demo check check-plain check-clang check-release check-asan \
-        check-tsan check-fuzz check-deb fuzz bench deps clean install
+.PHONY: all build demo check check-plain check-stress check-clang check-release \
+        check-asan check-tsan check-fuzz check-deb fuzz bench deps clean install
 
 all: build
 
@@ -44,6 +44,17 @@ check-plain:
 	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo $(CHECK_CMAKE)
 	cmake --build $(BUILD) -j $(JOBS)
 	$(CTEST) --test-dir $(BUILD)
+
+# The crash handler's races in loops: the crash cases for concurrent
+# faults (threads8), a fault racing exit (exit_race), a vfork child's
+# crash and ALL with 50 threads, STRESS_RUNS runs each, at most
+# STRESS_SECONDS per case (a case that stops early says how many ran).
+STRESS_RUNS ?= 200
+STRESS_SECONDS ?= 50
+check-stress: build
+	FASTSTACK_STRESS_RUNS=$(STRESS_RUNS) FASTSTACK_STRESS_SECONDS=$(STRESS_SECONDS) \
+	  ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS) \
+	  -R '^crash_(threads8|exit_race|vfork|all50)$$'
 
 # The same suite built with clang: both compilers must stay -Werror clean.
 check-clang:

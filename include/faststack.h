@@ -79,8 +79,13 @@ FASTSTACK_API unsigned faststack_version_number(void);
  * The walk validates every frame (inside this thread's stack, aligned,
  * strictly moving up, return address inside a loaded object) and ends at
  * the first frame that fails; it never faults, even on a smashed stack.
- * The strategy (frame pointers or DWARF CFI) is chosen per frame; see
- * docs/ARCHITECTURE.md. */
+ * A stack is the thread's own (cached per thread), its alternate signal
+ * stack, or another mapping that is one: the main thread's "[stack]", or
+ * anonymous memory right above a PROT_NONE guard page (thread stacks,
+ * guarded fiber stacks). A stack pointer anywhere else (the heap, a
+ * smashed register, a fiber stack from malloc) is not walked: frames may
+ * be missing, never made up. The strategy (frame pointers or DWARF CFI)
+ * is chosen per frame; see docs/ARCHITECTURE.md. */
 FASTSTACK_API int faststack_capture(uintptr_t *pcs, int max, int skip);
 
 /* [AS-safe] Like faststack_capture, but starting from the registers saved
@@ -103,9 +108,11 @@ FASTSTACK_API int faststack_capture_ucontext(const void *ucontext,
 typedef struct faststack_module {
   /* The object's file path. For the executable, the resolved path of
    * /proc/self/exe; for the vDSO, "linux-vdso.so.1"; "" if not known.
-   * Lifetime: from faststack_module_find, valid until the object is
-   * dlclose'd; from faststack_modules_list, valid until the next call of
-   * faststack_modules_list or faststack_modules_refresh in any thread. */
+   * Lifetime: from faststack_modules_list, the life of the process (each
+   * distinct path is kept once, so memory grows only with the number of
+   * different objects ever loaded); from faststack_module_find, the same
+   * for an object listed by the last refresh, otherwise the loader's own
+   * string, valid until the object is dlclose'd. */
   const char *path;
   /* Load bias: the module-relative address (ELF virtual address, what
    * addr2line expects) of a PC is pc - bias. 0 for non-PIE executables. */
@@ -121,7 +128,10 @@ typedef struct faststack_module {
 /* [AS-safe] Finds the loaded object that contains pc and fills *out.
  * Returns 1 when found, 0 when pc is in no loaded object (or out is NULL).
  * Uses glibc's _dl_find_object (lock-free) and reads the build-id from the
- * object's mapped program headers; correct across dlopen and dlclose. */
+ * module snapshot or the object's mapped program headers. Safe while
+ * other threads dlopen and dlclose: the mapped headers are read with
+ * fault-safe copies, and an object unloaded while it is looked at is not
+ * found (0), never reported with another object's data. */
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out);
 
 /* [not AS-safe] Lists the loaded objects into out[0..max), in load
@@ -549,8 +559,12 @@ typedef struct faststack_crash_options {
   /* FASTSTACK_TRACEBACK_*. */
   int traceback;
   /* Report destination: a path opened at crash time with O_APPEND (never
-   * truncated). NULL: FASTSTACK_OUTPUT, else stderr. Copied at install.
-   * If it cannot be opened then, the report goes to stderr. */
+   * truncated) and O_NONBLOCK. NULL: FASTSTACK_OUTPUT, else stderr as it
+   * is at install (a private duplicate is kept: a data file that later
+   * gets descriptor 2 never receives the report). Copied at install. If
+   * it cannot be opened then (a FIFO without a reader too), the report
+   * goes to stderr. Writes never wait more than 1 s for the output to
+   * take bytes (the rest is dropped) and never raise SIGPIPE. */
   const char *output;
   /* Signal that dumps every thread's stack and lets the program go on
    * (like jstack); 0: FASTSTACK_DUMP_SIGNAL (a number or a name such as
@@ -572,9 +586,11 @@ typedef struct faststack_crash_options {
    * stall the report until the watchdog ends the process. -1: not;
    * 0: FASTSTACK_CRASH_SOURCE=1, else not. */
   int source;
-  /* Seconds the report may take before a watchdog (alarm(2)) kills the
-   * process with the original signal; 0: FASTSTACK_CRASH_WATCHDOG, else
-   * 10. */
+  /* Seconds the report may take before a watchdog (SIGALRM, the
+   * ITIMER_REAL timer alarm(2) uses) ends the process with the original
+   * signal, whatever the output does; 0: FASTSTACK_CRASH_WATCHDOG, else
+   * 10. The program's own timer and SIGALRM handler are put back when the
+   * fault is passed to a handler installed before faststack's. */
   int watchdog_seconds;
   /* Milliseconds the ALL level and thread dumps wait for other threads
    * to record their stacks; threads that do not answer are listed as
@@ -589,7 +605,12 @@ typedef struct faststack_crash_options {
  * reported; other threads need faststack_crash_thread_init (the preload
  * object of `faststack run` does it for every new thread). Also prepares
  * thread dumps (faststack_dump_prepare). Calling it again updates the
- * options. Returns 0, or -1 with errno set. Thread-safe. */
+ * options. When another copy of faststack in this process (the
+ * `faststack run` preload, a library carrying its own copy) has
+ * installed its crash handler, returns 0 and does nothing: one report per
+ * crash. That mark is a mapping (docs/crash.md), so an exec'd program
+ * starts without it; the environment is never modified. Returns 0, or -1
+ * with errno set. Thread-safe. */
 FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o);
 
 /* [not AS-safe] Stops reporting: faults then behave as if faststack were
@@ -627,13 +648,15 @@ FASTSTACK_API int faststack_dump_prepare(void);
 
 /* [AS-safe] Writes every thread's stack to fd and returns (the program
  * goes on): the calling thread's own, then the others', which are asked
- * with SIGRTMAX-2 to record themselves into preallocated slots; threads
- * that do not answer within thread_timeout_ms (they block the signal, or
- * are stopped) are listed as such. Returns the number of threads whose
- * stack was written, or -1 (errno EBUSY while another dump or a crash
- * report runs, or while the dump setup runs in another thread or was
- * interrupted by this call; another errno when the setup failed). Up to
- * 4096 threads.
+ * with SIGRTMAX-2 (reserved while faststack is used) to record themselves
+ * into preallocated slots; threads that do not answer within
+ * thread_timeout_ms (they block the signal, or are stopped) are listed as
+ * such. Writes wait at most 1 s for fd to take bytes (the rest of the
+ * dump is dropped then) and never raise SIGPIPE. Returns the number of
+ * threads whose stack was written, or -1 (errno EBUSY while another dump
+ * or a crash report runs, or while the dump setup runs in another thread
+ * or was interrupted by this call; another errno when the setup or the
+ * output failed). Up to 4096 threads.
  * The setup is faststack_dump_prepare's. When neither it nor
  * faststack_crash_install ran before, the first call does it: mmap and
  * sigaction, system calls that are safe in a handler too, but better
@@ -800,10 +823,21 @@ FASTSTACK_API int faststack_profiler_stop(void);
  * stacks. Returns 0 or -1. May be called while running. */
 FASTSTACK_API int faststack_profiler_write(int fd, int folded);
 
-/* [not AS-safe] Stops without touching timers and empties the table: for
- * a forked child, which inherits neither timers nor ownership of the
- * samples (it reinitializes a mutex). */
+/* [AS-safe] Stops without touching timers and empties the table: for a
+ * forked child, which inherits neither timers nor ownership of the
+ * samples. Only stores: callable from a pthread_atfork child handler. */
 FASTSTACK_API void faststack_profiler_reset(void);
+
+/* [AS-safe] For a forked child, from a pthread_atfork child handler (where
+ * a child of a multi-threaded process may make only async-signal-safe
+ * calls): empties the table as faststack_profiler_reset and, if the
+ * parent was profiling, goes on profiling in the child without starting
+ * any thread: the thread that forked (the child's only one) gets a timer
+ * (raw system calls) and the handler puts each sample straight into the
+ * table. Threads the child creates later arm themselves with
+ * faststack_profiler_thread_init as usual. Returns 0 when the child is
+ * profiled, -1 when the parent was not profiling (or the timer failed). */
+FASTSTACK_API int faststack_profiler_after_fork(void);
 
 /* [AS-safe] The profiler's table (NULL before the first start), for
  * custom output. */
@@ -880,8 +914,12 @@ typedef struct faststack_recover_report {
  * (the crash handler's seven signals; handlers installed before are chained
  * to for faults outside guards). Cost without a fault: a sigsetjmp that
  * does not save the signal mask (no system call; a few ns). After a
- * recovery the thread's signal mask is the faulting code's (the same as
- * at the call unless fn changed it). */
+ * recovery the thread's signal mask is that of fn's code: the faulting
+ * code's, or, when the fault happened inside handlers of signals that
+ * interrupted fn (their frames are abandoned by the jump), the mask the
+ * outermost of them interrupted — signals their delivery blocked are
+ * unblocked again. The same as at the call unless fn changed its mask
+ * itself. */
 FASTSTACK_API int faststack_recover(void (*fn)(void *), void *arg,
                                     faststack_recover_report *out);
 

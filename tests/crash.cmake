@@ -33,7 +33,9 @@ if(Python3_FOUND AND TARGET faststack_cli)
   set(FS_CRASH_CASES null rodata overflow_main overflow_thread abort assert
       fpe trap sigbus strlen memcpy qsort double_free threads8 dlopen all50
       chain nested watchdog dump none output crash_core table color run
-      run_overflow_thread run_dump)
+      run_overflow_thread run_dump run_exec output_blocked output_epipe
+      stderr_reuse chain_repair exit_race vfork smash_sp truncate_debug
+      symbolize_flood)
   foreach(c ${FS_CRASH_CASES})
     add_test(NAME crash_${c}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/crash_driver.py
@@ -44,8 +46,9 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --src ${CMAKE_CURRENT_SOURCE_DIR})
     # In the sanitizer build ASAN_OPTIONS leave the fatal signals to
     # faststack (tests/CMakeLists.txt); crash_asan_chain below is the case
-    # where ASan's own handler comes first.
-    set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS crash)
+    # where ASan's own handler comes first. 90 s: `make check-stress` runs
+    # the racy cases in loops of at most 50 s.
+    set_tests_properties(crash_${c} PROPERTIES TIMEOUT 90 LABELS crash)
   endforeach()
   # Five crashes in one case.
   set_tests_properties(crash_color PROPERTIES TIMEOUT 90)
@@ -70,3 +73,20 @@ if(TARGET faststack_cli)
             $<TARGET_FILE:prof_target>)
   set_tests_properties(test_cli_polish PROPERTIES TIMEOUT 120 LABELS no-asan)
 endif()
+# dlclose while other threads resolve the unloaded library's PCs and the
+# crash table's builder lists modules: nothing may fault.
+add_library(racelib SHARED race_lib.c)
+target_compile_options(racelib PRIVATE -O1 -fno-omit-frame-pointer)
+fs_add_test(test_dlclose_race SOURCES test_dlclose_race.c
+            LIBS Threads::Threads ${CMAKE_DL_LIBS}
+            COPTS -fno-omit-frame-pointer
+            LABELS crash TIMEOUT 60)
+target_compile_definitions(test_dlclose_race PRIVATE
+  RACE_LIB="$<TARGET_FILE:racelib>")
+add_dependencies(test_dlclose_race racelib)
+
+# A file the symbolizer has mapped is truncated in place: no SIGBUS, and
+# answers right or unknown (the fixups of common/fixup.c).
+fs_add_test(test_truncate SOURCES test_truncate.c COPTS -O1 -g -fno-inline
+            LABELS crash TIMEOUT 60)
+set_tests_properties(test_truncate PROPERTIES SKIP_RETURN_CODE 77)

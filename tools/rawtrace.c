@@ -15,7 +15,12 @@
 
 #define RAW_INLINE_MAX 16
 #define RAW_STR_PER_LINE 4096
-#define RAW_MAX_FILES 64
+/* Files kept open at once; frames of further files print unresolved. */
+#define RAW_MAX_FILES 256
+/* Raw lines symbolized and formatted together: the input is untrusted
+ * (pasted logs), and each line costs a few KiB while its run is held, so
+ * a longer run is cut into pieces of this many lines. */
+#define RAW_RUN_MAX 1024
 
 int raw_parse_line(const char *line, raw_frame *out)
 {
@@ -95,11 +100,10 @@ static faststack_symbolizer *symbolizer_for(const char *path)
 {
   for (int i = 0; i < nfiles; i++)
     if (!strcmp(files[i].path, path)) return files[i].s;
+  if (nfiles >= RAW_MAX_FILES) return NULL; /* not kept: not opened */
   faststack_symbolizer *s = faststack_symbolizer_open(path, NULL, NULL);
-  if (nfiles < RAW_MAX_FILES) {
-    snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s", path);
-    files[nfiles++].s = s;
-  }
+  snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s", path);
+  files[nfiles++].s = s;
   return s;
 }
 
@@ -230,6 +234,10 @@ int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
       line[--len] = '\0';
     raw_frame f;
     if (raw_parse_line(line, &f)) {
+      if (r.n == RAW_RUN_MAX) {
+        emit_run(out, &r, format, source, context, &missing);
+        r.n = 0;
+      }
       if (run_push(&r, &f) == 0) continue;
     }
     emit_run(out, &r, format, source, context, &missing);

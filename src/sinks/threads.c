@@ -53,13 +53,25 @@ void fs_threads_note_waiting(const void *uc, int sig)
   tls_wait_sig = sig;
 }
 
+/* The collecting thread's tid (0: free). A holder that is no thread of
+ * ours (a vfork child that shared our memory and died collecting) does
+ * not hold it. */
 static _Atomic int collecting;
+
+static int holder_gone(int tid)
+{
+  return syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+}
 
 int fs_threads_lock(int wait_ms)
 {
+  int me = fs_gettid();
   for (int w = 0;; w++) {
-    int z = 0;
-    if (atomic_compare_exchange_strong(&collecting, &z, 1)) return 1;
+    int cur = 0;
+    if (atomic_compare_exchange_strong(&collecting, &cur, me)) return 1;
+    if (cur != me && holder_gone(cur) &&
+        atomic_compare_exchange_strong(&collecting, &cur, me))
+      return 1;
     if (w >= wait_ms) return 0;
     fs_sleep_ms(1);
   }
