@@ -1,7 +1,7 @@
 /* fuzz_rawtrace — the parser behind `faststack symbolize --format`
- * (tools/rawtrace.c, compiled in): pasted crash reports and logs are
- * untrusted text. Every line goes through raw_parse_line, and the whole
- * text through raw_annotate_stream (symbolize, annotate, format) in the
+ * (src/format/report.c): pasted crash reports and logs are
+ * untrusted text. Every line goes through fs_raw_parse_line, and the whole
+ * text through fs_raw_annotate_stream (symbolize, annotate, format) in the
  * format the first byte picks (its low bits: Go, gin or JSON; then
  * source lines on or off, and context lines). Seeds are real reports
  * (fuzz/seeds/rawtrace). */
@@ -12,11 +12,11 @@
 #include <string.h>
 
 #include "faststack.h"
-#include "rawtrace.h"
+#include "format/report.h"
 
 static void each_line(const char *text, size_t n)
 {
-  static raw_frame f; /* a path's worth of bytes: not on the stack */
+  static faststack_raw_frame f; /* a path's worth of bytes: not on the stack */
   char line[8192];
   size_t start = 0;
   for (size_t i = 0; i <= n; i++) {
@@ -25,7 +25,7 @@ static void each_line(const char *text, size_t n)
     if (len >= sizeof line) len = sizeof line - 1;
     memcpy(line, text + start, len);
     line[len] = '\0';
-    (void)raw_parse_line(line, &f);
+    (void)fs_raw_parse_line(line, &f);
     start = i + 1;
   }
 }
@@ -55,8 +55,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 FASTSTACK_FORMAT_JSON, FASTSTACK_FORMAT_GO};
   FILE *in = fmemopen((void *)text, n, "r");
   if (!in) return 0;
-  raw_annotate_stream(in, sink, formats[cfg & 3], (cfg >> 2) & 1,
-                      (cfg >> 3) & 3);
+  fs_raw_annotate_stream(in, sink, formats[cfg & 3], (cfg >> 2) & 1,
+                         (cfg >> 3) & 3);
   fclose(in);
   return 0;
 }

@@ -516,6 +516,52 @@ FASTSTACK_API int faststack_fprint_stack(FILE *f, int skip,
                                          const faststack_format_options *o);
 
 /* ======================================================================
+ * Raw traces and crash reports back into symbolized ones
+ * ====================================================================== */
+
+/* One frame of the raw format (faststack_format_raw, crash reports):
+ *   #N  0xPC MODULE+0xOFFSET [build-id=HEX]
+ * parsed by faststack_raw_frame_parse. */
+typedef struct faststack_raw_frame {
+  uintptr_t pc;       /* the PC as captured */
+  uint64_t offset;    /* module-relative address to look up (the pc-1
+                         adjustment for return addresses already applied) */
+  char module[4096];  /* the module's path as the trace names it */
+  char build_id[129]; /* lowercase hex; "" when the line has none */
+} faststack_raw_frame;
+
+/* [not AS-safe] Parses one line (without its newline) into *out. Returns
+ * 1 when it is a raw frame with a module, else 0 (a "??" frame, any
+ * other text, or NULL arguments). The line is untrusted text: a path or
+ * build-id longer than the fields hold makes it "not a frame". */
+FASTSTACK_API int faststack_raw_frame_parse(const char *line,
+                                            faststack_raw_frame *out);
+
+/* [not AS-safe] The ELF file to read for a raw frame: the module's path
+ * when that file exists and (if the line names one) has the same
+ * build-id, else the build-id's debug file under FASTSTACK_DEBUG_ROOT
+ * (colon-separated roots) or /usr/lib/debug/.build-id. Writes the path
+ * into out[0..cap) and returns 1, or 0 when neither is on this machine. */
+FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
+                                           char *out, size_t cap);
+
+/* [not AS-safe] Reads text from IN to its end and writes it to OUT with
+ * every run of raw frame lines replaced by the same frames symbolized
+ * (each module found as faststack_raw_frame_file says, its symbolizer
+ * opened once per call) and formatted per opts (NULL: Go with source
+ * lines): opts->format FASTSTACK_FORMAT_GO, _GIN or _JSON, source,
+ * context, names, paths and the frame filters. Other lines pass through
+ * unchanged, so a whole crash report, a thread dump or a log can be
+ * piped through (`faststack symbolize --format`). OUT is flushed after
+ * every trace. The text is untrusted: memory stays bounded whatever it
+ * holds. Returns 0, 1 when a frame's module could not be read (its
+ * frames stay unresolved), -1 for NULL streams. Allocates; uses its own
+ * symbolizers, freed before it returns. */
+FASTSTACK_API int
+faststack_symbolize_report(FILE *in, FILE *out,
+                           const faststack_format_options *opts);
+
+/* ======================================================================
  * Crash handler and thread dumps
  * ====================================================================== */
 

@@ -15,7 +15,6 @@
 #include "cli.h"
 #include "commands.h"
 #include "faststack.h"
-#include "rawtrace.h"
 
 #define SYM_FRAMES_MAX 64
 #define SYM_STRBUF (64 * 1024)
@@ -304,10 +303,12 @@ static faststack_symbolizer *exe_symbolizer(ctx *c)
 }
 
 /* The symbolizer of a raw frame's module (kept while lines repeat it). */
-static faststack_symbolizer *raw_symbolizer(ctx *c, const raw_frame *rf)
+static faststack_symbolizer *raw_symbolizer(ctx *c,
+                                            const faststack_raw_frame *rf)
 {
   char path[PATH_MAX];
-  if (!rf->module[0] || !raw_find_file(rf, path, sizeof path)) return NULL;
+  if (!rf->module[0] || !faststack_raw_frame_file(rf, path, sizeof path))
+    return NULL;
   if (c->last && !strcmp(path, c->last_path)) return c->last;
   faststack_symbolizer_free(c->last);
   c->last = open_file(c, path);
@@ -319,10 +320,10 @@ static int answer(ctx *c, const char *text)
 {
   static faststack_frame fr[SYM_FRAMES_MAX];
   static char strbuf[SYM_STRBUF];
-  raw_frame rf;
+  faststack_raw_frame rf;
   faststack_symbolizer *s;
   uint64_t addr;
-  if (raw_parse_line(text, &rf)) {
+  if (faststack_raw_frame_parse(text, &rf)) {
     s = raw_symbolizer(c, &rf);
     addr = rf.offset;
   } else {
@@ -401,9 +402,13 @@ int cmd_symbolize(int argc, char **argv)
   c.o.format = -1;
   int first;
   if (parse_args(argc, argv, &c.o, &first) != 0) return 2;
-  if (c.o.format >= 0)
-    return raw_annotate_stream(stdin, stdout, c.o.format, c.o.source,
-                               c.o.context);
+  if (c.o.format >= 0) {
+    faststack_format_options fo;
+    faststack_format_options_init(&fo, c.o.format);
+    fo.source = c.o.source;
+    fo.context = c.o.context;
+    return faststack_symbolize_report(stdin, stdout, &fo);
+  }
   int rc = 0;
   if (first < argc) {
     for (int i = first; i < argc && rc == 0; i++)

@@ -1,30 +1,25 @@
-/* rawtrace.h — turning raw trace lines (the library's raw format, and the
+/* report.h — turning raw trace lines (the library's raw format, and the
  * raw frames of crash reports) back into symbolized, annotated traces:
- * the offline half of `faststack symbolize`. */
-#ifndef FASTSTACK_RAWTRACE_H
-#define FASTSTACK_RAWTRACE_H
+ * the offline half of `faststack symbolize`, and what the crash
+ * handler's symbolizer runs (faststack_symbolize_report). Private to
+ * format/ (and its fuzz target); the public API wraps it. */
+#ifndef FASTSTACK_REPORT_H
+#define FASTSTACK_REPORT_H
 
 #include <stdint.h>
 #include <stdio.h>
 
-/* One parsed raw frame: "#N  0xPC MODULE+0xOFFSET [build-id=HEX]". */
-typedef struct raw_frame {
-  uintptr_t pc;    /* the PC as captured */
-  uint64_t offset; /* module-relative address to look up (the
-                              pc-1 adjustment is already applied) */
-  char module[4096];
-  char build_id[129]; /* "" when the line has none */
-} raw_frame;
+#include "faststack.h"
 
 /* Parses one line (without its newline). 1 when it is a raw frame with a
  * module, else 0 (a "??" frame or any other text). */
-int raw_parse_line(const char *line, raw_frame *out);
+int fs_raw_parse_line(const char *line, faststack_raw_frame *out);
 
 /* The ELF file to read for a raw frame: the module path when it exists and
  * (if the line has one) its build-id matches, else the build-id's debug
  * file under FASTSTACK_DEBUG_ROOT or /usr/lib/debug/.build-id. Writes the
  * path into out and returns 1, or 0 when neither is here. */
-int raw_find_file(const raw_frame *f, char *out, size_t cap);
+int fs_raw_find_file(const faststack_raw_frame *f, char *out, size_t cap);
 
 /* Reads lines from in and writes them to out, replacing each run of raw
  * frame lines by the same frames symbolized and formatted (format:
@@ -32,7 +27,7 @@ int raw_find_file(const raw_frame *f, char *out, size_t cap);
  * context: lines around each, Go format only). Other lines pass through
  * unchanged, so a whole crash report can be piped through. Flushes after
  * every trace. Returns 0, or 1 if a module could not be read. */
-int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
-                        int context);
+int fs_raw_annotate_stream(FILE *in, FILE *out, int format, int source,
+                           int context);
 
 #endif

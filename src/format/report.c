@@ -1,4 +1,4 @@
-/* rawtrace.c — raw trace lines back into annotated traces (rawtrace.h).
+/* report.c — raw trace lines back into annotated traces (report.h).
  *
  * A crash handler can always print raw frames (module, offset, build-id)
  * without symbols; this is where a person turns them into the real
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "faststack.h"
-#include "rawtrace.h"
+#include "format/report.h"
 
 #define RAW_INLINE_MAX 16
 #define RAW_STR_PER_LINE 4096
@@ -22,7 +22,7 @@
  * a longer run is cut into pieces of this many lines. */
 #define RAW_RUN_MAX 1024
 
-int raw_parse_line(const char *line, raw_frame *out)
+int fs_raw_parse_line(const char *line, faststack_raw_frame *out)
 {
   const char *p = line;
   while (*p == ' ' || *p == '\t') p++;
@@ -64,7 +64,7 @@ static int build_id_of(const char *path, char *hexout)
   return faststack_elf_build_id(path, hexout, 129) > 0;
 }
 
-int raw_find_file(const raw_frame *f, char *out, size_t cap)
+int fs_raw_find_file(const faststack_raw_frame *f, char *out, size_t cap)
 {
   char id[129];
   if (f->module[0] && access(f->module, R_OK) == 0 &&
@@ -109,15 +109,15 @@ static faststack_symbolizer *symbolizer_for(const char *path)
 
 /* One run of raw lines being collected. */
 typedef struct run {
-  raw_frame *raw;
+  faststack_raw_frame *raw;
   int n, cap;
 } run;
 
-static int run_push(run *r, const raw_frame *f)
+static int run_push(run *r, const faststack_raw_frame *f)
 {
   if (r->n == r->cap) {
     int nc = r->cap ? r->cap * 2 : 64;
-    raw_frame *nr = realloc(r->raw, (size_t)nc * sizeof *nr);
+    faststack_raw_frame *nr = realloc(r->raw, (size_t)nc * sizeof *nr);
     if (!nr) return -1;
     r->raw = nr;
     r->cap = nc;
@@ -133,11 +133,11 @@ static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
 {
   int nf = 0;
   for (int i = 0; i < r->n; i++) {
-    const raw_frame *rf = &r->raw[i];
+    const faststack_raw_frame *rf = &r->raw[i];
     char *sb = strs + (size_t)i * RAW_STR_PER_LINE;
     char path[PATH_MAX];
     faststack_symbolizer *s = NULL;
-    if (rf->module[0] && raw_find_file(rf, path, sizeof path))
+    if (rf->module[0] && fs_raw_find_file(rf, path, sizeof path))
       s = symbolizer_for(path);
     if (rf->module[0] && !s) *missing = 1;
     int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT, fr + nf,
@@ -221,8 +221,8 @@ done:
   free(text);
 }
 
-int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
-                        int context)
+int fs_raw_annotate_stream(FILE *in, FILE *out, int format, int source,
+                           int context)
 {
   char *line = NULL;
   size_t lcap = 0;
@@ -232,8 +232,8 @@ int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
   while ((len = getline(&line, &lcap, in)) >= 0) {
     while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
       line[--len] = '\0';
-    raw_frame f;
-    if (raw_parse_line(line, &f)) {
+    faststack_raw_frame f;
+    if (fs_raw_parse_line(line, &f)) {
       if (r.n == RAW_RUN_MAX) {
         emit_run(out, &r, format, source, context, &missing);
         r.n = 0;
@@ -251,4 +251,26 @@ int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
   for (int i = 0; i < nfiles; i++) faststack_symbolizer_free(files[i].s);
   nfiles = 0;
   return missing;
+}
+
+/* ------------------------------------------------------------ public */
+
+FASTSTACK_API int faststack_raw_frame_parse(const char *line,
+                                            faststack_raw_frame *out)
+{
+  return line && out ? fs_raw_parse_line(line, out) : 0;
+}
+
+FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
+                                           char *out, size_t cap)
+{
+  return f && out && cap ? fs_raw_find_file(f, out, cap) : 0;
+}
+
+FASTSTACK_API int faststack_symbolize_report(FILE *in, FILE *out,
+                                             const faststack_format_options *o)
+{
+  if (!in || !out) return -1;
+  return fs_raw_annotate_stream(in, out, o ? o->format : FASTSTACK_FORMAT_GO,
+                                o ? o->source : 1, o ? o->context : 0);
 }
