@@ -531,9 +531,10 @@ typedef struct faststack_raw_frame {
 } faststack_raw_frame;
 
 /* [not AS-safe] Parses one line (without its newline) into *out. Returns
- * 1 when it is a raw frame with a module, else 0 (a "??" frame, any
- * other text, or NULL arguments). The line is untrusted text: a path or
- * build-id longer than the fields hold makes it "not a frame". */
+ * 1 when it is a raw frame (module "" for a frame in no module, printed
+ * "??"), else 0 (any other text, or NULL arguments). The line is
+ * untrusted text: a path or build-id longer than the fields hold makes
+ * it "not a frame". */
 FASTSTACK_API int faststack_raw_frame_parse(const char *line,
                                             faststack_raw_frame *out);
 
@@ -550,13 +551,22 @@ FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
  * (each module found as faststack_raw_frame_file says, its symbolizer
  * opened once per call) and formatted per opts (NULL: Go with source
  * lines): opts->format FASTSTACK_FORMAT_GO, _GIN or _JSON, source,
- * context, names, paths and the frame filters. Other lines pass through
- * unchanged, so a whole crash report, a thread dump or a log can be
- * piped through (`faststack symbolize --format`). OUT is flushed after
- * every trace. The text is untrusted: memory stays bounded whatever it
- * holds. Returns 0, 1 when a frame's module could not be read (its
- * frames stay unresolved), -1 for NULL streams. Allocates; uses its own
- * symbolizers, freed before it returns. */
+ * context, color, names, paths and the frame filters (header and
+ * max_frames are ignored: traces in the text were elided already).
+ * Other lines pass through unchanged, so a whole crash report, a thread
+ * dump or a log can be piped through (`faststack symbolize --format`);
+ * in Go and gin a crash report's first line is painted when colour is
+ * on. In JSON, each crash report and thread dump becomes one JSON
+ * object on one line (docs/faststack.schema.json, "report": signal,
+ * code, address, pid, thread, time, registers, every thread's frames
+ * with build-ids), other runs of frames one trace object each.
+ * OUT is flushed after every trace. The text is untrusted: lines are
+ * read in pieces of 16 KiB (a longer line is no frame and passes
+ * through), runs of frames are cut at 1024 lines, and memory stays
+ * bounded whatever the text holds. Returns 0, 1 when a frame's module
+ * could not be read (its frames stay unresolved), -1 for NULL streams
+ * or no memory. Allocates; uses symbolizers of its own, freed before it
+ * returns; safe to call from several threads at once. */
 FASTSTACK_API int
 faststack_symbolize_report(FILE *in, FILE *out,
                            const faststack_format_options *opts);

@@ -22,6 +22,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 SEGV, BUS, ILL, FPE, ABRT = (signal.SIGSEGV, signal.SIGBUS, signal.SIGILL,
@@ -802,6 +803,46 @@ def one_case(c):
         check("symbolize_flood: every frame comes out under a 768 MiB "
               "address-space limit", lines == 2 * n and p.returncode in (0, 1),
               detail=f"rc {p.returncode}, {lines} lines of {2 * n}")
+        # One line of 300 MiB without a newline, then a frame: the line
+        # passes through whole in bounded memory (it is read in pieces,
+        # not into one buffer), under a 256 MiB limit.
+        big = 300 << 20
+
+        def limit_small():
+            resource.setrlimit(resource.RLIMIT_AS, (256 << 20, 256 << 20))
+
+        tail = b"\n#0  0x0000000000401000 /nonexistent/mod+0x10\n"
+        p = subprocess.Popen([args.faststack, "symbolize", "--format", "go"],
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             preexec_fn=limit_small)
+        got = []
+
+        def reader():
+            total, last = 0, b""
+            while True:
+                b = p.stdout.read(1 << 20)
+                if not b:
+                    break
+                total += len(b)
+                last = (last + b)[-200:]
+            got.extend([total, last])
+
+        t = threading.Thread(target=reader)
+        t.start()
+        chunk = b"x" * (1 << 20)
+        try:
+            for _ in range(big >> 20):
+                p.stdin.write(chunk)
+            p.stdin.write(tail)
+            p.stdin.close()
+        except BrokenPipeError:
+            pass
+        p.wait(timeout=120)
+        t.join()
+        check("symbolize_flood: a 300 MiB line passes through whole under a "
+              "256 MiB address-space limit, and the frame after it too",
+              got and got[0] >= big + 1 and b"/nonexistent/mod+0x10" in got[1],
+              detail=f"rc {p.returncode}, {got[0] if got else 0} bytes out")
     elif c == "output_blocked":
         # Whatever the output does, the process ends by its signal within
         # the watchdog time plus 1 s: a FIFO nobody reads from (open would

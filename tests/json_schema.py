@@ -65,6 +65,51 @@ fmt = subprocess.run([faststack, "symbolize", "--format", "json"],
                      input=raw, capture_output=True, text=True)
 validate("symbolize --format json", fmt.stdout, "trace")
 
+# A crash report's text (every kind of line the crash handler writes) and
+# a thread dump's, read back as one JSON object each.
+frame = "#0  0x0000000000401000 %s+0x%x\n" % (prog, int(addr, 16) + 1)
+report = ("\nfatal signal SIGSEGV: segmentation violation\n"
+          "[signal SIGSEGV code=1 (SEGV_MAPERR: address not mapped to object)"
+          " addr=0x0 pc=0x401000]\n"
+          "stack overflow: the fault is next to the stack pointer\n"
+          "pid 42, thread 43 \"a \\\"name\", 2026-11-22T14:09:08.083Z\n\n"
+          "registers:\n  rax 0x0000000000000001  rbx 0x0000000000000002\n"
+          "  r8  0x0000000000000003\n\n"
+          "thread 43 \"a \\\"name\" [SIGSEGV, faulting]:\n" + frame +
+          "...5 frames elided...\n" + frame +
+          "\n2 threads with this stack: 44 45\n"
+          "  first: thread 44 \"w\" [sleeping]\n" + frame +
+          "\nthread 46: did not answer in time (it blocks SIGRTMIN+30)\n"
+          "\nfaststack: ending the process with SIGSEGV\n"
+          "thread dump (SIGUSR2): pid 42, 2026-11-22T14:09:09.000Z\n\n"
+          "thread 42 [dumping]:\n" + frame + "\nafter the dump\n")
+fmt = subprocess.run([faststack, "symbolize", "--format", "json"],
+                     input=report, capture_output=True, text=True)
+docs = validate("a crash report and a dump, --format json",
+                "\n".join(l for l in fmt.stdout.splitlines()
+                          if l.startswith("{")), "report")
+want = [("report", "crash"), ("signal", "SIGSEGV"), ("signo", 11),
+        ("code", 1), ("code_name", "SEGV_MAPERR"), ("addr", "0x0"),
+        ("pid", 42), ("tid", 43), ("thread_name", 'a \\"name'),
+        ("stack_overflow", True), ("complete", True),
+        ("end", "ending the process with SIGSEGV")]
+crash = docs[0] if docs else {}
+for k, v in want:
+    if crash.get(k) != v:
+        failures += 1
+        print(f"FAIL: crash report {k}: {crash.get(k)!r}, want {v!r}")
+th = crash.get("threads", [])
+if (len(th) != 2 or th[0]["frames"][0]["function"] != "plain_store" or
+        th[0]["elided"] != 5 or len(th[0]["frames"]) != 2 or
+        th[1].get("count") != 2 or th[1].get("tids") != [44, 45] or
+        crash.get("registers", {}).get("r8") != "0x0000000000000003"):
+    failures += 1
+    print(f"FAIL: the crash report's threads or registers: {crash}")
+if len(docs) != 2 or docs[1].get("report") != "dump" or \
+        "after the dump" not in fmt.stdout:
+    failures += 1
+    print(f"FAIL: the dump, then the text after it: {fmt.stdout[-400:]}")
+
 # The schema can fail: a decimal offset, an upper-case address.
 bad = json.loads(lines[2])
 bad["frames"][0]["function_offset"] = 43

@@ -418,6 +418,21 @@ static void json_frame(fmt_ctx *c, const faststack_frame *f,
   fs_out_char(o, '}');
 }
 
+void fs_format_json_frames(fs_out *o, const faststack_frame *frames, int n,
+                           const faststack_source_line *lines,
+                           const fs_style *st, int *printed, int *hidden)
+{
+  fmt_ctx c = {o, NULL, st, 0};
+  for (int i = 0; i < n; i++) {
+    if (fs_frame_hidden(st, &frames[i])) {
+      (*hidden)++;
+      continue;
+    }
+    json_frame(&c, &frames[i], lines ? &lines[i] : NULL, !*printed);
+    (*printed)++;
+  }
+}
+
 /* ----------------------------------------------------------- the walk */
 
 static void header(fmt_ctx *c)

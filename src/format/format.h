@@ -92,6 +92,14 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
                           const faststack_source_line *lines, int elided_pcs,
                           const faststack_format_options *opts,
                           const fs_style *st);
+/* [AS-safe once the style is resolved] The JSON objects of frames[0..n)
+ * (lines may be NULL), as faststack_format_frames writes them, each after
+ * a comma unless *printed is 0; frames st hides are skipped and counted
+ * in *hidden, the others in *printed. No elision: for callers that
+ * write a frame array in pieces (crash reports as JSON, report.c). */
+void fs_format_json_frames(fs_out *o, const faststack_frame *frames, int n,
+                           const faststack_source_line *lines,
+                           const fs_style *st, int *printed, int *hidden);
 /* [AS-safe] s as a JSON string (null for NULL): quotes, backslashes and
  * control bytes escaped, invalid UTF-8 as \u00XX. */
 void fs_json_str(fs_out *o, const char *s);

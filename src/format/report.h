@@ -10,6 +10,7 @@
 #include <stdio.h>
 
 #include "faststack.h"
+#include "format/format.h"
 
 /* Parses one line (without its newline). 1 when it is a raw frame with a
  * module, else 0 (a "??" frame or any other text). */
@@ -21,7 +22,14 @@ int fs_raw_parse_line(const char *line, faststack_raw_frame *out);
  * path into out and returns 1, or 0 when neither is here. */
 int fs_raw_find_file(const faststack_raw_frame *f, char *out, size_t cap);
 
-/* Reads lines from in and writes them to out, replacing each run of raw
+/* faststack_symbolize_report: reads lines from in and writes them to
+ * out, every run of raw frame lines symbolized and formatted per opts
+ * (NULL: Go with source lines), crash reports and thread dumps as one
+ * JSON object each in the JSON format. Returns 0, 1 if a module could
+ * not be read, -1 when memory ran out at the start. */
+int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts);
+
+/* The same with the format's defaults: reads lines from in and writes them to out, replacing each run of raw
  * frame lines by the same frames symbolized and formatted (format:
  * FASTSTACK_FORMAT_GO, _GIN or _JSON; source: print source lines;
  * context: lines around each, Go format only). Other lines pass through
