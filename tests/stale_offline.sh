@@ -46,14 +46,25 @@ for cc in gcc clang; do
   out=$("$fs" symbolize --format go --source <<<"$raw")
   check "$cc edited, --format go --source on a raw line: marked" "$out" \
     "$want" 1
-  # The crash handler reads the line at crash time (in-process names from
-  # the table); the mtime is what it can check there.
+  # The crash handler reading the line itself, at crash time (in-process
+  # names from the table, no symbolizer process); the mtime is what it
+  # can check there.
   set +e
-  out=$(FASTSTACK_CRASH_TABLE=sync FASTSTACK_CRASH_SOURCE=1 "$d/prog" crash 2>&1)
+  out=$(FASTSTACK_SYMBOLIZER=none FASTSTACK_CRASH_TABLE=sync \
+    FASTSTACK_CRASH_SOURCE=1 "$d/prog" crash 2>&1)
   set -e
   check "$cc edited, crash report: the faulting frame named" "$out" \
     "stale_crash(...)" 1
   check "$cc edited, crash report with FASTSTACK_CRASH_SOURCE=1: marked" \
     "$out" "$newer" 1
+  # By default the report is symbolized by a process started at crash
+  # time (the program itself): it marks the line as the CLI does.
+  set +e
+  out=$("$d/prog" crash 2>&1)
+  set -e
+  check "$cc edited, crash report through the symbolizer: named" "$out" \
+    "stale_crash(...)" 1
+  check "$cc edited, crash report through the symbolizer: marked" \
+    "$out" "$want" 1
 done
 exit $fail

@@ -189,34 +189,48 @@ static unsigned sink_mode(void)
   return cfg.source ? FS_SINK_SOURCE : 0;
 }
 
-/* The report's colour, decided once per report: the output's. */
-static unsigned report_color;
-
-static void other_threads(fs_out *o)
-{
+/* The other threads' stacks, collected once per report (a report that
+ * could not be handed over is written again from the same slots). */
+static struct {
+  int locked;    /* fs_threads_lock held */
+  int collected; /* slots filled: n of them */
+  int n;
   fs_slot *slots;
-  if (!fs_threads_lock(200)) {
-    fs_out_str(o, "(other threads not shown: a thread dump was running)\n");
-    return;
+} others;
+
+static void other_threads(fs_out *o, unsigned mode)
+{
+  if (!others.collected) {
+    others.collected = 1;
+    others.locked = fs_threads_lock(200);
+    others.n = others.locked ? fs_threads_collect(&others.slots) : 0;
   }
-  int n = fs_threads_collect(&slots);
-  if (n < 0) fs_out_str(o, "(other threads not shown: no thread slots)\n");
-  else fs_threads_print(o, slots, n, 0, sink_mode() | report_color);
-  fs_threads_unlock();
+  if (!others.locked)
+    fs_out_str(o, "(other threads not shown: a thread dump was running)\n");
+  else if (others.n < 0)
+    fs_out_str(o, "(other threads not shown: no thread slots)\n");
+  else fs_threads_print(o, others.slots, others.n, 0, mode);
+}
+
+static void others_release(void)
+{
+  if (others.locked) fs_threads_unlock();
+  memset(&others, 0, sizeof others);
 }
 
 /* The first lines: what happened, where, to whom, when. */
 static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
-                        int tid)
+                        int tid, unsigned mode)
 {
+  int color = (mode & FS_SINK_COLOR) != 0;
   uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
   uintptr_t sp = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] : 0;
   int fault = fs_signal_is_fault(sig, si);
-  fs_out_str(o, report_color ? "\n\033[1;31mfatal signal " : "\nfatal signal ");
+  fs_out_str(o, color ? "\n\033[1;31mfatal signal " : "\nfatal signal ");
   fs_out_signal(o, sig);
   fs_out_str(o, ": ");
   fs_out_str(o, fs_signal_desc(sig));
-  if (report_color) fs_out_str(o, "\033[0m");
+  if (color) fs_out_str(o, "\033[0m");
   fs_out_str(o, "\n[signal ");
   fs_out_signal(o, sig);
   fs_out_char(o, ' ');
@@ -261,7 +275,8 @@ static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
 /* The faulting thread's stack, from the fault's context. The copy of a
  * context after a stack overflow (capture.h) is static: a ucontext_t is
  * about a kilobyte, and only the one reporting thread writes it. */
-static void report_trace(fs_out *o, int sig, const ucontext_t *uc, int tid)
+static void report_trace(fs_out *o, int sig, const ucontext_t *uc, int tid,
+                         unsigned mode)
 {
   static ucontext_t walk_uc;
   fs_out_thread(o, tid);
@@ -274,24 +289,22 @@ static void report_trace(fs_out *o, int sig, const ucontext_t *uc, int tid)
   int n = uc ? faststack_capture_ucontext(
                    fs_capture_fault_context(uc, &walk_uc), pcs, max)
              : 0;
-  fs_sink_frames(o, pcs, (size_t)n, FASTSTACK_PCS_UCONTEXT,
-                 sink_mode() | report_color);
+  fs_sink_frames(o, pcs, (size_t)n, FASTSTACK_PCS_UCONTEXT, mode);
   if (n == max) fs_out_str(o, "...(the walk stopped at the buffer's end)\n");
 }
 
-static void report(int sig, siginfo_t *si, void *ucv, int tid)
+/* The whole report to fd, in mode (FS_SINK_*): 1 when every byte was
+ * written. */
+static int write_report(int fd, unsigned mode, int sig, siginfo_t *si,
+                        const ucontext_t *uc, int tid)
 {
-  const ucontext_t *uc = ucv;
-  int fd = fs_output_open();
-  report_color = fs_sink_color(fd);
-  report_fd = fd;
   fs_out o;
   /* Bounded writes: output that nobody reads (a full pipe, a stopped
    * terminal) drops the rest of the report instead of holding the
    * process until the watchdog. */
   fs_out_init_fd_bounded(&o, fd, crash_stage, sizeof crash_stage,
                          FS_OUTPUT_STALL_MS);
-  report_head(&o, sig, si, uc, tid);
+  report_head(&o, sig, si, uc, tid, mode);
   /* What happened goes out first, whatever the walk does next. */
   fs_out_finish(&o);
   if (cfg.registers && uc) out_registers(&o, uc);
@@ -300,10 +313,10 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
     if (fs_crash_test_hook == 1) test_fault();
     for (;;) fs_sleep_ms(100);
   }
-  report_trace(&o, sig, uc, tid);
+  report_trace(&o, sig, uc, tid, mode);
   if (cfg.traceback >= FASTSTACK_TRACEBACK_ALL) {
     fs_out_char(&o, '\n');
-    other_threads(&o);
+    other_threads(&o, mode);
   }
   fs_out_str(&o, "\nfaststack: ");
   if (fs_fault_chains(sig)) {
@@ -317,7 +330,50 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
                        ? " (core dump requested)\n"
                        : "\n");
   }
-  fs_out_finish(&o);
+  return fs_out_finish(&o) == 0;
+}
+
+/* The raw report to the supervisor of `faststack run`: 1 when it has it
+ * (it symbolizes and prints it). */
+static int report_to_supervisor(int sig, siginfo_t *si, const ucontext_t *uc,
+                                int tid)
+{
+  int s = fs_supervisor_connect();
+  if (s < 0) return 0;
+  int sent = write_report(s, FS_SINK_RAW, sig, si, uc, tid);
+  return fs_supervisor_finish(s, sent);
+}
+
+/* The raw report through a symbolizer process writing to fd: 1 when it
+ * printed it. It may take until the watchdog leaves a second and a half
+ * for the report printed here instead. */
+static int report_via_helper(int fd, int sig, siginfo_t *si,
+                             const ucontext_t *uc, int tid)
+{
+  fs_spawned sp;
+  int w = fs_spawn_start(fd, &sp);
+  if (w < 0) return 0;
+  int sent = write_report(w, FS_SINK_RAW, sig, si, uc, tid);
+  int64_t budget_ms = (int64_t)(cfg.watchdog > 0 ? cfg.watchdog : 10) * 1000;
+  budget_ms = budget_ms > 2500 ? budget_ms - 1500 : 1000;
+  int64_t deadline = wd.armed_ns + budget_ms * 1000000;
+  int ok = fs_spawn_finish(&sp, sent ? deadline : 0);
+  return ok && sent;
+}
+
+static void report(int sig, siginfo_t *si, void *ucv, int tid)
+{
+  const ucontext_t *uc = ucv;
+  int fd = fs_output_open();
+  report_fd = fd;
+  /* Symbolized by another process when one takes it: the supervisor of
+   * `faststack run`, else a symbolizer started now; printed here
+   * otherwise (the table's frames where it has them, raw lines). */
+  int done = report_to_supervisor(sig, si, uc, tid);
+  if (!done && fd >= 0) done = report_via_helper(fd, sig, si, uc, tid);
+  if (!done)
+    write_report(fd, sink_mode() | fs_sink_color(fd), sig, si, uc, tid);
+  others_release();
   report_fd = -1;
   fs_output_close(fd);
 }
@@ -548,6 +604,13 @@ static void configure(const faststack_crash_options *o)
   fs_threads_timeout_ms =
       o && o->thread_timeout_ms > 0 ? o->thread_timeout_ms : 1000;
   fs_sink_color_setup();
+  /* Who symbolizes the report: the supervisor of `faststack run`, else a
+   * process started at crash time, in this format. */
+  fs_supervisor_setup();
+  const char *f = getenv("FASTSTACK_CRASH_FORMAT");
+  fs_spawn_setup(f && !strcmp(f, "json")  ? FASTSTACK_FORMAT_JSON
+                 : f && !strcmp(f, "gin") ? FASTSTACK_FORMAT_GIN
+                                          : FASTSTACK_FORMAT_GO);
 }
 
 FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)

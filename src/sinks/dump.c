@@ -95,10 +95,20 @@ faststack_dump_threads(int fd, unsigned flags)
   return r;
 }
 
+/* The dump signal's dump goes where crash reports go: to the supervisor
+ * of `faststack run` (raw: it symbolizes), else to the output. */
 static void on_dump_signal(int sig, siginfo_t *si, void *uc)
 {
   (void)si;
   int saved = errno;
+  int s = fs_supervisor_connect();
+  if (s >= 0) {
+    int r = dump(s, FASTSTACK_DUMP_RAW, uc, sig, dump_mode & ~FS_SINK_COLOR);
+    if (fs_supervisor_finish(s, r >= 0)) {
+      errno = saved;
+      return;
+    }
+  }
   int fd = fs_output_open();
   dump(fd, 0, uc, sig, dump_mode);
   fs_output_close(fd);

@@ -11,8 +11,8 @@
  * std::terminate.
  *
  * Files of this folder depend on each other in this order, with no
- * cycle: fault, altstack, output, crashtable -> frames -> threads ->
- * dump -> crash; fault -> recover; stacktable -> pprof -> profiler;
+ * cycle: fault, altstack, output, supervisor, spawn, crashtable ->
+ * frames -> threads -> dump -> crash; fault -> recover; stacktable -> pprof -> profiler;
  * exceptions -> cxxhooks; exceptions, output -> terminate -> crash. */
 #ifndef FASTSTACK_SINKS_H
 #define FASTSTACK_SINKS_H
@@ -82,6 +82,47 @@ int fs_output_stderr(void);
 extern _Atomic int fs_output_reporting;
 /* [AS-safe] Is this process writing a crash report? */
 int fs_output_busy(void);
+
+/* ----------------------------------------------------------- supervisor.c
+ * The supervisor of `faststack run` (FASTSTACK_REPORT_SOCKET), which
+ * symbolizes and prints the reports it is handed. */
+
+/* The byte the supervisor answers once it has read a whole report. */
+#define FS_SUPERVISOR_RECEIPT 'k'
+/* Reads FASTSTACK_REPORT_SOCKET. Not AS-safe. */
+void fs_supervisor_setup(void);
+/* [AS-safe] Is there a supervisor to try? */
+int fs_supervisor_present(void);
+/* [AS-safe] A connection to the supervisor (non-blocking; a full backlog
+ * is retried up to FS_OUTPUT_STALL_MS), or -1. */
+int fs_supervisor_connect(void);
+/* [AS-safe] Ends the hand-off on fd (closes it): sent says the report
+ * was written whole; then waits up to FS_OUTPUT_STALL_MS for the
+ * receipt. 1: the supervisor has the report; 0: print it yourself. */
+int fs_supervisor_finish(int fd, int sent);
+
+/* ---------------------------------------------------------------- spawn.c
+ * The crash report's symbolizer process, started at crash time. */
+typedef struct fs_spawned {
+  int pid, wfd;
+  struct sigaction old_chld;
+} fs_spawned;
+/* Chooses the helper (FASTSTACK_SYMBOLIZER, the faststack command next
+ * to the library, the program itself) and prepares its path, arguments
+ * and environment in a mapping of their own; format: FASTSTACK_FORMAT_*
+ * of its output. Not AS-safe. */
+void fs_spawn_setup(int format);
+/* Which helper was chosen ("program", "command", "self"), or NULL: none
+ * (FASTSTACK_SYMBOLIZER=none, a secure-mode program, no /proc). */
+const char *fs_spawn_how(void);
+/* [AS-safe] Starts the helper with its output on out_fd: returns the
+ * descriptor to write the raw report to (fs_spawn_finish closes it), or
+ * -1. SIGCHLD has its default action until fs_spawn_finish. */
+int fs_spawn_start(int out_fd, fs_spawned *sp);
+/* [AS-safe] Closes the report's pipe and waits for the helper until
+ * deadline_ns (CLOCK_MONOTONIC; then it is killed). 1: it printed the
+ * report (exit status 0 or 1); 0: print it yourself. */
+int fs_spawn_finish(fs_spawned *sp, int64_t deadline_ns);
 
 /* ----------------------------------------------------------- crashtable.c
  * The lookup table a signal handler symbolizes with. */
