@@ -579,8 +579,10 @@ def one_case(c):
             check("crash_core: the report said so", "core dump requested"
                   in err)
     elif c == "table":
+        # The handler's own names: no symbolizer process.
         rc, out, err, el = run([args.cases, "null"], timeout=20,
-                               env={"FASTSTACK_CRASH_TABLE": "sync"})
+                               env={"FASTSTACK_CRASH_TABLE": "sync",
+                                    "FASTSTACK_SYMBOLIZER": "none"})
         # The time includes building the table (libc with its debug
         # file) at install, before the fault: not the report's time.
         basic(c, err, rc, el, SEGV, "SEGV_MAPERR", limit=15.0)
@@ -606,14 +608,16 @@ def one_case(c):
         # or FORCE_COLOR asks; NO_COLOR is a standing preference that
         # FORCE_COLOR overrides; FORCE_COLOR=0 means none.
         esc = "\x1b["
-        tab = {"FASTSTACK_CRASH_TABLE": "sync"}
+        # The handler's own colours with its table's names, and the
+        # symbolizer process's.
+        tab = {"FASTSTACK_CRASH_TABLE": "sync", "FASTSTACK_SYMBOLIZER": "none"}
         for env, want in (({}, False), ({"FORCE_COLOR": "1"}, True),
                           ({"NO_COLOR": "1"}, False),
                           ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, True),
-                          ({"FORCE_COLOR": "0"}, False)):
-            # The names (and so the table) only where colour is wanted.
-            rc, out, err, el = run([args.cases, "null"],
-                                   env={**(tab if want else {}), **env})
+                          ({"FORCE_COLOR": "0"}, False),
+                          ({"FORCE_COLOR": "1", **tab}, True),
+                          ({"FORCE_COLOR": "0", **tab}, False)):
+            rc, out, err, el = run([args.cases, "null"], env=env)
             plain = re.sub(r"\x1b\[[0-9;]*m", "", err)
             basic(f"{c} {env}", plain, rc, el, SEGV, "SEGV_MAPERR")
             if want:
@@ -627,18 +631,47 @@ def one_case(c):
                       "\x1b[1mnull_store\x1b[0m(...)" in err,
                       detail=err[-600:])
     elif c == "run":
-        rc, out, err, el = run([args.faststack, "run", "--table=sync",
-                                args.plain, "null"], timeout=20)
-        basic(c, err, rc, el, SEGV, "SEGV_MAPERR", limit=15.0)
+        # The supervisor names every frame (the handler sent raw ones).
+        rc, out, err, el = run([args.faststack, "run", args.plain, "null"])
+        basic(c, err, rc, el, SEGV, "SEGV_MAPERR")
         frames = faulting(err)
-        check("run: chain, in-process names from the preload's table",
+        check("run: chain, every frame named by the supervisor",
+              chain_ok(frames, ["plain_store", "plain_run", "main"]) and
+              all(f.get("in_process") for f in frames),
+              detail=str(names(frames)))
+        ok, fr = at_line(frames, "plain_store", "plain")
+        check("run: the faulting line", ok, detail=str(fr))
+        # --exec: no parent; the handler starts the faststack command next
+        # to the preload as its symbolizer.
+        rc, out, err, el = run([args.faststack, "run", "--exec", args.plain,
+                                "null"])
+        basic(c + " --exec", err, rc, el, SEGV, "SEGV_MAPERR")
+        frames = faulting(err)
+        check("run --exec: every frame named by the symbolizer process",
+              chain_ok(frames, ["plain_store", "plain_run", "main"]) and
+              all(f.get("in_process") for f in frames),
+              detail=str(names(frames)))
+        # No process to symbolize: the lookup table, built before main.
+        rc, out, err, el = run([args.faststack, "run", "--exec",
+                                "--table=sync", args.plain, "null"],
+                               env={"FASTSTACK_SYMBOLIZER": "none"},
+                               timeout=20)
+        basic(c + " --table=sync", err, rc, el, SEGV, "SEGV_MAPERR",
+              limit=15.0)
+        frames = faulting(err)
+        check("run --table=sync: chain, in-process names from the table",
               chain_ok(frames, ["plain_store", "plain_run", "main"]) and
               all(f.get("in_process") for f in frames[:3]),
               detail=str(names(frames)))
-        rc, out, err, el = run([args.faststack, "run", "--no-table",
-                                "--registers", "--", args.plain, "null"])
+        # Nothing at all: raw frames from the handler.
+        rc, out, err, el = run([args.faststack, "run", "--exec", "--no-table",
+                                "--registers", "--", args.plain, "null"],
+                               env={"FASTSTACK_SYMBOLIZER": "none"})
         basic(c + " --no-table", err, rc, el, SEGV, "SEGV_MAPERR")
         frames = faulting(err)
+        check("run --no-table: raw frames",
+              bool(frames) and not any(f.get("in_process") for f in frames),
+              detail=str(names(frames)))
         ok, fr = at_line(frames, "plain_store", "plain")
         check("run --no-table: raw frames resolve to the faulting line", ok,
               detail=str(fr))
@@ -797,8 +830,9 @@ def one_case(c):
                 e = {k: v for k, v in os.environ.items()
                      if not k.startswith("FASTSTACK_") and k != "LD_PRELOAD"}
                 e["FASTSTACK_DEBUG_ROOT"] = d
-                p = subprocess.Popen([args.faststack, "run", "--", "sleep",
-                                      "1"], env=e, stderr=subprocess.PIPE)
+                p = subprocess.Popen([args.faststack, "run", "--table", "--",
+                                      "sleep", "1"], env=e,
+                                     stderr=subprocess.PIPE)
                 time.sleep(0.05 + 0.6 * i / max(runs - 1, 1))
                 with open(copy, "r+b") as f:
                     f.truncate(300000)

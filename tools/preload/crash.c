@@ -4,12 +4,15 @@
  *
  * At load it installs the crash handler with the options of the
  * environment (FASTSTACK_TRACEBACK, FASTSTACK_OUTPUT,
- * FASTSTACK_DUMP_SIGNAL, FASTSTACK_CRASH_TABLE — the lookup table is on
- * unless FASTSTACK_CRASH_TABLE says otherwise — FASTSTACK_REGISTERS,
- * FASTSTACK_CRASH_SOURCE, FASTSTACK_CRASH_WATCHDOG). It wraps
+ * FASTSTACK_DUMP_SIGNAL, FASTSTACK_CRASH_TABLE — off unless asked for —
+ * FASTSTACK_REGISTERS, FASTSTACK_CRASH_SOURCE, FASTSTACK_CRASH_WATCHDOG,
+ * FASTSTACK_CRASH_FORMAT). A crash hands the raw report to the
+ * supervisor FASTSTACK_REPORT_SOCKET names (`faststack run`), else to a
+ * symbolizer started at crash time, else prints it (src/sinks/crash.c):
+ * a healthy program pays for nothing but the install. It wraps
  * pthread_create so every new thread gets an alternate signal stack (a
- * stack overflow is reported in any thread), and dlopen so the lookup
- * table covers libraries loaded later.
+ * stack overflow is reported in any thread), and dlopen so a lookup
+ * table, when asked for, covers libraries loaded later.
  *
  * Its copy of the library also interposes the C++ runtime's throw entry
  * points (src/sinks/cxxhooks.c: the preload comes before the program's
@@ -23,7 +26,6 @@
 #include <dlfcn.h>
 #include <pthread.h>
 #include <stdlib.h>
-#include <string.h>
 
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
                          void *);
@@ -74,9 +76,5 @@ __attribute__((visibility("default"))) void *dlopen(const char *file, int flags)
 
 __attribute__((constructor)) static void preload_init(void)
 {
-  faststack_crash_options o;
-  memset(&o, 0, sizeof o);
-  const char *t = getenv("FASTSTACK_CRASH_TABLE");
-  if (!t || !*t) o.table = 1; /* on by default when preloaded */
-  if (faststack_crash_install(&o) == 0) active = 1;
+  if (faststack_crash_install(NULL) == 0) active = 1;
 }
