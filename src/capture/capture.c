@@ -9,6 +9,7 @@
  * the state in registers. */
 #define _GNU_SOURCE
 #include <stdatomic.h>
+#include <string.h>
 #include <ucontext.h>
 
 #include "capture/cfi.h"
@@ -420,18 +421,41 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
   return capture_rest(pcs, n, max, r, rg, why, 0);
 }
 
+/* The registers a walk starts from, out of a signal's context. */
+static void cursor_from(fs_cursor *c, const ucontext_t *uc)
+{
+  memset(c, 0, sizeof *c);
+  c->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  c->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  c->fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  fs_cursor_init_code(c);
+}
+
+/* [AS-safe] The first step from a context whose sp ran off the end of
+ * its stack (a stack overflow): by the faulting PC's CFI, whose CFA lies
+ * inside the stack, reading only slots inside it. On success the cursor
+ * is at the caller (pc a return address, its region the stack). */
+static int step_past_the_end(fs_cursor *c)
+{
+  return fs_unwind_mode != FS_UNWIND_FP && fs_stack_below(c->sp, &c->region) &&
+         fs_cfi_step_checked(c, 1) == FS_STEP_OK;
+}
+
 FASTSTACK_API FS_NO_SANITIZE int
 faststack_capture_ucontext(const void *ucontext, uintptr_t *pcs, int max)
 {
   if (!ucontext || !pcs || max <= 0) return 0;
-  const ucontext_t *uc = (const ucontext_t *)ucontext;
-  fs_cursor c = {0};
-  c.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  c.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  c.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  fs_cursor c;
+  cursor_from(&c, (const ucontext_t *)ucontext);
   pcs[0] = c.pc;
-  fs_cursor_init_code(&c);
-  if (max == 1 || !fs_stack_region(c.sp, &c.region)) return 1;
+  if (max == 1) return 1;
+  if (!fs_stack_region(c.sp, &c.region)) {
+    /* Not on a stack: a stack overflow's sp, past its end, goes on from
+     * the faulting frame's caller; any other is not walked. */
+    if (!step_past_the_end(&c)) return 1;
+    pcs[1] = c.pc;
+    return walk_on(&c, pcs, 2, max, 0, 0);
+  }
   int n = 1;
   if (!fs_code_valid(&c, c.pc) && c.sp + 8 <= c.region.hi &&
       c.sp >= c.region.lo) {
@@ -451,11 +475,12 @@ faststack_capture_ucontext(const void *ucontext, uintptr_t *pcs, int max)
 const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
                                            ucontext_t *copy)
 {
-  uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  fs_cursor c;
+  cursor_from(&c, uc);
+  uintptr_t sp = c.sp, fp = c.fp;
   fs_region r;
-  if (fs_stack_region(sp, &r) || fp <= sp || (fp & 15) ||
-      !fs_stack_region(fp, &r))
+  if (fs_stack_region(sp, &r) || step_past_the_end(&c) || fp <= sp ||
+      (fp & 15) || !fs_stack_region(fp, &r))
     return uc;
   *copy = *uc;
   copy->uc_mcontext.gregs[REG_RSP] = (greg_t)fp;

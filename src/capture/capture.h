@@ -49,14 +49,24 @@ int fs_maps_each(int (*fn)(const fs_maps_line *l, void *arg), void *arg);
  * and exec (either may be NULL) tell its permissions. 1 found, 0 not. */
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);
 
+/* [AS-safe] The stack sp has run off the end of: sp lies at most
+ * 1 MiB below the low end of a stack (the thread's cached one, or a
+ * mapping fs_stack_region accepts), in its guard page or in no mapping
+ * at all — a stack overflow. 1 with that stack's region in *out, else
+ * 0 (sp in readable memory, or anywhere else, is not walked). */
+int fs_stack_below(uintptr_t sp, fs_region *out);
+
 /* [AS-safe] The context a walk from a fault should start at. After a
  * stack overflow rsp lies beyond the stack, in no mapping a walk may
- * read, so the walk would stop at the faulting PC; rbp still points at
- * the last complete frame record (frames are set up before the access
- * that faults). Then the walk starts from *copy, uc with rsp = rbp: the
- * PC stays exact, and only frame records at and above rbp are read —
- * frames may be missing (a frameless leaf's caller), never wrong.
- * Otherwise returns uc itself. */
+ * read. faststack_capture_ucontext steps from such a context by the
+ * faulting PC's CFI (the frame's CFA lies inside the stack; only slots
+ * inside it are read), so uc itself is returned when that step works.
+ * Otherwise (no CFI for the PC, FASTSTACK_UNWIND=fp) rbp may still point
+ * at the last complete frame record (frames are set up before the
+ * access that faults): then the walk starts from *copy, uc with rsp =
+ * rbp: the PC stays exact, and only frame records at and above rbp are
+ * read — frames may be missing (a frameless leaf's caller), never
+ * wrong. Otherwise returns uc itself. */
 const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
                                            ucontext_t *copy);
 

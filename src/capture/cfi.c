@@ -629,18 +629,11 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 
 /* ------------------------------------------------------------- a step */
 
-FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
+/* A step by the FDE covering at, read from the object (the rule is
+ * cached for later steps). Every stack slot read is checked against both
+ * ends of the region, so the frame's own sp may lie below it. */
+FS_NO_SANITIZE static int step_by_fde(fs_cursor *c, uintptr_t at)
 {
-  uintptr_t at = exact ? c->pc : c->pc - 1;
-  uint64_t pk = fs_cfi_lookup(at);
-  if (pk) {
-    /* The walk loop may have stopped here because a torn write left the
-     * slot's ra8 byte apart from its rule: store it again. */
-    fs_cfi_ra8_put(at + 1, pk);
-    int st = fs_cfi_apply(c, pk);
-    if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
-    return st;
-  }
   fs_cfi_rule r;
   const uint8_t *lo, *hi;
   const uint8_t *f = find_fde(at, &lo, &hi);
@@ -668,4 +661,24 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
   c->sp = cfa;
   c->fp = fp;
   return FS_STEP_OK;
+}
+
+FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
+{
+  uintptr_t at = exact ? c->pc : c->pc - 1;
+  uint64_t pk = fs_cfi_lookup(at);
+  if (pk) {
+    /* The walk loop may have stopped here because a torn write left the
+     * slot's ra8 byte apart from its rule: store it again. */
+    fs_cfi_ra8_put(at + 1, pk);
+    int st = fs_cfi_apply(c, pk);
+    if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
+    return st;
+  }
+  return step_by_fde(c, at);
+}
+
+FS_NO_SANITIZE int fs_cfi_step_checked(fs_cursor *c, int exact)
+{
+  return step_by_fde(c, exact ? c->pc : c->pc - 1);
 }

@@ -27,6 +27,11 @@ enum {
  * or the caller's frame fails validation; FS_CFI_NONE when no CFI covers
  * the PC. */
 int fs_cfi_step(fs_cursor *c, int exact);
+/* [AS-safe] fs_cfi_step by the FDE alone (never the cached rule, whose
+ * step reads the return address without checking the region's low end):
+ * for a frame whose sp lies below its stack region (a stack overflow),
+ * every slot read is checked against both ends of c->region. */
+int fs_cfi_step_checked(fs_cursor *c, int exact);
 
 /* For the fuzz target and tests: parses the CIE/FDE at fde in the image
  * [lo, hi) and runs its CFA program up to address at; fills the rule.

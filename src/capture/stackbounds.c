@@ -210,6 +210,38 @@ int fs_stack_region_scan(uintptr_t sp, fs_region *out)
   return 1;
 }
 
+/* The first mapping above an address. */
+typedef struct above_scan {
+  uintptr_t addr, lo; /* lo: 0 none */
+} above_scan;
+
+static int above_line(const fs_maps_line *l, void *arg)
+{
+  above_scan *a = arg;
+  if (l->lo <= a->addr) return 0;
+  a->lo = l->lo;
+  return 1;
+}
+
+int fs_stack_below(uintptr_t sp, fs_region *out)
+{
+  fs_region m;
+  int readable = 0;
+  /* In the guard page (PROT_NONE) or in no mapping at all: never in
+   * memory a program could have moved sp into on purpose. */
+  if (fs_maps_find(sp, &m, &readable, NULL) && readable) return 0;
+  if (tls_stack.valid && sp < tls_stack.lo &&
+      tls_stack.lo - sp <= FS_GUARD_MAX) {
+    out->lo = tls_stack.lo;
+    out->hi = tls_stack.hi;
+    return 1;
+  }
+  above_scan a = {sp, 0};
+  if (fs_maps_each(above_line, &a) != 1 || a.lo - sp > FS_GUARD_MAX) return 0;
+  return fs_stack_region_scan(a.lo, out) && out->lo <= a.lo &&
+         out->lo - sp <= FS_GUARD_MAX;
+}
+
 void fs_stack_thread_init(void)
 {
   if (getpid() == gettid()) return; /* read at load time */
