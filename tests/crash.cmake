@@ -35,7 +35,9 @@ if(Python3_FOUND AND TARGET faststack_cli)
       chain nested watchdog dump none output crash_core table color run
       run_overflow_thread run_dump run_exec output_blocked output_epipe
       stderr_reuse chain_repair exit_race vfork smash_sp truncate_debug
-      symbolize_flood)
+      symbolize_flood early_strlen3 early_qsort_abort early_double_free
+      early_threads6 early_overflow early_overflow_thread early_child
+      early_shared early_static early_threads_loop)
   foreach(c ${FS_CRASH_CASES})
     add_test(NAME crash_${c}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/crash_driver.py
@@ -43,6 +45,7 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --plain $<TARGET_FILE:crash_plain>
               --faststack $<TARGET_FILE:faststack_cli>
               --lib $<TARGET_FILE:crashlib>
+              --early $<TARGET_FILE:crash_early>
               --src ${CMAKE_CURRENT_SOURCE_DIR})
     # In the sanitizer build ASAN_OPTIONS leave the fatal signals to
     # faststack (tests/CMakeLists.txt); crash_asan_chain below is the case
@@ -52,6 +55,8 @@ if(Python3_FOUND AND TARGET faststack_cli)
   endforeach()
   # Five crashes in one case.
   set_tests_properties(crash_color PROPERTIES TIMEOUT 90)
+  # 1,000 runs in `make check-stress` (each symbolized by the supervisor).
+  set_tests_properties(crash_early_threads_loop PROPERTIES TIMEOUT 1500)
   # In the sanitizer build: chaining to ASan's own handler.
   if(FASTSTACK_SANITIZE)
     add_test(NAME crash_asan_chain
@@ -60,6 +65,7 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --plain $<TARGET_FILE:crash_plain>
               --faststack $<TARGET_FILE:faststack_cli>
               --lib $<TARGET_FILE:crashlib>
+              --early $<TARGET_FILE:crash_early>
               --src ${CMAKE_CURRENT_SOURCE_DIR})
     set_tests_properties(crash_asan_chain PROPERTIES TIMEOUT 60 LABELS crash)
   endif()
@@ -90,3 +96,57 @@ add_dependencies(test_dlclose_race racelib)
 fs_add_test(test_truncate SOURCES test_truncate.c COPTS -O1 -g -fno-inline
             LABELS crash TIMEOUT 60)
 set_tests_properties(test_truncate PROPERTIES SKIP_RETURN_CODE 77)
+
+# The crashes of a program's first millisecond (crash_early.c), built as
+# programs are built: -O2 without frame pointers (the sanitizer build adds
+# them everywhere: taken out again here). Linked with the static library,
+# with the shared one, and not at all (under `faststack run`).
+set(FS_EARLY_OPTS -O2 -g -fomit-frame-pointer)
+if(FASTSTACK_SANITIZE)
+  list(APPEND FS_EARLY_OPTS -fno-sanitize=all)
+endif()
+add_executable(crash_early crash_early.c)
+target_compile_options(crash_early PRIVATE ${FS_EARLY_OPTS})
+target_compile_definitions(crash_early PRIVATE _GNU_SOURCE LINKED)
+target_link_libraries(crash_early PRIVATE faststack_static Threads::Threads)
+add_executable(crash_early_shared crash_early.c)
+target_compile_options(crash_early_shared PRIVATE ${FS_EARLY_OPTS})
+target_compile_definitions(crash_early_shared PRIVATE _GNU_SOURCE LINKED)
+target_link_libraries(crash_early_shared PRIVATE faststack Threads::Threads)
+add_executable(crash_early_plain crash_early.c)
+target_compile_options(crash_early_plain PRIVATE ${FS_EARLY_OPTS})
+target_compile_definitions(crash_early_plain PRIVATE _GNU_SOURCE)
+target_link_libraries(crash_early_plain PRIVATE Threads::Threads)
+# Statically linked: `faststack run` cannot preload into it (it says so
+# before running it), and with libfaststack.a linked in its own handler
+# reports to `faststack run` or through itself. Not in the sanitizer
+# builds (their runtimes are not linked statically); the linked one only
+# where the static archives of the library's dependencies are installed.
+if(NOT FASTSTACK_SANITIZE AND NOT FASTSTACK_TSAN)
+  include(CheckCSourceCompiles)
+  set(CMAKE_REQUIRED_LINK_OPTIONS -static)
+  check_c_source_compiles("int main(void) { return 0; }" FS_HAVE_STATIC_LIBC)
+  separate_arguments(FS_STATIC_LIBS UNIX_COMMAND
+                     "${FASTSTACK_STATIC_LINK_FLAGS}")
+  set(CMAKE_REQUIRED_LIBRARIES ${FS_STATIC_LIBS})
+  check_c_source_compiles("int main(void) { return 0; }" FS_HAVE_STATIC_DEPS)
+  unset(CMAKE_REQUIRED_LINK_OPTIONS)
+  unset(CMAKE_REQUIRED_LIBRARIES)
+  if(FS_HAVE_STATIC_LIBC)
+    add_executable(crash_early_static crash_early.c)
+    target_compile_options(crash_early_static PRIVATE ${FS_EARLY_OPTS})
+    target_compile_definitions(crash_early_static PRIVATE _GNU_SOURCE)
+    target_link_options(crash_early_static PRIVATE -static)
+    target_link_libraries(crash_early_static PRIVATE Threads::Threads)
+  endif()
+  if(FS_HAVE_STATIC_LIBC AND FS_HAVE_STATIC_DEPS)
+    add_executable(crash_early_static_linked crash_early.c)
+    target_compile_options(crash_early_static_linked PRIVATE ${FS_EARLY_OPTS})
+    target_compile_definitions(crash_early_static_linked PRIVATE _GNU_SOURCE
+                               LINKED)
+    target_link_options(crash_early_static_linked PRIVATE -static
+                        -Wl,--eh-frame-hdr)
+    target_link_libraries(crash_early_static_linked PRIVATE faststack_static
+                          Threads::Threads)
+  endif()
+endif()
