@@ -15,6 +15,7 @@ libc code: abort, strlen, memcpy, qsort, a double free) rely on the DWARF
 CFI unwinder, which is always built.
 """
 import argparse
+import json
 import os
 import re
 import resource
@@ -573,6 +574,198 @@ def early_threads_loop():
           detail=str(bad[:5]))
 
 
+# ------------------------------------------------------- the supervisor
+
+def clean_env(extra=None):
+    e = {k: v for k, v in os.environ.items()
+         if not k.startswith("FASTSTACK_") and k != "LD_PRELOAD"}
+    e.update(extra or {})
+    return e
+
+
+def proc_state(pid):
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "?"
+
+
+def children_of(pid):
+    kids = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        kids.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return kids
+
+
+def wait_line(p, want, timeout=10):
+    """Reads p.stdout until a line containing want (or EOF/timeout)."""
+    t0 = time.monotonic()
+    while time.monotonic() - t0 < timeout * SLOW:
+        line = p.stdout.readline()
+        if not line or want in line:
+            return bool(line)
+    return False
+
+
+def run_signals():
+    """Signals and job control with `faststack run` as the parent."""
+    fs = args.faststack
+    script = ('trap "echo got TERM; exit 7" TERM; trap "echo got INT; '
+              'exit 3" INT; trap "echo got QUIT; exit 4" QUIT; '
+              'echo ready; while :; do sleep 0.05; done')
+    # SIGTERM sent to the supervisor reaches the program.
+    p = subprocess.Popen([fs, "run", "--", "sh", "-c", script], text=True,
+                         stdout=subprocess.PIPE, env=clean_env(),
+                         process_group=0)
+    wait_line(p, "ready")
+    os.kill(p.pid, signal.SIGTERM)
+    out = p.communicate(timeout=10 * SLOW)[0]
+    check("run_signals: SIGTERM to the supervisor reaches the program, whose "
+          "exit status passes through", p.returncode == 7 and
+          "got TERM" in out, detail=f"rc {p.returncode} {out!r}")
+    # The terminal's SIGINT and SIGQUIT go to the whole process group: the
+    # program decides, the supervisor ignores them.
+    for sig, want, rc_want in ((signal.SIGINT, "got INT", 3),
+                               (signal.SIGQUIT, "got QUIT", 4)):
+        p = subprocess.Popen([fs, "run", "--", "sh", "-c", script],
+                             text=True, stdout=subprocess.PIPE,
+                             env=clean_env(), process_group=0)
+        wait_line(p, "ready")
+        os.killpg(p.pid, sig)
+        out = p.communicate(timeout=10 * SLOW)[0]
+        check(f"run_signals: {sig.name} to the process group: the program's "
+              "trap runs, the supervisor waits for it",
+              p.returncode == rc_want and want in out,
+              detail=f"rc {p.returncode} {out!r}")
+    # Job control: SIGTSTP to the group stops both; SIGCONT continues both.
+    p = subprocess.Popen([fs, "run", "--", "sh", "-c",
+                          "echo ready; sleep 0.6; echo done"], text=True,
+                         stdout=subprocess.PIPE, env=clean_env(),
+                         process_group=0)
+    wait_line(p, "ready")
+    kids = children_of(p.pid)
+    os.killpg(p.pid, signal.SIGTSTP)
+    time.sleep(0.3)
+    states = [proc_state(p.pid)] + [proc_state(k) for k in kids]
+    check("run_signals: SIGTSTP stops the supervisor and the program",
+          bool(kids) and all(st == "T" for st in states), detail=str(states))
+    os.killpg(p.pid, signal.SIGCONT)
+    out = p.communicate(timeout=10 * SLOW)[0]
+    check("run_signals: SIGCONT continues both; the program ends normally",
+          p.returncode == 0 and "done" in out,
+          detail=f"rc {p.returncode} {out!r}")
+    # Deaths pass through: $? is 128+signal in a shell.
+    for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV):
+        rc, out, err, el = run([fs, "run", "--", "sh", "-c",
+                                f"kill -{sig.name[3:]} $$"])
+        check(f"run_signals: a program killed by {sig.name}: the supervisor "
+              "dies by it too", rc == -sig, detail=str(rc))
+    rc, out, err, el = run(["sh", "-c", f"{fs} run -- {args.plain} null; "
+                            "echo status=$?"])
+    check("run_signals: $? is 128+SIGSEGV in a shell",
+          f"status={128 + SEGV}" in out, detail=out)
+    check("run_signals: no core of the supervisor's own",
+          "faststack: ending" in err)
+
+
+def run_supervisor():
+    """Where reports go under `faststack run`, and when the supervisor
+    cannot take them."""
+    fs = args.faststack
+    # Two children crashing at once: two whole reports, not interleaved.
+    rc, out, err, el = run([fs, "run", "--", "sh", "-c",
+                            f"{args.plain} null & {args.plain} null & wait"])
+    reports = err.split("\nfatal signal ")[1:]
+    check("run_supervisor: two children crash at once: two reports",
+          len(reports) == 2, detail=err[-600:])
+    for k, r in enumerate(reports):
+        fr = faulting("\nfatal signal " + r)
+        check(f"run_supervisor: report {k + 1} whole (its chain, one footer)",
+              chain_ok(fr, ["plain_store", "plain_run", "main"]) and
+              r.count("faulting]:") == 1 and r.count("\nfaststack:") == 1,
+              detail=r[:400])
+    # --output: appended to the file, nothing on stderr.
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "reports.log")
+        for _ in range(2):
+            rc, out, err, el = run([fs, "run", f"--output={path}", args.plain,
+                                    "null"])
+            check("run_supervisor --output: ends by SIGSEGV", rc == -SEGV)
+            check("run_supervisor --output: nothing on stderr",
+                  "fatal signal" not in err, detail=err[-300:])
+        text = open(path).read()
+        check("run_supervisor --output: both reports appended, named",
+              text.count("fatal signal SIGSEGV") == 2 and
+              chain_ok(faulting(text), ["plain_store", "plain_run", "main"]),
+              detail=text[-400:])
+    # The supervisor is gone when the program crashes: the program's
+    # handler prints the report itself (through a symbolizer it starts).
+    p = subprocess.Popen([fs, "run", "--", "sh", "-c",
+                          f"sleep 1; exec {args.plain} null"],
+                         stderr=subprocess.PIPE, env=clean_env(), text=True)
+    time.sleep(0.3 * SLOW)
+    os.kill(p.pid, signal.SIGKILL)
+    err = p.communicate(timeout=20 * SLOW)[1]
+    heads = re.findall(r"^fatal signal (SIG\w+)", err, re.M)
+    fr = faulting(err)
+    check("run_supervisor: supervisor killed, the program reports itself, "
+          "once, named", heads == ["SIGSEGV"] and
+          chain_ok(fr, ["plain_store", "plain_run", "main"]) and
+          all(f.get("in_process") for f in fr), detail=err[-500:])
+    # The program inherits no descriptor from the supervisor.
+    rc, out, err, el = run([fs, "run", "--", "sh", "-c",
+                            "ls -l /proc/$$/fd/; exit 0"])
+    check("run_supervisor: the program inherits no socket of ours",
+          rc == 0 and "socket:" not in out and "pipe:" in out,
+          detail=out + err)
+
+
+def run_json():
+    """--format json (FASTSTACK_CRASH_FORMAT=json): one JSON object per
+    report, with build-ids, from the supervisor and from the symbolizer
+    process of a linked program."""
+    for how, cmd, env in (("faststack run", [args.faststack, "run",
+                                             "--format=json", args.plain,
+                                             "null"], {}),
+                          ("linked", [early("linked"), "strlen3"],
+                           {"FASTSTACK_CRASH_FORMAT": "json"})):
+        rc, out, err, el = run(cmd, env=env)
+        name = f"run_json [{how}]"
+        check(f"{name}: ends by SIGSEGV", rc == -SEGV, detail=str(rc))
+        docs = []
+        for line in err.splitlines():
+            if line.startswith("{"):
+                try:
+                    docs.append(json.loads(line))
+                except ValueError:
+                    check(f"{name}: valid JSON", False, detail=line[:300])
+        check(f"{name}: one JSON object, nothing else",
+              len(docs) == 1 and len(err.strip().splitlines()) == 1,
+              detail=err[-500:])
+        if not docs:
+            continue
+        d = docs[0]
+        fr = d.get("threads", [{}])[0].get("frames", [])
+        want = "plain_store" if how == "faststack run" else "early_strlen_c"
+        check(f"{name}: the crash's fields",
+              d.get("report") == "crash" and d.get("signal") == "SIGSEGV" and
+              d.get("signo") == 11 and d.get("code_name") == "SEGV_MAPERR" and
+              d.get("addr") == "0x0" and d.get("complete") is True and
+              d.get("pid", 0) > 0 and d["threads"][0].get("faulting"),
+              detail=str({k: v for k, v in d.items() if k != "threads"}))
+        check(f"{name}: frames with names, files, lines and build-ids",
+              any(f["function"] == want and f["line"] > 0 and f["build_id"]
+                  for f in fr) and any(f["function"] == "main" for f in fr),
+              detail=str(fr[:3]))
+
+
 # Cases that repeat themselves when FASTSTACK_STRESS_RUNS is set (the
 # others run once): races, run in a loop by `make check-stress`. exit_race,
 # truncate_debug and early_threads_loop count their own runs.
@@ -637,6 +830,12 @@ def one_case(c):
         early_static()
     elif c == "early_threads_loop":
         early_threads_loop()
+    elif c == "run_signals":
+        run_signals()
+    elif c == "run_supervisor":
+        run_supervisor()
+    elif c == "run_json":
+        run_json()
     elif c == "null":
         fault_case(c, SEGV, ["null_store", "case_null"] + std, "null",
                    "null_store", "SEGV_MAPERR", frame0_func="null_store")
@@ -929,6 +1128,14 @@ def one_case(c):
         check("run_dump: an unmodified program dumps and goes on",
               rc == 0 and "alive" in out and "thread dump (SIGUSR2)" in err,
               detail=f"rc {rc} err {err[-300:]}")
+        titles = [t for t, _ in sections(err)]
+        check("run_dump: the program's one thread, no thread of faststack's",
+              len(titles) == 1 and "faststack" not in err.replace(
+                  "faststack:", ""), detail=str(titles))
+        fr = resolve(sections(err)[0][1]) if titles else []
+        check("run_dump: its frames named by the supervisor",
+              bool(fr) and all(f.get("in_process") for f in fr),
+              detail=str(names(fr)))
         rc, out, err, el = run([args.faststack, "run", "/bin/sh", "-c",
                                 "exit 7"])
         check("run_dump: the exit status passes through", rc == 7,
