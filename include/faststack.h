@@ -592,10 +592,17 @@ faststack_symbolize_report(FILE *in, FILE *out,
  *   \t/src/server.c:120 +0x1d
  *   ...
  *
- * Frames print Go style (function, then file:line +offset in the
- * function) when the lookup table of their module is ready (see table
- * below), else raw: module+offset and build-id, resolvable offline with
- * `faststack symbolize` or addr2line. Everything the handler does is
+ * The handler writes each frame raw (module+offset and build-id) to a
+ * process that is not crashing, which symbolizes it with everything the
+ * symbolizer knows (function, inline frames, file:line, source) and
+ * prints it: the supervisor of `faststack run` (FASTSTACK_REPORT_SOCKET),
+ * else a symbolizer process started at crash time (FASTSTACK_SYMBOLIZER,
+ * else the `faststack` command next to the library, else the program
+ * itself, re-executed: this library's first constructor symbolizes and
+ * exits before the program's code runs). When none takes the report,
+ * the handler prints it itself: the lookup table's frames (when asked
+ * for, see table below), else raw ones, resolvable offline with
+ * `faststack symbolize --format go`. Everything the handler does is
  * async-signal-safe: no malloc, no stdio, no lock the crashing code could
  * hold; output goes out with write(2). docs/crash.md has the details. */
 
@@ -626,10 +633,13 @@ typedef struct faststack_crash_options {
    * (like jstack); 0: FASTSTACK_DUMP_SIGNAL (a number or a name such as
    * "SIGUSR2"), else none; -1: none. */
   int dump_signal;
-  /* Lookup table for in-handler symbolization: 1 built on a background
-   * thread (at install and after dlopen); 2 the same, but the modules
-   * loaded at install are done before faststack_crash_install returns;
-   * -1 off; 0: FASTSTACK_CRASH_TABLE (0/1/2, "sync"), else off. */
+  /* Lookup table for in-handler symbolization, used only when no process
+   * takes the report (above): 1 built on a background thread (at install
+   * and after dlopen); 2 the same, but the modules loaded at install are
+   * done before faststack_crash_install returns; -1 off; 0:
+   * FASTSTACK_CRASH_TABLE (0/1/2, "sync"), else off. Off costs nothing;
+   * on costs the builder's CPU and the tables' memory for the life of
+   * the process. */
   int table;
   /* Cap of one module's table, in bytes; 0: 64 MiB. A module whose
    * table would exceed it keeps the part built so far. */
@@ -660,7 +670,11 @@ typedef struct faststack_crash_options {
  * thread an alternate signal stack so that a stack overflow can be
  * reported; other threads need faststack_crash_thread_init (the preload
  * object of `faststack run` does it for every new thread). Also prepares
- * thread dumps (faststack_dump_prepare). Calling it again updates the
+ * thread dumps (faststack_dump_prepare) and what a crash needs to hand
+ * its report over: the supervisor's socket name, the symbolizer
+ * process's path, arguments and a copy of the environment (taken now:
+ * later changes to the environment do not reach it). Starts no thread
+ * unless the table option asks for one. Calling it again updates the
  * options. When another copy of faststack in this process (the
  * `faststack run` preload, a library carrying its own copy) has
  * installed its crash handler, returns 0 and does nothing: one report per

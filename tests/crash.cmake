@@ -147,6 +147,15 @@ if(NOT FASTSTACK_SANITIZE AND NOT FASTSTACK_TSAN)
                                LINKED)
     target_link_options(crash_early_static_linked PRIVATE -static
                         -Wl,--eh-frame-hdr)
+    # glibc warns at link time about dlopen and friends in a static
+    # program (the library looks the C++ runtime up with them; a static
+    # program without shared objects finds nothing, as it should): the
+    # build stays warning-free.
+    include(CheckLinkerFlag)
+    check_linker_flag(C "-Wl,--no-warnings" FS_LD_NO_WARNINGS)
+    if(FS_LD_NO_WARNINGS)
+      target_link_options(crash_early_static_linked PRIVATE -Wl,--no-warnings)
+    endif()
     target_link_libraries(crash_early_static_linked PRIVATE faststack_static
                           Threads::Threads)
   endif()
