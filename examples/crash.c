@@ -2,10 +2,11 @@
  * "key=value" lines and dereferences NULL on a line without '='. It knows
  * nothing about faststack; `make demo` runs it with
  *
- *   faststack run --table=sync -- examples/crash_example
+ *   faststack run -- examples/crash_example
  *
- * and the crash handler prints where it died and how it got there, then
- * lets it die of its SIGSEGV as it would have. */
+ * and the crash report says where it died and how it got there (the
+ * handler hands the raw frames to `faststack run`, which names them),
+ * then it dies of its SIGSEGV as it would have. */
 #include <stdio.h>
 #include <string.h>
 

@@ -10,23 +10,25 @@ echo "   frames and annotated with the source line of each frame:"
 
 echo
 echo "-- a crash: an unmodified program run with \`faststack run\` dies of SIGSEGV;"
-echo "   the handler prints the faulting thread's traceback, then the program"
-echo "   dies of its own signal (exit status 139 below is expected):"
+echo "   the handler hands the raw frames to \`faststack run\`, which prints the"
+echo "   faulting thread's traceback with names, lines and source; then the"
+echo "   program dies of its own signal (exit status 139 below is expected):"
 set +e
-"$build/tools/faststack" run --table=sync -- "$build/examples/crash_example" 2>&1
+"$build/tools/faststack" run -- "$build/examples/crash_example" 2>&1
 rc=$?
 set -e
 echo "(exit status $rc — the program's own: 128 + SIGSEGV)"
-echo "Frames the in-process table cannot name print raw (module+offset, build-id):"
-echo "resolve them offline with faststack symbolize (below). docs/crash.md has more."
+echo "docs/crash.md has more."
 
 echo
-echo "-- the same crash without the in-process table (raw frames: module,"
-echo "   offset, build-id), annotated afterwards, offline:"
-echo "   faststack run --no-table ./crash_example 2>&1 | faststack symbolize --format go --source"
+echo "-- the same crash printed by the handler alone (no process to symbolize:"
+echo "   raw frames: module, offset, build-id), annotated afterwards, offline:"
+echo "   FASTSTACK_SYMBOLIZER=none faststack run --exec ./crash_example 2>&1 |"
+echo "     faststack symbolize --format go --source"
 set +e
 report=$(mktemp)
-"$build/tools/faststack" run --no-table -- "$build/examples/crash_example" >"$report" 2>&1
+FASTSTACK_SYMBOLIZER=none "$build/tools/faststack" run --exec -- \
+  "$build/examples/crash_example" >"$report" 2>&1
 "$build/tools/faststack" symbolize --format go --source <"$report"
 rm -f "$report"
 set -e
