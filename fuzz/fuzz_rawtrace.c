@@ -1,10 +1,12 @@
-/* fuzz_rawtrace — the parser behind `faststack symbolize --format`
- * (src/format/report.c): pasted crash reports and logs are
- * untrusted text. Every line goes through fs_raw_parse_line, and the whole
- * text through fs_raw_annotate_stream (symbolize, annotate, format) in the
- * format the first byte picks (its low bits: Go, gin or JSON; then
- * source lines on or off, and context lines). Seeds are real reports
- * (fuzz/seeds/rawtrace). */
+/* fuzz_rawtrace — the parser behind faststack_symbolize_report
+ * (src/format/report.c: `faststack symbolize --format`, the supervisor of
+ * `faststack run`, the crash handler's symbolizer process): pasted crash
+ * reports and logs, and reports from crashing processes, are untrusted
+ * text. Every line goes through fs_raw_parse_line, and the whole text
+ * through fs_raw_annotate (symbolize, annotate, format; crash reports and
+ * dumps parsed into one JSON object each) in the format the first byte
+ * picks (its low bits: Go, gin or JSON; then source lines on or off,
+ * context lines, colour). Seeds are real reports (fuzz/seeds/rawtrace). */
 #define _GNU_SOURCE
 #include <stdint.h>
 #include <stdio.h>
@@ -55,8 +57,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
                                 FASTSTACK_FORMAT_JSON, FASTSTACK_FORMAT_GO};
   FILE *in = fmemopen((void *)text, n, "r");
   if (!in) return 0;
-  fs_raw_annotate_stream(in, sink, formats[cfg & 3], (cfg >> 2) & 1,
-                         (cfg >> 3) & 3);
+  /* The format, source lines, context lines and colour from the first
+   * byte: a crash report in JSON is parsed into its fields. */
+  faststack_format_options o;
+  faststack_format_options_init(&o, formats[cfg & 3]);
+  o.source = (cfg >> 2) & 1;
+  o.context = (cfg >> 3) & 3;
+  o.color = (cfg >> 5) & 1;
+  fs_raw_annotate(in, sink, &o);
   fclose(in);
   return 0;
 }
