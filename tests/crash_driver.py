@@ -1401,6 +1401,23 @@ def one_case(c):
               "it by SIGSEGV", rc == -SEGV and not hung, detail=str(rc))
         check("output_blocked [hung report, stderr full]: within 1 + 1 s",
               el < 2, detail=f"{el:.2f} s")
+        # Under `faststack run` the supervisor prints: its output full, it
+        # still ends by the program's signal, three watchdog times after
+        # the program ended (the report handed over at once).
+        r, w = os.pipe()
+        try:
+            fill_pipe(f"/proc/self/fd/{w}")
+            rc, el, hung = run_stderr_fd(
+                [args.faststack, "run", "--", args.plain, "null"], w,
+                env={"FASTSTACK_CRASH_WATCHDOG": "1"}, timeout=12)
+        finally:
+            os.close(r)
+            os.close(w)
+        check("output_blocked [faststack run, stderr a full pipe]: the "
+              "supervisor ends by SIGSEGV, not hung", rc == -SEGV and not hung,
+              detail=f"rc {rc}")
+        check("output_blocked [faststack run, stderr a full pipe]: within "
+              "3 watchdog times + 2 s", el < 5, detail=f"{el:.2f} s")
     elif c == "output_epipe":
         # stderr a pipe whose reader is gone: the report's writes must not
         # raise SIGPIPE; the process dies by its own signal.

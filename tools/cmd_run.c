@@ -239,13 +239,16 @@ static int parse(int argc, char **argv, int *exec_mode, sup_options *so)
                : f && !strcmp(f, "gin") ? FASTSTACK_FORMAT_GIN
                                         : FASTSTACK_FORMAT_GO;
   so->output = getenv("FASTSTACK_OUTPUT");
+  /* Three watchdog times: the handler's own bound on one report. */
+  const char *wd = getenv("FASTSTACK_CRASH_WATCHDOG");
+  so->print_wait_s = 3 * (wd && atoi(wd) > 0 ? atoi(wd) : 10);
   return i;
 }
 
 int cmd_run(int argc, char **argv)
 {
   int exec_mode = 0;
-  sup_options so = {FASTSTACK_FORMAT_GO, NULL};
+  sup_options so = {FASTSTACK_FORMAT_GO, NULL, 30};
   int i = parse(argc, argv, &exec_mode, &so);
   if (i < 0) return -1 - i;
   if (set_preload() != 0) return 2;

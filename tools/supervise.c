@@ -420,8 +420,19 @@ int sup_run(int lfd, char **argv, const sup_options *opt)
   q.closing = 1;
   pthread_cond_signal(&q.cv);
   pthread_mutex_unlock(&q.mu);
-  if (have_printer) pthread_join(th, NULL);
-  else printer(NULL);
+  int stuck = 0;
+  if (have_printer) {
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += opt->print_wait_s > 0 ? opt->print_wait_s : 30;
+    stuck = pthread_timedjoin_np(th, NULL, &until) != 0;
+  } else {
+    printer(NULL);
+  }
   if (WIFSIGNALED(status)) die_like(WTERMSIG(status));
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  int code = WIFEXITED(status) ? WEXITSTATUS(status) : 1;
+  /* The printer is blocked in a write holding stderr's lock: exit(3)
+   * would flush stdio behind it. */
+  if (stuck) _exit(code);
+  return code;
 }

@@ -11,6 +11,11 @@
 typedef struct sup_options {
   int format;         /* FASTSTACK_FORMAT_GO, _GIN or _JSON */
   const char *output; /* append reports here; NULL: stderr */
+  /* Once the program has ended, how long the last reports may take to
+   * be symbolized and printed (an output nobody reads, a full pipe or a
+   * stopped pager, must not hold the exit status forever); then the
+   * supervisor ends anyway. */
+  int print_wait_s;
 } sup_options;
 
 /* A listening socket in the abstract namespace, close-on-exec, its name

@@ -346,7 +346,8 @@ static int report_to_supervisor(int sig, siginfo_t *si, const ucontext_t *uc,
 
 /* The raw report through a symbolizer process writing to fd: 1 when it
  * printed it. It may take until the watchdog leaves a second and a half
- * for the report printed here instead. */
+ * for the report printed here instead (half the watchdog time when that
+ * is short). */
 static int report_via_helper(int fd, int sig, siginfo_t *si,
                              const ucontext_t *uc, int tid)
 {
@@ -354,8 +355,8 @@ static int report_via_helper(int fd, int sig, siginfo_t *si,
   int w = fs_spawn_start(fd, &sp);
   if (w < 0) return 0;
   int sent = write_report(w, FS_SINK_RAW, sig, si, uc, tid);
-  int64_t budget_ms = (int64_t)(cfg.watchdog > 0 ? cfg.watchdog : 10) * 1000;
-  budget_ms = budget_ms > 2500 ? budget_ms - 1500 : 1000;
+  int64_t wd_ms = (int64_t)(cfg.watchdog > 0 ? cfg.watchdog : 10) * 1000;
+  int64_t budget_ms = wd_ms - 1500 > wd_ms / 2 ? wd_ms - 1500 : wd_ms / 2;
   int64_t deadline = wd.armed_ns + budget_ms * 1000000;
   int ok = fs_spawn_finish(&sp, sent ? deadline : 0);
   return ok && sent;
