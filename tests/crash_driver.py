@@ -645,21 +645,28 @@ def run_signals():
               p.returncode == rc_want and want in out,
               detail=f"rc {p.returncode} {out!r}")
     # Job control: SIGTSTP to the group stops both; SIGCONT continues both.
+    # (The program waits in read, not in a child: a vfork'ed child stopped
+    # before its exec would hold its parent in D.)
     p = subprocess.Popen([fs, "run", "--", "sh", "-c",
-                          "echo ready; sleep 0.6; echo done"], text=True,
-                         stdout=subprocess.PIPE, env=clean_env(),
-                         process_group=0)
+                          "echo ready; read x; echo done $x"], text=True,
+                         stdout=subprocess.PIPE, stdin=subprocess.PIPE,
+                         env=clean_env(), process_group=0)
     wait_line(p, "ready")
     kids = children_of(p.pid)
     os.killpg(p.pid, signal.SIGTSTP)
-    time.sleep(0.3)
-    states = [proc_state(p.pid)] + [proc_state(k) for k in kids]
+    # Stopped at their next return to user space: a process busy in the
+    # kernel (D, R under load) gets there a little later.
+    for _ in range(int(50 * SLOW)):
+        time.sleep(0.06)
+        states = [proc_state(p.pid)] + [proc_state(k) for k in kids]
+        if all(st == "T" for st in states):
+            break
     check("run_signals: SIGTSTP stops the supervisor and the program",
           bool(kids) and all(st == "T" for st in states), detail=str(states))
     os.killpg(p.pid, signal.SIGCONT)
-    out = p.communicate(timeout=10 * SLOW)[0]
+    out = p.communicate("go\n", timeout=10 * SLOW)[0]
     check("run_signals: SIGCONT continues both; the program ends normally",
-          p.returncode == 0 and "done" in out,
+          p.returncode == 0 and "done go" in out,
           detail=f"rc {p.returncode} {out!r}")
     # Deaths pass through: $? is 128+signal in a shell.
     for sig in (signal.SIGKILL, signal.SIGTERM, signal.SIGSEGV):

@@ -24,7 +24,13 @@
 #endif
 
 #define KEEP() __asm__ volatile("" ::: "memory")
+/* Each function a frame of its own: no inlining, and (gcc) no clones
+ * or interprocedural shortcuts. */
+#if defined(__GNUC__) && !defined(__clang__)
 #define NOINLINE __attribute__((noinline, noipa))
+#else
+#define NOINLINE __attribute__((noinline))
+#endif
 
 static const char *volatile null_str;
 static volatile int never = -1;
