@@ -294,8 +294,13 @@ __attribute__((noinline)) void case_dlopen(void)
 static atomic_int parked;
 __attribute__((noinline)) void park(void)
 {
-  /* The raw system call stub keeps rbp: the walk starts in our frame. */
+  /* The raw system call stub keeps rbp: the walk starts in our frame.
+   * (aarch64 has no pause system call: ppoll with nothing waits alike.) */
+#ifdef SYS_pause
   syscall(SYS_pause);
+#else
+  syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
+#endif
   KEEP();
 }
 __attribute__((noinline)) void *parked_thread_main(void *arg)

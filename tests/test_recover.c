@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,9 +61,28 @@ __attribute__((noinline)) void fault_fpe(void *arg)
   (void)arg;
   /* idiv by zero in assembly: in C it is undefined behaviour, which the
    * UBSan build would report before the CPU faults. */
+#if defined(__x86_64__)
   __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $1, %%eax\n\tcltd\n\t"
                    "idivl %%ecx" ::
                        : "eax", "ecx", "edx", "cc");
+#else
+  /* aarch64 divides by zero without a trap: the kernel is asked for the
+   * same signal (SIGFPE, FPE_INTDIV) from this very instruction, with a
+   * raw rt_tgsigqueueinfo. */
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGFPE;
+  si.si_code = FPE_INTDIV;
+  register long x0 __asm__("x0") = getpid();
+  register long x1 __asm__("x1") = syscall(SYS_gettid);
+  register long x2 __asm__("x2") = SIGFPE;
+  register long x3 __asm__("x3") = (long)&si;
+  register long x8 __asm__("x8") = SYS_rt_tgsigqueueinfo;
+  __asm__ volatile("svc #0"
+                   : "+r"(x0)
+                   : "r"(x1), "r"(x2), "r"(x3), "r"(x8)
+                   : "memory");
+#endif
 }
 
 __attribute__((noinline)) void fault_ill(void *arg)

@@ -18,6 +18,18 @@ uintptr_t fs_sigreturn_pc;
 uintptr_t fs_exe_code_lo, fs_exe_code_hi;
 uintptr_t fs_libc_code_lo, fs_libc_code_hi;
 
+/* [AS-safe] */
+int fs_sigreturn_learn(uintptr_t pc, uintptr_t lo, uintptr_t hi)
+{
+  uint64_t head;
+  if (pc < lo || pc > hi || hi - pc < FS_SIGRETURN_LEN) return 0;
+  memcpy(&head, (const void *)pc, 8);
+  if (head != FS_SIGRETURN_HEAD || !FS_SIGRETURN_TAIL_OK(pc)) return 0;
+  __atomic_store_n(&fs_sigreturn_pc, pc, __ATOMIC_RELAXED);
+  return 1;
+}
+
+#if defined(__x86_64__)
 /* glibc installs every handler with SA_RESTORER = its __restore_rt, and
  * sigaction reports it back. Re-installing a signal's current disposition
  * changes nothing else, so query it, re-install, and query again. The
@@ -33,12 +45,16 @@ void fs_sigreturn_init(void)
   }
   uintptr_t pc = (uintptr_t)sa.sa_restorer;
   fs_cursor c = {0};
-  uint64_t head;
-  if (!fs_code_lookup(&c, pc) || pc + 9 > c.code_hi) return;
-  memcpy(&head, (const void *)pc, 8);
-  if (head == FS_SIGRETURN_HEAD && ((const unsigned char *)pc)[8] == 0x05)
-    fs_sigreturn_pc = pc;
+  if (fs_code_lookup(&c, pc)) fs_sigreturn_learn(pc, c.code_lo, c.code_hi);
 }
+#else
+/* aarch64: the kernel's trampoline (the vDSO's, or under qemu-user a page
+ * of its own), not the C library's, and sigaction does not report it:
+ * the walk learns it the first time a return address is that code. */
+void fs_sigreturn_init(void)
+{
+}
+#endif
 
 /* Called once the module snapshot exists (the executable and libc are
  * its first entries of interest). */
@@ -59,6 +75,28 @@ void fs_code_ranges_init(void)
   }
 }
 
+/* An address in no loaded object that is the signal trampoline: qemu-user
+ * maps it in a page of its own. Checked against the mappings (raw reads
+ * of /proc/self/maps) until it is known, and only for an address that
+ * could be an instruction. */
+static int sigreturn_outside(fs_cursor *c, uintptr_t pc)
+{
+  uintptr_t t = __atomic_load_n(&fs_sigreturn_pc, __ATOMIC_RELAXED);
+  if (t) {
+    if (pc != t) return 0;
+  } else {
+    fs_region m;
+    int readable, exec;
+    if (!FS_ARCH_LEARN_SIGRETURN || (pc & 3) ||
+        !fs_maps_find(pc, &m, &readable, &exec) || !readable || !exec ||
+        !fs_sigreturn_learn(pc, m.lo, m.hi))
+      return 0;
+  }
+  c->code_lo = pc;
+  c->code_hi = pc + FS_SIGRETURN_LEN;
+  return 1;
+}
+
 int fs_code_lookup(fs_cursor *c, uintptr_t pc)
 {
   if (pc >= fs_exe_code_lo && pc < fs_exe_code_hi) {
@@ -71,11 +109,12 @@ int fs_code_lookup(fs_cursor *c, uintptr_t pc)
     c->code_hi = fs_libc_code_hi;
     return 1;
   }
-  struct dl_find_object d;
-  /* _dl_find_object is lock-free and async-signal-safe (glibc 2.35+). */
-  if (pc == 0 || _dl_find_object((void *)pc, &d) != 0) return 0;
-  c->code_lo = (uintptr_t)d.dlfo_map_start;
-  c->code_hi = (uintptr_t)d.dlfo_map_end;
+  fs_object o;
+  /* fs_object_find is lock-free and async-signal-safe. */
+  if (pc == 0) return 0;
+  if (!fs_object_find(pc, &o)) return sigreturn_outside(c, pc);
+  c->code_lo = o.start;
+  c->code_hi = o.end;
   return pc >= c->code_lo && pc < c->code_hi;
 }
 
@@ -94,19 +133,16 @@ int fs_signal_frame_step(fs_cursor *c)
   return fs_signal_frame_inline(c);
 }
 
-/* The kernel returns from a handler into __restore_rt with rsp at the
- * rt_sigframe's ucontext, which holds the interrupted registers. */
+/* The kernel returns from a handler into the trampoline with the
+ * interrupted registers saved in a ucontext on the stack (where, from
+ * the trampoline's frame: fs_arch_sigframe). */
 FS_NO_SANITIZE int fs_signal_frame_enter(fs_cursor *c)
 {
-  if (((const unsigned char *)c->pc)[8] != 0x05) return 0;
-  uintptr_t uc_addr = c->sp;
-  if (uc_addr < c->region.lo || uc_addr > c->region.hi ||
-      sizeof(ucontext_t) > c->region.hi - uc_addr)
-    return 0;
-  const ucontext_t *uc = (const ucontext_t *)uc_addr;
-  uintptr_t sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  uintptr_t fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  if (!FS_SIGRETURN_TAIL_OK(c->pc)) return 0;
+  const ucontext_t *uc =
+      fs_arch_sigframe(c->sp, c->sp_exact, c->fp, c->region.lo, c->region.hi);
+  if (!uc) return 0;
+  uintptr_t sp = fs_uc_sp(uc), pc = fs_uc_pc(uc), fp = fs_uc_fp(uc);
   /* The interrupted code may run on another stack (the handler may be on
    * sigaltstack): look its region up afresh. */
   fs_region r;
@@ -116,5 +152,7 @@ FS_NO_SANITIZE int fs_signal_frame_enter(fs_cursor *c)
   c->pc = pc;
   c->sp = sp;
   c->fp = fp;
+  c->lr = fs_uc_lr(uc);
+  c->sp_exact = 1;
   return 1;
 }

@@ -1,8 +1,8 @@
 /* modules.c — the modules stage: which loaded ELF object holds a PC.
  *
- * Lookups (faststack_module_find) are async-signal-safe: glibc's
- * _dl_find_object finds the object without locks, its link_map gives the
- * bias and path, and the build-id comes from a snapshot of all modules
+ * Lookups (faststack_module_find) are async-signal-safe: fs_object_find
+ * (objfind.c: glibc's _dl_find_object, or a snapshot of the loaded
+ * objects) finds the object without locks, with its bias and path, and the build-id comes from a snapshot of all modules
  * (built outside signal context with dl_iterate_phdr) or, for an object
  * loaded since, from the object's own mapped program headers.
  *
@@ -138,13 +138,12 @@ static const faststack_module *snapshot_find(const fs_snapshot *s,
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
 {
   if (!out) return 0;
-  struct dl_find_object d;
-  if (_dl_find_object((void *)pc, &d) != 0) return 0;
-  const struct link_map *lm = d.dlfo_link_map;
-  out->start = (uintptr_t)d.dlfo_map_start;
-  out->end = (uintptr_t)d.dlfo_map_end;
-  out->bias = lm ? lm->l_addr : 0;
-  out->path = lm && lm->l_name && lm->l_name[0] ? lm->l_name : exe_path;
+  fs_object d;
+  if (!fs_object_find(pc, &d)) return 0;
+  out->start = d.start;
+  out->end = d.end;
+  out->bias = d.bias;
+  out->path = d.name[0] ? d.name : exe_path;
   out->build_id_size = 0;
   out->build_id[0] = '\0';
   fs_snapshot *s = snapshot_acquire();
@@ -256,10 +255,10 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   if (id) hex_id(id, idn, m);
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
-  struct dl_find_object d;
-  if (m->start && _dl_find_object((void *)m->start, &d) == 0) {
-    m->start = (uintptr_t)d.dlfo_map_start;
-    m->end = (uintptr_t)d.dlfo_map_end;
+  fs_object d;
+  if (m->start && fs_object_find(m->start, &d)) {
+    m->start = d.start;
+    m->end = d.end;
   }
   return 0;
 }
@@ -294,6 +293,7 @@ static void retire(fs_snapshot *old)
 static int refresh_locked(void)
 {
   build_ctx b = {0};
+  fs_objects_refresh(); /* the lookup's own snapshot, when it has one */
   dl_iterate_phdr(counters, &b);
   /* An object came or went: code may have moved under cached PCs. */
   note_change(b.adds * 0x9e3779b97f4a7c15ull ^ b.subs);
@@ -352,6 +352,7 @@ FS_CTOR_MODULES static void modules_init(void)
 {
   ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
   exe_path[n > 0 ? n : 0] = '\0';
+  fs_objects_init();
   faststack_modules_refresh();
 }
 
@@ -373,6 +374,7 @@ uint64_t fs_modules_snapshot_id(void)
 unsigned long long fs_modules_generation(void)
 {
   unsigned long long g = 0;
+  fs_objects_refresh();
   dl_iterate_phdr(first_counters, &g);
   note_change(g);
   notify();

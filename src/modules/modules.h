@@ -9,6 +9,27 @@
 
 #include "common/common.h"
 
+/* One loaded object, as fs_object_find reports it. */
+typedef struct fs_object {
+  uintptr_t start, end;        /* its mapped range */
+  uintptr_t bias;              /* load bias (link_map l_addr) */
+  const uint8_t *eh_frame_hdr; /* PT_GNU_EH_FRAME, or NULL */
+  const char *name;            /* "" for the executable */
+  const void *id;              /* stands for the object while it is loaded */
+} fs_object;
+
+/* [AS-safe] The loaded object holding pc: _dl_find_object (glibc 2.35+)
+ * or the snapshot of loaded objects (objfind.c). 1 found, 0 not. */
+int fs_object_find(uintptr_t pc, fs_object *o);
+
+/* Load-time setup of fs_object_find (chooses the lookup, builds the
+ * first snapshot), and the snapshot's rebuild when objects came or went
+ * (a no-op with _dl_find_object). Not AS-safe. */
+void fs_objects_init(void);
+void fs_objects_refresh(void);
+/* [AS-safe] 1 when fs_object_find searches the snapshot. */
+int fs_objects_snapshot_mode(void);
+
 /* [AS-safe] The build-id bytes of the object mapped at [start, end) with
  * the given bias, read from its mapped program headers and notes
  * (bounds-checked against the mapping), and their count; NULL if none. */

@@ -6,7 +6,7 @@
  *
  * Every read is bounds-checked against the image: a truncated or crafted
  * file makes the affected lookups fail (with a message), never crash. Only
- * 64-bit little-endian ELF (x86-64) is accepted. */
+ * 64-bit little-endian ELF (x86-64, aarch64) is accepted. */
 #ifndef FASTSTACK_ELF_H
 #define FASTSTACK_ELF_H
 
