@@ -11,7 +11,13 @@ set(CMAKE_FIND_ROOT_PATH /usr/aarch64-linux-gnu /usr/lib/aarch64-linux-gnu)
 set(CMAKE_FIND_ROOT_PATH_MODE_PROGRAM NEVER)
 set(CMAKE_FIND_ROOT_PATH_MODE_LIBRARY BOTH)
 set(CMAKE_FIND_ROOT_PATH_MODE_INCLUDE BOTH)
-set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/usr/aarch64-linux-gnu)
+# The programs run with the arm64 multiarch loader and C library
+# (libc6:arm64, which the :arm64 -dev packages bring): qemu's -L prefix is
+# the root. With -L /usr/aarch64-linux-gnu (the cross toolchain's own
+# libc6-arm64-cross) the loader comes from there but the loader's search
+# falls through to /lib/aarch64-linux-gnu's C library, a different build:
+# the two disagree on private structures and threads hang.
+set(CMAKE_CROSSCOMPILING_EMULATOR qemu-aarch64;-L;/)
 # pkg-config must see the arm64 .pc files only.
 set(ENV{PKG_CONFIG_LIBDIR} /usr/lib/aarch64-linux-gnu/pkgconfig:/usr/share/pkgconfig)
 set(ENV{PKG_CONFIG_PATH} "")

@@ -74,6 +74,10 @@ static void test_vdso(void)
 {
   faststack_module m;
   uintptr_t vdso = getauxval(AT_SYSINFO_EHDR);
+  if (!vdso && getenv("FASTSTACK_TEST_EMULATOR")) {
+    fprintf(stderr, "test_vdso: no vDSO under qemu-user: not checked\n");
+    return;
+  }
   CHECK(vdso != 0);
   CHECK_EQ(faststack_module_find(vdso + 0x100, &m), 1);
   CHECK_STREQ(m.path, "linux-vdso.so.1");
@@ -103,7 +107,8 @@ static void test_dlopen_dlclose(void)
     CHECK_EQ(l->start, m.start);
     CHECK_EQ(l->bias, m.bias);
   }
-  CHECK(listed(all, n, "linux-vdso.so.1") != NULL);
+  if (getauxval(AT_SYSINFO_EHDR)) /* none under qemu-user */
+    CHECK(listed(all, n, "linux-vdso.so.1") != NULL);
   CHECK_EQ(dlclose(h), 0);
   CHECK_EQ(faststack_module_find(fn, &m), 0);
   n = faststack_modules_list(all, 256);

@@ -90,8 +90,8 @@ static inline uintptr_t fs_arch_strip_ra(uintptr_t ra)
 /* mov x8, #139 (rt_sigreturn); svc #0 — little-endian, 8 bytes. */
 #define FS_SIGRETURN_HEAD 0xd4000001d2801168ull
 #define FS_SIGRETURN_LEN 8
-/* 1: the trampoline may lie outside every loaded object, found by its
- * code the first time a walk meets it. */
+/* 1: the trampoline may lie outside every loaded object (found by its
+ * code at load time). */
 #define FS_ARCH_LEARN_SIGRETURN 1
 #define FS_SIGRETURN_TAIL_OK(p) 1
 

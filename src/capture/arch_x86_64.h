@@ -98,8 +98,8 @@ static inline uintptr_t fs_arch_strip_ra(uintptr_t ra)
  * bytes, and the 9th. */
 #define FS_SIGRETURN_HEAD 0x0f0000000fc0c748ull
 #define FS_SIGRETURN_LEN 9
-/* 1: the trampoline may lie outside every loaded object, found by its
- * code the first time a walk meets it. */
+/* 1: the trampoline may lie outside every loaded object (found by its
+ * code at load time). */
 #define FS_ARCH_LEARN_SIGRETURN 0
 #define FS_SIGRETURN_TAIL_OK(p) (((const unsigned char *)(p))[8] == 0x05)
 

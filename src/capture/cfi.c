@@ -595,10 +595,39 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
  * validity argument are in cfi.h. */
 fs_cfi_cache_t fs_cfi_cache;
 
+/* Architectures without the warm loop cache a rule for the general step
+ * in a layout of their own: bits 0-15 the CFA offset, 16-31 the return
+ * address's offset from the CFA, 32 valid, 33 CFA from the frame
+ * pointer (else sp), 34-35 the frame pointer's rule, 36 outermost, 37-38
+ * the return address's rule, 48-63 the frame pointer's offset. */
+static uint64_t pack_general(const fs_cfi_rule *r)
+{
+  if (r->cfa_reg == 0xff || r->cfa_off < INT16_MIN || r->cfa_off > INT16_MAX ||
+      r->ra_off < INT16_MIN || r->ra_off > INT16_MAX ||
+      r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
+    return 0;
+  return (uint64_t)(uint16_t)r->cfa_off |
+         (uint64_t)(uint16_t)r->ra_off << 16 | FS_CFI_PK_VALID |
+         (r->cfa_reg == R_RBP ? FS_CFI_PK_RBP : 0) |
+         (uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT |
+         (uint64_t)r->ra_how << 37 | (uint64_t)(uint16_t)r->rbp_off << 48;
+}
+
+static void unpack_general(uint64_t pk, fs_cfi_rule *r)
+{
+  memset(r, 0, sizeof *r);
+  r->cfa_reg = pk & FS_CFI_PK_RBP ? R_RBP : R_RSP;
+  r->cfa_off = (int16_t)(uint16_t)pk;
+  r->ra_off = (int16_t)(uint16_t)(pk >> 16);
+  r->rbp_how = (uint8_t)FS_CFI_PK_HOW(pk);
+  r->ra_how = (uint8_t)((pk >> 37) & 3);
+  r->rbp_off = (int16_t)(uint16_t)(pk >> 48);
+}
+
 /* Packs a simple rule; 0 when it does not fit (then it is not cached). */
 static uint64_t pack(const fs_cfi_rule *r)
 {
-  if (!FS_ARCH_CFI_LOOP || r->ra_how == 2) return 0;
+  if (!FS_ARCH_CFI_LOOP) return pack_general(r);
   if (r->ra_how == 1) return fs_cfi_with_ra8(FS_CFI_PK_VALID | FS_CFI_PK_END);
   /* The return address right below the CFA (where call pushed it) is
    * the only shape the fast path knows; a CFA that moves sp up by a
@@ -647,6 +676,9 @@ static int frame_cfa(const fs_cursor *c, const fs_cfi_rule *r, int exact,
                      uintptr_t *cfa)
 {
   if (r->cfa_reg == R_RBP) {
+    /* A frame whose CFA hangs off its frame pointer has its frame
+     * record inside it, at or above sp. */
+    if (c->fp < c->sp) return 0;
     *cfa = c->fp + (uintptr_t)(intptr_t)r->cfa_off;
     return 1;
   }
@@ -704,6 +736,11 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
 {
   uintptr_t at = exact ? c->pc : c->pc - 1;
   uint64_t pk = fs_cfi_lookup(at);
+  if (pk && !FS_ARCH_CFI_LOOP) {
+    fs_cfi_rule r;
+    unpack_general(pk, &r);
+    return r.ra_how == 1 ? FS_STEP_END : apply_rule(c, &r, exact);
+  }
   if (pk) {
     /* The walk loop may have stopped here because a torn write left the
      * slot's ra8 byte apart from its rule: store it again. */

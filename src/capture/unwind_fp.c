@@ -5,6 +5,8 @@
 #include <dlfcn.h>
 #include <link.h>
 #include <signal.h>
+#include <stdio.h>
+#include <sys/auxv.h>
 #include <ucontext.h>
 
 #include "capture/unwind_fp.h"
@@ -48,11 +50,68 @@ void fs_sigreturn_init(void)
   if (fs_code_lookup(&c, pc)) fs_sigreturn_learn(pc, c.code_lo, c.code_hi);
 }
 #else
-/* aarch64: the kernel's trampoline (the vDSO's, or under qemu-user a page
- * of its own), not the C library's, and sigaction does not report it:
- * the walk learns it the first time a return address is that code. */
+/* aarch64: the kernel's trampoline, not the C library's (sigaction does
+ * not report it): __kernel_rt_sigreturn in the vDSO, or, under qemu-user
+ * without a vDSO, a page of its own outside every loaded object. Either
+ * way it is found here, at load time, by its code. */
+static uintptr_t find_code(uintptr_t lo, uintptr_t hi)
+{
+  for (uintptr_t p = (lo + 3) & ~(uintptr_t)3; p + FS_SIGRETURN_LEN <= hi;
+       p += 4) {
+    uint64_t v;
+    memcpy(&v, (const void *)p, 8);
+    if (v == FS_SIGRETURN_HEAD) return p;
+  }
+  return 0;
+}
+
+static uintptr_t vdso_sigreturn(void)
+{
+  uintptr_t base = (uintptr_t)getauxval(AT_SYSINFO_EHDR);
+  if (!base) return 0;
+  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)base;
+  const ElfW(Phdr) *ph = (const ElfW(Phdr) *)(base + eh->e_phoff);
+  uintptr_t bias = 0;
+  int have_bias = 0;
+  for (int i = 0; i < eh->e_phnum; i++) {
+    if (ph[i].p_type != PT_LOAD) continue;
+    if (!have_bias) {
+      bias = base - (ph[i].p_vaddr & ~(uintptr_t)4095);
+      have_bias = 1;
+    }
+    if (!(ph[i].p_flags & PF_X)) continue;
+    uintptr_t t = find_code(bias + ph[i].p_vaddr,
+                            bias + ph[i].p_vaddr + ph[i].p_filesz);
+    if (t) return t;
+  }
+  return 0;
+}
+
+/* Small executable mappings that are no loaded object's. */
+static uintptr_t loose_sigreturn(void)
+{
+  FILE *f = fopen("/proc/self/maps", "re");
+  if (!f) return 0;
+  char line[512];
+  uintptr_t t = 0;
+  while (!t && fgets(line, sizeof line, f)) {
+    unsigned long lo, hi;
+    char perms[8];
+    fs_object o;
+    if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r' ||
+        perms[2] != 'x' || hi - lo > 65536 || fs_object_find(lo, &o))
+      continue;
+    t = find_code(lo, hi);
+  }
+  fclose(f);
+  return t;
+}
+
 void fs_sigreturn_init(void)
 {
+  uintptr_t t = vdso_sigreturn();
+  if (!t) t = loose_sigreturn();
+  if (t) fs_sigreturn_learn(t, t, t + FS_SIGRETURN_LEN);
 }
 #endif
 
@@ -75,23 +134,11 @@ void fs_code_ranges_init(void)
   }
 }
 
-/* An address in no loaded object that is the signal trampoline: qemu-user
- * maps it in a page of its own. Checked against the mappings (raw reads
- * of /proc/self/maps) until it is known, and only for an address that
- * could be an instruction. */
+/* An address in no loaded object that is the signal trampoline (qemu-user
+ * maps it in a page of its own: fs_sigreturn_init). */
 static int sigreturn_outside(fs_cursor *c, uintptr_t pc)
 {
-  uintptr_t t = __atomic_load_n(&fs_sigreturn_pc, __ATOMIC_RELAXED);
-  if (t) {
-    if (pc != t) return 0;
-  } else {
-    fs_region m;
-    int readable, exec;
-    if (!FS_ARCH_LEARN_SIGRETURN || (pc & 3) ||
-        !fs_maps_find(pc, &m, &readable, &exec) || !readable || !exec ||
-        !fs_sigreturn_learn(pc, m.lo, m.hi))
-      return 0;
-  }
+  if (!FS_ARCH_LEARN_SIGRETURN || pc != fs_sigreturn_pc) return 0;
   c->code_lo = pc;
   c->code_hi = pc + FS_SIGRETURN_LEN;
   return 1;

@@ -64,8 +64,8 @@ FS_NO_SANITIZE static inline int fs_fp_step_inline(fs_cursor *c)
 int fs_signal_frame_enter(fs_cursor *c);
 
 /* Address of the signal return trampoline (FS_SIGRETURN_HEAD in
- * arch.h), learned at load time from glibc's sa_restorer on x86-64
- * (fs_sigreturn_init), on aarch64 the first time a walk meets it; 0 when
+ * arch.h), learned at load time (fs_sigreturn_init): glibc's
+ * sa_restorer on x86-64, the kernel's code on aarch64; 0 when
  * unknown, and then every return address's code bytes are compared
  * instead (slower, same result). */
 extern uintptr_t fs_sigreturn_pc;
