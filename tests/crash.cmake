@@ -23,8 +23,7 @@ target_link_libraries(crash_plain PRIVATE Threads::Threads)
 # The unwinder's reach into frameless libc code (abort, strlen, qsort...)
 # is the CFI unwinder's: with it in the tree those chain checks are
 # strict; without it they are reported as XFAIL (needs CFI), never dropped.
-file(GLOB FS_CRASH_CFI_SOURCES ${PROJECT_SOURCE_DIR}/src/cfi.c
-     ${PROJECT_SOURCE_DIR}/src/unwind_cfi*.c)
+file(GLOB FS_CRASH_CFI_SOURCES ${PROJECT_SOURCE_DIR}/src/capture/cfi.c)
 if(FS_CRASH_CFI_SOURCES)
   set(FS_CRASH_CFI 1)
 else()
@@ -48,6 +47,10 @@ if(Python3_FOUND AND TARGET faststack_cli)
     # Sanitizers install their own fault handlers, which we chain to: the
     # process then ends with the sanitizer's exit code, not the signal.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS "crash;no-asan")
+    if(FS_TEST_EMULATOR_ENV)
+      set_tests_properties(crash_${c} PROPERTIES TIMEOUT 240
+                           ENVIRONMENT "${FS_TEST_EMULATOR_ENV}")
+    endif()
   endforeach()
   # In the sanitizer build: chaining to ASan's own handler.
   if(FASTSTACK_SANITIZE)

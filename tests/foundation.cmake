@@ -19,3 +19,9 @@ add_test(NAME test_install_consumer
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
           ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer)
 set_tests_properties(test_install_consumer PROPERTIES LABELS no-asan TIMEOUT 300)
+# The same frames by construction, from code without frame pointers: the
+# walk's CFI steps alone (on aarch64 this is the cross-checked CFI test,
+# libunwind's test_cfi needing an x86-64 libunwind).
+fs_add_test(test_capture_nofp SOURCES test_capture.c
+            COPTS -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+            LIBS -rdynamic Threads::Threads)
