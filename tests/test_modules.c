@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "faststack.h"
+#include "modules/modules.h"
 
 int main(void);
 
@@ -94,6 +95,12 @@ static void test_dlopen_dlclose(void)
   if (!h) return;
   uintptr_t fn = (uintptr_t)dlsym(h, "modtest_function");
   CHECK(fn != 0);
+  /* The snapshot knows of an object once a refresh has seen it (the
+   * preload refreshes after each dlopen and dlclose). */
+  if (fs_objects_snapshot_mode()) {
+    CHECK_EQ(faststack_module_find(fn, &m), 0);
+    faststack_modules_refresh();
+  }
   CHECK_EQ(faststack_module_find(fn, &m), 1);
   CHECK_STREQ(m.path, MODTEST_LIB);
   readelf_build_id(MODTEST_LIB, id, sizeof id);
@@ -110,6 +117,7 @@ static void test_dlopen_dlclose(void)
   if (getauxval(AT_SYSINFO_EHDR)) /* none under qemu-user */
     CHECK(listed(all, n, "linux-vdso.so.1") != NULL);
   CHECK_EQ(dlclose(h), 0);
+  if (fs_objects_snapshot_mode()) faststack_modules_refresh();
   CHECK_EQ(faststack_module_find(fn, &m), 0);
   n = faststack_modules_list(all, 256);
   CHECK(listed(all, n, MODTEST_LIB) == NULL);
@@ -125,8 +133,22 @@ static void test_bad_arguments(void)
   CHECK_EQ(faststack_module_find(16, &m), 0);
 }
 
+/* The lookup in use: the snapshot when FASTSTACK_MODULE_LOOKUP=snapshot
+ * forces it (glibc has _dl_find_object here), or when the C library has
+ * no _dl_find_object (musl). */
+static void test_lookup_mode(void)
+{
+  const char *m = getenv("FASTSTACK_MODULE_LOOKUP");
+  int forced = m && !strcmp(m, "snapshot");
+  int have_dlfo = dlsym(RTLD_DEFAULT, "_dl_find_object") != NULL;
+  CHECK_EQ(fs_objects_snapshot_mode(), forced || !have_dlfo);
+  fprintf(stderr, "test_modules: module lookup by %s\n",
+          fs_objects_snapshot_mode() ? "the snapshot" : "_dl_find_object");
+}
+
 int main(void)
 {
+  test_lookup_mode();
   test_executable();
   test_libc();
   test_vdso();

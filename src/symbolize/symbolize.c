@@ -156,6 +156,11 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
                                   uintptr_t *bias)
 {
   fs_object d;
+  /* A snapshot lookup is only as fresh as its last refresh: outside
+   * signal context, make sure it has seen every dlopen and dlclose (the
+   * hint below reads the object's memory). One dl_iterate_phdr callback
+   * when nothing changed. */
+  if (fs_objects_snapshot_mode()) fs_objects_refresh();
   if (!fs_object_find(at, &d)) return NULL;
   const void *lm = d.id;
   sym_hint *h = &tls_hint;
