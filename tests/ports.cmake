@@ -7,3 +7,16 @@ foreach(t test_capture test_signal test_modules test_symbolize test_recover)
   set_tests_properties(${t}_snapshot PROPERTIES TIMEOUT 240
     ENVIRONMENT "FASTSTACK_MODULE_LOOKUP=snapshot;${FS_TEST_EMULATOR_ENV}")
 endforeach()
+
+# Static executables: the crash handler, capture and symbolization of the
+# executable itself, linked with -static (glibc here; the musl tier links
+# everything statically).
+include(CheckCSourceCompiles)
+set(CMAKE_REQUIRED_LINK_OPTIONS -static)
+check_c_source_compiles("int main(void) { return 0; }" FS_T_CAN_STATIC)
+unset(CMAKE_REQUIRED_LINK_OPTIONS)
+if(FS_T_CAN_STATIC AND NOT FASTSTACK_SANITIZE)
+  fs_add_test(test_static SOURCES test_static.c
+              COPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls
+              -fno-inline LIBS -static LABELS no-asan)
+endif()
