@@ -20,3 +20,17 @@ if(FS_T_CAN_STATIC AND NOT FASTSTACK_SANITIZE)
               COPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls
               -fno-inline LIBS -static LABELS no-asan)
 endif()
+
+# aarch64 pointer authentication: the test functions sign their return
+# addresses (pac-ret; qemu-user's default CPU implements it), which the
+# walk must strip before it checks or stores them.
+if(CMAKE_SYSTEM_PROCESSOR MATCHES "aarch64")
+  foreach(t capture signal)
+    fs_add_test(test_${t}_pac SOURCES test_${t}.c
+                COPTS ${FS_FP_OPTS} -mbranch-protection=pac-ret+leaf
+                LIBS -rdynamic Threads::Threads)
+  endforeach()
+  fs_add_test(test_capture_pac_nofp SOURCES test_capture.c
+              COPTS -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+              -mbranch-protection=pac-ret+leaf LIBS -rdynamic Threads::Threads)
+endif()
