@@ -19,10 +19,16 @@ function(fs_require_lib lib header package)
 endfunction()
 
 # zlib: gzip for pprof profiles, zlib-compressed debug sections.
-fs_require_lib(z /usr/include/zlib.h zlib1g-dev)
+if(FASTSTACK_WITH_ZLIB)
+  fs_require_lib(z /usr/include/zlib.h zlib1g-dev)
+endif()
 # libzstd: zstd-compressed debug sections.
-fs_require_lib(zstd /usr/include/zstd.h libzstd-dev)
+if(FASTSTACK_WITH_ZSTD)
+  fs_require_lib(zstd /usr/include/zstd.h libzstd-dev)
+endif()
 # libiberty: the C++ demangler (cplus_demangle_v3_callback allocates
 # nothing). Static only in Debian; the shared library keeps its symbols
 # hidden with --exclude-libs (top CMakeLists.txt).
-fs_require_lib(iberty /usr/include/libiberty/demangle.h libiberty-dev)
+if(FASTSTACK_WITH_DEMANGLE)
+  fs_require_lib(iberty /usr/include/libiberty/demangle.h libiberty-dev)
+endif()

@@ -1,5 +1,9 @@
 # The annotate stage: the source line provider and the formats.
-fs_add_test(test_annotate SOURCES test_annotate.c LIBS md Threads::Threads)
+set(FS_T_MD "")
+if(FASTSTACK_WITH_LIBMD)
+  set(FS_T_MD md)
+endif()
+fs_add_test(test_annotate SOURCES test_annotate.c LIBS ${FS_T_MD} Threads::Threads)
 fs_add_test(test_format SOURCES test_format.c)
 # The whole pipeline on a known program (symbolize, annotate, format).
 fs_add_test(test_trace SOURCES test_trace.c
@@ -13,3 +17,4 @@ add_test(NAME test_stale_e2e
           $<TARGET_FILE:faststack_static>
           "-lmd -lz -lzstd -liberty -ldl -lpthread")
 set_tests_properties(test_stale_e2e PROPERTIES LABELS no-asan TIMEOUT 120)
+fs_add_test(test_md5 SOURCES test_md5.c LIBS ${FS_T_MD})

@@ -94,6 +94,11 @@ static void test_libc(void)
     fprintf(stderr, "libc6-dbg not installed (%s): skipped\n", dbg);
     return;
   }
+#if !FS_HAVE_ZLIB || !FS_HAVE_ZSTD
+  /* Debian compresses its debug files' sections. */
+  fprintf(stderr, "libc6-dbg: built without zlib or zstd: skipped\n");
+  return;
+#endif
   const char *names[] = {"qsort", "strlen", "malloc", "printf", "abort"};
   /* Twice: the second pass answers from the symbolizer's PC cache. */
   for (int i = 0; i < 10; i++) {

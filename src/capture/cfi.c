@@ -606,9 +606,8 @@ static uint64_t pack_general(const fs_cfi_rule *r)
       r->ra_off < INT16_MIN || r->ra_off > INT16_MAX ||
       r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
     return 0;
-  return (uint64_t)(uint16_t)r->cfa_off |
-         (uint64_t)(uint16_t)r->ra_off << 16 | FS_CFI_PK_VALID |
-         (r->cfa_reg == R_RBP ? FS_CFI_PK_RBP : 0) |
+  return (uint64_t)(uint16_t)r->cfa_off | (uint64_t)(uint16_t)r->ra_off << 16 |
+         FS_CFI_PK_VALID | (r->cfa_reg == R_RBP ? FS_CFI_PK_RBP : 0) |
          (uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT |
          (uint64_t)r->ra_how << 37 | (uint64_t)(uint16_t)r->rbp_off << 48;
 }

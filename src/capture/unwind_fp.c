@@ -80,8 +80,8 @@ static uintptr_t vdso_sigreturn(void)
       have_bias = 1;
     }
     if (!(ph[i].p_flags & PF_X)) continue;
-    uintptr_t t = find_code(bias + ph[i].p_vaddr,
-                            bias + ph[i].p_vaddr + ph[i].p_filesz);
+    uintptr_t t =
+        find_code(bias + ph[i].p_vaddr, bias + ph[i].p_vaddr + ph[i].p_filesz);
     if (t) return t;
   }
   return 0;
