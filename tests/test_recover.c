@@ -216,6 +216,15 @@ __attribute__((noinline)) void test_signal(void (*fn)(void *), int sig,
    * an arm64 kernel, ILL_ILLOPN under qemu-user. */
   if (code != FS_T_ANY_ILL) CHECK_EQ(r.code, code);
   else CHECK(r.code == ILL_ILLOPC || r.code == ILL_ILLOPN);
+#if !defined(__GLIBC__)
+  /* musl's libc.a has no unwind tables and no frame pointers: a walk
+   * from inside its raise ends there (frames missing, never wrong). */
+  if (sig == SIGABRT) {
+    CHECK(r.n >= 1);
+    CHECK(!fs_test_pc_in(r.pc, (void *)fn));
+    return;
+  }
+#endif
   CHECK(r.n >= 3);
   if (sig != SIGABRT) {
     CHECK(fs_test_pc_in(r.pc, (void *)fn));

@@ -146,7 +146,11 @@ static int arm_tid(pid_t tid)
   memset(&sev, 0, sizeof sev);
   sev.sigev_notify = SIGEV_THREAD_ID;
   sev.sigev_signo = SIGPROF;
+#ifdef sigev_notify_thread_id /* glibc 2.35+, musl */
+  sev.sigev_notify_thread_id = tid;
+#else
   sev._sigev_un._tid = tid;
+#endif
   timer_t t;
   if (timer_create(thread_clock(tid), &sev, &t) != 0) return -1;
   long ns = 1000000000L / hz_now;
