@@ -150,7 +150,7 @@ static void test_lookup_mode(void)
 
 /* A static executable has no dynamic section: no shared libc, no dlopen
  * (and static musl no vDSO entry in its object list). */
-extern char _DYNAMIC[] __attribute__((weak));
+extern ElfW(Dyn) _DYNAMIC[] __attribute__((weak));
 
 int main(void)
 {
