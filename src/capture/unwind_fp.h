@@ -56,7 +56,7 @@ FS_NO_SANITIZE static inline int fs_fp_step_inline(fs_cursor *c)
   c->pc = ra;
   c->fp = frame[0];
   c->sp = fp + 16;
-  c->sp_exact = FS_ARCH_FP_SP_EXACT;
+  if (!FS_ARCH_FP_SP_EXACT) c->sp_exact = 0; /* x86-64: no store */
   return FS_STEP_OK;
 }
 
