@@ -30,3 +30,7 @@ if(FS_GO AND TARGET faststack_cli)
   set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240
                        LABELS no-asan)
 endif()
+# The profiler in process, on every platform tier (no preload).
+fs_add_test(test_profiler SOURCES test_profiler.c
+            COPTS -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls
+            LIBS -rdynamic Threads::Threads)
