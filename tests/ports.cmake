@@ -15,10 +15,15 @@ include(CheckCSourceCompiles)
 set(CMAKE_REQUIRED_LINK_OPTIONS -static)
 check_c_source_compiles("int main(void) { return 0; }" FS_T_CAN_STATIC)
 unset(CMAKE_REQUIRED_LINK_OPTIONS)
+# A static link leaves out .eh_frame_hdr unless asked: the nofp variant,
+# walked by CFI alone, needs it.
 if(FS_T_CAN_STATIC AND NOT FASTSTACK_SANITIZE)
   fs_add_test(test_static SOURCES test_static.c
               COPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls
               -fno-inline LIBS -static LABELS no-asan)
+  fs_add_test(test_static_nofp SOURCES test_static.c
+              COPTS -O2 -g -fomit-frame-pointer -fno-optimize-sibling-calls
+              -fno-inline LIBS -static -Wl,--eh-frame-hdr LABELS no-asan)
 endif()
 
 # aarch64 pointer authentication: the test functions sign their return

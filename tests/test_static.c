@@ -12,6 +12,7 @@
 
 #include "check.h"
 #include "faststack.h"
+#include "modules/modules.h"
 
 #define KEEP() __asm__ volatile("" ::: "memory")
 
@@ -106,6 +107,8 @@ static void test_crash(void)
 
 int main(void)
 {
+  /* No _dl_find_object to look up in a static executable. */
+  CHECK(fs_objects_snapshot_mode());
   test_capture_symbolize();
   test_crash();
   return CHECK_DONE("test_static");
