@@ -19,13 +19,16 @@
  *                        seen from the trampoline's frame
  *
  * Later stages use the ucontext accessors through capture.h. Everything
- * here is [AS-safe]. */
+ * here is [AS-safe]; the accessors read contexts a walk found on the
+ * stack (bounds-checked, not necessarily aligned): no sanitizer checks. */
 #ifndef FASTSTACK_ARCH_H
 #define FASTSTACK_ARCH_H
 
 #include <stddef.h>
 #include <stdint.h>
 #include <ucontext.h>
+
+#include "common/common.h"
 
 #if defined(__x86_64__)
 #include "capture/arch_x86_64.h"

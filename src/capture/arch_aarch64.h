@@ -20,31 +20,31 @@
 #include <signal.h>
 #include <string.h>
 
-static inline uintptr_t fs_uc_pc(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_pc(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.pc;
 }
-static inline uintptr_t fs_uc_sp(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_sp(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.sp;
 }
-static inline uintptr_t fs_uc_fp(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_fp(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.regs[29];
 }
-static inline uintptr_t fs_uc_lr(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_lr(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.regs[30];
 }
-static inline void fs_uc_set_sp(ucontext_t *uc, uintptr_t sp)
+FS_NO_SANITIZE static inline void fs_uc_set_sp(ucontext_t *uc, uintptr_t sp)
 {
   uc->uc_mcontext.sp = sp;
 }
 
 /* x0..x30, sp, pc, pstate and the fault address, 34 registers. */
 #define FS_UC_REGS_PER_LINE 4
-static inline int fs_uc_reg(const ucontext_t *uc, unsigned i, const char **name,
-                            uint64_t *v)
+FS_NO_SANITIZE static inline int fs_uc_reg(const ucontext_t *uc, unsigned i,
+                                           const char **name, uint64_t *v)
 {
   static const char names[][4] = {
       "x0 ", "x1 ", "x2 ", "x3 ", "x4 ", "x5 ", "x6 ", "x7 ", "x8 ",
@@ -104,8 +104,8 @@ static inline uintptr_t fs_arch_strip_ra(uintptr_t ra)
 /* The ucontext inside a candidate rt_sigframe at f, if the frame record
  * the kernel stored at rec ({interrupted x29, interrupted x30}) holds the
  * context's own x29 and x30; NULL otherwise. */
-static inline const ucontext_t *fs_arch_sigframe_at(uintptr_t f, uintptr_t rec,
-                                                    uintptr_t lo)
+FS_NO_SANITIZE static inline const ucontext_t *
+fs_arch_sigframe_at(uintptr_t f, uintptr_t rec, uintptr_t lo)
 {
   if (f < lo || f > rec || rec - f < FS_RT_SIGFRAME_SIZE) return NULL;
   const ucontext_t *uc = (const ucontext_t *)(f + sizeof(siginfo_t));
@@ -122,9 +122,9 @@ static inline const ucontext_t *fs_arch_sigframe_at(uintptr_t f, uintptr_t rec,
  * record above it; the frame grows past the plain ucontext only with
  * large register state (SVE), which a walk without the exact sp then
  * does not cross (missing, never wrong). */
-static inline const ucontext_t *fs_arch_sigframe(uintptr_t sp, int sp_exact,
-                                                 uintptr_t fp, uintptr_t lo,
-                                                 uintptr_t hi)
+FS_NO_SANITIZE static inline const ucontext_t *
+fs_arch_sigframe(uintptr_t sp, int sp_exact, uintptr_t fp, uintptr_t lo,
+                 uintptr_t hi)
 {
   if (fp < lo || hi < 16 || fp > hi - 16 || (fp & 7)) return NULL;
   const ucontext_t *uc = NULL;

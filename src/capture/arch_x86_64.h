@@ -32,24 +32,24 @@ enum {
   FS_TRAPNO
 };
 
-static inline uintptr_t fs_uc_pc(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_pc(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.gregs[FS_RIP];
 }
-static inline uintptr_t fs_uc_sp(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_sp(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.gregs[FS_RSP];
 }
-static inline uintptr_t fs_uc_fp(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_fp(const ucontext_t *uc)
 {
   return (uintptr_t)uc->uc_mcontext.gregs[FS_RBP];
 }
-static inline uintptr_t fs_uc_lr(const ucontext_t *uc)
+FS_NO_SANITIZE static inline uintptr_t fs_uc_lr(const ucontext_t *uc)
 {
   (void)uc;
   return 0;
 }
-static inline void fs_uc_set_sp(ucontext_t *uc, uintptr_t sp)
+FS_NO_SANITIZE static inline void fs_uc_set_sp(ucontext_t *uc, uintptr_t sp)
 {
   uc->uc_mcontext.gregs[FS_RSP] = (greg_t)sp;
 }
@@ -57,8 +57,8 @@ static inline void fs_uc_set_sp(ucontext_t *uc, uintptr_t sp)
 /* The i-th register of a crash report: its name (3 columns) and value;
  * 0 past the last. Four to a line. */
 #define FS_UC_REGS_PER_LINE 4
-static inline int fs_uc_reg(const ucontext_t *uc, unsigned i, const char **name,
-                            uint64_t *v)
+FS_NO_SANITIZE static inline int fs_uc_reg(const ucontext_t *uc, unsigned i,
+                                           const char **name, uint64_t *v)
 {
   static const struct {
     char name[4];
@@ -107,9 +107,9 @@ static inline uintptr_t fs_arch_strip_ra(uintptr_t ra)
  * frame (sp, fp; sp_exact: sp is the frame's real stack pointer), inside
  * the stack region [lo, hi); NULL if it is not there. On x86-64 rsp
  * points at the ucontext. */
-static inline const ucontext_t *fs_arch_sigframe(uintptr_t sp, int sp_exact,
-                                                 uintptr_t fp, uintptr_t lo,
-                                                 uintptr_t hi)
+FS_NO_SANITIZE static inline const ucontext_t *
+fs_arch_sigframe(uintptr_t sp, int sp_exact, uintptr_t fp, uintptr_t lo,
+                 uintptr_t hi)
 {
   (void)sp_exact;
   (void)fp;

@@ -21,14 +21,19 @@ uintptr_t fs_exe_code_lo, fs_exe_code_hi;
 uintptr_t fs_libc_code_lo, fs_libc_code_hi;
 
 /* [AS-safe] */
-int fs_sigreturn_learn(uintptr_t pc, uintptr_t lo, uintptr_t hi)
+int fs_sigreturn_code_at(uintptr_t pc, uintptr_t lo, uintptr_t hi)
 {
   uint64_t head;
   if (pc < lo || pc > hi || hi - pc < FS_SIGRETURN_LEN) return 0;
   memcpy(&head, (const void *)pc, 8);
-  if (head != FS_SIGRETURN_HEAD || !FS_SIGRETURN_TAIL_OK(pc)) return 0;
-  __atomic_store_n(&fs_sigreturn_pc, pc, __ATOMIC_RELAXED);
-  return 1;
+  return head == FS_SIGRETURN_HEAD && FS_SIGRETURN_TAIL_OK(pc);
+}
+
+/* Load time only: the warm loop relies on the trampoline's key never
+ * having been cached, which holds when it is known before any walk. */
+static void sigreturn_set(uintptr_t pc, uintptr_t lo, uintptr_t hi)
+{
+  if (fs_sigreturn_code_at(pc, lo, hi)) fs_sigreturn_pc = pc;
 }
 
 #if defined(__x86_64__)
@@ -47,7 +52,7 @@ void fs_sigreturn_init(void)
   }
   uintptr_t pc = (uintptr_t)sa.sa_restorer;
   fs_cursor c = {0};
-  if (fs_code_lookup(&c, pc)) fs_sigreturn_learn(pc, c.code_lo, c.code_hi);
+  if (fs_code_lookup(&c, pc)) sigreturn_set(pc, c.code_lo, c.code_hi);
 }
 #else
 /* aarch64: the kernel's trampoline, not the C library's (sigaction does
@@ -111,7 +116,7 @@ void fs_sigreturn_init(void)
 {
   uintptr_t t = vdso_sigreturn();
   if (!t) t = loose_sigreturn();
-  if (t) fs_sigreturn_learn(t, t, t + FS_SIGRETURN_LEN);
+  if (t) sigreturn_set(t, t, t + FS_SIGRETURN_LEN);
 }
 #endif
 

@@ -69,9 +69,9 @@ int fs_signal_frame_enter(fs_cursor *c);
  * unknown, and then every return address's code bytes are compared
  * instead (slower, same result). */
 extern uintptr_t fs_sigreturn_pc;
-/* [AS-safe] Records pc as the trampoline if its code is the trampoline's
- * (code in [lo, hi) is known readable); 1 if so. */
-int fs_sigreturn_learn(uintptr_t pc, uintptr_t lo, uintptr_t hi);
+/* [AS-safe] Is the code at pc the trampoline's (code in [lo, hi) is
+ * known readable)? */
+int fs_sigreturn_code_at(uintptr_t pc, uintptr_t lo, uintptr_t hi);
 void fs_sigreturn_init(void);
 void fs_code_ranges_init(void);
 
@@ -83,7 +83,7 @@ FS_NO_SANITIZE static inline int fs_signal_frame_inline(fs_cursor *c)
     if (FS_LIKELY(c->pc != fs_sigreturn_pc)) return 0;
     return fs_signal_frame_enter(c);
   }
-  if (!fs_sigreturn_learn(c->pc, c->code_lo, c->code_hi)) return 0;
+  if (!fs_sigreturn_code_at(c->pc, c->code_lo, c->code_hi)) return 0;
   return fs_signal_frame_enter(c);
 }
 
