@@ -810,6 +810,83 @@ FASTSTACK_API int faststack_recover_write(int fd,
                                           const faststack_recover_report *r,
                                           const faststack_format_options *o);
 
+/* ======================================================================
+ * C++ exceptions: the trace at the throw point
+ * ====================================================================== */
+
+/* In a program that links faststack (shared, or static: see
+ * docs/exceptions.md for the one case that needs a link flag) or runs
+ * under `faststack run`, every C++ exception thrown through libstdc++ —
+ * a throw expression (__cxa_throw), `throw;` (__cxa_rethrow) or
+ * std::rethrow_exception — has the PCs of its thread recorded at the
+ * throw (the capture stage; up to FASTSTACK_EXCEPTION_MAX_PCS) and kept
+ * with the exception object until the object is destroyed. A rethrow is
+ * the same object, so it keeps the original site; an exception carried
+ * by std::exception_ptr to another thread keeps it too; an exception
+ * thrown inside a catch block is a new object with its own. An exception
+ * that was never thrown (std::make_exception_ptr) gets the site of its
+ * first std::rethrow_exception. g++ and clang++ alike (both use
+ * libstdc++'s runtime on Linux); libc++'s runtime is not supported.
+ *
+ * FASTSTACK_EXCEPTIONS=0 in the environment turns recording and the
+ * terminate report off (read once, at the first throw). The cost is a
+ * capture and a small allocation per throw, on top of the throw itself;
+ * docs/exceptions.md has the mechanism, the costs and the memory. */
+
+/* Most PCs recorded per throw (the innermost frames of deeper stacks). */
+#define FASTSTACK_EXCEPTION_MAX_PCS 64
+
+/* The PCs recorded when the exception now being handled on this thread
+ * (the innermost active catch block: what std::current_exception would
+ * return) was thrown, into pcs[0..max); returns how many. pcs[0] is the
+ * return address into the function that threw (look it up at pc-1, as
+ * the formatters do): the throw's caller. Returns 0 when no exception is
+ * being handled, when it was thrown with recording off, or for a foreign
+ * (non-C++) exception. Pass the result to faststack_write_trace with
+ * flags 0. Thread-safe; allocates nothing. Not AS-safe. */
+FASTSTACK_API int faststack_exception_pcs(uintptr_t *pcs, int max);
+
+/* Writes the exception now being handled on this thread: the line
+ *
+ *   exception std::runtime_error: disk full
+ *
+ * (the demangled type; ": " and what() when the type derives from
+ * std::exception), then its throw-site trace in o's format, headed
+ * "thrown in thread 4242 "name":" unless o->header says otherwise (Go
+ * style with source lines when o is NULL). JSON: one object
+ * {"exception":"std::runtime_error","what":"disk full","trace":{...}}
+ * and a newline; raw: the line, then raw frames. An exception with no
+ * recorded trace prints "(no throw site recorded)" instead. Returns 0,
+ * or -1 when no exception is being handled or a write failed. Calls the
+ * exception's what() (a what() that throws propagates out of here). Not
+ * AS-safe. */
+FASTSTACK_API int faststack_print_exception(int fd,
+                                            const faststack_format_options *o);
+
+/* The same text into buf[0..cap), NUL-terminated when cap > 0; returns
+ * the length the whole text needs (like snprintf), 0 when no exception
+ * is being handled. Not AS-safe. */
+FASTSTACK_API size_t faststack_format_exception(
+    const faststack_format_options *o, char *buf, size_t cap);
+
+/* An exception that no catch clause takes ends the program in
+ * std::terminate. faststack_crash_install (and so `faststack run`)
+ * installs a terminate handler that writes, to the crash report's
+ * output,
+ *
+ *   terminate called after throwing std::runtime_error: disk full
+ *   thrown in thread 4242 "server":
+ *   parse_config(...)
+ *   \t/src/config.cpp:88 +0x5d
+ *   ...
+ *
+ * and for the other reasons says which (an exception that left a
+ * noexcept function, a std::thread destroyed while joinable, a pure
+ * virtual call) with the trace of where std::terminate was called. Then
+ * the program ends as it would have without faststack: a handler it had
+ * installed before is called, else abort() — SIGABRT, exit status 134 in
+ * a shell, the same core. */
+
 #ifdef __cplusplus
 }
 #endif

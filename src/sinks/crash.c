@@ -164,8 +164,11 @@ static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
                     "pointer, past the end of the thread's stack\n");
   }
   if (sig == SIGABRT && si && si->si_code <= 0 && si->si_pid == getpid())
-    fs_out_str(o, "raised by the process itself: abort(), a failed "
-                  "assertion, or the C library detecting corruption\n");
+    fs_out_str(o, fs_terminate_reported()
+                      ? "raised by std::terminate, after the report above\n"
+                      : "raised by the process itself: abort(), a failed "
+                        "assertion, or the C library detecting "
+                        "corruption\n");
   fs_out_str(o, "pid ");
   fs_out_dec(o, getpid());
   fs_out_str(o, ", ");
@@ -386,6 +389,7 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   fs_threads_prepare();
   fs_altstack_ensure();
   fs_fault_set_client(FS_FAULT_CRASH, on_fault);
+  fs_terminate_install();
   if (fs_fault_handlers_install() != 0) rc = -1;
   int ds = o && o->dump_signal
                ? (o->dump_signal < 0 ? 0 : o->dump_signal)

@@ -88,6 +88,19 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
 #endif
 }
 
+size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
+{
+  if (!mangled || !buf || cap == 0) return 0;
+  strw w = {buf, cap, 0, 0, 0};
+  int opts = DMGL_PARAMS | DMGL_ANSI | (types ? DMGL_TYPES : 0);
+  if (!cplus_demangle_v3_callback(mangled, opts, demangle_cb, &w) ||
+      !w_end(&w, 0)) {
+    buf[0] = '\0';
+    return 0;
+  }
+  return w.len - 1;
+}
+
 /* comp_dir + dir + file, each absolute part restarting the path. */
 static const char *w_path(strw *w, const char *comp_dir, const char *dir,
                           const char *file)

@@ -10,7 +10,14 @@
  * pthread_create so every new thread gets an alternate signal stack (a
  * stack overflow is reported in any thread), and dlopen so the lookup
  * table covers libraries loaded later (and dlclose, so the module
- * snapshot drops unloaded ones). */
+ * snapshot drops unloaded ones).
+ *
+ * Its copy of the library also interposes the C++ runtime's throw entry
+ * points (src/sinks/cxxhooks.c: the preload comes before the program's
+ * libraries), so every C++ throw records its site, and the crash
+ * handler's install sets the std::terminate handler that reports an
+ * uncaught exception's type, what() and throw site (FASTSTACK_EXCEPTIONS=0
+ * turns both off). */
 #define _GNU_SOURCE 1
 #include "faststack.h"
 
