@@ -7,9 +7,17 @@
 separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_PC_PRIVATE_LIBS}")
 set(FS_EXC_OPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
 find_package(Python3 COMPONENTS Interpreter)
+include(CheckSymbolExists)
+check_symbol_exists(__GLIBC__ features.h FS_EXC_GLIBC)
 foreach(cxx g++ clang++)
   string(REPLACE "+" "p" tag ${cxx})
   find_program(FS_EXC_${tag} ${cxx})
+  # The host's C++ compilers build for the host's glibc: a cross build or
+  # another C library (musl-gcc) has no C++ compiler here, and the test
+  # skips.
+  if(CMAKE_CROSSCOMPILING OR NOT FS_EXC_GLIBC)
+    set(FS_EXC_${tag} "")
+  endif()
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/exc_${tag})
   set(cases ${dir}/exc_cases)
   set(plain ${dir}/exc_plain)

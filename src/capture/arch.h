@@ -5,6 +5,7 @@
  *                        a ucontext_t (lr: the link register, 0 where
  *                        return addresses live on the stack)
  *   fs_uc_reg            the registers a crash report prints, by index
+ *   fs_arch_cpu_relax    a spin-wait's pause
  *   fs_arch_strip_ra     a return address as code address (pointer
  *                        authentication bits removed)
  *   FS_DW_SP/FP/RA, FS_DW_NREGS   DWARF register numbers of the stack

@@ -61,6 +61,12 @@ FS_NO_SANITIZE static inline int fs_uc_reg(const ucontext_t *uc, unsigned i,
   return 1;
 }
 
+/* A spin-wait's pause. */
+static inline void fs_arch_cpu_relax(void)
+{
+  __asm__ volatile("yield" ::: "memory");
+}
+
 /* XPACLRI strips x30's authentication code; it is in the hint space, a
  * no-op on cores without pointer authentication, so it is always safe
  * and always right (no mask to learn). */

@@ -76,6 +76,12 @@ FS_NO_SANITIZE static inline int fs_uc_reg(const ucontext_t *uc, unsigned i,
   return 1;
 }
 
+/* A spin-wait's pause. */
+static inline void fs_arch_cpu_relax(void)
+{
+  __builtin_ia32_pause();
+}
+
 static inline uintptr_t fs_arch_strip_ra(uintptr_t ra)
 {
   return ra;

@@ -91,6 +91,11 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
 size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
 {
   if (!mangled || !buf || cap == 0) return 0;
+#if !FS_HAVE_DEMANGLE
+  (void)types; /* built without the demangler: nothing demangled */
+  buf[0] = '\0';
+  return 0;
+#else
   strw w = {buf, cap, 0, 0, 0};
   int opts = DMGL_PARAMS | DMGL_ANSI | (types ? DMGL_TYPES : 0);
   if (!cplus_demangle_v3_callback(mangled, opts, demangle_cb, &w) ||
@@ -99,6 +104,7 @@ size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
     return 0;
   }
   return w.len - 1;
+#endif
 }
 
 /* comp_dir + dir + file, each absolute part restarting the path. */
