@@ -108,6 +108,11 @@ static int test_libc(void)
             dbg);
     return SKIPPED;
   }
+#if !FS_HAVE_ZLIB || !FS_HAVE_ZSTD
+  /* Debian compresses its debug files' sections. */
+  fprintf(stderr, "libc6-dbg: built without zlib or zstd: skipped\n");
+  return;
+#endif
   const char *names[] = {"qsort", "strlen", "malloc", "printf", "abort"};
   /* Twice: the second pass answers from the symbolizer's PC cache. */
   for (int i = 0; i < 10; i++) {

@@ -20,7 +20,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#if FS_HAVE_LIBMD
 #include <md5.h>
+#else
+#include "annotate/md5.h"
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

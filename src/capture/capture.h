@@ -8,6 +8,7 @@
 
 #include <ucontext.h>
 
+#include "capture/arch.h"
 #include "modules/modules.h"
 
 /* The stack region a frame walk may read: [lo, hi). */
@@ -50,12 +51,15 @@ int fs_maps_each(int (*fn)(const fs_maps_line *l, void *arg), void *arg);
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);
 
 /* [AS-safe] The context a walk from a fault should start at. After a
- * stack overflow rsp lies beyond the stack, in no mapping a walk may
- * read, so the walk would stop at the faulting PC; rbp still points at
- * the last complete frame record (frames are set up before the access
- * that faults). Then the walk starts from *copy, uc with rsp = rbp: the
- * PC stays exact, and only frame records at and above rbp are read —
- * frames may be missing (a frameless leaf's caller), never wrong.
+ * stack overflow sp lies beyond the stack, in no mapping a walk may
+ * read, so the walk would stop at the faulting PC; the frame pointer
+ * still points at the last complete frame record (frames are set up
+ * before the access that faults). Then the walk starts from *copy, uc
+ * with sp = the frame pointer: the PC stays exact, and only frame
+ * records at and above it are read — frames may be missing (a frameless
+ * leaf's caller), never wrong. On aarch64, where a frame record need not
+ * sit at the top of its frame, the copy is marked (FS_UC_SP_LOWER_BOUND
+ * in uc_flags) so that the walk takes that sp as a lower bound only.
  * Otherwise returns uc itself. */
 const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
                                            ucontext_t *copy);

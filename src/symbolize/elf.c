@@ -20,8 +20,12 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if FS_HAVE_ZLIB
 #include <zlib.h>
+#endif
+#if FS_HAVE_ZSTD
 #include <zstd.h>
+#endif
 
 #include "symbolize/elf.h"
 
@@ -196,6 +200,7 @@ static void *keep(fs_elf *e, void *buf)
   return e->owned[e->nowned++] = buf;
 }
 
+#if FS_HAVE_ZLIB
 static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
 {
   z_stream z;
@@ -220,6 +225,7 @@ static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
   inflateEnd(&z);
   return rc == Z_STREAM_END && done_out == outn ? 0 : -1;
 }
+#endif
 
 /* Decompresses [in, in+n) of the given kind (1 zlib, 2 zstd) to exactly
  * size bytes, into a buffer owned by e. */
@@ -233,12 +239,26 @@ static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
     return fail(err, "compressed section has an implausible size");
   uint8_t *buf = malloc(size);
   if (!buf) return fail(err, "out of memory decompressing a section");
-  int ok;
+  int ok = 0;
+  (void)in; /* unread when built without either library */
+  (void)n;
   if (kind == 1) {
+#if FS_HAVE_ZLIB
     ok = inflate_zlib(in, n, buf, size) == 0;
+#else
+    free(buf);
+    return fail(err, "zlib-compressed section: faststack was built without "
+                     "zlib (FASTSTACK_WITH_ZLIB)");
+#endif
   } else {
+#if FS_HAVE_ZSTD
     size_t r = ZSTD_decompress(buf, size, in, n);
     ok = !ZSTD_isError(r) && r == size;
+#else
+    free(buf);
+    return fail(err, "zstd-compressed section: faststack was built without "
+                     "libzstd (FASTSTACK_WITH_ZSTD)");
+#endif
   }
   if (!ok) {
     free(buf);
@@ -361,14 +381,38 @@ int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc)
   return 1;
 }
 
+/* The CRC-32 .gnu_debuglink records (zlib's; without zlib, the same
+ * polynomial bit by bit: a debug file is checked once). */
+static unsigned long crc_update(unsigned long c, const unsigned char *p,
+                                size_t n)
+{
+#if FS_HAVE_ZLIB
+  if (!p) return crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    uInt k = n > 1u << 30 ? 1u << 30 : (uInt)n;
+    c = crc32(c, p, k);
+    p += k;
+    n -= k;
+  }
+  return c;
+#else
+  uint32_t x = ~(uint32_t)c;
+  for (size_t i = 0; p && i < n; i++) {
+    x ^= p[i];
+    for (int b = 0; b < 8; b++) x = (x >> 1) ^ (0xedb88320u & (0u - (x & 1)));
+  }
+  return ~x;
+#endif
+}
+
 int fs_file_crc32(const char *path, uint32_t *crc)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  uLong c = crc32(0L, Z_NULL, 0);
+  unsigned long c = crc_update(0, NULL, 0);
   unsigned char buf[1 << 16];
   ssize_t r;
-  while ((r = read(fd, buf, sizeof buf)) > 0) c = crc32(c, buf, (uInt)r);
+  while ((r = read(fd, buf, sizeof buf)) > 0) c = crc_update(c, buf, (size_t)r);
   close(fd);
   if (r < 0) return -1;
   *crc = (uint32_t)c;

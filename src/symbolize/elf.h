@@ -7,7 +7,8 @@
  * Every read is bounds-checked against the image: a truncated or crafted
  * file makes the affected lookups fail (with a message), never crash; a
  * file truncated while mapped reads as zeros past its new end and says so
- * (fs_elf_changed). Only 64-bit little-endian ELF (x86-64) is accepted. */
+ * (fs_elf_changed). Only 64-bit little-endian ELF (x86-64, aarch64) is
+ * accepted. */
 #ifndef FASTSTACK_ELF_H
 #define FASTSTACK_ELF_H
 

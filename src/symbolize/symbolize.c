@@ -147,7 +147,7 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 }
 
 /* The symfile of the module holding at, and its bias. A thread's last
- * answer is kept: when _dl_find_object finds the same object (its
+ * answer is kept: when fs_object_find finds the same object (its
  * start, end, link map, name string and unwind table), the module
  * snapshot has not changed, and the build-id bytes in the object's first
  * page are still those it had, it is the same symfile — the identity
@@ -173,15 +173,19 @@ static __thread sym_hint tls_hint __attribute__((tls_model("initial-exec")));
 static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
                                   uintptr_t *bias)
 {
-  struct dl_find_object d;
-  if (_dl_find_object((void *)at, &d) != 0) return NULL;
-  const struct link_map *lm = d.dlfo_link_map;
+  fs_object d;
+  /* A snapshot lookup is only as fresh as its last refresh: outside
+   * signal context, make sure it has seen every dlopen and dlclose (the
+   * hint below reads the object's memory). One dl_iterate_phdr callback
+   * when nothing changed. */
+  if (fs_objects_snapshot_mode()) fs_objects_refresh();
+  if (!fs_object_find(at, &d) || !fs_object_names(&d)) return NULL;
+  const void *lm = d.id;
   sym_hint *h = &tls_hint;
   uint64_t snap = fs_modules_snapshot_id();
-  if (lm && h->sid == s->id && h->snap == snap &&
-      h->start == (uintptr_t)d.dlfo_map_start &&
-      h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
-      h->name == fs_link_map_name(lm) && h->eh_frame == d.dlfo_eh_frame &&
+  if (lm && h->sid == s->id && h->snap == snap && h->start == d.start &&
+      h->end == d.end && h->lm == lm && h->name == d.name &&
+      h->eh_frame == d.eh_frame_hdr &&
       fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
@@ -198,12 +202,11 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   *bias = m.bias;
   /* A hint only for an object whose build-id bytes are where and what
    * its symfile found them. */
-  if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
+  if (f && f->mapped_id && lm && m.start == d.start &&
       fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
-    *h = (sym_hint){
-        s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
-        m.bias, lm,           d.dlfo_eh_frame,  fs_link_map_name(lm),
-        f,      f->mapped_id, f->build_id_size, {0}};
+    *h = (sym_hint){s->id,  snap,         m.start,          d.end,
+                    m.bias, lm,           d.eh_frame_hdr,   d.name,
+                    f,      f->mapped_id, f->build_id_size, {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
   return f;
