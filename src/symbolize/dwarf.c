@@ -243,6 +243,7 @@ enum {
   V_STRX,
   V_REF,
   V_REFADDR,
+  V_REFSUP, /* an offset in the supplementary file's .debug_info */
   V_SECOFF,
   V_RNGLISTX
 };
@@ -540,6 +541,10 @@ struct fs_dwarf {
   size_t ncus;
   fs_cu_range *idx;
   size_t nidx;
+  /* The supplementary file's units (headers only; their unit DIEs are
+   * read when a reference first leads into them), by offset. */
+  fs_unit *sup_units;
+  size_t nsup;
   size_t budget, used;
   uint64_t tick;
   pthread_mutex_t mu;
@@ -637,12 +642,23 @@ static void read_form(const fs_dwarf_sections *s, const fs_unit *u, fs_rd *r,
     break;
   case F_strp_sup:
   case F_GNU_strp_alt:
+    /* dwz moved the string into the supplementary file. */
+    v->u = rd_uN(r, u->offsz);
+    v->s = s->sup ? sec_str(s->sup->str, v->u) : NULL;
+    v->cls = v->s ? V_STR : V_NONE;
+    break;
   case F_GNU_ref_alt:
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, u->offsz);
+    break;
   case F_ref_sup4:
-    rd_skip(r, form == F_ref_sup4 ? 4 : (uint64_t)u->offsz);
-    v->cls = V_NONE;
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, 4);
     break;
   case F_ref_sup8:
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, 8);
+    break;
   case F_ref_sig8:
     rd_skip(r, 8);
     v->cls = V_NONE;
@@ -1063,6 +1079,30 @@ static int index_units(fs_dwarf *d)
   return 0;
 }
 
+/* The supplementary file's unit headers (dwz -m, DWARF 5 .debug_sup):
+ * what GNU_ref_alt/ref_sup references land in. Only headers: a unit's
+ * DIE is read when a reference first leads into it. */
+static int index_sup(fs_dwarf *d)
+{
+  const fs_dwarf_sections *sup = d->s.sup;
+  size_t cap = 0;
+  uint64_t off = 0;
+  while (sup && off + 11 <= sup->info.n) {
+    fs_unit u;
+    int rc = unit_header(sup, off, &u);
+    if (rc < 0) {
+      set_err(d, "corrupt unit header in the supplementary file", off);
+      break;
+    }
+    off = u.end;
+    if (rc > 0) continue;
+    if (!grow((void **)&d->sup_units, &cap, d->nsup + 1, sizeof *d->sup_units))
+      return -1;
+    d->sup_units[d->nsup++] = u;
+  }
+  return 0;
+}
+
 /* ---- line program ------------------------------------------------- */
 
 typedef struct lp_hdr {
@@ -1310,6 +1350,18 @@ static int cmp_row(const void *a, const void *b)
 
 /* ---- function tree ------------------------------------------------ */
 
+/* Units that names were looked up in during one decode, with their
+ * parsed abbreviations: with dwz, nearly every function's name is in a
+ * partial unit of the supplementary file, so a decode hops into the same
+ * few units again and again. */
+#define FS_HOPS 4
+typedef struct hop_unit {
+  const fs_dwarf_sections *s; /* the file's sections (main or sup) */
+  fs_unit u;
+  fs_abbrevs t;
+  int used;
+} hop_unit;
+
 typedef struct ft_out {
   fs_func *funcs;
   size_t n, cap;
@@ -1318,6 +1370,9 @@ typedef struct ft_out {
   size_t max_ranges; /* by section sizes: shared range lists can't blow up */
   uint32_t cur_func, cur_depth;
   int oom;
+  const fs_abbrevs *unit_abbrevs; /* of the unit being decoded */
+  hop_unit hops[FS_HOPS];
+  unsigned next_hop; /* the slot to reuse next (round robin) */
 } ft_out;
 
 static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi)
@@ -1331,51 +1386,102 @@ static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi)
   o->ranges[o->nr++] = (fs_frange){lo, hi, 0, o->cur_func, o->cur_depth};
 }
 
+/* The unit of file s (the main file, or its supplementary file when sup)
+ * holding offset off, into *u; 0 when none does. */
+static int unit_holding(const fs_dwarf *d, int sup, uint64_t off, fs_unit *u)
+{
+  size_t n = sup ? d->nsup : d->ncus, lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    uint64_t end = sup ? d->sup_units[mid].end : d->cus[mid].u.end;
+    if (end <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo >= n) return 0;
+  *u = sup ? d->sup_units[lo] : d->cus[lo].u;
+  return off >= u->die_off;
+}
+
+/* The decode's cached unit of file s holding off, parsing its
+ * abbreviations (and, in the supplementary file, its unit DIE's bases)
+ * on first use; NULL when no unit holds it or it is corrupt. */
+static hop_unit *hop_to(const fs_dwarf *d, ft_out *o,
+                        const fs_dwarf_sections *s, uint64_t off)
+{
+  for (int i = 0; i < FS_HOPS; i++) {
+    hop_unit *h = &o->hops[i];
+    if (h->used && h->s == s && off >= h->u.die_off && off < h->u.end) return h;
+  }
+  fs_unit u;
+  if (!unit_holding(d, s != &d->s, off, &u)) return NULL;
+  hop_unit *h = &o->hops[o->next_hop++ % FS_HOPS];
+  if (h->used) abbrevs_free(&h->t);
+  h->used = 0;
+  if (abbrevs_parse(s->abbrev, u.abbrev_off, &h->t) < 0) return NULL;
+  abbrevs_plan(&h->t, u.addr_size, u.offsz, u.version);
+  if (s != &d->s) { /* its bases, as index_units reads them for CUs */
+    fs_die die;
+    if (unit_die(s, &u, &h->t, &die) != 0) {
+      abbrevs_free(&h->t);
+      return NULL;
+    }
+  }
+  h->s = s;
+  h->u = u;
+  h->used = 1;
+  return h;
+}
+
+static void hops_free(ft_out *o)
+{
+  for (int i = 0; i < FS_HOPS; i++)
+    if (o->hops[i].used) abbrevs_free(&o->hops[i].t);
+}
+
 /* Names of a DIE, following abstract_origin/specification (also across
- * units via ref_addr) up to a fixed depth so cycles terminate. */
-static void die_names(const fs_dwarf *d, const fs_unit *u0,
-                      const fs_abbrevs *t0, const fs_die *die0,
-                      const char **name, const char **linkage)
+ * units via ref_addr, and into the supplementary file via GNU_ref_alt
+ * and ref_sup) up to a fixed depth so cycles terminate. */
+static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
+                      const fs_die *die0, const char **name,
+                      const char **linkage)
 {
   const fs_dwarf_sections *s = &d->s;
   fs_die hopped; /* the DIEs the references lead to */
   const fs_die *die = die0;
-  fs_unit u = *u0;
-  fs_abbrevs own = {0};
-  const fs_abbrevs *t = t0;
+  const fs_unit *u = u0;
   *name = *linkage = NULL;
   for (int hop = 0; hop < 8; hop++) {
-    if (!*name) *name = val_str(s, &u, die_val(die, S_name));
-    if (!*linkage) *linkage = val_str(s, &u, die_val(die, S_linkage));
+    if (!*name) *name = val_str(s, u, die_val(die, S_name));
+    if (!*linkage) *linkage = val_str(s, u, die_val(die, S_linkage));
     if (*name && *linkage) break;
     const fs_attrval *ref = die_val(die, S_origin);
     if (ref->cls == V_NONE) ref = die_val(die, S_spec);
-    if (ref->cls != V_REF && ref->cls != V_REFADDR) break;
+    if (ref->cls == V_REFSUP) {
+      /* Only from the main file: a supplementary file has none. */
+      if (s != &d->s || !d->s.sup) break;
+      s = d->s.sup;
+    } else if (ref->cls != V_REF && ref->cls != V_REFADDR) {
+      break;
+    }
     uint64_t off = ref->u;
-    if (off < u.die_off || off >= u.end) { /* another unit */
-      size_t lo = 0, hi = d->ncus;
-      while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (d->cus[mid].u.end <= off) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo >= d->ncus || off < d->cus[lo].u.die_off) break;
-      abbrevs_free(&own);
-      u = d->cus[lo].u;
-      if (abbrevs_parse(s->abbrev, u.abbrev_off, &own) < 0) break;
-      abbrevs_plan(&own, u.addr_size, u.offsz, u.version);
-      t = &own;
+    const fs_abbrevs *t = NULL;
+    if (s == &d->s && u == u0 && off >= u->die_off && off < u->end) {
+      t = o->unit_abbrevs; /* the unit being decoded */
+    } else {
+      hop_unit *h = hop_to(d, o, s, off);
+      if (!h) break;
+      u = &h->u;
+      t = &h->t;
     }
     fs_rd r;
-    rd_init(&r, s->info, off, u.end - off);
+    rd_init(&r, s->info, off, u->end - off);
     /* Only what naming needs: the rest is skipped by size. */
-    if (read_die_some(s, &u, t, &r, &hopped,
+    if (read_die_some(s, u, t, &r, &hopped,
                       1u << S_name | 1u << S_linkage | 1u << S_origin |
                           1u << S_spec) != 0)
       break;
     die = &hopped;
   }
-  abbrevs_free(&own);
 }
 
 /* Records a subprogram or inlined call. An abstract instance root
@@ -1398,7 +1504,8 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   }
   fs_func *f = &o->funcs[o->n++];
   memset(f, 0, sizeof *f);
-  die_names(d, u, t, die, &f->name, &f->linkage);
+  (void)t;
+  die_names(d, o, u, die, &f->name, &f->linkage);
   f->parent = parent;
   f->inlined = die->ab->tag == T_inlined_subroutine;
   f->call_file = (uint32_t)die_val(die, S_call_file)->u;
@@ -1590,7 +1697,9 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
   o.max_ranges = 2 * (d->s.info.n + d->s.ranges.n + d->s.rnglists.n) + 64;
   if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
   abbrevs_plan(&t, u->addr_size, u->offsz, u->version);
+  o.unit_abbrevs = &t;
   int rc = ft_walk(d, u, &t, &o);
+  hops_free(&o);
   abbrevs_free(&t);
   if (o.nr && !is_sorted(o.ranges, o.nr, sizeof *o.ranges, cmp_frange))
     sort_franges(o.ranges, o.nr);
@@ -1677,7 +1786,7 @@ fs_dwarf *fs_dwarf_create(const fs_dwarf_sections *s, size_t cache_bytes,
   d->budget = cache_bytes ? cache_bytes : (size_t)64 << 20;
   pthread_mutex_init(&d->mu, NULL);
   pthread_cond_init(&d->decoded, NULL);
-  if (index_units(d) < 0 || d->ncus == 0) {
+  if (index_units(d) < 0 || d->ncus == 0 || index_sup(d) < 0) {
     if (err) *err = d->ncus ? "out of memory" : "no usable compile unit";
     fs_dwarf_free(d);
     return NULL;
@@ -1691,6 +1800,7 @@ void fs_dwarf_free(fs_dwarf *d)
   for (size_t i = 0; i < d->ncus; i++) dec_free(d->cus[i].dec);
   free(d->cus);
   free(d->idx);
+  free(d->sup_units);
   pthread_cond_destroy(&d->decoded);
   pthread_mutex_destroy(&d->mu);
   free(d);

@@ -28,6 +28,10 @@ typedef struct fs_bytes {
 typedef struct fs_dwarf_sections {
   fs_bytes info, abbrev, line, str, line_str, str_offsets, addr, ranges,
       rnglists, aranges;
+  /* The supplementary (dwz alternate) file's sections, or NULL: what
+   * DW_FORM_GNU_strp_alt/strp_sup and GNU_ref_alt/ref_sup4/8 point into.
+   * Its own sup is ignored (a supplementary file has none). */
+  const struct fs_dwarf_sections *sup;
 } fs_dwarf_sections;
 
 typedef struct fs_dwarf fs_dwarf;

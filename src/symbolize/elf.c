@@ -335,6 +335,56 @@ int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc)
   return 1;
 }
 
+/* .debug_sup: version (2), is_supplementary (1), file name, then the
+ * checksum's length (ULEB128) and bytes. 1 when it parses. */
+static int debug_sup(const fs_elf *e, int *is_sup, const char **name,
+                     const uint8_t **sum, unsigned *sum_size)
+{
+  Elf64_Shdr s;
+  if (!find_raw(e, ".debug_sup", &s) || s.sh_size < 4) return 0;
+  const uint8_t *p = e->img + s.sh_offset, *end = p + s.sh_size;
+  if (rd16(p) != 5 || p[2] > 1) return 0;
+  const uint8_t *nm = p + 3, *nul = memchr(nm, 0, (size_t)(end - nm));
+  if (!nul) return 0;
+  uint64_t len = 0;
+  const uint8_t *q = nul + 1;
+  for (int shift = 0; q < end && shift < 35; shift += 7) {
+    len |= (uint64_t)(*q & 0x7f) << shift;
+    if (!(*q++ & 0x80)) break;
+  }
+  if (len > (uint64_t)(end - q)) return 0;
+  *is_sup = p[2];
+  *name = (const char *)nm;
+  *sum = q;
+  *sum_size = (unsigned)len;
+  return 1;
+}
+
+int fs_elf_altlink(const fs_elf *e, const char **name, const uint8_t **id,
+                   unsigned *id_size)
+{
+  Elf64_Shdr s;
+  if (find_raw(e, ".gnu_debugaltlink", &s)) {
+    /* The file name, NUL, then the alternate file's build-id. */
+    const uint8_t *p = e->img + s.sh_offset;
+    const uint8_t *nul = memchr(p, 0, s.sh_size);
+    if (!nul || nul == p) return 0;
+    *name = (const char *)p;
+    *id = nul + 1;
+    *id_size = (unsigned)(s.sh_size - (size_t)(nul + 1 - p));
+    return 1;
+  }
+  int is_sup;
+  return debug_sup(e, &is_sup, name, id, id_size) && !is_sup && **name;
+}
+
+int fs_elf_sup_checksum(const fs_elf *e, const uint8_t **sum, unsigned *n)
+{
+  int is_sup;
+  const char *name;
+  return debug_sup(e, &is_sup, &name, sum, n) && is_sup;
+}
+
 int fs_file_crc32(const char *path, uint32_t *crc)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);

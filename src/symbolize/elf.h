@@ -73,6 +73,15 @@ void fs_symtab_free(fs_symtab *t);
 /* The symbol holding addr, or NULL. */
 const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr);
 
+/* The supplementary (dwz alternate) file named by .gnu_debugaltlink or
+ * DWARF 5 .debug_sup: 1 with *name (into the image) and its build-id (or
+ * checksum) bytes [*id, *id + *id_size), else 0. */
+int fs_elf_altlink(const fs_elf *e, const char **name, const uint8_t **id,
+                   unsigned *id_size);
+/* A supplementary file's own .debug_sup checksum (what files that use it
+ * record): 1 with [*sum, *sum + *n), else 0. */
+int fs_elf_sup_checksum(const fs_elf *e, const uint8_t **sum, unsigned *n);
+
 /* CRC-32 of a whole file, as .gnu_debuglink records it. 0 ok, -1. */
 int fs_file_crc32(const char *path, uint32_t *crc);
 

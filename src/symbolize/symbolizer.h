@@ -30,9 +30,11 @@ typedef struct fs_symfile {
   unsigned char raw_id[20];
   fs_elf elf; /* the object itself */
   fs_elf dbg; /* its separate debug file, when used */
-  int have_elf, have_dbg;
-  fs_dwarf *dwarf; /* NULL: no usable DWARF */
-  fs_symtab syms;  /* may be empty */
+  fs_elf alt; /* the supplementary (dwz) file of its DWARF, when used */
+  int have_elf, have_dbg, have_alt;
+  fs_dwarf_sections dsup; /* the supplementary file's sections */
+  fs_dwarf *dwarf;        /* NULL: no usable DWARF */
+  fs_symtab syms;         /* may be empty */
 } fs_symfile;
 
 /* The PC cache (see pcc_get): answers of earlier lookups, so a warm PC
@@ -110,8 +112,16 @@ fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);
 /* Finds and opens the separate debug file of the binary e read from
  * path, into *out: GDB's order (the build-id directory under each debug
  * root, then the .gnu_debuglink name next to the binary, in its .debug/,
- * and under each debug root). 1 found, 0 not. */
-int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out);
+ * and under each debug root). 1 found (its path in found[0..cap)), 0
+ * not. */
+int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
+                       char *found, size_t cap);
+/* Finds and opens the supplementary file (dwz's alternate file) the
+ * debug information dbg read from dbg_path links to: the linked path
+ * (relative paths from dbg_path's folder), then under each debug root
+ * (the path below /usr/lib/debug, its .dwz/ part, .dwz/NAME, and the
+ * build-id directory). Its build-id must be the one recorded. 1 found. */
+int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out);
 
 /* -------------------------------------------------------- frames.c */
 

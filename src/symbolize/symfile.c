@@ -8,6 +8,7 @@
  * build-id (replaced since it was loaded) is not read; its frames stay
  * unknown. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,19 +45,42 @@ static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
   return first_err;
 }
 
+/* The supplementary file of e's DWARF (dwz), when it links to one. */
+static void load_alt(faststack_symbolizer *s, fs_symfile *f, fs_elf *e,
+                     const char *epath, fs_dwarf_sections *ds)
+{
+  const char *name, *err;
+  const uint8_t *id;
+  unsigned n;
+  if (!fs_elf_altlink(e, &name, &id, &n)) return;
+  f->have_alt = fs_alt_file_find(e, epath, &f->alt);
+  if (!f->have_alt) {
+    fs_symbolizer_set_error(s, "supplementary (dwz) file not found", name);
+    return;
+  }
+  if ((err = dwarf_sections(&f->alt, &f->dsup)))
+    fs_symbolizer_set_error(s, err, name);
+  ds->sup = &f->dsup;
+}
+
 static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
 {
   fs_elf *e = &f->elf;
+  char dbg_path[PATH_MAX];
+  const char *epath = path;
   if (!fs_elf_has_section(e, ".debug_info") &&
       !fs_elf_has_section(e, ".zdebug_info")) {
-    f->have_dbg = fs_debug_file_find(&f->elf, path, &f->dbg);
+    f->have_dbg =
+        fs_debug_file_find(&f->elf, path, &f->dbg, dbg_path, sizeof dbg_path);
     if (!f->have_dbg) return;
     e = &f->dbg;
+    epath = dbg_path;
   }
   fs_dwarf_sections ds;
   const char *err = dwarf_sections(e, &ds);
   if (err) fs_symbolizer_set_error(s, err, path);
   if (!ds.info.p) return;
+  load_alt(s, f, e, epath, &ds);
   f->dwarf = fs_dwarf_create(&ds, s->opts.cache_bytes, &err);
   if (!f->dwarf && err) fs_symbolizer_set_error(s, err, path);
 }
@@ -154,6 +178,7 @@ void fs_symfile_free(fs_symfile *f)
   fs_dwarf_free(f->dwarf);
   fs_symtab_free(&f->syms);
   if (f->have_dbg) fs_elf_close(&f->dbg);
+  if (f->have_alt) fs_elf_close(&f->alt);
   fs_elf_close(&f->elf);
   free(f->path);
   free(f);
