@@ -221,6 +221,10 @@ enum {
   A_str_offsets_base = 0x72,
   A_addr_base = 0x73,
   A_rnglists_base = 0x74,
+  A_dwo_name = 0x76,
+  A_GNU_dwo_name = 0x2130,
+  A_GNU_dwo_id = 0x2131,
+  A_GNU_ranges_base = 0x2132,
   A_GNU_addr_base = 0x2133
 };
 
@@ -328,6 +332,9 @@ enum {
   S_rng_base,
   S_decl,
   S_inline,
+  S_dwo_name,
+  S_dwo_id,
+  S_gnu_rng_base,
   S_count
 };
 
@@ -351,6 +358,10 @@ static uint8_t attr_slot(uint64_t name)
   case A_addr_base:
   case A_GNU_addr_base: return S_addr_base;
   case A_rnglists_base: return S_rng_base;
+  case A_dwo_name:
+  case A_GNU_dwo_name: return S_dwo_name;
+  case A_GNU_dwo_id: return S_dwo_id;
+  case A_GNU_ranges_base: return S_gnu_rng_base;
   case A_declaration: return S_decl;
   case A_inline: return S_inline;
   default: return S_none;
@@ -477,11 +488,19 @@ typedef struct fs_unit {
   uint64_t die_off;  /* first DIE */
   uint64_t abbrev_off;
   int version, addr_size, offsz;
+  int utype; /* DW_UT_*; DWARF 2-4 units are 1 (compile) */
   /* from the unit DIE */
   uint64_t str_offsets_base, addr_base, rnglists_base, base_addr;
   uint64_t stmt_list;
   int has_stmt;
   const char *comp_dir, *name;
+  /* Split DWARF: a skeleton's split unit (dwo_name set); the base a GNU
+   * DWARF 4 skeleton gives its split unit's DW_AT_ranges offsets
+   * (DW_AT_GNU_ranges_base: not its own), and in the split unit the base
+   * applied. */
+  const char *dwo_name;
+  uint64_t dwo_id, split_ranges_base, ranges_base;
+  int has_dwo_id;
 } fs_unit;
 
 typedef struct fs_row {
@@ -545,6 +564,8 @@ struct fs_dwarf {
    * read when a reference first leads into them), by offset. */
   fs_unit *sup_units;
   size_t nsup;
+  fs_dwo_fn dwo_fn; /* split DWARF: finds a skeleton's split unit */
+  void *dwo_arg;
   size_t budget, used;
   uint64_t tick;
   pthread_mutex_t mu;
@@ -583,7 +604,10 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off, fs_unit *u)
     utype = rd_u8(&r);
     u->addr_size = rd_u8(&r);
     u->abbrev_off = rd_uN(&r, u->offsz);
-    if (utype == 4 || utype == 5) rd_skip(&r, 8);            /* dwo_id */
+    if (utype == 4 || utype == 5) { /* skeleton, split: dwo_id */
+      u->dwo_id = rd_uN(&r, 8);
+      u->has_dwo_id = 1;
+    }
     if (utype == 2 || utype == 6) rd_skip(&r, 8 + u->offsz); /* type */
   } else {
     u->abbrev_off = rd_uN(&r, u->offsz);
@@ -592,6 +616,7 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off, fs_unit *u)
   if (r.bad || (u->addr_size != 4 && u->addr_size != 8)) return -1;
   u->die_off = (uint64_t)(r.p - s->info.p);
   u->str_offsets_base = u->version >= 5 ? 8 : 0;
+  u->utype = utype;
   return utype == 1 || utype == 3 || utype == 4 ? 0 : 1; /* 1: not a CU */
 }
 
@@ -910,6 +935,13 @@ static int unit_die(const fs_dwarf_sections *s, fs_unit *u, const fs_abbrevs *t,
   }
   u->comp_dir = val_str(s, u, die_val(die, S_comp_dir));
   u->name = val_str(s, u, die_val(die, S_name));
+  u->dwo_name = val_str(s, u, die_val(die, S_dwo_name));
+  if (die_has(die, S_dwo_id)) {
+    u->dwo_id = die->v[S_dwo_id].u;
+    u->has_dwo_id = 1;
+  }
+  if (die_has(die, S_gnu_rng_base))
+    u->split_ranges_base = die->v[S_gnu_rng_base].u;
   if (!val_addr(s, u, die_val(die, S_low), &u->base_addr)) u->base_addr = 0;
   return 0;
 }
@@ -999,7 +1031,7 @@ static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
       /* sec_offset: absolute in .debug_rnglists */
     }
     if (u->version >= 5) ranges_v5(s, u, off, fn, ctx);
-    else ranges_v4(s, u, off, fn, ctx);
+    else ranges_v4(s, u, off + u->ranges_base, fn, ctx);
     return;
   }
   if (!val_addr(s, u, die_val(die, S_low), &lo)) return;
@@ -1370,6 +1402,7 @@ typedef struct ft_out {
   size_t max_ranges; /* by section sizes: shared range lists can't blow up */
   uint32_t cur_func, cur_depth;
   int oom;
+  const fs_dwarf_sections *s;     /* the sections of the unit walked */
   const fs_abbrevs *unit_abbrevs; /* of the unit being decoded */
   hop_unit hops[FS_HOPS];
   unsigned next_hop; /* the slot to reuse next (round robin) */
@@ -1408,6 +1441,7 @@ static int unit_holding(const fs_dwarf *d, int sup, uint64_t off, fs_unit *u)
 static hop_unit *hop_to(const fs_dwarf *d, ft_out *o,
                         const fs_dwarf_sections *s, uint64_t off)
 {
+  if (s != &d->s && s != d->s.sup) return NULL; /* a split unit's file */
   for (int i = 0; i < FS_HOPS; i++) {
     hop_unit *h = &o->hops[i];
     if (h->used && h->s == s && off >= h->u.die_off && off < h->u.end) return h;
@@ -1445,7 +1479,7 @@ static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
                       const fs_die *die0, const char **name,
                       const char **linkage)
 {
-  const fs_dwarf_sections *s = &d->s;
+  const fs_dwarf_sections *s = o->s;
   fs_die hopped; /* the DIEs the references lead to */
   const fs_die *die = die0;
   const fs_unit *u = u0;
@@ -1465,7 +1499,7 @@ static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
     }
     uint64_t off = ref->u;
     const fs_abbrevs *t = NULL;
-    if (s == &d->s && u == u0 && off >= u->die_off && off < u->end) {
+    if (s == o->s && u == u0 && off >= u->die_off && off < u->end) {
       t = o->unit_abbrevs; /* the unit being decoded */
     } else {
       hop_unit *h = hop_to(d, o, s, off);
@@ -1495,7 +1529,7 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
 {
   size_t before = o->nr;
   o->cur_func = (uint32_t)o->n;
-  die_ranges(&d->s, u, die, ft_add_range, o);
+  die_ranges(o->s, u, die, ft_add_range, o);
   if (o->nr == before && (!die->ab->children || die_has(die, S_inline)))
     return 0;
   if (!grow((void **)&o->funcs, &o->cap, o->n + 1, sizeof *o->funcs)) {
@@ -1512,7 +1546,7 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   f->call_line = (uint32_t)die_val(die, S_call_line)->u;
   f->call_col = (uint32_t)die_val(die, S_call_col)->u;
   uint64_t entry = 0;
-  if (!val_addr(&d->s, u, die_val(die, S_low), &entry) && o->nr > before)
+  if (!val_addr(o->s, u, die_val(die, S_low), &entry) && o->nr > before)
     entry = o->ranges[before].lo;
   f->entry = parent >= 0 ? o->funcs[parent].entry : entry;
   return 1;
@@ -1538,11 +1572,11 @@ static int tag_is_type(uint32_t tag)
 /* The DIE after the subtree of the DIE whose values start at vals, by
  * its DW_AT_sibling; NULL when it has none or it does not point forward
  * inside the unit (then the walk goes through the children). */
-static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
+static const uint8_t *sibling_of(const ft_out *o, const fs_unit *u,
                                  const fs_abbrev *ab, const uint8_t *vals)
 {
   if (ab->sib_off < 0) return NULL;
-  fs_rd r = {vals, d->s.info.p + u->end, 0};
+  fs_rd r = {vals, o->s->info.p + u->end, 0};
   rd_skip(&r, (uint64_t)ab->sib_off);
   int n = ab->sib_form == F_ref1   ? 1
           : ab->sib_form == F_ref2 ? 2
@@ -1550,7 +1584,7 @@ static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
                                    : 8;
   uint64_t off = rd_uN(&r, n);
   if (r.bad || off > u->end - u->off) return NULL;
-  const uint8_t *to = d->s.info.p + u->off + off;
+  const uint8_t *to = o->s->info.p + u->off + off;
   /* A subtree ends with a null entry: a sibling not right after one is
    * corrupt, and the walk goes through the children instead. */
   return to > vals && to[-1] == 0 ? to : NULL;
@@ -1567,7 +1601,7 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   int depth = 0;
   fs_rd r;
   fs_die die;
-  rd_init(&r, d->s.info, u->die_off, u->end - u->die_off);
+  rd_init(&r, o->s->info, u->die_off, u->end - u->die_off);
   encl[0] = -1;
   while (r.p < r.end && !o->oom) {
     /* Only subprograms and inlined calls that can hold code are read
@@ -1590,7 +1624,7 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     if (func && !ab->has_pc && (ab->has_inline || !ab->children)) func = 0;
     if (func) {
       r.p = at;
-      if (read_die(&d->s, u, t, &r, &die) != 0) return -1;
+      if (read_die(o->s, u, t, &r, &die) != 0) return -1;
       if (!die_val(&die, S_decl)->u) {
         o->cur_depth = here < 0 ? 0 : (uint32_t)depth;
         size_t nf = o->n;
@@ -1600,13 +1634,13 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     } else {
       const uint8_t *vals = r.p;
       if (ab->children && (tag_is_type(tag) || ab->has_inline)) {
-        const uint8_t *next = sibling_of(d, u, ab, vals);
+        const uint8_t *next = sibling_of(o, u, ab, vals);
         if (next) {
           r.p = next;
           continue; /* the subtree's closing null entry is skipped too */
         }
       }
-      skip_die(&d->s, u, t, &r, ab);
+      skip_die(o->s, u, t, &r, ab);
       if (r.bad) return -1;
     }
     if (ab->children) {
@@ -1689,13 +1723,17 @@ static void sort_franges(fs_frange *r, size_t n)
   free(keys);
 }
 
-static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
+/* The function tree of unit u, whose DIEs are in sections s (the main
+ * file's, or a split unit's). */
+static int decode_funcs(const fs_dwarf *d, const fs_dwarf_sections *s,
+                        const fs_unit *u, fs_decoded *x)
 {
   fs_abbrevs t;
   ft_out o;
   memset(&o, 0, sizeof o);
-  o.max_ranges = 2 * (d->s.info.n + d->s.ranges.n + d->s.rnglists.n) + 64;
-  if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
+  o.s = s;
+  o.max_ranges = 2 * (s->info.n + s->ranges.n + s->rnglists.n) + 64;
+  if (abbrevs_parse(s->abbrev, u->abbrev_off, &t) < 0) return -1;
   abbrevs_plan(&t, u->addr_size, u->offsz, u->version);
   o.unit_abbrevs = &t;
   int rc = ft_walk(d, u, &t, &o);
@@ -1713,6 +1751,54 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
   x->ranges = o.ranges;
   x->nranges = o.nr;
   return rc;
+}
+
+/* The split unit of skeleton sk in sections ds (a .dwo file's, or a
+ * .dwp's contributions for it), into *su: the one whose dwo_id is the
+ * skeleton's, with the bases the skeleton gives it. 0 found. */
+static int split_unit(const fs_dwarf *d, const fs_unit *sk,
+                      const fs_dwarf_sections *ds, fs_unit *su)
+{
+  uint64_t off = 0;
+  while (off + 11 <= ds->info.n) {
+    if (unit_header(ds, off, su) < 0) return -1;
+    off = su->end;
+    if (su->utype != 5 && !(su->version < 5 && su->utype == 1)) continue;
+    fs_abbrevs t;
+    fs_die die;
+    if (abbrevs_parse(ds->abbrev, su->abbrev_off, &t) < 0) return -1;
+    int rc = unit_die(ds, su, &t, &die);
+    abbrevs_free(&t);
+    if (rc != 0) return -1;
+    if (su->has_dwo_id && sk->has_dwo_id && su->dwo_id != sk->dwo_id) continue;
+    /* Addresses are in the skeleton's file (.debug_addr), relative to
+     * its base; DWARF 5 range list indexes count from the first offset
+     * after the .debug_rnglists.dwo header. */
+    su->addr_base = sk->addr_base;
+    su->base_addr = sk->base_addr;
+    su->ranges_base = sk->split_ranges_base;
+    if (su->version >= 5) su->rnglists_base = su->offsz == 8 ? 20 : 12;
+    su->comp_dir = sk->comp_dir;
+    (void)d;
+    return 0;
+  }
+  return -1;
+}
+
+/* The function tree of skeleton unit c from its split unit. 1 decoded, 0
+ * split unit not found, -1 corrupt. */
+static int decode_split(const fs_dwarf *d, const fs_unit *sk, fs_decoded *x)
+{
+  fs_dwo_ref ref = {sk->dwo_name, sk->comp_dir, sk->dwo_id, sk->version};
+  fs_dwarf_sections ds;
+  memset(&ds, 0, sizeof ds);
+  if (!d->dwo_fn || !d->dwo_fn(d->dwo_arg, &ref, &ds)) return 0;
+  ds.addr = d->s.addr; /* the skeleton's file has the addresses */
+  if (sk->version < 5) ds.ranges = d->s.ranges;
+  ds.sup = NULL;
+  fs_unit su;
+  if (split_unit(d, sk, &ds, &su) != 0) return -1;
+  return decode_funcs(d, &ds, &su, x) < 0 ? -1 : 1;
 }
 
 static void evict(fs_dwarf *d, size_t keep)
@@ -1743,10 +1829,15 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i)
   c->decoding = 1;
   pthread_mutex_unlock(&d->mu);
   fs_decoded *x = calloc(1, sizeof *x);
-  int lines_bad = 0, funcs_bad = 0;
+  int lines_bad = 0, funcs_bad = 0, split = 1;
   if (x) {
     lines_bad = c->u.has_stmt && decode_lines(d, &c->u, x) < 0;
-    funcs_bad = decode_funcs(d, &c->u, x) < 0;
+    /* A skeleton's functions are in its split unit; its own lines are
+     * the addresses' (the split unit's line table has only files). */
+    if (c->u.dwo_name) split = decode_split(d, &c->u, x);
+    if (split < 0) funcs_bad = 1;
+    else if (split == 0 || !c->u.dwo_name)
+      funcs_bad = decode_funcs(d, &d->s, &c->u, x) < 0;
     x->bytes = sizeof *x + x->nrows * sizeof *x->rows +
                x->nfiles * sizeof *x->files + x->nfuncs * sizeof *x->funcs +
                x->nranges * sizeof *x->ranges;
@@ -1756,6 +1847,16 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i)
   pthread_cond_broadcast(&d->decoded);
   if (lines_bad) set_err(d, "corrupt line table", c->u.stmt_list);
   if (funcs_bad) set_err(d, "corrupt DIE tree", c->u.die_off);
+  if (!split && x) {
+    snprintf(d->err, sizeof d->err,
+             "dwarf: split unit %.100s not found (no .dwo or .dwp)",
+             c->u.dwo_name);
+    /* Without the split unit the inline chain is unknown: a row of an
+     * inlined callee would be printed as its caller's line, a wrong
+     * trace. The unit answers nothing (the symbol table names the
+     * function). */
+    x->nrows = 0;
+  }
   if (!x) return NULL; /* out of memory: maybe next time */
   if (!x->nrows && !x->nfuncs) {
     dec_free(x);
@@ -1804,6 +1905,12 @@ void fs_dwarf_free(fs_dwarf *d)
   pthread_cond_destroy(&d->decoded);
   pthread_mutex_destroy(&d->mu);
   free(d);
+}
+
+void fs_dwarf_set_dwo(fs_dwarf *d, fs_dwo_fn fn, void *arg)
+{
+  d->dwo_fn = fn;
+  d->dwo_arg = arg;
 }
 
 const char *fs_dwarf_error(fs_dwarf *d)

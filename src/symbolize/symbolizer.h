@@ -16,6 +16,17 @@
 /* Objects one process symbolizer follows; beyond it PCs stay unknown. */
 #define FS_SYMFILES_MAX 4096
 
+/* Split DWARF: where an object's split units are (splitdwarf.c). */
+typedef struct fs_split {
+  pthread_mutex_t mu; /* opening files, from decoding threads */
+  char *bin_path, *dbg_path;
+  int inited, dwp_tried, have_dwp;
+  fs_elf dwp;               /* the .dwp package, when found */
+  fs_bytes cu_index;        /* its .debug_cu_index */
+  fs_dwarf_sections dwp_ds; /* its .debug_*.dwo sections */
+  struct fs_dwo *dwos;      /* .dwo files opened or looked for */
+} fs_split;
+
 typedef struct fs_symfile {
   uintptr_t start;      /* the module's load address (0 offline) */
   char *path;           /* module path as the module map names it */
@@ -33,6 +44,7 @@ typedef struct fs_symfile {
   fs_elf alt; /* the supplementary (dwz) file of its DWARF, when used */
   int have_elf, have_dbg, have_alt;
   fs_dwarf_sections dsup; /* the supplementary file's sections */
+  fs_split split;         /* split DWARF: .dwo files and .dwp package */
   fs_dwarf *dwarf;        /* NULL: no usable DWARF */
   fs_symtab syms;         /* may be empty */
 } fs_symfile;
@@ -122,6 +134,22 @@ int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
  * (the path below /usr/lib/debug, its .dwz/ part, .dwz/NAME, and the
  * build-id directory). Its build-id must be the one recorded. 1 found. */
 int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out);
+
+/* ---------------------------------------------------- splitdwarf.c */
+
+/* Columns kept from a .debug_cu_index row: DW_SECT_* ids below this. */
+#define FS_DWP_SECT 9
+
+/* The row of unit id in a .dwp's .debug_cu_index (version 2 or 5): each
+ * section's contribution (offset, size) by DW_SECT_* id; 0 when absent
+ * or the index is corrupt. */
+int fs_dwp_find(fs_bytes cu_index, uint64_t id, uint32_t off[FS_DWP_SECT],
+                uint32_t size[FS_DWP_SECT]);
+/* Sets up sp for the binary at bin_path and its debug file (or NULL). */
+void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path);
+void fs_split_free(fs_split *sp);
+/* An fs_dwo_fn (dwarf.h) over sp: the .dwp, else the .dwo file. */
+int fs_split_find(void *sp, const fs_dwo_ref *ref, fs_dwarf_sections *out);
 
 /* -------------------------------------------------------- frames.c */
 

@@ -83,6 +83,10 @@ static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
   load_alt(s, f, e, epath, &ds);
   f->dwarf = fs_dwarf_create(&ds, s->opts.cache_bytes, &err);
   if (!f->dwarf && err) fs_symbolizer_set_error(s, err, path);
+  if (!f->dwarf) return;
+  /* Costs nothing until a skeleton unit is decoded. */
+  fs_split_init(&f->split, path, f->have_dbg ? dbg_path : NULL);
+  fs_dwarf_set_dwo(f->dwarf, fs_split_find, &f->split);
 }
 
 /* Sets f->mapped_id for module m (see fs_symfile). */
@@ -176,6 +180,7 @@ void fs_symfile_free(fs_symfile *f)
 {
   if (!f) return;
   fs_dwarf_free(f->dwarf);
+  fs_split_free(&f->split);
   fs_symtab_free(&f->syms);
   if (f->have_dbg) fs_elf_close(&f->dbg);
   if (f->have_alt) fs_elf_close(&f->alt);
