@@ -26,3 +26,5 @@ fs_require_lib(zstd /usr/include/zstd.h libzstd-dev)
 # nothing). Static only in Debian; the shared library keeps its symbols
 # hidden with --exclude-libs (top CMakeLists.txt).
 fs_require_lib(iberty /usr/include/libiberty/demangle.h libiberty-dev)
+# liblzma: MiniDebugInfo (.gnu_debugdata, an xz-compressed ELF image).
+fs_require_lib(lzma /usr/include/lzma.h liblzma-dev)

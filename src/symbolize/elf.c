@@ -4,6 +4,7 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <lzma.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -95,12 +96,26 @@ static int parse(fs_elf *e, const char **err)
   return 0;
 }
 
+/* A file's own decompression budget: FS_DECOMP_RATIO times its size,
+ * at least FS_DECOMP_FILE_MIN. */
+static uint64_t file_budget(size_t size)
+{
+  uint64_t b = (uint64_t)size * FS_DECOMP_RATIO;
+  return b < FS_DECOMP_FILE_MIN ? FS_DECOMP_FILE_MIN : b;
+}
+
 int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err)
 {
   memset(e, 0, sizeof *e);
   e->img = p;
   e->size = n;
+  e->dec_left = file_budget(n);
   return parse(e, err);
+}
+
+void fs_elf_set_budget(fs_elf *e, fs_budget *b)
+{
+  e->budget = b;
 }
 
 int fs_elf_open(fs_elf *e, const char *path, const char **err)
@@ -120,6 +135,7 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
   e->img = m;
   e->size = (size_t)st.st_size;
   e->mapped = 1;
+  e->dec_left = file_budget(e->size);
   if (parse(e, err) != 0) {
     fs_elf_close(e);
     return -1;
@@ -130,7 +146,9 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
 void fs_elf_close(fs_elf *e)
 {
   for (int i = 0; i < e->nowned; i++) free(e->owned[i]);
+  if (e->budget && e->dec_used) atomic_fetch_add(&e->budget->left, e->dec_used);
   if (e->mapped && e->img) munmap((void *)e->img, e->size);
+  if (e->img_owned) free((void *)e->img);
   memset(e, 0, sizeof *e);
 }
 
@@ -195,8 +213,36 @@ static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
   return rc == Z_STREAM_END && done_out == outn ? 0 : -1;
 }
 
+/* Takes size bytes from e's budget and the shared one; 0 when either
+ * would be exceeded. */
+static int budget_take(fs_elf *e, uint64_t size)
+{
+  if (size > e->dec_left) return 0;
+  if (e->budget) {
+    uint64_t left = atomic_load(&e->budget->left);
+    do {
+      if (size > left) return 0;
+    } while (
+        !atomic_compare_exchange_weak(&e->budget->left, &left, left - size));
+    e->dec_used += size;
+  }
+  e->dec_left -= size;
+  return 1;
+}
+
+/* Gives back what a failed decompression took. */
+static void budget_give(fs_elf *e, uint64_t size)
+{
+  e->dec_left += size;
+  if (e->budget) {
+    atomic_fetch_add(&e->budget->left, size);
+    e->dec_used -= size;
+  }
+}
+
 /* Decompresses [in, in+n) of the given kind (1 zlib, 2 zstd) to exactly
- * size bytes, into a buffer owned by e. */
+ * size bytes, into a buffer owned by e. The size is taken from the
+ * budgets before anything is allocated. */
 static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
                       uint64_t size, fs_bytes *out, const char **err)
 {
@@ -205,8 +251,13 @@ static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
   /* zlib cannot expand more than ~1032:1; a larger claim is a lie. */
   if (kind == 1 && size / 1032 > n + 64)
     return fail(err, "compressed section has an implausible size");
+  if (!budget_take(e, size))
+    return fail(err, "decompression budget exceeded (section not read)");
   uint8_t *buf = malloc(size);
-  if (!buf) return fail(err, "out of memory decompressing a section");
+  if (!buf) {
+    budget_give(e, size);
+    return fail(err, "out of memory decompressing a section");
+  }
   int ok;
   if (kind == 1) {
     ok = inflate_zlib(in, n, buf, size) == 0;
@@ -216,6 +267,7 @@ static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
   }
   if (!ok) {
     free(buf);
+    budget_give(e, size);
     return fail(err, "corrupt compressed section");
   }
   if (!keep(e, buf)) return fail(err, "too many compressed sections");
@@ -268,6 +320,74 @@ int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out, const char **err)
     if (find_raw(e, z, &s)) return section_contents(e, &s, 1, out, err) == 0;
   }
   return 0;
+}
+
+/* ------------------------------------------------------ MiniDebugInfo */
+
+/* xz-decompresses [in, in+n) into a buffer grown as output comes, never
+ * past max bytes. 0 with *out, *outn; -1. */
+static int unxz(const uint8_t *in, size_t n, uint64_t max, uint8_t **out,
+                size_t *outn)
+{
+  lzma_stream z = LZMA_STREAM_INIT;
+  /* The decoder's own memory (dictionary) is bounded too. */
+  if (lzma_stream_decoder(&z, (uint64_t)256 << 20, 0) != LZMA_OK) return -1;
+  size_t cap = n * 4 < max ? n * 4 + 4096 : (size_t)max;
+  uint8_t *buf = cap ? malloc(cap) : NULL;
+  lzma_ret rc = LZMA_OK;
+  z.next_in = in;
+  z.avail_in = n;
+  while (buf && rc == LZMA_OK) {
+    if (z.total_out == cap) {
+      if (cap >= max) break; /* over the budget */
+      size_t nc = cap * 2 < max ? cap * 2 : (size_t)max;
+      uint8_t *nb = realloc(buf, nc);
+      if (!nb) break;
+      buf = nb;
+      cap = nc;
+    }
+    z.next_out = buf + z.total_out;
+    z.avail_out = cap - (size_t)z.total_out;
+    rc = lzma_code(&z, LZMA_FINISH);
+  }
+  *outn = (size_t)z.total_out;
+  lzma_end(&z);
+  if (rc != LZMA_STREAM_END) {
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  return 0;
+}
+
+int fs_elf_minidebuginfo(fs_elf *e, fs_elf *out, const char **err)
+{
+  Elf64_Shdr s;
+  if (!find_raw(e, ".gnu_debugdata", &s) || s.sh_size == 0) return 0;
+  uint64_t max =
+      e->dec_left < fs_elf_max_section ? e->dec_left : fs_elf_max_section;
+  if (e->budget) {
+    uint64_t left = atomic_load(&e->budget->left);
+    if (left < max) max = left;
+  }
+  uint8_t *img;
+  size_t n;
+  if (unxz(e->img + s.sh_offset, s.sh_size, max, &img, &n) != 0) {
+    fail(err, "corrupt or oversized .gnu_debugdata (MiniDebugInfo)");
+    return 0;
+  }
+  if (!budget_take(e, n)) { /* another thread took the rest meanwhile */
+    free(img);
+    fail(err, "decompression budget exceeded (MiniDebugInfo not read)");
+    return 0;
+  }
+  if (fs_elf_from_memory(out, img, n, err) != 0) {
+    budget_give(e, n);
+    free(img);
+    return 0;
+  }
+  out->img_owned = 1;
+  return 1;
 }
 
 /* ------------------------------------------------------ build-id, link */

@@ -10,6 +10,7 @@
 #ifndef FASTSTACK_ELF_H
 #define FASTSTACK_ELF_H
 
+#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -19,10 +20,29 @@
 /* Most decompressed sections one image keeps (the DWARF set is 10). */
 #define FS_ELF_OWNED_MAX 16
 
+/* A budget of bytes decompressed, shared by the files of one symbolizer
+ * (zlib, zstd and xz alike): a small crafted file must not make it
+ * allocate gigabytes. */
+typedef struct fs_budget {
+  _Atomic uint64_t left;
+} fs_budget;
+
+/* Each file may decompress at most this many times its own size, and at
+ * least FS_DECOMP_FILE_MIN bytes (debug information compresses a few
+ * times; more is a crafted claim). */
+#define FS_DECOMP_RATIO 32
+#define FS_DECOMP_FILE_MIN ((uint64_t)64 << 20)
+/* What all files of one symbolizer may decompress together by default. */
+#define FS_DECOMP_SYMBOLIZER ((uint64_t)4 << 30)
+
 typedef struct fs_elf {
   const uint8_t *img; /* the whole file (mmap) or the in-memory image */
   size_t size;
   int mapped;           /* 1: img is our mmap; unmap on close */
+  int img_owned;        /* 1: img is malloc'ed (MiniDebugInfo); free it */
+  uint64_t dec_left;    /* bytes this file may still decompress */
+  uint64_t dec_used;    /* taken from *budget, given back on close */
+  fs_budget *budget;    /* the symbolizer's, or NULL */
   uint16_t type;        /* e_type: ET_EXEC, ET_DYN, ... */
   const uint8_t *shdrs; /* section headers (validated to lie in img) */
   unsigned shnum, shentsize;
@@ -51,6 +71,16 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err);
  * mapped as long as e is used. 0 or -1 with *err. */
 int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err);
 void fs_elf_close(fs_elf *e);
+
+/* Sets the shared budget e's decompressions also draw from (before
+ * its sections are read). */
+void fs_elf_set_budget(fs_elf *e, fs_budget *b);
+
+/* MiniDebugInfo: the ELF image xz-compressed in e's .gnu_debugdata (a
+ * symbol table of the functions .dynsym lacks), decompressed within e's
+ * budgets into *out, which owns it. 1 done; 0 none or unusable (then
+ * *err names why, if it exists but is bad). */
+int fs_elf_minidebuginfo(fs_elf *e, fs_elf *out, const char **err);
 
 /* The contents of section name, decompressed if needed (the buffer is
  * owned by e). Also finds ".zdebug_x" for ".debug_x". 1 found, 0 absent

@@ -23,6 +23,7 @@ typedef struct fs_dwo {
   int ok;
   fs_elf elf;
   fs_dwarf_sections ds;
+  fs_budget *budget;
 } fs_dwo;
 
 static uint32_t u32(const uint8_t *p)
@@ -120,6 +121,7 @@ static void open_dwp(fs_split *sp)
       if (len <= 0 || (size_t)len >= sizeof p ||
           fs_elf_open(&sp->dwp, p, NULL) != 0)
         continue;
+      fs_elf_set_budget(&sp->dwp, sp->budget);
       fs_elf_section(&sp->dwp, ".debug_cu_index", &sp->cu_index, NULL);
       dwo_sections(&sp->dwp, &sp->dwp_ds);
       if (sp->cu_index.p && sp->dwp_ds.info.p) sp->have_dwp = 1;
@@ -148,6 +150,7 @@ static int from_dwp(fs_split *sp, const fs_dwo_ref *ref, fs_dwarf_sections *out)
 static int try_dwo(fs_dwo *w, const char *path)
 {
   if (fs_elf_open(&w->elf, path, NULL) != 0) return 0;
+  fs_elf_set_budget(&w->elf, w->budget);
   dwo_sections(&w->elf, &w->ds);
   if (w->ds.info.p && w->ds.abbrev.p) return w->ok = 1;
   fs_elf_close(&w->elf);
@@ -198,6 +201,7 @@ int fs_split_find(void *arg, const fs_dwo_ref *ref, fs_dwarf_sections *out)
       memcpy(w->key, cd, cl + 1);
       memcpy(w->key + cl + 1, ref->dwo_name, nl + 1);
       w->key_len = kl;
+      w->budget = sp->budget;
       find_dwo(sp, ref, w);
       w->next = sp->dwos;
       sp->dwos = w;
@@ -214,9 +218,11 @@ int fs_split_find(void *arg, const fs_dwo_ref *ref, fs_dwarf_sections *out)
   return found;
 }
 
-void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path)
+void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path,
+                   fs_budget *budget)
 {
   memset(sp, 0, sizeof *sp);
+  sp->budget = budget;
   pthread_mutex_init(&sp->mu, NULL);
   sp->bin_path = bin_path ? strdup(bin_path) : NULL;
   sp->dbg_path = dbg_path ? strdup(dbg_path) : NULL;

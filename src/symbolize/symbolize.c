@@ -30,6 +30,7 @@ alloc_symbolizer(const faststack_symbolizer_options *opts)
   if (!s) return NULL;
   if (opts) s->opts = *opts;
   s->id = atomic_fetch_add(&next_symbolizer_id, 1);
+  atomic_init(&s->budget.left, FS_DECOMP_SYMBOLIZER);
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->pcc_lock, NULL);
   return s;

@@ -24,8 +24,11 @@ typedef struct fs_split {
   fs_elf dwp;               /* the .dwp package, when found */
   fs_bytes cu_index;        /* its .debug_cu_index */
   fs_dwarf_sections dwp_ds; /* its .debug_*.dwo sections */
+  fs_budget *budget;        /* the symbolizer's decompression budget */
   struct fs_dwo *dwos;      /* .dwo files opened or looked for */
 } fs_split;
+
+#define FS_FALLBACK_MAX 2
 
 typedef struct fs_symfile {
   uintptr_t start;      /* the module's load address (0 offline) */
@@ -45,8 +48,15 @@ typedef struct fs_symfile {
   int have_elf, have_dbg, have_alt;
   fs_dwarf_sections dsup; /* the supplementary file's sections */
   fs_split split;         /* split DWARF: .dwo files and .dwp package */
-  fs_dwarf *dwarf;        /* NULL: no usable DWARF */
-  fs_symtab syms;         /* may be empty */
+  fs_elf mini;            /* MiniDebugInfo (.gnu_debugdata), when used */
+  int have_mini;
+  /* Symbol tables asked when syms has no symbol for an address: a
+   * stripped binary's own .dynsym beside its debug file's .symtab, or
+   * MiniDebugInfo's .symtab beside .dynsym. */
+  fs_symtab fallback[FS_FALLBACK_MAX];
+  int nfallback;
+  fs_dwarf *dwarf; /* NULL: no usable DWARF */
+  fs_symtab syms;  /* may be empty */
 } fs_symfile;
 
 /* The PC cache (see pcc_get): answers of earlier lookups, so a warm PC
@@ -102,6 +112,7 @@ struct faststack_symbolizer {
   fs_symfile *_Atomic files[FS_SYMFILES_MAX];
   _Atomic int nfiles;
   char err[256];
+  fs_budget budget; /* bytes its files may still decompress */
 };
 
 /* ------------------------------------------------------- symfile.c */
@@ -146,7 +157,8 @@ int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out);
 int fs_dwp_find(fs_bytes cu_index, uint64_t id, uint32_t off[FS_DWP_SECT],
                 uint32_t size[FS_DWP_SECT]);
 /* Sets up sp for the binary at bin_path and its debug file (or NULL). */
-void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path);
+void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path,
+                   fs_budget *budget);
 void fs_split_free(fs_split *sp);
 /* An fs_dwo_fn (dwarf.h) over sp: the .dwp, else the .dwo file. */
 int fs_split_find(void *sp, const fs_dwo_ref *ref, fs_dwarf_sections *out);

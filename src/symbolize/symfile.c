@@ -58,6 +58,7 @@ static void load_alt(faststack_symbolizer *s, fs_symfile *f, fs_elf *e,
     fs_symbolizer_set_error(s, "supplementary (dwz) file not found", name);
     return;
   }
+  fs_elf_set_budget(&f->alt, &s->budget);
   if ((err = dwarf_sections(&f->alt, &f->dsup)))
     fs_symbolizer_set_error(s, err, name);
   ds->sup = &f->dsup;
@@ -75,6 +76,7 @@ static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
     if (!f->have_dbg) return;
     e = &f->dbg;
     epath = dbg_path;
+    fs_elf_set_budget(e, &s->budget);
   }
   fs_dwarf_sections ds;
   const char *err = dwarf_sections(e, &ds);
@@ -85,8 +87,44 @@ static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
   if (!f->dwarf && err) fs_symbolizer_set_error(s, err, path);
   if (!f->dwarf) return;
   /* Costs nothing until a skeleton unit is decoded. */
-  fs_split_init(&f->split, path, f->have_dbg ? dbg_path : NULL);
+  fs_split_init(&f->split, path, f->have_dbg ? dbg_path : NULL, &s->budget);
   fs_dwarf_set_dwo(f->dwarf, fs_split_find, &f->split);
+}
+
+/* Keeps t as a fallback table (consulted when the first has no symbol),
+ * or frees it. */
+static void add_fallback(fs_symfile *f, fs_symtab *t)
+{
+  if (t->n && f->nfallback < FS_FALLBACK_MAX) f->fallback[f->nfallback++] = *t;
+  else fs_symtab_free(t);
+}
+
+/* The symbol tables: the binary's .symtab; for a stripped binary its
+ * debug file's, with the binary's own .dynsym kept as a fallback for
+ * addresses the debug file does not know; without a debug file,
+ * .dynsym and then MiniDebugInfo's .symtab (the functions .dynsym
+ * lacks). */
+static void load_symbols(faststack_symbolizer *s, fs_symfile *f,
+                         const char *path)
+{
+  if (fs_elf_symtab(&f->elf, &f->syms) == 0 && !f->syms.dynamic) return;
+  fs_symtab t;
+  if (f->have_dbg && fs_elf_symtab(&f->dbg, &t) == 0 && !t.dynamic) {
+    add_fallback(f, &f->syms);
+    f->syms = t;
+    return;
+  }
+  if (f->have_dbg) fs_symtab_free(&t);
+  const char *err = NULL;
+  f->have_mini = fs_elf_minidebuginfo(&f->elf, &f->mini, &err);
+  if (err) fs_symbolizer_set_error(s, err, path);
+  if (f->have_mini && fs_elf_symtab(&f->mini, &t) == 0 && !t.dynamic)
+    add_fallback(f, &t);
+  else if (f->have_mini) fs_symtab_free(&t);
+  if (!f->syms.n && f->nfallback) { /* no .dynsym: the only table */
+    fs_symtab_free(&f->syms);
+    f->syms = f->fallback[--f->nfallback];
+  }
 }
 
 /* Sets f->mapped_id for module m (see fs_symfile). */
@@ -162,23 +200,17 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
   }
   f->have_elf = 1;
   if (m) note_mapped_id(f, m);
+  fs_elf_set_budget(&f->elf, &s->budget);
   load_dwarf(s, f, path);
-  if (fs_elf_symtab(&f->elf, &f->syms) != 0 || f->syms.dynamic) {
-    /* A stripped binary: its debug file may still have a .symtab. */
-    fs_symtab t;
-    if (f->have_dbg && fs_elf_symtab(&f->dbg, &t) == 0 && !t.dynamic) {
-      fs_symtab_free(&f->syms);
-      f->syms = t;
-    } else if (f->have_dbg) {
-      fs_symtab_free(&t);
-    }
-  }
+  load_symbols(s, f, path);
   return f;
 }
 
 void fs_symfile_free(fs_symfile *f)
 {
   if (!f) return;
+  for (int i = 0; i < f->nfallback; i++) fs_symtab_free(&f->fallback[i]);
+  if (f->have_mini) fs_elf_close(&f->mini);
   fs_dwarf_free(f->dwarf);
   fs_split_free(&f->split);
   fs_symtab_free(&f->syms);

@@ -290,7 +290,154 @@ def item_split():
                         addrs)
 
 
-ITEMS = {"dwz": item_dwz, "split": item_split}
+# ------------------------------------------------------- MiniDebugInfo
+
+def minidebuginfo(exe, out):
+    """Fedora's recipe: the function symbols .dynsym lacks, in an
+    xz-compressed ELF in .gnu_debugdata of a fully stripped binary."""
+    dyn = set(run(["nm", "-D", "--format=posix", "--defined-only", exe])
+              .stdout.split("\n"))
+    dyn = {l.split()[0] for l in dyn if l.strip()}
+    funcs = [l.split() for l in run(["nm", "--format=posix",
+                                     "--defined-only", exe]).stdout.splitlines()]
+    keep = sorted({f[0] for f in funcs if len(f) > 1 and f[1] in "TtWw"} - dyn)
+    kf, dbg, mini = out + ".keep", out + ".debug", out + ".mini"
+    open(kf, "w").write("\n".join(keep) + "\n")
+    run(["objcopy", "--only-keep-debug", exe, dbg])
+    run(["objcopy", "-S", "--remove-section", ".gdb_index", "--remove-section",
+         ".comment", "--keep-symbols=" + kf, dbg, mini])
+    run(["xz", "-f", mini])
+    run(["strip", "--strip-all", "--remove-section", ".comment", exe, "-o", out])
+    run(["objcopy", "--add-section", ".gnu_debugdata=" + mini + ".xz", out])
+    return out
+
+
+def item_minidebuginfo():
+    """.gnu_debugdata (xz, liblzma): a fully stripped binary names every
+    function as a binary with its whole .symtab and no DWARF does."""
+    need("xz")
+    for label, cmd in fixtures():
+        d = os.path.join(WORK, "minidebuginfo", slug(label))
+        plain = build(label, cmd, os.path.join(d, "plain"))
+        addrs = text_addrs(plain)
+        nodebug = os.path.join(d, "nodebug")
+        run(["objcopy", "--strip-debug", plain, nodebug])
+        want, _ = symbolize(nodebug, addrs)
+        stripped = os.path.join(d, "stripped")
+        run(["strip", "--strip-all", plain, "-o", stripped])
+        got, _ = symbolize(stripped, addrs)
+        names = sum(1 for a in addrs if got.get(a, [("??",)])[0][0] != "??")
+        print(f"{label} stripped, no MiniDebugInfo: {names} addresses named")
+        got, _ = symbolize(minidebuginfo(plain, os.path.join(d, "mini")), addrs)
+        compare(f"{label} MiniDebugInfo", want, got, addrs)
+
+
+# ------------------------------------------------------------ fallback
+
+NODEBUG_SRC = """
+__attribute__((noinline)) int nodebug_fn(int x) { return x * 3 + 1; }
+"""
+
+
+def item_fallback():
+    """A stripped binary whose debug file has no answer for an address
+    (here: a function built without -g, its symbol missing from the debug
+    file's .symtab) is named from the binary's own .dynsym."""
+    for label, cmd in fixtures(versions=(5,)):
+        d = os.path.join(WORK, "fallback", slug(label))
+        os.makedirs(d, exist_ok=True)
+        nd = os.path.join(d, "nodebug.c")
+        open(nd, "w").write(NODEBUG_SRC)
+        ndo = os.path.join(d, "nodebug.o")
+        run(["gcc", "-O2", "-c", nd, "-o", ndo])
+        plain = build(label, [*cmd, ndo, "-rdynamic"], os.path.join(d, "plain"))
+        addrs = text_addrs(plain)
+        want, _ = symbolize(plain, addrs)
+        dbg = os.path.join(d, "prog.debug")
+        run(["objcopy", "--only-keep-debug", "--strip-symbol=nodebug_fn",
+             plain, dbg])
+        prog = os.path.join(d, "prog")
+        run(["objcopy", "--strip-all", "--add-gnu-debuglink=" + dbg, plain,
+             prog])
+        got, _ = symbolize(prog, addrs)
+        nd_addrs = [a for a in addrs if want[a][0][0] == "nodebug_fn"]
+        if not nd_addrs:
+            print(f"{label}: nodebug_fn not found")
+            global failures
+            failures += 1
+        compare(f"{label} debug file without the symbol", want, got, addrs)
+
+
+# ---------------------------------------------------------- decompression
+
+def elf_with_sections(path, secs):
+    """A minimal ELF64 file: the given (name, flags, bytes) sections."""
+    import struct
+    names = b"\0.shstrtab\0" + b"".join(n.encode() + b"\0" for n, _, _ in secs)
+    body, shdrs, off = b"", [], 64
+    name_off = {}
+    pos = 11
+    for n, _, _ in secs:
+        name_off[n] = pos
+        pos += len(n) + 1
+    data = [(names, 1, 3, 0)] + [(b, name_off[n], 1, fl) for n, fl, b in secs]
+    for blob, noff, typ, fl in data:
+        pad = (-off) % 8
+        body += b"\0" * pad
+        off += pad
+        shdrs.append(struct.pack("<IIQQQQIIQQ", noff, typ, fl, 0, off,
+                                 len(blob), 0, 0, 8 if fl else 1, 0))
+        body += blob
+        off += len(blob)
+    pad = (-off) % 8
+    body += b"\0" * pad
+    off += pad
+    shoff = off
+    sh = struct.pack("<IIQQQQIIQQ", 0, 0, 0, 0, 0, 0, 0, 0, 0, 0) + b"".join(shdrs)
+    ehdr = b"\x7fELF\x02\x01\x01" + b"\0" * 9 + struct.pack(
+        "<HHIQQQIHHHHHH", 2, 62, 1, 0x1000, 0, shoff, 0, 64, 0, 0, 64,
+        len(secs) + 2, 1)
+    open(path, "wb").write(ehdr + body + sh)
+
+
+def item_budget():
+    """A small ELF whose zstd sections (and xz .gnu_debugdata) really
+    expand to 900 MB each must not make the symbolizer allocate
+    gigabytes: the decompression budget (per file, per symbolizer)."""
+    import struct
+    need("zstd", "xz")
+    d = os.path.join(WORK, "budget")
+    os.makedirs(d, exist_ok=True)
+    size = 900 << 20
+    z = subprocess.run(f"head -c {size} /dev/zero | zstd -19 -q -c",
+                       shell=True, stdout=subprocess.PIPE, check=True).stdout
+    x = subprocess.run(f"head -c {size} /dev/zero | xz -9 -c", shell=True,
+                       stdout=subprocess.PIPE, check=True).stdout
+    chdr = struct.pack("<IIQQ", 2, 0, size, 1)  # ELFCOMPRESS_ZSTD
+    secs = [(n, 0x800, chdr + z) for n in
+            (".debug_info", ".debug_abbrev", ".debug_line", ".debug_str",
+             ".debug_ranges")]
+    secs.append((".gnu_debugdata", 0, x))
+    bomb = os.path.join(d, "bomb")
+    elf_with_sections(bomb, secs)
+    kb = os.path.getsize(bomb) // 1024
+    # The peak RSS of this one child (wait4), not of the compressors.
+    p = subprocess.Popen([*FS.split(), "symbolize", "-e", bomb, "-f",
+                          "0x1000"], stdout=subprocess.PIPE, text=True)
+    out = p.stdout.read()
+    _, status, ru = os.wait4(p.pid, 0)
+    rss = ru.ru_maxrss
+    print(f"{kb} KiB file claiming 6 x 900 MiB: status {status}, "
+          f"peak RSS {rss // 1024} MiB, answer {out.split()}")
+    global failures
+    if status != 0 or rss > 256 * 1024 or out.split() != ["??", "??:0"]:
+        print("FAIL: the budget did not hold")
+        failures += 1
+
+
+ITEMS = {"dwz": item_dwz, "split": item_split,
+         "minidebuginfo": item_minidebuginfo, "fallback": item_fallback,
+         "budget": item_budget}
 
 if __name__ == "__main__":
     shutil.rmtree(os.path.join(WORK, ITEM), ignore_errors=True)
