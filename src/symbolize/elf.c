@@ -62,6 +62,30 @@ static int shdr(const fs_elf *e, unsigned i, Elf64_Shdr *out)
   return 1;
 }
 
+/* A relocatable object's sections all have address 0. Its allocated
+ * sections are placed one after the other, each aligned, as a linker
+ * would (the first, usually .text, at 0): every address then names one
+ * byte of one section, and what the debug information says of
+ * .text.startup or .text.unlikely does not answer for .text. */
+static int place_sections(fs_elf *e, const char **err)
+{
+  e->secaddr = calloc(e->shnum ? e->shnum : 1, sizeof *e->secaddr);
+  if (!e->secaddr) return fail(err, "out of memory");
+  uint64_t at = 0;
+  for (unsigned i = 1; i < e->shnum; i++) {
+    Elf64_Shdr s;
+    if (!shdr(e, i, &s) || !(s.sh_flags & SHF_ALLOC)) continue;
+    uint64_t al = s.sh_addralign > 1 ? s.sh_addralign : 1;
+    if (al & (al - 1) || al > ((uint64_t)1 << 32))
+      return fail(err, "relocatable object has a bad section alignment");
+    at = (at + al - 1) & ~(al - 1);
+    e->secaddr[i] = at;
+    if (s.sh_size > ((uint64_t)1 << 40)) return fail(err, "section too big");
+    at += s.sh_size;
+  }
+  return 0;
+}
+
 static int parse(fs_elf *e, const char **err)
 {
   if (e->size < sizeof(Elf64_Ehdr)) return fail(err, "file too small for ELF");
@@ -93,7 +117,8 @@ static int parse(fs_elf *e, const char **err)
     e->shstr.p = e->img + ss.sh_offset;
     e->shstr.n = ss.sh_size;
   }
-  return 0;
+  e->machine = h.e_machine;
+  return e->type == ET_REL ? place_sections(e, err) : 0;
 }
 
 /* A file's own decompression budget: FS_DECOMP_RATIO times its size,
@@ -145,6 +170,7 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
 
 void fs_elf_close(fs_elf *e)
 {
+  free(e->secaddr);
   for (int i = 0; i < e->nowned; i++) free(e->owned[i]);
   if (e->budget && e->dec_used) atomic_fetch_add(&e->budget->left, e->dec_used);
   if (e->mapped && e->img) munmap((void *)e->img, e->size);
@@ -163,14 +189,20 @@ static const char *sec_name(const fs_elf *e, const Elf64_Shdr *s)
   return n;
 }
 
-static int find_raw(const fs_elf *e, const char *name, Elf64_Shdr *out)
+/* The index of section name (0: none or not inside the file). */
+static unsigned find_index(const fs_elf *e, const char *name, Elf64_Shdr *out)
 {
   for (unsigned i = 1; i < e->shnum; i++) {
     if (!shdr(e, i, out)) return 0;
     if (out->sh_type != SHT_NOBITS && !strcmp(sec_name(e, out), name))
-      return fits(out->sh_offset, out->sh_size, e->size);
+      return fits(out->sh_offset, out->sh_size, e->size) ? i : 0;
   }
   return 0;
+}
+
+static int find_raw(const fs_elf *e, const char *name, Elf64_Shdr *out)
+{
+  return find_index(e, name, out) != 0;
 }
 
 int fs_elf_has_section(const fs_elf *e, const char *name)
@@ -305,19 +337,124 @@ static int section_contents(fs_elf *e, const Elf64_Shdr *s, int legacy_z,
   return 0;
 }
 
+/* ------------------------------------------------- relocatable objects */
+
+/* The value symbol k of symbol table section symtab stands for: its
+ * value plus its section's placed address. -1 when unusable. */
+static int sym_value(const fs_elf *e, unsigned symtab, uint64_t k, uint64_t *v)
+{
+  Elf64_Shdr st;
+  if (!shdr(e, symtab, &st) || st.sh_type != SHT_SYMTAB ||
+      st.sh_entsize < sizeof(Elf64_Sym) ||
+      !fits(st.sh_offset, st.sh_size, e->size) ||
+      k >= st.sh_size / st.sh_entsize)
+    return -1;
+  Elf64_Sym sym;
+  memcpy(&sym, e->img + st.sh_offset + k * st.sh_entsize, sizeof sym);
+  *v = sym.st_value;
+  if (sym.st_shndx != SHN_UNDEF && sym.st_shndx != SHN_ABS &&
+      sym.st_shndx < e->shnum)
+    *v += e->secaddr[sym.st_shndx];
+  return 0;
+}
+
+/* Applies one RELA section's x86-64 relocations to buf (a copy of the
+ * section they target). The debug sections of an object hold
+ * R_X86_64_64/32/32S (addresses; offsets into other debug sections by
+ * their section symbols) and DTPOFF32/64 (thread-local variables);
+ * anything else refuses the section: names read at unrelocated offsets
+ * would be other strings. */
+static int apply_rela(const fs_elf *e, const Elf64_Shdr *rs, uint8_t *buf,
+                      size_t n, const char **err)
+{
+  if (rs->sh_entsize < sizeof(Elf64_Rela) ||
+      !fits(rs->sh_offset, rs->sh_size, e->size))
+    return fail(err, "corrupt relocation section");
+  size_t count = rs->sh_size / rs->sh_entsize;
+  for (size_t i = 0; i < count; i++) {
+    Elf64_Rela r;
+    memcpy(&r, e->img + rs->sh_offset + i * rs->sh_entsize, sizeof r);
+    unsigned type = ELF64_R_TYPE(r.r_info);
+    uint64_t v;
+    if (type == R_X86_64_NONE) continue;
+    if (sym_value(e, rs->sh_link, ELF64_R_SYM(r.r_info), &v) != 0)
+      return fail(err, "relocation names a bad symbol");
+    v += (uint64_t)r.r_addend;
+    int w = type == R_X86_64_64 || type == R_X86_64_DTPOFF64 ? 8
+            : type == R_X86_64_32 || type == R_X86_64_32S ||
+                    type == R_X86_64_DTPOFF32
+                ? 4
+                : 0;
+    if (!w) return fail(err, "unsupported relocation type in a debug section");
+    if (r.r_offset > n || (size_t)w > n - r.r_offset)
+      return fail(err, "relocation outside its section");
+    uint32_t v32 = (uint32_t)v;
+    memcpy(buf + r.r_offset, w == 8 ? (void *)&v : (void *)&v32, (size_t)w);
+  }
+  return 0;
+}
+
+/* A relocatable object's debug section out, relocated: a copy (taken
+ * from the budget, kept by e) with every .rela section that targets
+ * section index idx applied. A non-x86-64 object, or a relocation we do
+ * not know, refuses the section. */
+static int relocate(fs_elf *e, unsigned idx, fs_bytes *out, const char **err)
+{
+  int any = 0;
+  for (unsigned i = 1; i < e->shnum; i++) {
+    Elf64_Shdr rs;
+    if (!shdr(e, i, &rs)) break;
+    if ((rs.sh_type != SHT_RELA && rs.sh_type != SHT_REL) || rs.sh_info != idx)
+      continue;
+    if (rs.sh_type == SHT_REL || e->machine != EM_X86_64)
+      return fail(err, "relocations of this object are not supported");
+    if (!any) {
+      int owned = e->nowned && e->owned[e->nowned - 1] == out->p;
+      if (!owned) { /* not decompressed: copy it */
+        if (!budget_take(e, out->n))
+          return fail(err, "decompression budget exceeded (section not read)");
+        uint8_t *c = malloc(out->n ? out->n : 1);
+        if (!c || !keep(e, c)) return fail(err, "out of memory");
+        memcpy(c, out->p, out->n);
+        out->p = c;
+      }
+      any = 1;
+    }
+    if (apply_rela(e, &rs, (uint8_t *)out->p, out->n, err) != 0) return -1;
+  }
+  return 0;
+}
+
 int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out, const char **err)
 {
   out->p = NULL;
   out->n = 0;
   Elf64_Shdr s;
-  if (find_raw(e, name, &s)) return section_contents(e, &s, 0, out, err) == 0;
+  unsigned idx;
+  if ((idx = find_index(e, name, &s))) {
+    if (section_contents(e, &s, 0, out, err) != 0) return 0;
+    if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
+      out->p = NULL;
+      out->n = 0;
+      return 0;
+    }
+    return 1;
+  }
   if (!strncmp(name, ".debug_", 7)) {
     char z[64];
     size_t l = strlen(name);
     if (l + 2 > sizeof z) return 0;
     memcpy(z, ".zdebug_", 8);
     memcpy(z + 8, name + 7, l - 6);
-    if (find_raw(e, z, &s)) return section_contents(e, &s, 1, out, err) == 0;
+    if ((idx = find_index(e, z, &s))) {
+      if (section_contents(e, &s, 1, out, err) != 0) return 0;
+      if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
+        out->p = NULL;
+        out->n = 0;
+        return 0;
+      }
+      return 1;
+    }
   }
   return 0;
 }
@@ -564,8 +701,29 @@ static void sort_symx(symx *v, size_t n)
   free(keys);
 }
 
-static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
+/* Where the thread-local initialization image starts (PT_TLS), which
+ * an executable's or library's STT_TLS values are relative to. */
+static uint64_t tls_base(const fs_elf *e)
 {
+  Elf64_Ehdr h;
+  memcpy(&h, e->img, sizeof h);
+  if (h.e_phentsize < sizeof(Elf64_Phdr) ||
+      !fits(h.e_phoff, (uint64_t)h.e_phnum * h.e_phentsize, e->size))
+    return 0;
+  for (unsigned i = 0; i < h.e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, e->img + h.e_phoff + (size_t)i * h.e_phentsize, sizeof ph);
+    if (ph.p_type == PT_TLS) return ph.p_vaddr;
+  }
+  return 0;
+}
+
+/* Function symbols (data 0) or data symbols (1: STT_OBJECT, STT_TLS) of
+ * the table of the given type, sorted by address, one per address. */
+static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
+                        int data)
+{
+  uint64_t tls = data ? tls_base(e) : 0;
   Elf64_Shdr s, str;
   unsigned i;
   for (i = 1; i < e->shnum && shdr(e, i, &s); i++)
@@ -586,10 +744,16 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
     uint16_t shndx = rd16(p + 6);
     uint64_t value = rd64(p + 8), size = rd64(p + 16);
     int t = ELF64_ST_TYPE(info);
-    if ((t != STT_FUNC && t != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
-        value == 0 || name == 0 || name >= str.sh_size ||
+    int want = data ? t == STT_OBJECT || t == STT_TLS
+                    : t == STT_FUNC || t == STT_GNU_IFUNC;
+    /* In an object, a symbol's value is its offset in its section:
+     * 0 is the first function's. */
+    if (!want || shndx == SHN_UNDEF || (value == 0 && e->type != ET_REL) ||
+        name == 0 || name >= str.sh_size ||
         !memchr(strs + name, 0, str.sh_size - name))
       continue;
+    if (e->type == ET_REL && shndx < e->shnum) value += e->secaddr[shndx];
+    else if (t == STT_TLS && e->type != ET_REL) value += tls;
     v[n].s.addr = value;
     v[n].s.size = size;
     v[n].s.name = strs + name;
@@ -640,9 +804,9 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
 int fs_elf_symtab(const fs_elf *e, fs_symtab *out)
 {
   memset(out, 0, sizeof *out);
-  if (load_symbols(e, SHT_SYMTAB, out) == 0 && out->n > 0) return 0;
+  if (load_symbols(e, SHT_SYMTAB, out, 0) == 0 && out->n > 0) return 0;
   fs_symtab_free(out);
-  return load_symbols(e, SHT_DYNSYM, out);
+  return load_symbols(e, SHT_DYNSYM, out, 0);
 }
 
 void fs_symtab_free(fs_symtab *t)

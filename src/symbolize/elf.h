@@ -43,6 +43,8 @@ typedef struct fs_elf {
   uint64_t dec_left;    /* bytes this file may still decompress */
   uint64_t dec_used;    /* taken from *budget, given back on close */
   fs_budget *budget;    /* the symbolizer's, or NULL */
+  uint16_t machine;     /* e_machine */
+  uint64_t *secaddr;    /* ET_REL: each section's placed address */
   uint16_t type;        /* e_type: ET_EXEC, ET_DYN, ... */
   const uint8_t *shdrs; /* section headers (validated to lie in img) */
   unsigned shnum, shentsize;
