@@ -11,5 +11,5 @@ add_test(NAME test_stale_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_e2e.sh
           ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
           $<TARGET_FILE:faststack_static>
-          "-lmd -lz -lzstd -liberty -ldl -lpthread")
+          "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread")
 set_tests_properties(test_stale_e2e PROPERTIES LABELS no-asan TIMEOUT 120)

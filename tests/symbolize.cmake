@@ -40,7 +40,8 @@ fs_add_test(test_sort SOURCES test_sort.c)
 # llvm-symbolizer's where the code differs). A tool an item needs that is
 # missing skips that item (exit 77).
 if(FASTSTACK_BUILD_TOOLS)
-  foreach(item dwz split minidebuginfo fallback budget rel)
+  foreach(item dwz split minidebuginfo fallback budget rel data hosts
+               debuginfod)
     add_test(NAME test_debuginfo_${item}
       COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/debuginfo/variants.py
               $<TARGET_FILE:faststack_cli>

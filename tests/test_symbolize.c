@@ -321,6 +321,40 @@ static void test_stress(void)
   fprintf(stderr, "stress: %d PCs x 4 threads x 2 rounds\n", nstress);
 }
 
+/* A global the data lookup must name, by its address in this process. */
+int fs_test_data_var[8] = {1, 2, 3};
+static char fs_test_data_static[32];
+
+static void test_data(void)
+{
+  faststack_symbolizer *s = faststack_default_symbolizer();
+  faststack_data_symbol d;
+  char buf[256];
+  uintptr_t a = (uintptr_t)&fs_test_data_var[3] + 1;
+  CHECK_EQ(faststack_symbolize_data(s, a, &d, buf, sizeof buf), 1);
+  CHECK(d.name && !strcmp(d.name, "fs_test_data_var"));
+  CHECK_EQ(d.start, (uintptr_t)fs_test_data_var);
+  CHECK_EQ(d.size, sizeof fs_test_data_var);
+  CHECK_EQ(d.offset, 13);
+  CHECK_EQ(d.tls, 0);
+  CHECK(d.module != NULL);
+  fs_test_data_static[0] = 1;
+  CHECK_EQ(faststack_symbolize_data(s, (uintptr_t)&fs_test_data_static[31], &d,
+                                    buf, sizeof buf),
+           1);
+  CHECK(d.name && !strcmp(d.name, "fs_test_data_static"));
+  CHECK_EQ(d.offset, 31);
+  /* No room for the name: found, name NULL. */
+  CHECK_EQ(faststack_symbolize_data(s, a, &d, buf, 4), 1);
+  CHECK(d.name == NULL);
+  /* A stack address is in no module. */
+  int local = 0;
+  CHECK_EQ(faststack_symbolize_data(s, (uintptr_t)&local, &d, buf, sizeof buf),
+           0);
+  CHECK(d.name == NULL);
+  CHECK_EQ(faststack_symbolize_data(NULL, a, &d, buf, sizeof buf), -1);
+}
+
 int main(void)
 {
   CHECK(mkdtemp(tmpdir) != NULL);
@@ -329,6 +363,7 @@ int main(void)
   test_replaced();
   test_reloaded();
   test_corrupt();
+  test_data();
   test_stress();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

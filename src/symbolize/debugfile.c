@@ -11,19 +11,28 @@
 
 #include "symbolize/symbolizer.h"
 
-/* The debug roots: FASTSTACK_DEBUG_ROOT ("dir:dir"), else /usr/lib/debug.
- * Calls fn(root, len, arg) for each until it returns 1. */
-static int each_debug_root(int (*fn)(const char *, size_t, void *), void *arg)
+/* Calls fn(dir, len, arg) for each folder of a colon-separated list
+ * until it returns 1. */
+int fs_each_dir(const char *list, int (*fn)(const char *, size_t, void *),
+                void *arg)
 {
-  const char *env = getenv("FASTSTACK_DEBUG_ROOT");
-  const char *roots = env && *env ? env : "/usr/lib/debug";
-  for (const char *p = roots; *p;) {
+  for (const char *p = list ? list : ""; *p;) {
     const char *c = strchr(p, ':');
     size_t n = c ? (size_t)(c - p) : strlen(p);
     if (n && fn(p, n, arg)) return 1;
     p += n + (c != NULL);
   }
   return 0;
+}
+
+/* The debug roots: the symbolizer's own (dirs), then FASTSTACK_DEBUG_ROOT
+ * ("dir:dir"), else /usr/lib/debug. */
+static int each_debug_root(const char *dirs,
+                           int (*fn)(const char *, size_t, void *), void *arg)
+{
+  const char *env = getenv("FASTSTACK_DEBUG_ROOT");
+  return fs_each_dir(dirs, fn, arg) ||
+         fs_each_dir(env && *env ? env : "/usr/lib/debug", fn, arg);
 }
 
 typedef struct dbg_search {
@@ -80,8 +89,8 @@ static int by_link_in_root(const char *root, size_t n, void *arg)
   return len > 0 && (size_t)len < sizeof p && try_debug_file(q, p, 1);
 }
 
-int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
-                       char *found, size_t cap)
+int fs_debug_file_find(const fs_elf *e, const char *path, const char *dirs,
+                       fs_elf *out, char *found, size_t cap)
 {
   dbg_search q = {.out = out, .found = found, .found_cap = cap};
   char idhex[2 * FASTSTACK_BUILD_ID_MAX + 1];
@@ -90,7 +99,7 @@ int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
   if (q.id_size >= 2) {
     fs_hex_bytes(q.id, q.id_size, idhex);
     q.id_hex = idhex;
-    if (each_debug_root(by_build_id, &q)) return 1;
+    if (each_debug_root(dirs, by_build_id, &q)) return 1;
   }
   const char *link;
   if (!fs_elf_debuglink(e, &link, &q.crc) || strchr(link, '/')) return 0;
@@ -111,7 +120,7 @@ int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
         try_debug_file(&q, p, 1))
       return 1;
   }
-  return each_debug_root(by_link_in_root, &q);
+  return each_debug_root(dirs, by_link_in_root, &q);
 }
 
 /* ------------------------------------------------- dwz alternate file */
@@ -176,7 +185,8 @@ static int alt_in_root(const char *root, size_t n, void *arg)
   return len > 0 && (size_t)len < sizeof p && try_alt(q, p);
 }
 
-int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out)
+int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, const char *dirs,
+                     fs_elf *out)
 {
   alt_search q = {.out = out};
   if (!fs_elf_altlink(dbg, &q.name, &q.id, &q.id_size) || !q.id_size ||
@@ -194,5 +204,73 @@ int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out)
         snprintf(p, sizeof p, "%.*s/%s", dl, slash ? dbg_path : ".", q.name);
     if (len > 0 && (size_t)len < sizeof p && try_alt(&q, p)) return 1;
   }
-  return each_debug_root(alt_in_root, &q);
+  return each_debug_root(dirs, alt_in_root, &q);
+}
+
+/* ------------------------------------------- modules from other hosts */
+
+typedef struct mod_search {
+  const char *base; /* the module's base name */
+  const char *id;   /* its build-id in hex, or "" */
+  char *out;
+  size_t cap;
+} mod_search;
+
+/* Is path an ELF file with build-id id (any ELF file when id is "")? */
+static int has_build_id(const char *path, const char *id)
+{
+  fs_elf e;
+  if (fs_elf_open(&e, path, NULL) != 0) return 0;
+  uint8_t raw[FASTSTACK_BUILD_ID_MAX];
+  char hex[2 * FASTSTACK_BUILD_ID_MAX + 1];
+  unsigned n = fs_elf_build_id(&e, raw, sizeof raw);
+  fs_elf_close(&e);
+  if (!id[0]) return 1;
+  if (n == 0 || n > sizeof raw) return 0;
+  fs_hex_bytes(raw, n, hex);
+  return !strcmp(hex, id);
+}
+
+static int try_module(mod_search *q, const char *cand)
+{
+  if (!has_build_id(cand, q->id)) return 0;
+  snprintf(q->out, q->cap, "%s", cand);
+  return 1;
+}
+
+/* DIR/.build-id/xx/yyyy (a binary) and .debug (its debug file), then
+ * DIR/NAME. */
+static int module_in_dir(const char *dir, size_t n, void *arg)
+{
+  mod_search *q = arg;
+  char p[PATH_MAX];
+  static const char *const fmt[] = {"%.*s/.build-id/%.2s/%s",
+                                    "%.*s/.build-id/%.2s/%s.debug"};
+  for (int i = 0; i < 2 && strlen(q->id) > 2; i++) {
+    int len = snprintf(p, sizeof p, fmt[i], (int)n, dir, q->id, q->id + 2);
+    if (len > 0 && (size_t)len < sizeof p && try_module(q, p)) return 1;
+  }
+  int len = snprintf(p, sizeof p, "%.*s/%s", (int)n, dir, q->base);
+  return len > 0 && (size_t)len < sizeof p && try_module(q, p);
+}
+
+/* A debug root's build-id file for the module. */
+static int module_in_root(const char *dir, size_t n, void *arg)
+{
+  mod_search *q = arg;
+  char p[PATH_MAX];
+  int len = snprintf(p, sizeof p, "%.*s/.build-id/%.2s/%s.debug", (int)n, dir,
+                     q->id, q->id + 2);
+  return len > 0 && (size_t)len < sizeof p && try_module(q, p);
+}
+
+int fs_module_file_find(const char *path, const char *build_id,
+                        const char *search_path, const char *debug_dirs,
+                        char *out, size_t cap)
+{
+  const char *slash = strrchr(path, '/');
+  mod_search q = {slash ? slash + 1 : path, build_id ? build_id : "", out, cap};
+  if (path[0] && try_module(&q, path)) return 1;
+  if (fs_each_dir(search_path, module_in_dir, &q)) return 1;
+  return strlen(q.id) > 2 && each_debug_root(debug_dirs, module_in_root, &q);
 }

@@ -675,6 +675,7 @@ static int better(const fs_sym *a, int abind, size_t aidx, const fs_sym *b,
 typedef struct symx {
   fs_sym s;
   int bind;
+  int tls;    /* STT_TLS */
   size_t idx; /* position in the table */
 } symx;
 
@@ -748,9 +749,9 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
                     : t == STT_FUNC || t == STT_GNU_IFUNC;
     /* In an object, a symbol's value is its offset in its section:
      * 0 is the first function's. */
-    if (!want || shndx == SHN_UNDEF || (value == 0 && e->type != ET_REL) ||
-        name == 0 || name >= str.sh_size ||
-        !memchr(strs + name, 0, str.sh_size - name))
+    if (!want || shndx == SHN_UNDEF ||
+        (value == 0 && e->type != ET_REL && t != STT_TLS) || name == 0 ||
+        name >= str.sh_size || !memchr(strs + name, 0, str.sh_size - name))
       continue;
     if (e->type == ET_REL && shndx < e->shnum) value += e->secaddr[shndx];
     else if (t == STT_TLS && e->type != ET_REL) value += tls;
@@ -758,23 +759,34 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
     v[n].s.size = size;
     v[n].s.name = strs + name;
     v[n].bind = ELF64_ST_BIND(info);
+    v[n].tls = t == STT_TLS;
     v[n].idx = k;
     n++;
   }
   sort_symx(v, n);
   /* One symbol per address: the best of its aliases. */
   fs_sym *syms = malloc((n ? n : 1) * sizeof *syms);
-  if (!syms) {
+  uint8_t *tlsv = data ? calloc(n ? n : 1, 1) : NULL;
+  if (!syms || (data && !tlsv)) {
+    free(syms);
     free(v);
     return -1;
   }
   size_t m = 0, extra = 0;
   for (size_t k = 0; k < n;) {
     size_t best = k, j = k + 1;
-    for (; j < n && v[j].s.addr == v[k].s.addr; j++)
-      if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
-                 v[best].idx))
+    for (; j < n && v[j].s.addr == v[k].s.addr; j++) {
+      /* A variable with a size names its bytes better than a size-0
+       * marker at the same address (completed.0 over __TMC_END__). */
+      int sized = (v[j].s.size != 0) - (v[best].s.size != 0);
+      if (data && sized) {
+        if (sized > 0) best = j;
+      } else if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
+                        v[best].idx)) {
         best = j;
+      }
+    }
+    if (tlsv) tlsv[m] = (uint8_t)v[best].tls;
     syms[m++] = v[best].s;
     const char *at = strchr(v[best].s.name, '@');
     if (at) extra += (size_t)(at - v[best].s.name) + 1;
@@ -782,8 +794,11 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
   }
   free(v);
   memset(out, 0, sizeof *out);
+  out->tls = tlsv;
   if (extra && !(out->names = malloc(extra))) {
     free(syms);
+    free(tlsv);
+    out->tls = NULL;
     return -1;
   }
   for (size_t k = 0, used = 0; extra && k < m; k++) {
@@ -809,9 +824,18 @@ int fs_elf_symtab(const fs_elf *e, fs_symtab *out)
   return load_symbols(e, SHT_DYNSYM, out, 0);
 }
 
+int fs_elf_data_symtab(const fs_elf *e, fs_symtab *out)
+{
+  memset(out, 0, sizeof *out);
+  if (load_symbols(e, SHT_SYMTAB, out, 1) == 0 && out->n > 0) return 0;
+  fs_symtab_free(out);
+  return load_symbols(e, SHT_DYNSYM, out, 1);
+}
+
 void fs_symtab_free(fs_symtab *t)
 {
   free(t->syms);
+  free(t->tls);
   free(t->names);
   memset(t, 0, sizeof *t);
 }

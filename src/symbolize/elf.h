@@ -62,8 +62,9 @@ typedef struct fs_sym {
 typedef struct fs_symtab {
   fs_sym *syms; /* sorted by addr; one per address (best alias) */
   size_t n;
-  int dynamic; /* 1: from .dynsym */
-  char *names; /* versioned names (printf@@GLIBC_2.2.5) without the
+  int dynamic;  /* 1: from .dynsym */
+  uint8_t *tls; /* data tables: 1 where syms[i] is STT_TLS; else NULL */
+  char *names;  /* versioned names (printf@@GLIBC_2.2.5) without the
                     version, which is not part of the function's name */
 } fs_symtab;
 
@@ -102,6 +103,9 @@ int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc);
  * no symbol table). Free with fs_symtab_free. */
 int fs_elf_symtab(const fs_elf *e, fs_symtab *out);
 void fs_symtab_free(fs_symtab *t);
+/* Data symbols (STT_OBJECT; STT_TLS at the address of their initial value
+ * in the PT_TLS image) from .symtab, else .dynsym, like fs_elf_symtab. */
+int fs_elf_data_symtab(const fs_elf *e, fs_symtab *out);
 /* The symbol holding addr, or NULL. */
 const fs_sym *fs_symtab_find(const fs_symtab *t, uint64_t addr);
 

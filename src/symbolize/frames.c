@@ -78,6 +78,11 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
   return w_str(w, name ? name : linkage);
 }
 
+const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name)
+{
+  return w_function(s, w, name, name);
+}
+
 /* comp_dir + dir + file, each absolute part restarting the path. */
 static const char *w_path(strw *w, const char *comp_dir, const char *dir,
                           const char *file)

@@ -55,6 +55,10 @@ typedef struct fs_symfile {
    * MiniDebugInfo's .symtab beside .dynsym. */
   fs_symtab fallback[FS_FALLBACK_MAX];
   int nfallback;
+  /* Data symbols (STT_OBJECT, STT_TLS), read on the first data lookup
+   * (under the symbolizer's lock), then only read. */
+  fs_symtab data;
+  _Atomic int data_ready;
   fs_dwarf *dwarf; /* NULL: no usable DWARF */
   fs_symtab syms;  /* may be empty */
 } fs_symfile;
@@ -113,6 +117,9 @@ struct faststack_symbolizer {
   _Atomic int nfiles;
   char err[256];
   fs_budget budget; /* bytes its files may still decompress */
+  /* From faststack_symbolizer_config (copied). */
+  char *debug_dirs, *search_path;
+  int debuginfod, debuginfod_timeout_s, debuginfod_progress;
 };
 
 /* ------------------------------------------------------- symfile.c */
@@ -126,6 +133,8 @@ void fs_symbolizer_set_error(faststack_symbolizer *s, const char *what,
 fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
                            const faststack_module *m);
 void fs_symfile_free(fs_symfile *f);
+/* f's data symbols, read on first use. */
+const fs_symtab *fs_symfile_data(faststack_symbolizer *s, fs_symfile *f);
 /* The symfile of module m, opened on first use; NULL past
  * FS_SYMFILES_MAX objects. */
 fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);
@@ -134,17 +143,31 @@ fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);
 
 /* Finds and opens the separate debug file of the binary e read from
  * path, into *out: GDB's order (the build-id directory under each debug
- * root, then the .gnu_debuglink name next to the binary, in its .debug/,
- * and under each debug root). 1 found (its path in found[0..cap)), 0
+ * root — dirs, colon-separated, first — then the .gnu_debuglink name
+ * next to the binary, in its .debug/, and under each debug root). 1 found (its path in found[0..cap)), 0
  * not. */
-int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out,
-                       char *found, size_t cap);
+int fs_debug_file_find(const fs_elf *e, const char *path, const char *dirs,
+                       fs_elf *out, char *found, size_t cap);
 /* Finds and opens the supplementary file (dwz's alternate file) the
  * debug information dbg read from dbg_path links to: the linked path
  * (relative paths from dbg_path's folder), then under each debug root
+ * (dirs first, then FASTSTACK_DEBUG_ROOT or /usr/lib/debug)
  * (the path below /usr/lib/debug, its .dwz/ part, .dwz/NAME, and the
  * build-id directory). Its build-id must be the one recorded. 1 found. */
-int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, fs_elf *out);
+int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, const char *dirs,
+                     fs_elf *out);
+/* Calls fn(dir, len, arg) for each folder of a colon-separated list
+ * (NULL: none) until it returns 1; returns 1 then, else 0. */
+int fs_each_dir(const char *list, int (*fn)(const char *, size_t, void *),
+                void *arg);
+/* The file of a module a trace names (path as recorded, build-id in hex
+ * or NULL), into out[0..cap): path itself when its build-id matches,
+ * else in each search_path folder DIR/.build-id/xx/yyyy[.debug] and
+ * DIR/BASENAME (build-id matching when known), else the build-id's debug
+ * file under the debug roots (debug_dirs first). 1 found. */
+int fs_module_file_find(const char *path, const char *build_id,
+                        const char *search_path, const char *debug_dirs,
+                        char *out, size_t cap);
 
 /* ---------------------------------------------------- splitdwarf.c */
 
@@ -175,6 +198,9 @@ typedef struct strw {
 
 /* The n bytes at s as one string in w, or NULL (s NULL, or no room). */
 const char *fs_strw_strn(strw *w, const char *s, size_t n);
+/* A symbol's name as people read it: C++ names demangled unless the
+ * symbolizer keeps them mangled. Into w, or NULL. */
+const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name);
 /* Frames of module-relative address addr in f, innermost first, with
  * their strings in w; 0 when f knows nothing of addr. */
 int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,

@@ -45,6 +45,25 @@ static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
   return first_err;
 }
 
+/* With debuginfod, the debug file of build-id id (hex) fetched (or from
+ * the shared cache) into *out; it must carry that build-id. 1 found. */
+static int fetch_debug_file(faststack_symbolizer *s, const char *id,
+                            fs_elf *out, char *path, size_t cap)
+{
+  if (s->debuginfod <= 0 || strlen(id) < 2 ||
+      !fs_debuginfod_debuginfo(id, s->debuginfod_timeout_s,
+                               s->debuginfod_progress, path, cap) ||
+      fs_elf_open(out, path, NULL) != 0)
+    return 0;
+  uint8_t raw[FASTSTACK_BUILD_ID_MAX];
+  char hex[2 * FASTSTACK_BUILD_ID_MAX + 1];
+  unsigned n = fs_elf_build_id(out, raw, sizeof raw);
+  fs_hex_bytes(raw, n <= sizeof raw ? n : 0, hex);
+  if (!strcmp(hex, id)) return 1;
+  fs_elf_close(out);
+  return 0;
+}
+
 /* The supplementary file of e's DWARF (dwz), when it links to one. */
 static void load_alt(faststack_symbolizer *s, fs_symfile *f, fs_elf *e,
                      const char *epath, fs_dwarf_sections *ds)
@@ -53,7 +72,10 @@ static void load_alt(faststack_symbolizer *s, fs_symfile *f, fs_elf *e,
   const uint8_t *id;
   unsigned n;
   if (!fs_elf_altlink(e, &name, &id, &n)) return;
-  f->have_alt = fs_alt_file_find(e, epath, &f->alt);
+  char hex[2 * FASTSTACK_BUILD_ID_MAX + 1], alt_path[PATH_MAX];
+  fs_hex_bytes(id, n <= FASTSTACK_BUILD_ID_MAX ? n : 0, hex);
+  f->have_alt = fs_alt_file_find(e, epath, s->debug_dirs, &f->alt) ||
+                fetch_debug_file(s, hex, &f->alt, alt_path, sizeof alt_path);
   if (!f->have_alt) {
     fs_symbolizer_set_error(s, "supplementary (dwz) file not found", name);
     return;
@@ -72,7 +94,9 @@ static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
   if (!fs_elf_has_section(e, ".debug_info") &&
       !fs_elf_has_section(e, ".zdebug_info")) {
     f->have_dbg =
-        fs_debug_file_find(&f->elf, path, &f->dbg, dbg_path, sizeof dbg_path);
+        fs_debug_file_find(&f->elf, path, s->debug_dirs, &f->dbg, dbg_path,
+                           sizeof dbg_path) ||
+        fetch_debug_file(s, f->build_id, &f->dbg, dbg_path, sizeof dbg_path);
     if (!f->have_dbg) return;
     e = &f->dbg;
     epath = dbg_path;
@@ -206,9 +230,33 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
   return f;
 }
 
+const fs_symtab *fs_symfile_data(faststack_symbolizer *s, fs_symfile *f)
+{
+  if (atomic_load_explicit(&f->data_ready, memory_order_acquire))
+    return &f->data;
+  pthread_mutex_lock(&s->lock);
+  if (!atomic_load(&f->data_ready) && f->have_elf) {
+    /* A stripped binary's data symbols are in its debug file. */
+    if (fs_elf_data_symtab(&f->elf, &f->data) != 0 || f->data.dynamic) {
+      fs_symtab t;
+      if (f->have_dbg && fs_elf_data_symtab(&f->dbg, &t) == 0 && !t.dynamic &&
+          t.n) {
+        fs_symtab_free(&f->data);
+        f->data = t;
+      } else if (f->have_dbg) {
+        fs_symtab_free(&t);
+      }
+    }
+    atomic_store_explicit(&f->data_ready, 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return &f->data;
+}
+
 void fs_symfile_free(fs_symfile *f)
 {
   if (!f) return;
+  fs_symtab_free(&f->data);
   for (int i = 0; i < f->nfallback; i++) fs_symtab_free(&f->fallback[i]);
   if (f->have_mini) fs_elf_close(&f->mini);
   fs_dwarf_free(f->dwarf);

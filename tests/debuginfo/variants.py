@@ -144,7 +144,7 @@ def item_dwz():
         shutil.copy(plain, a)
         # A second program to share DIEs with: the same sources at -O1
         # (types and inline functions' abstract trees in common).
-        other = build(label, [x if x != "-O2" else "-O1" for x in cmd],
+        other = build(label, [x if x != "-O2" else "-O0" for x in cmd],
                       os.path.join(d, "other"))
         shutil.copy(other, b)
         common = os.path.join(d, "m", "common.debug")
@@ -533,7 +533,256 @@ def item_rel():
                         {a: a in nodw for a in oaddrs}, oaddrs)
 
 
-ITEMS = {"rel": item_rel, "dwz": item_dwz, "split": item_split,
+# ------------------------------------------------------------ debuginfod
+
+def free_port():
+    import socket
+    with socket.socket() as so:
+        so.bind(("127.0.0.1", 0))
+        return so.getsockname()[1]
+
+
+def wait_for(url, secs):
+    import time
+    import urllib.request
+    end = time.time() + secs
+    while time.time() < end:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return True
+        except Exception:
+            time.sleep(0.3)
+    return False
+
+
+def item_debuginfod():
+    """A real debuginfod server on loopback over a folder of debug files
+    (its sources visible only to it: a private mount namespace), a
+    stripped binary and a raw trace from 'another host': debug info and
+    sources come from the server into a private client cache."""
+    import time
+    need("debuginfod", "unshare")
+    if not any(os.path.exists(p + "/libdebuginfod.so.1") for p in
+               ("/usr/lib/x86_64-linux-gnu", "/usr/lib64", "/usr/lib")):
+        print("SKIP: libdebuginfod.so.1 is not installed")
+        sys.exit(77)
+    d = os.path.join(WORK, "debuginfod")
+    real, virt = os.path.join(d, "real"), os.path.join(d, "src")
+    srv, cache = os.path.join(d, "server"), os.path.join(d, "cache")
+    for x in (real, virt, srv, cache):
+        os.makedirs(x, exist_ok=True)
+    # Built from sources under src/, which then move to real/: only the
+    # server (src/ bind-mounted from real/ in its namespace) has them.
+    for f in ("fx.c", "fx2.c", "fx.h"):
+        shutil.copy(os.path.join(FX, f), virt)
+    plain = os.path.join(d, "plain")
+    run(["gcc", "-O2", "-g", os.path.join(virt, "fx.c"),
+         os.path.join(virt, "fx2.c"), "-Wl,--build-id", "-o", plain])
+    for f in ("fx.c", "fx2.c", "fx.h"):
+        shutil.move(os.path.join(virt, f), os.path.join(real, f))
+    shutil.copy(plain, os.path.join(srv, "prog.debug"))
+    stripped = os.path.join(d, "prog")
+    run(["strip", "--strip-debug", plain, "-o", stripped])
+    bid = re.search(r"Build ID: ([0-9a-f]+)",
+                    run(["readelf", "-n", plain]).stdout).group(1)
+    port = free_port()
+    log = open(os.path.join(d, "server.log"), "w")
+    server = subprocess.Popen(
+        ["unshare", "-m", "sh", "-c",
+         f"mount --bind {real} {virt} && exec debuginfod -F -p {port} "
+         f"-d :memory: -t 0 -g 0 {srv}"], stdout=log, stderr=log)
+    global failures
+    try:
+        url = f"http://127.0.0.1:{port}"
+        if not wait_for(f"{url}/buildid/{bid}/debuginfo", 60):
+            print("FAIL: the debuginfod server did not serve the debug file")
+            failures += 1
+            return
+        env = dict(os.environ, DEBUGINFOD_URLS=url,
+                   DEBUGINFOD_CACHE_PATH=cache, DEBUGINFOD_PROGRESS="0")
+        env.pop("FASTSTACK_DEBUG_ROOT", None)
+        addrs = text_addrs(plain)
+        want, _ = symbolize(plain, addrs)
+        noenv = dict(env)
+        noenv.pop("DEBUGINFOD_URLS")
+        got, _ = symbolize(stripped, addrs, env=noenv)
+        named = sum(1 for a in addrs if got[a][0][1] not in ("??:0", "??:?"))
+        print(f"without DEBUGINFOD_URLS: {named} addresses with a line")
+        got, _ = symbolize(stripped, addrs, env=env)
+        compare("stripped binary, debug info from debuginfod", want, got, addrs)
+        cached = os.path.exists(os.path.join(cache, bid, "debuginfo"))
+        print(f"client cache has {bid[:12]}/debuginfo: {cached}")
+        if not cached:
+            failures += 1
+        # A raw trace from another host: neither binary, debug file nor
+        # source here; annotated from the server.
+        off = [a for a in addrs if len(want[a]) == 3][0]
+        trace = f"#0  0x{off:x} /elsewhere/prog+0x{off:x} build-id={bid}\n"
+        p = subprocess.run([*FS.split(), "symbolize", "--format", "go",
+                            "--source"], input=trace, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+        src_line = open(os.path.join(real, "fx.c")).read().split("\n")[7]
+        ok = "fx_leaf" in p.stdout and src_line.strip() in p.stdout
+        print("raw trace from another host, annotated:",
+              "ok" if ok else "FAIL\n" + p.stdout + p.stderr)
+        failures += not ok
+        ok = os.path.exists(os.path.join(cache, bid))
+        # Not there at all: one warning per module, never a silent ??.
+        p = subprocess.run([*FS.split(), "symbolize", "-f"],
+                           input=trace.replace(bid, "ab" * 20) * 3,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           text=True, env=env)
+        ok = p.stderr.count("warning") == 1 and p.stdout.count("??") == 6
+        print("unknown module: one warning:", "ok" if ok else "FAIL " + p.stderr)
+        failures += not ok
+    finally:
+        server.terminate()
+        server.wait()
+    # A server that accepts and never answers: the timeout holds.
+    import socket
+    lsock = socket.socket()
+    lsock.bind(("127.0.0.1", 0))
+    lsock.listen(4)
+    env = dict(os.environ, DEBUGINFOD_URLS=f"http://127.0.0.1:"
+               f"{lsock.getsockname()[1]}", DEBUGINFOD_CACHE_PATH=cache + "2")
+    t0 = time.time()
+    got, _ = symbolize(stripped, addrs[:1], extra=["--debuginfod-timeout=2"],
+                       env=env)
+    took = time.time() - t0
+    lsock.close()
+    ok = took < 20 and got[addrs[0]][0][1] in ("??:0", "??:?")
+    print(f"silent server, 2 s timeout: {took:.1f} s", "ok" if ok else "FAIL")
+    failures += not ok
+
+
+# -------------------------------------------------------- data symbols
+
+TLS_SRC = """
+__thread long fs_tls_a = 5;
+__thread char fs_tls_b[64];
+int fs_data_arr[10] = {1};
+static char fs_bss[100];
+const char fs_ro[] = "read-only";
+int main(void) { fs_bss[0] = 1; return fs_data_arr[0] + fs_tls_a + fs_bss[1]; }
+"""
+
+
+def data_answers(binary, addrs, extra=()):
+    inp = "".join("0x%x\n" % a for a in addrs)
+    p = subprocess.run([*FS.split(), "symbolize", "-e", binary, "--data",
+                        *extra], input=inp, stdout=subprocess.PIPE, text=True)
+    return p.stdout.split("\n\n")[:len(addrs)]
+
+
+def item_data():
+    """--data names STT_OBJECT addresses as llvm-symbolizer's DATA does
+    (name, start, size), in a plain binary and in a stripped one with a
+    debug file; STT_TLS at its initial value in the PT_TLS image."""
+    d = os.path.join(WORK, "data")
+    os.makedirs(d, exist_ok=True)
+    src = os.path.join(d, "data.c")
+    open(src, "w").write(TLS_SRC)
+    for name, cc, _ in COMPILERS:
+        plain = build(name, [cc, "-O2", "-g", src], os.path.join(d, name))
+        syms = []
+        for l in run(["nm", "-S", "--defined-only", plain]).stdout.splitlines():
+            f = l.split()
+            if len(f) == 4 and f[2] in "DdBbRr" and int(f[1], 16) > 0:
+                syms.append((f[3], int(f[0], 16), int(f[1], 16)))
+        addrs = sorted({a for _, st, sz in syms
+                        for a in (st, st + sz // 2, st + sz - 1)})
+        inp = "".join("DATA 0x%x\n" % a for a in addrs)
+        llvm_out = subprocess.run(["llvm-symbolizer", "--obj=" + plain],
+                                  input=inp, stdout=subprocess.PIPE,
+                                  text=True).stdout.split("\n\n")
+        want = {a: llvm_out[i].strip() for i, a in enumerate(addrs)}
+        got = {a: t.strip() for a, t in zip(addrs, data_answers(plain, addrs))}
+        compare(f"{name} --data against llvm-symbolizer DATA", want, got, addrs)
+        dbg = os.path.join(d, name + ".debug")
+        stripped = os.path.join(d, name + "-stripped")
+        run(["objcopy", "--only-keep-debug", plain, dbg])
+        run(["objcopy", "--strip-all", "--add-gnu-debuglink=" + dbg, plain,
+             stripped])
+        got = {a: t.strip() for a, t in
+               zip(addrs, data_answers(stripped, addrs))}
+        compare(f"{name} --data, stripped binary + debug file", want, got,
+                addrs)
+        # Thread-locals: PT_TLS p_vaddr + the symbol's value.
+        tls = int(re.search(r"TLS\s+0x[0-9a-f]+\s+0x([0-9a-f]+)",
+                            run(["readelf", "-lW", plain]).stdout).group(1), 16)
+        tsyms = {}
+        for l in run(["readelf", "-sW", plain]).stdout.splitlines():
+            f = l.split()
+            if len(f) >= 8 and f[3] == "TLS" and f[7].startswith("fs_tls"):
+                tsyms[f[7]] = (tls + int(f[1], 16), int(f[2]))
+        taddrs = [st + k for st, sz in tsyms.values() for k in (0, sz - 1)]
+        want = {st + k: f"{n}\n{st} {sz}" for n, (st, sz) in tsyms.items()
+                for k in (0, sz - 1)}
+        got = {a: t.strip() for a, t in zip(taddrs, data_answers(plain, taddrs))}
+        compare(f"{name} --data thread-locals", want, got, taddrs)
+
+
+# ------------------------------------------------- traces from other hosts
+
+def item_hosts():
+    """Raw trace lines whose module path is another host's: found with
+    --search-path by base name and by build-id, with --debug-dir by the
+    build-id of its debug file; a file of the same name with another
+    build-id is not used; one warning per module that is not found."""
+    d = os.path.join(WORK, "hosts")
+    for label, cmd in fixtures(versions=(5,)):
+        dd = os.path.join(d, slug(label))
+        plain = build(label, cmd, os.path.join(dd, "plain"))
+        other = build(label, [x if x != "-O2" else "-O0" for x in cmd],
+                      os.path.join(dd, "x"))
+        bid = re.search(r"Build ID: ([0-9a-f]+)",
+                        run(["readelf", "-n", plain]).stdout).group(1)
+        addrs = text_addrs(plain)[::7]
+        want, _ = symbolize(plain, addrs)
+        trace = "".join(f"#{i}  0x{a:x} /build/host/bin/prog+0x{a:x} "
+                        f"build-id={bid}\n" for i, a in enumerate(addrs))
+        sp = os.path.join(dd, "by-name")
+        os.makedirs(sp, exist_ok=True)
+        shutil.copy(plain, os.path.join(sp, "prog"))
+        byid = os.path.join(dd, "by-id", ".build-id", bid[:2])
+        os.makedirs(byid, exist_ok=True)
+        shutil.copy(plain, os.path.join(byid, bid[2:]))
+        root = os.path.join(dd, "root", ".build-id", bid[:2])
+        os.makedirs(root, exist_ok=True)
+        run(["objcopy", "--only-keep-debug", plain,
+             os.path.join(root, bid[2:] + ".debug")])
+        wrong = os.path.join(dd, "wrong")
+        os.makedirs(wrong, exist_ok=True)
+        shutil.copy(other, os.path.join(wrong, "prog"))
+        cases = [("--search-path, base name", ["--search-path", f"{wrong}:{sp}"]),
+                 ("--search-path, build-id", ["--search-path",
+                                              os.path.join(dd, "by-id")]),
+                 ("--debug-dir, build-id", ["--debug-dir",
+                                            os.path.join(dd, "root")])]
+        env = dict(os.environ)
+        env.pop("DEBUGINFOD_URLS", None)
+        env.pop("FASTSTACK_DEBUG_ROOT", None)
+        for what, args in cases:
+            p = subprocess.run([*FS.split(), "symbolize", "-f", "-i", "-a",
+                                *args], input=trace.replace("#", "#"),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=env)
+            # -a prints each raw line's offset: the same blocks.
+            got = blocks(p.stdout)
+            compare(f"{label} {what}", want, got, addrs)
+        p = subprocess.run([*FS.split(), "symbolize", "-f", "--search-path",
+                            wrong], input=trace, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, text=True, env=env)
+        ok = (p.stderr.count("warning") == 1 and
+              p.stdout.count("??\n??:0") == len(addrs))
+        print(f"{label} another build of the same name: not used, one "
+              f"warning:", "ok" if ok else "FAIL " + p.stderr[:200])
+        global failures
+        failures += not ok
+
+
+ITEMS = {"data": item_data, "hosts": item_hosts, "debuginfod": item_debuginfod, "rel": item_rel, "dwz": item_dwz, "split": item_split,
          "minidebuginfo": item_minidebuginfo, "fallback": item_fallback,
          "budget": item_budget}
 
