@@ -118,7 +118,10 @@ static int parse(fs_elf *e, const char **err)
     e->shstr.n = ss.sh_size;
   }
   e->machine = h.e_machine;
-  return e->type == ET_REL ? place_sections(e, err) : 0;
+  if (e->type != ET_REL || place_sections(e, err) == 0) return 0;
+  free(e->secaddr); /* the caller may not close an image it failed */
+  e->secaddr = NULL;
+  return -1;
 }
 
 /* A file's own decompression budget: FS_DECOMP_RATIO times its size,
