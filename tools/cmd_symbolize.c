@@ -382,7 +382,10 @@ typedef struct line_in {
 static char *next_line(line_in *in)
 {
   for (;;) {
-    char *nl = memchr(in->buf + in->start, '\n', in->end - in->start);
+    /* No buffer before the first read: nothing to scan (and no
+     * arithmetic on a null pointer). */
+    char *nl =
+        in->buf ? memchr(in->buf + in->start, '\n', in->end - in->start) : NULL;
     if (nl || (in->eof && in->start < in->end)) {
       char *line = in->buf + in->start;
       size_t len = nl ? (size_t)(nl - line) : in->end - in->start;
