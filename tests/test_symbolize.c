@@ -355,6 +355,43 @@ static void test_data(void)
   CHECK_EQ(faststack_symbolize_data(NULL, a, &d, buf, sizeof buf), -1);
 }
 
+/* The symbolizer's decompression budget: this test's own executable
+ * with zstd-compressed debug sections answers from DWARF within the
+ * default budget, and from the symbol table only (with a message) when
+ * the symbolizer may decompress 4 KiB in all. */
+static void test_budget(void)
+{
+  char cmd[512], out[256], path[256];
+  snprintf(path, sizeof path, "%s/zstd", tmpdir);
+  snprintf(cmd, sizeof cmd,
+           "objcopy --compress-debug-sections=zstd /proc/%d/exe %s 2>&1",
+           (int)getpid(), path);
+  CHECK_EQ(run(cmd, out, sizeof out), 0);
+  uintptr_t fn = (uintptr_t)(void *)test_budget;
+  faststack_module m;
+  CHECK(faststack_module_find(fn, &m));
+  faststack_symbolizer_config c;
+  memset(&c, 0, sizeof c);
+  for (int small = 0; small < 2; small++) {
+    c.max_decompressed = small ? 4096 : 0;
+    const char *err = NULL;
+    faststack_symbolizer *s = faststack_symbolizer_open_config(path, &c, &err);
+    CHECK(s != NULL);
+    if (!s) return;
+    faststack_frame f[8];
+    char b[1024];
+    int k = faststack_symbolize(s, fn - m.bias, FASTSTACK_PC_EXACT, f, 8, b,
+                                sizeof b);
+    CHECK(k >= 1 && f[k - 1].function &&
+          !strcmp(f[k - 1].function, "test_budget"));
+    CHECK_EQ(f[k - 1].source,
+             small ? FASTSTACK_SRC_SYMTAB : FASTSTACK_SRC_DWARF);
+    if (small)
+      CHECK(strstr(faststack_symbolizer_last_error(s), "budget") != NULL);
+    faststack_symbolizer_free(s);
+  }
+}
+
 int main(void)
 {
   CHECK(mkdtemp(tmpdir) != NULL);
@@ -364,6 +401,7 @@ int main(void)
   test_reloaded();
   test_corrupt();
   test_data();
+  test_budget();
   test_stress();
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);
