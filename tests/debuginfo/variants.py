@@ -627,7 +627,19 @@ def item_debuginfod():
         print("raw trace from another host, annotated:",
               "ok" if ok else "FAIL\n" + p.stdout + p.stderr)
         failures += not ok
-        ok = os.path.exists(os.path.join(cache, bid))
+        # On a terminal, a progress line while downloading (then erased).
+        if shutil.which("script"):
+            tty_cache = cache + "-tty"
+            shutil.rmtree(tty_cache, ignore_errors=True)
+            tenv = dict(env, DEBUGINFOD_CACHE_PATH=tty_cache)
+            p = subprocess.run(["script", "-qec", f"{FS} symbolize -e "
+                                f"{stripped} -f 0x{off:x}", "/dev/null"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=tenv)
+            ok = "downloading debug info" in p.stdout and "fx_" in p.stdout
+            print("progress line on a terminal:", "ok" if ok else
+                  "FAIL " + repr(p.stdout[-300:]))
+            failures += not ok
         # Not there at all: one warning per module, never a silent ??.
         p = subprocess.run([*FS.split(), "symbolize", "-f"],
                            input=trace.replace(bid, "ab" * 20) * 3,
