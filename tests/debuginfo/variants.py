@@ -273,6 +273,19 @@ def item_split():
                         continue
                     got, _ = symbolize(os.path.join(pd, "prog"), addrs)
                     compare(f"{label} {tool} package", want, got, addrs)
+                    # A stripped binary whose debug file (app-dbg.debug,
+                    # by its debug link) has the package beside it.
+                    app = os.path.join(pd, "app")
+                    dbgf = os.path.join(pd, "app-dbg.debug")
+                    run(["objcopy", "--only-keep-debug",
+                         os.path.join(pd, "prog"), dbgf])
+                    run(["objcopy", "--strip-debug", "--add-gnu-debuglink=" +
+                         dbgf, os.path.join(pd, "prog"), app])
+                    os.rename(os.path.join(pd, "prog.dwp"),
+                              os.path.join(pd, "app-dbg.dwp"))
+                    got, _ = symbolize(app, addrs)
+                    compare(f"{label} {tool} package beside the debug file",
+                            want, got, addrs)
                 # No split unit anywhere: frames may be missing, never
                 # wrong — the symbol's name alone, no line (a skeleton's
                 # row may be an inlined callee's).
