@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 20
 JOBS       ?= $(shell nproc)
 CMAKE_ARGS ?=
 
-.PHONY: all build demo check check-plain check-clang check-asan check-fuzz fuzz bench deps clean install
+.PHONY: all build demo check check-plain check-clang check-asan check-fuzz check-deb fuzz bench deps clean install
 
 all: build
 
@@ -32,6 +32,7 @@ check:
 	@$(MAKE) --no-print-directory check-clang
 	@$(MAKE) --no-print-directory check-asan
 	@$(MAKE) --no-print-directory check-fuzz
+	@$(MAKE) --no-print-directory check-deb
 
 check-plain: build
 	ctest --test-dir $(BUILD) --output-on-failure -j $(JOBS)
@@ -56,6 +57,11 @@ check-fuzz:
 	  -DFASTSTACK_BUILD_EXAMPLES=OFF -DFASTSTACK_BUILD_TOOLS=OFF $(CMAKE_ARGS)
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
 	@bash scripts/fuzz.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+# The Debian packages: built from a copy of the tree, inspected with
+# dpkg-deb, unpacked into a scratch root and compiled against.
+check-deb:
+	JOBS=$(JOBS) bash scripts/check_deb.sh
 
 fuzz:
 	@bash scripts/deps.sh check

@@ -1,30 +1,43 @@
-# External libraries from Debian packages. Each is linked by name (like
-# libmd in the top CMakeLists.txt), so the exported static target stays
-# relocatable, and added to faststack.pc's Libs.private.
+# External libraries from Debian packages, found the CMake way
+# (find_path/find_library: CMAKE_PREFIX_PATH, sysroots and toolchain files
+# apply), never by a fixed path. Each is linked by name, so the exported
+# static target stays relocatable, and named in faststack.pc: by its own
+# .pc file in Requires.private when it has one, else in Libs.private.
 
-# fs_require_lib(LIB HEADER PACKAGE): LIB must be installed with HEADER,
-# else configuration stops and names the Debian package to install.
+# fs_require_lib(LIB HEADER PACKAGE [PCNAME]): LIB must be installed with
+# HEADER (relative to an include directory), else configuration stops and
+# names the Debian package to install.
 function(fs_require_lib lib header package)
   string(TOUPPER ${lib} up)
   if(FASTSTACK_HAVE_${up})
     return()
   endif()
   find_library(FASTSTACK_LIB_${up} ${lib})
-  if(NOT FASTSTACK_LIB_${up} OR NOT EXISTS ${header})
+  find_path(FASTSTACK_INC_${up} ${header})
+  if(NOT FASTSTACK_LIB_${up} OR NOT FASTSTACK_INC_${up})
     message(FATAL_ERROR "${package} is missing: sudo apt-get install ${package}")
   endif()
   set(FASTSTACK_HAVE_${up} ON PARENT_SCOPE)
   set(FASTSTACK_PRIVATE_LIBS ${FASTSTACK_PRIVATE_LIBS} ${lib} PARENT_SCOPE)
-  set(FASTSTACK_PC_EXTRA_LIBS "${FASTSTACK_PC_EXTRA_LIBS} -l${lib}" PARENT_SCOPE)
+  set(FASTSTACK_DEP_INCLUDES ${FASTSTACK_DEP_INCLUDES} ${FASTSTACK_INC_${up}}
+      PARENT_SCOPE)
+  if(ARGC GREATER 3)
+    set(FASTSTACK_PC_REQUIRES "${FASTSTACK_PC_REQUIRES} ${ARGV3}" PARENT_SCOPE)
+  else()
+    set(FASTSTACK_PC_EXTRA_LIBS "${FASTSTACK_PC_EXTRA_LIBS} -l${lib}"
+        PARENT_SCOPE)
+  endif()
 endfunction()
 
+# libmd: MD5 of source files (DWARF 5 line tables).
+fs_require_lib(md md5.h libmd-dev libmd)
 # zlib: gzip for pprof profiles, zlib-compressed debug sections.
-fs_require_lib(z /usr/include/zlib.h zlib1g-dev)
+fs_require_lib(z zlib.h zlib1g-dev zlib)
 # libzstd: zstd-compressed debug sections.
-fs_require_lib(zstd /usr/include/zstd.h libzstd-dev)
+fs_require_lib(zstd zstd.h libzstd-dev libzstd)
 # libiberty: the C++ demangler (cplus_demangle_v3_callback allocates
-# nothing). Static only in Debian; the shared library keeps its symbols
-# hidden with --exclude-libs (top CMakeLists.txt).
-fs_require_lib(iberty /usr/include/libiberty/demangle.h libiberty-dev)
+# nothing). Static only in Debian, without a .pc file; the shared library
+# keeps its symbols hidden with --exclude-libs (top CMakeLists.txt).
+fs_require_lib(iberty libiberty/demangle.h libiberty-dev)
 # liblzma: MiniDebugInfo (.gnu_debugdata, an xz-compressed ELF image).
-fs_require_lib(lzma /usr/include/lzma.h liblzma-dev)
+fs_require_lib(lzma lzma.h liblzma-dev liblzma)

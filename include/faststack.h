@@ -27,6 +27,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #ifdef __cplusplus
 extern "C" {
@@ -434,24 +435,74 @@ enum {
   FASTSTACK_FORMAT_RAW,    /* module+offset+build-id per frame (AS-safe) */
 };
 
+/* Function names (faststack_format_options.names). */
+enum {
+  FASTSTACK_NAMES_DEFAULT = 0, /* pruned in Go and gin, full in JSON */
+  FASTSTACK_NAMES_FULL,        /* as demangled, everywhere */
+  FASTSTACK_NAMES_PRUNED,      /* pruned in Go and gin (JSON stays full) */
+};
+
+/* File paths in the Go and gin formats (faststack_format_options.paths);
+ * JSON always carries the full path. */
+enum {
+  FASTSTACK_PATHS_FULL = 0, /* as the debug info records them */
+  FASTSTACK_PATHS_BASE,     /* the base name: "server.c" */
+  FASTSTACK_PATHS_RELATIVE, /* relative to path_root when under it */
+};
+
+/* Options of the formatters. Always start from
+ * faststack_format_options_init, then set fields: it fills the defaults,
+ * the environment's among them. Fields are appended over time (names
+ * and the ones after it were, after 0.1.0): a struct filled by hand
+ * would leave them undefined. */
 typedef struct faststack_format_options {
   int format;         /* FASTSTACK_FORMAT_* */
   int source;         /* 1: annotate with source lines */
-  int context;        /* with source: N lines around each frame's line */
+  int context;        /* with source: N lines around each frame's line
+                         (Go format; gin shows the frame's own line) */
   int max_frames;     /* elide beyond this many frames, keeping the
                             innermost and outermost halves; 0 = 100 */
   int color;          /* -1 (default when options are NULL): colour
+                            when FORCE_COLOR is set (and not "0"), or
                             when writing to a TTY and NO_COLOR is unset;
                             0 never; 1 always */
   const char *header; /* first line; NULL = "trace (pid P, tid T):"
                             style per format; "" = none */
   faststack_symbolizer *symbolizer; /* NULL = the default symbolizer */
   faststack_sources *sources;       /* NULL = the default provider */
+  /* The init function reads each default below from the variable
+   * named; the strings are then the environment's (valid until it
+   * changes) — copy or set your own when that matters. */
+  int names;             /* FASTSTACK_NAMES_* (FASTSTACK_NAMES=full|pruned)
+                          */
+  int paths;             /* FASTSTACK_PATHS_* (FASTSTACK_PATHS=
+                            full|base|relative) */
+  const char *path_root; /* for _RELATIVE; NULL = the current directory
+                            at formatting time (FASTSTACK_PATH_ROOT) */
+  /* Frames not printed, in every format but raw (the elision plan still
+   * counts them). hide_modules: comma-separated module names, each
+   * matching a module whose base name is it or starts with it and a
+   * '.' ("libstdc++" hides libstdc++.so.6), or, with a '/', the whole
+   * path (FASTSTACK_HIDE_MODULES). hide_functions: comma-separated
+   * prefixes of the pruned name without its return type ("std::__"
+   * hides libstdc++'s internals, "faststack_" faststack's own
+   * functions) (FASTSTACK_HIDE_FUNCTIONS). NULL or "": none. */
+  const char *hide_modules;
+  const char *hide_functions;
+  void *reserved[4]; /* zero */
 } faststack_format_options;
 
-/* Initializes opts to the defaults of a format. */
+/* Initializes opts to the defaults of a format, reading FASTSTACK_NAMES,
+ * FASTSTACK_PATHS, FASTSTACK_PATH_ROOT, FASTSTACK_HIDE_MODULES and
+ * FASTSTACK_HIDE_FUNCTIONS (docs/format.md). Not AS-safe (getenv). */
 FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
                                                  int format);
+
+/* Should output to fd be coloured? FORCE_COLOR set (and not "0"): yes;
+ * else NO_COLOR set: no; else whether fd is a terminal. What the
+ * formatters decide for color -1, for programs that print around them
+ * (the faststack command does). Not AS-safe. */
+FASTSTACK_API int faststack_color_wanted(int fd);
 
 /* Formats already symbolized frames (lines may be NULL: no source) into
  * buf[0..cap), NUL-terminated; returns the length the whole text needs.
@@ -505,9 +556,23 @@ FASTSTACK_API void faststack_trace_cache_clear(void);
 
 /* Captures the calling thread's stack (skip as for faststack_capture) and
  * writes it to fd: capture -> symbolize -> annotate -> format in one call.
- * opts may be NULL (Go style with source). */
+ * opts may be NULL (Go style with source). Returns 0, or -1 if a write
+ * failed. Not AS-safe.
+ *
+ * It writes with write(2), around stdio: text the program printed with
+ * printf and that still sits in stdout's buffer (stdout is fully
+ * buffered when it is a pipe or a file) comes out AFTER the trace. Call
+ * fflush(stdout) first, or use faststack_fprint_stack(stdout, ...). */
 FASTSTACK_API int faststack_print_stack(int fd, int skip,
                                         const faststack_format_options *o);
+
+/* The same through stdio: the trace is formatted in memory and written
+ * to f with one fwrite, so it lands in order with the program's own
+ * output on f (and is flushed with it). Colour per opts, deciding on
+ * fileno(f). Returns 0, or -1 when f is NULL, memory ran out or the
+ * write failed. Not AS-safe. */
+FASTSTACK_API int faststack_fprint_stack(FILE *f, int skip,
+                                         const faststack_format_options *o);
 
 /* ======================================================================
  * Crash handler and thread dumps
@@ -913,6 +978,83 @@ FASTSTACK_API size_t faststack_recover_format(const faststack_recover_report *r,
 FASTSTACK_API int faststack_recover_write(int fd,
                                           const faststack_recover_report *r,
                                           const faststack_format_options *o);
+
+/* ======================================================================
+ * C++ exceptions: the trace at the throw point
+ * ====================================================================== */
+
+/* In a program that links faststack (shared, or static: see
+ * docs/exceptions.md for the one case that needs a link flag) or runs
+ * under `faststack run`, every C++ exception thrown through libstdc++ —
+ * a throw expression (__cxa_throw), `throw;` (__cxa_rethrow) or
+ * std::rethrow_exception — has the PCs of its thread recorded at the
+ * throw (the capture stage; up to FASTSTACK_EXCEPTION_MAX_PCS) and kept
+ * with the exception object until the object is destroyed. A rethrow is
+ * the same object, so it keeps the original site; an exception carried
+ * by std::exception_ptr to another thread keeps it too; an exception
+ * thrown inside a catch block is a new object with its own. An exception
+ * that was never thrown (std::make_exception_ptr) gets the site of its
+ * first std::rethrow_exception. g++ and clang++ alike (both use
+ * libstdc++'s runtime on Linux); libc++'s runtime is not supported.
+ *
+ * FASTSTACK_EXCEPTIONS=0 in the environment turns recording and the
+ * terminate report off (read once, at the first throw). The cost is a
+ * capture and a small allocation per throw, on top of the throw itself;
+ * docs/exceptions.md has the mechanism, the costs and the memory. */
+
+/* Most PCs recorded per throw (the innermost frames of deeper stacks). */
+#define FASTSTACK_EXCEPTION_MAX_PCS 64
+
+/* The PCs recorded when the exception now being handled on this thread
+ * (the innermost active catch block: what std::current_exception would
+ * return) was thrown, into pcs[0..max); returns how many. pcs[0] is the
+ * return address into the function that threw (look it up at pc-1, as
+ * the formatters do): the throw's caller. Returns 0 when no exception is
+ * being handled, when it was thrown with recording off, or for a foreign
+ * (non-C++) exception. Pass the result to faststack_write_trace with
+ * flags 0. Thread-safe; allocates nothing. Not AS-safe. */
+FASTSTACK_API int faststack_exception_pcs(uintptr_t *pcs, int max);
+
+/* Writes the exception now being handled on this thread: the line
+ *
+ *   exception std::runtime_error: disk full
+ *
+ * (the demangled type; ": " and what() when the type derives from
+ * std::exception), then its throw-site trace in o's format, headed
+ * "thrown in thread 4242 "name":" unless o->header says otherwise (Go
+ * style with source lines when o is NULL). JSON: one object
+ * {"exception":"std::runtime_error","what":"disk full","trace":{...}}
+ * and a newline; raw: the line, then raw frames. An exception with no
+ * recorded trace prints "(no throw site recorded)" instead. Returns 0,
+ * or -1 when no exception is being handled or a write failed. Calls the
+ * exception's what() (a what() that throws propagates out of here). Not
+ * AS-safe. */
+FASTSTACK_API int faststack_print_exception(int fd,
+                                            const faststack_format_options *o);
+
+/* The same text into buf[0..cap), NUL-terminated when cap > 0; returns
+ * the length the whole text needs (like snprintf), 0 when no exception
+ * is being handled. Not AS-safe. */
+FASTSTACK_API size_t faststack_format_exception(
+    const faststack_format_options *o, char *buf, size_t cap);
+
+/* An exception that no catch clause takes ends the program in
+ * std::terminate. faststack_crash_install (and so `faststack run`)
+ * installs a terminate handler that writes, to the crash report's
+ * output,
+ *
+ *   terminate called after throwing std::runtime_error: disk full
+ *   thrown in thread 4242 "server":
+ *   parse_config(...)
+ *   \t/src/config.cpp:88 +0x5d
+ *   ...
+ *
+ * and for the other reasons says which (an exception that left a
+ * noexcept function, a std::thread destroyed while joinable, a pure
+ * virtual call) with the trace of where std::terminate was called. Then
+ * the program ends as it would have without faststack: a handler it had
+ * installed before is called, else abort() — SIGABRT, exit status 134 in
+ * a shell, the same core. */
 
 #ifdef __cplusplus
 }

@@ -35,7 +35,7 @@ find_package(Python3 COMPONENTS Interpreter)
 if(Python3_FOUND AND TARGET faststack_cli)
   set(FS_CRASH_CASES null rodata overflow_main overflow_thread abort assert
       fpe trap sigbus strlen memcpy qsort double_free threads8 dlopen all50
-      chain nested watchdog dump none output crash_core table run
+      chain nested watchdog dump none output crash_core table color run
       run_overflow_thread run_dump)
   foreach(c ${FS_CRASH_CASES})
     add_test(NAME crash_${c}
@@ -49,6 +49,8 @@ if(Python3_FOUND AND TARGET faststack_cli)
     # process then ends with the sanitizer's exit code, not the signal.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 30 LABELS "crash;no-asan")
   endforeach()
+  # Five crashes in one case.
+  set_tests_properties(crash_color PROPERTIES TIMEOUT 90)
   # In the sanitizer build: chaining to ASan's own handler.
   if(FASTSTACK_SANITIZE)
     add_test(NAME crash_asan_chain
@@ -60,4 +62,13 @@ if(Python3_FOUND AND TARGET faststack_cli)
               --src ${CMAKE_CURRENT_SOURCE_DIR} --cfi ${FS_CRASH_CFI})
     set_tests_properties(crash_asan_chain PROPERTIES TIMEOUT 60 LABELS crash)
   endif()
+endif()
+
+# The faststack command's polish: colour, usage errors, help texts.
+if(TARGET faststack_cli)
+  add_test(NAME test_cli_polish
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/cli_polish.sh
+            $<TARGET_FILE:faststack_cli> $<TARGET_FILE:crash_plain>
+            $<TARGET_FILE:prof_target>)
+  set_tests_properties(test_cli_polish PROPERTIES TIMEOUT 120 LABELS no-asan)
 endif()

@@ -478,6 +478,31 @@ def main():
         else:
             note("note: the table has names only (no symbolizer in this "
                  "build): file:line not checked in-process")
+    elif c == "color":
+        # Colour only when the output is a terminal (never here: a pipe)
+        # or FORCE_COLOR asks; NO_COLOR is a standing preference that
+        # FORCE_COLOR overrides; FORCE_COLOR=0 means none.
+        esc = "\x1b["
+        tab = {"FASTSTACK_CRASH_TABLE": "sync"}
+        for env, want in (({}, False), ({"FORCE_COLOR": "1"}, True),
+                          ({"NO_COLOR": "1"}, False),
+                          ({"NO_COLOR": "1", "FORCE_COLOR": "1"}, True),
+                          ({"FORCE_COLOR": "0"}, False)):
+            # The names (and so the table) only where colour is wanted.
+            rc, out, err, el = run([args.cases, "null"],
+                                   env={**(tab if want else {}), **env})
+            plain = re.sub(r"\x1b\[[0-9;]*m", "", err)
+            basic(f"{c} {env}", plain, rc, el, SEGV, "SEGV_MAPERR")
+            if want:
+                check(f"color {env}: the chain", chain_ok(
+                    faulting(plain), ["null_store", "case_null"] + std))
+            check(f"color {env}: escapes {'present' if want else 'absent'}",
+                  (esc in err) == want, detail=err[-300:])
+            if want:
+                check("color: the header and the function names are painted",
+                      "\x1b[1;31mfatal signal SIGSEGV" in err and
+                      "\x1b[1mnull_store\x1b[0m(...)" in err,
+                      detail=err[-600:])
     elif c == "run":
         rc, out, err, el = run([args.faststack, "run", "--table=sync",
                                 args.plain, "null"])

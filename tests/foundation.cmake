@@ -19,3 +19,12 @@ add_test(NAME test_install_consumer
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/install_consumer.sh
           ${PROJECT_BINARY_DIR} ${CMAKE_CURRENT_SOURCE_DIR}/consumer)
 set_tests_properties(test_install_consumer PROPERTIES LABELS no-asan TIMEOUT 300)
+
+# faststack as a CMake subproject (add_subdirectory and FetchContent):
+# builds two copies of the library, hence the time.
+add_test(NAME test_subproject_consumer
+  COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/subproject_consumer.sh
+          ${PROJECT_SOURCE_DIR})
+# RUN_SERIAL: its compiles would starve the timed crash cases.
+set_tests_properties(test_subproject_consumer PROPERTIES LABELS no-asan
+                     TIMEOUT 900 RUN_SERIAL TRUE)

@@ -23,6 +23,18 @@ cc -o "$work/c_pkg_static" "$src/consumer.c" $(pkg-config --cflags faststack) \
    $(pkg-config --static --libs-only-l faststack | sed 's/-lfaststack//')
 "$work/c_pkg_static"
 
+echo "-- pkg-config --static, the library installed static only"
+# The command a user types: with only libfaststack.a installed, the
+# dependencies must come from the .pc file (Requires.private and
+# Libs.private: libmd, zlib, libzstd, libiberty...).
+mkdir "$work/static"
+cp -a "$prefix/." "$work/static/"
+rm -f "$work/static"/lib*/libfaststack.so* "$work/static"/lib/*/libfaststack.so*
+PKG_CONFIG_PATH=$(dirname "$(find "$work/static" -name faststack.pc | head -1)") \
+  sh -c 'cc -o "$1/c_only_static" "$2/consumer.c" $(pkg-config --cflags faststack) \
+         $(pkg-config --static --libs faststack)' sh "$work" "$src"
+"$work/c_only_static"
+
 echo "-- find_package(faststack)"
 cmake -S "$src" -B "$work/cm" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/cm" >/dev/null

@@ -16,3 +16,13 @@ if(FS_CLANG_FORMAT)
   set_tests_properties(test_style PROPERTIES TIMEOUT 120
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 endif()
+
+# What the shared objects export: the preloads only their interposers,
+# the library only faststack_*.
+if(TARGET faststack_preload AND TARGET faststack_preload_profile)
+  add_test(NAME test_preload_exports
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/preload_exports.sh
+            $<TARGET_FILE:faststack_preload>
+            $<TARGET_FILE:faststack_preload_profile> $<TARGET_FILE:faststack>)
+  set_tests_properties(test_preload_exports PROPERTIES TIMEOUT 60)
+endif()

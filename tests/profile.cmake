@@ -30,3 +30,13 @@ if(FS_GO AND TARGET faststack_cli)
   set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240
                        LABELS no-asan)
 endif()
+
+# C++ names in profiles: two template instances stay apart in pprof -top.
+find_program(FS_T_CXX g++)
+if(FS_GO AND FS_T_CXX)
+  add_test(NAME test_pprof_cxx
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pprof_cxx.sh ${FS_T_CXX}
+            ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
+            "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread" ${FS_GO})
+  set_tests_properties(test_pprof_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)
+endif()

@@ -76,7 +76,7 @@ static void test_gin(void)
   CHECK_STREQ(
       buf,
       "/src/http.c:42 (0x401234)\n"
-      "\tparse_header: h->len = *p;\n"
+      "\tparse_header (inlined): h->len = *p;\n"
       "/src/server.c:17 (0x401234)\n"
       "\thandle: parse_header(h, buf);  [stale: source newer than binary]\n"
       "/lib/libc.so.6+0x27249 (0x7f0000001000)\n"
@@ -102,14 +102,16 @@ static void test_json(void)
       "{\"pid\":%d,\"tid\":%d,\"frames\":["
       "{\"function\":\"parse_header\",\"file\":\"/src/http.c\",\"line\":42,"
       "\"column\":7,\"inlined\":true,\"module\":\"/bin/srv\",\"build_id\":null,"
-      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":0,"
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":"
+      "\"0x0\","
       "\"source\":\"  h->len = *p;\",\"source_status\":\"ok\",\"stale\":false},"
       "{\"function\":\"handle\",\"file\":\"/src/server.c\",\"line\":17,"
       "\"column\":0,\"inlined\":false,\"module\":\"/bin/"
       "srv\",\"build_id\":\"abcd\","
-      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":43,"
+      "\"pc\":\"0x401234\",\"module_offset\":\"0x1233\",\"function_offset\":"
+      "\"0x2b\","
       "\"source\":\"parse_header(h, buf);\",\"source_status\":\"stale_newer\","
-      "\"stale\":true}],\"elided\":0}\n",
+      "\"stale\":true}],\"elided\":0,\"hidden\":0}\n",
       getpid(), gettid());
   CHECK_STREQ(buf, want);
   CHECK(json_valid(buf));

@@ -91,6 +91,30 @@ int main(int argc, char **argv)
   CHECK_EQ(faststack_stack_table_overflow(shared), 0);
   faststack_stack_table_free(shared);
 
+  /* Two PC sequences naming the same functions (another return address
+   * in cap_hot_a) are one folded line with the counts summed. */
+  {
+    faststack_stack_table *ft = faststack_stack_table_create(0, 0);
+    uintptr_t pcs[64];
+    int n = cap_hot_a(pcs, 64);
+    faststack_stack_table_insert(ft, pcs, n, 0, 3);
+    pcs[0] += 1;
+    faststack_stack_table_insert(ft, pcs, n, 0, 4);
+    char path[] = "/tmp/fs_folded_XXXXXX";
+    int fd = mkstemp(path);
+    CHECK(fd >= 0);
+    CHECK_EQ(faststack_write_folded(fd, ft, NULL), 0);
+    char text[8192];
+    ssize_t r = pread(fd, text, sizeof text - 1, 0);
+    text[r > 0 ? r : 0] = '\0';
+    close(fd);
+    unlink(path);
+    char *nl = strchr(text, '\n');
+    CHECK(nl && nl[1] == '\0'); /* one line */
+    CHECK(nl && nl - text > 10 && !strncmp(nl - 12, ";cap_hot_a 7", 12));
+    faststack_stack_table_free(ft);
+  }
+
   if (argc == 3) {
     t = faststack_stack_table_create(0, 0);
     uintptr_t pcs[64];

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -173,6 +174,12 @@ static void test_formats(void)
   snprintf(want, sizeof want, "%s:%d (0x%lx)\n\tlevel3: %s\n", abs_file(),
            line_l3, (unsigned long)pcs[0], src);
   CHECK_STREQ(got, want);
+  /* gin has no context lines: with context asked for, it still shows
+   * the frame's own line (it used to print ??? for every frame). */
+  o.context = 2;
+  faststack_format_trace(pcs, 1, 0, &o, got, sizeof got);
+  CHECK_STREQ(got, want);
+  o.context = 0;
 
   /* JSON: the fields of the first frame, checked by a real parser. */
   faststack_format_options_init(&o, FASTSTACK_FORMAT_JSON);
@@ -294,12 +301,58 @@ static void test_threads(void)
   }
 }
 
+/* faststack_fprint_stack goes through stdio: with stdout a pipe (fully
+ * buffered), text printed before the trace comes out before it and text
+ * after it after; the first frame is the caller. */
+__attribute__((noinline)) void fprint_caller(void)
+{
+  faststack_format_options o;
+  faststack_format_options_init(&o, FASTSTACK_FORMAT_GO);
+  o.header = "";
+  o.source = 0;
+  o.color = 0;
+  printf("before\n");
+  faststack_fprint_stack(stdout, 0, &o);
+  printf("after\n");
+  sink++;
+}
+
+static void test_fprint(void)
+{
+  int fds[2];
+  CHECK(pipe(fds) == 0);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    setvbuf(stdout, NULL, _IOFBF, 65536);
+    fprint_caller();
+    fflush(stdout);
+    _exit(0);
+  }
+  close(fds[1]);
+  static char got[16384];
+  size_t n = 0;
+  ssize_t r;
+  while ((r = read(fds[0], got + n, sizeof got - 1 - n)) > 0) n += (size_t)r;
+  got[n] = '\0';
+  close(fds[0]);
+  int st;
+  waitpid(pid, &st, 0);
+  CHECK(!strncmp(got, "before\nfprint_caller(...)\n", 26));
+  CHECK(n > 6 && !strcmp(got + n - 6, "after\n"));
+  CHECK(strstr(got, "\nmain(...)\n") != NULL);
+  CHECK_EQ(faststack_fprint_stack(NULL, 0, NULL), -1);
+}
+
 int main(void)
 {
   AT(line_main, level1());
   symbolize_capture();
   test_symbolize();
   test_formats();
+  test_fprint();
   test_threads();
   test_pieces_match_stages();
   return CHECK_DONE("test_trace");

@@ -2,12 +2,13 @@
  * Runs PROGRAM with the crash handler preloaded (libfaststack_preload.so)
  * by exec'ing it in place: the program's exit status, signal and core
  * dump are its own. Options set the environment variables the preload
- * reads; the preload object is FASTSTACK_RUN_PRELOAD, else the one next
- * to this executable (build tree), else the install tree's. */
+ * reads; the preload object is found as cli_find_preload says
+ * (FASTSTACK_PRELOAD_DIR, next to this executable, the install tree). */
 #define _GNU_SOURCE 1
+#include "cli.h"
 #include "commands.h"
 
-#include <libgen.h>
+#include <errno.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,34 +16,8 @@
 #include <unistd.h>
 
 #ifndef FASTSTACK_RUN_PRELOAD_REL
-#define FASTSTACK_RUN_PRELOAD_REL "../lib/libfaststack_preload.so"
+#define FASTSTACK_RUN_PRELOAD_REL "../lib/faststack/libfaststack_preload.so"
 #endif
-
-static int find_preload(char *out, size_t cap)
-{
-  const char *env = getenv("FASTSTACK_RUN_PRELOAD");
-  if (env && *env) {
-    snprintf(out, cap, "%s", env);
-    return access(out, R_OK) == 0 ? 0 : -1;
-  }
-  char exe[PATH_MAX];
-  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-  if (n <= 0) return -1;
-  exe[n] = 0;
-  char *dir = dirname(exe);
-  const char *cands[] = {"libfaststack_preload.so", FASTSTACK_RUN_PRELOAD_REL};
-  for (size_t i = 0; i < sizeof cands / sizeof cands[0]; i++) {
-    char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/%s", dir, cands[i]);
-    char real[PATH_MAX];
-    /* LD_PRELOAD splits on spaces and colons: hand it a clean path. */
-    if (access(path, R_OK) == 0 && realpath(path, real)) {
-      snprintf(out, cap, "%s", real);
-      return 0;
-    }
-  }
-  return -1;
-}
 
 static void usage(FILE *f)
 {
@@ -50,7 +25,9 @@ static void usage(FILE *f)
           "usage: faststack run [OPTIONS] [--] PROGRAM [ARGS...]\n"
           "Runs PROGRAM with faststack's crash handler preloaded; a fatal\n"
           "signal prints a symbolized traceback, then the program dies as\n"
-          "it would have (same signal, same exit status, same core).\n"
+          "it would have (same signal, same exit status, same core). An\n"
+          "uncaught C++ exception prints its type, what() and the trace\n"
+          "where it was thrown (FASTSTACK_EXCEPTIONS=0: off).\n"
           "  --traceback=none|single|all|crash   FASTSTACK_TRACEBACK "
           "(default single)\n"
           "  --output=PATH        append reports to PATH (FASTSTACK_OUTPUT; "
@@ -62,7 +39,12 @@ static void usage(FILE *f)
           "  --table=sync         build the table before the program starts\n"
           "  --registers          print the faulting thread's registers\n"
           "  --source             read source lines in the handler (see "
-          "docs/crash.md)\n");
+          "docs/crash.md)\n"
+          "  -h, --help           this text\n\n"
+          "The preload object is looked for in FASTSTACK_PRELOAD_DIR, next to "
+          "this\ncommand, then in the install tree's library directory. "
+          "Colour: on a\nterminal, unless NO_COLOR is set; FORCE_COLOR=1 "
+          "forces it.\n");
 }
 
 static int opt(const char *arg, const char *name, const char **val)
@@ -84,10 +66,11 @@ int cmd_run(int argc, char **argv)
       break;
     } else if (opt(a, "--traceback", &v)) {
       if (strcmp(v, "none") && strcmp(v, "single") && strcmp(v, "all") &&
-          strcmp(v, "crash")) {
-        fprintf(stderr, "faststack run: bad --traceback '%s'\n", v);
-        return 2;
-      }
+          strcmp(v, "crash"))
+        return cli_usage_error("run",
+                               "--traceback must be none, single, all "
+                               "or crash, not '%s'",
+                               v);
       setenv("FASTSTACK_TRACEBACK", v, 1);
     } else if (opt(a, "--output", &v)) {
       char abs[PATH_MAX + 2];
@@ -102,7 +85,9 @@ int cmd_run(int argc, char **argv)
     } else if (!strcmp(a, "--no-table")) {
       setenv("FASTSTACK_CRASH_TABLE", "-1", 1);
     } else if (opt(a, "--table", &v)) {
-      setenv("FASTSTACK_CRASH_TABLE", !strcmp(v, "sync") ? "2" : v, 1);
+      if (strcmp(v, "sync"))
+        return cli_usage_error("run", "--table takes 'sync', not '%s'", v);
+      setenv("FASTSTACK_CRASH_TABLE", "2", 1);
     } else if (!strcmp(a, "--registers")) {
       setenv("FASTSTACK_REGISTERS", "1", 1);
     } else if (!strcmp(a, "--source")) {
@@ -111,21 +96,17 @@ int cmd_run(int argc, char **argv)
       usage(stdout);
       return 0;
     } else if (a[0] == '-') {
-      fprintf(stderr, "faststack run: unknown option '%s'\n", a);
-      usage(stderr);
-      return 2;
+      return cli_usage_error("run", "unknown option '%s'", a);
     } else {
       break;
     }
   }
-  if (i >= argc) {
-    usage(stderr);
-    return 2;
-  }
+  if (i >= argc) return cli_usage_error("run", "no PROGRAM to run");
   char preload[PATH_MAX];
-  if (find_preload(preload, sizeof preload) != 0) {
+  if (cli_find_preload("libfaststack_preload.so", FASTSTACK_RUN_PRELOAD_REL,
+                       preload, sizeof preload) != 0) {
     fprintf(stderr, "faststack run: libfaststack_preload.so not found "
-                    "(set FASTSTACK_RUN_PRELOAD)\n");
+                    "(set FASTSTACK_PRELOAD_DIR to its directory)\n");
     return 2;
   }
   const char *old = getenv("LD_PRELOAD");
@@ -138,7 +119,7 @@ int cmd_run(int argc, char **argv)
   /* exec in place: no parent in between, so the exit status, the signal
    * and the core dump are exactly the program's. */
   execvp(argv[i], argv + i);
-  fprintf(stderr, "faststack run: cannot run %s: ", argv[i]);
-  perror(NULL);
+  fprintf(stderr, "faststack run: cannot run %s: %s\n", argv[i],
+          strerror(errno));
   return 127;
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli.h"
 #include "commands.h"
 #include "faststack.h"
 #include "rawtrace.h"
@@ -56,7 +57,8 @@ static void usage(FILE *f)
       "each frame\n"
       "      --format F     read a raw trace (or a crash report) and "
       "print it\n"
-      "                     annotated: go, gin or json\n"
+      "                     annotated: go, gin or json (coloured on a "
+      "terminal)\n"
       "      --data         name data addresses (variables, thread-locals):\n"
       "                     NAME, then START SIZE (llvm-symbolizer's "
       "DATA); with -p\n"
@@ -74,7 +76,8 @@ static void usage(FILE *f)
       "                     build-id from DEBUGINFOD_URLS (default: on "
       "when it is set)\n"
       "      --debuginfod-timeout=S  give up a download after S seconds "
-      "(default 30)\n");
+      "(default 30)\n"
+      "  -h, --help         this text\n");
 }
 
 /* --------------------------------------------------------- arguments */
@@ -101,8 +104,9 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
       else if (!strcmp(a, "--debuginfod")) o->debuginfod = 1;
       else if (!strcmp(a, "--no-debuginfod")) o->debuginfod = -1;
       else if (!strncmp(a, "--debuginfod-timeout=", 21)) {
-        o->debuginfod_timeout = atoi(a + 21);
-        if (o->debuginfod_timeout <= 0) return -1;
+        if (cli_int("symbolize", "--debuginfod-timeout=S", a + 21, 1, 3600,
+                    &o->debuginfod_timeout))
+          return -1;
       } else if (!strcmp(a, "--debug-dir") || !strncmp(a, "--debug-dir=", 12) ||
                  !strcmp(a, "--search-path") ||
                  !strncmp(a, "--search-path=", 14)) {
@@ -111,13 +115,19 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
         const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
         char *list = dd ? o->debug_dirs : o->search_path;
         size_t l = strlen(list);
-        if (!v || l + strlen(v) + 2 > sizeof o->debug_dirs) return -1;
+        if (!v || l + strlen(v) + 2 > sizeof o->debug_dirs) {
+          cli_usage_error("symbolize",
+                          "%s needs a folder (and fewer than "
+                          "4096 bytes in all)",
+                          dd ? "--debug-dir" : "--search-path");
+          return -1;
+        }
         snprintf(list + l, sizeof o->debug_dirs - l, "%s%s", l ? ":" : "", v);
       } else if (!strcmp(a, "--source")) o->source = 1;
       else if (!strncmp(a, "--source=", 9)) {
         o->source = 1;
-        o->context = atoi(a + 9);
-        if (o->context < 0 || o->context > 1000) return -1;
+        if (cli_int("symbolize", "--source=N", a + 9, 0, 1000, &o->context))
+          return -1;
       } else if (!strncmp(a, "--exe=", 6)) o->exe = a + 6;
       else if (!strcmp(a, "--exe") && i + 1 < argc) o->exe = argv[++i];
       else if (!strcmp(a, "--format") || !strncmp(a, "--format=", 9)) {
@@ -125,11 +135,20 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
         if (!strcmp(f, "go")) o->format = FASTSTACK_FORMAT_GO;
         else if (!strcmp(f, "gin")) o->format = FASTSTACK_FORMAT_GIN;
         else if (!strcmp(f, "json")) o->format = FASTSTACK_FORMAT_JSON;
-        else return -1;
+        else {
+          cli_usage_error("symbolize",
+                          "--format must be go, gin or json, "
+                          "not '%s'",
+                          f);
+          return -1;
+        }
       } else if (!strcmp(a, "--help")) {
         usage(stdout);
         exit(0);
-      } else return -1;
+      } else {
+        cli_usage_error("symbolize", "unknown option '%s'", a);
+        return -1;
+      }
       continue;
     }
     /* Short flags, combined as addr2line allows: -afiCe prog. */
@@ -145,10 +164,15 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
       case 'e':
         if (p[1]) o->exe = p + 1;
         else if (i + 1 < argc) o->exe = argv[++i];
-        else return -1;
+        else {
+          cli_usage_error("symbolize", "-e needs a FILE");
+          return -1;
+        }
         p += strlen(p) - 1;
         break;
-      default: return -1;
+      default:
+        cli_usage_error("symbolize", "unknown option '-%c'", *p);
+        return -1;
       }
     }
   }
@@ -285,13 +309,27 @@ static faststack_symbolizer *open_file(const ctx *c, const char *path)
   return faststack_symbolizer_open_config(path, &c->cfg, NULL);
 }
 
+/* Why an -e file could not be read: missing, unreadable, or not ELF. */
+static const char *why_unreadable(const char *path)
+{
+  FILE *f = fopen(path, "rb");
+  if (!f) return strerror(errno);
+  unsigned char m[4] = {0};
+  size_t n = fread(m, 1, 4, f);
+  int err = ferror(f) ? errno : 0;
+  fclose(f);
+  if (err) return strerror(err);
+  if (n < 4 || memcmp(m, "\177ELF", 4)) return "not an ELF file";
+  return "a damaged or unsupported ELF file";
+}
+
 static faststack_symbolizer *exe_symbolizer(ctx *c)
 {
   if (!c->exe && !c->exe_failed) {
     c->exe = open_file(c, c->o.exe);
     if (!c->exe) {
-      fprintf(stderr, "faststack symbolize: '%s': No such file or not ELF\n",
-              c->o.exe);
+      fprintf(stderr, "faststack symbolize: '%s': %s\n", c->o.exe,
+              why_unreadable(c->o.exe));
       c->exe_failed = 1;
     }
   }
@@ -423,10 +461,7 @@ int cmd_symbolize(int argc, char **argv)
   c.o.exe = "a.out";
   c.o.format = -1;
   int first;
-  if (parse_args(argc, argv, &c.o, &first) != 0) {
-    usage(stderr);
-    return 2;
-  }
+  if (parse_args(argc, argv, &c.o, &first) != 0) return 2;
   /* An offline tool: fetching what is missing is what a person wants
    * (as with gdb), when servers are configured. */
   const char *urls = getenv("DEBUGINFOD_URLS");

@@ -27,7 +27,8 @@ static void usage(FILE *f)
   fprintf(f, "usage: faststack COMMAND [ARGS...]\n\ncommands:\n");
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     fprintf(f, "  %-12s %s\n", commands[i].name, commands[i].summary);
-  fprintf(f, "\n  faststack --version | --help\n");
+  fprintf(f, "\n  faststack help COMMAND     that command's options\n"
+             "  faststack --version | --help\n");
 }
 
 int main(int argc, char **argv)
@@ -41,9 +42,19 @@ int main(int argc, char **argv)
     return 0;
   }
   if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
-      !strcmp(argv[1], "help")) {
+      (!strcmp(argv[1], "help") && argc == 2)) {
     usage(stdout);
     return 0;
+  }
+  if (!strcmp(argv[1], "help")) { /* faststack help CMD = CMD --help */
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+      if (!strcmp(argv[2], commands[i].name)) {
+        char *help[] = {argv[2], "--help", NULL};
+        return commands[i].run(2, help);
+      }
+    fprintf(stderr, "faststack help: unknown command '%s'\n\n", argv[2]);
+    usage(stderr);
+    return 2;
   }
   for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
     if (!strcmp(argv[1], commands[i].name))

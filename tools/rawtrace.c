@@ -186,7 +186,7 @@ static void emit_run(FILE *out, const run *r, int format, int source,
   faststack_format_options_init(&o, format);
   o.source = source;
   o.context = context;
-  o.color = 0;
+  o.color = faststack_color_wanted(fileno(out)); /* NO_COLOR, FORCE_COLOR */
   o.header = "";
   o.max_frames = r->n + 1; /* the trace was elided, if at all, already */
   faststack_sources *src = faststack_default_sources();

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include <string.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "format/format.h"
@@ -19,6 +20,20 @@
 #define C_WARN "\033[31m"
 #define C_OFF "\033[0m"
 
+static int env_word(const char *name, const char *const *words, int n, int dflt)
+{
+  const char *v = getenv(name);
+  for (int i = 0; v && i < n; i++)
+    if (!strcmp(v, words[i])) return i;
+  return dflt;
+}
+
+static const char *env_str(const char *name)
+{
+  const char *v = getenv(name);
+  return v && v[0] ? v : NULL;
+}
+
 FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
                                                  int format)
 {
@@ -27,21 +42,132 @@ FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
   o->format = format;
   o->source = 1;
   o->color = -1;
+  static const char *const names[] = {"default", "full", "pruned"};
+  static const char *const paths[] = {"full", "base", "relative"};
+  o->names = env_word("FASTSTACK_NAMES", names, 3, FASTSTACK_NAMES_DEFAULT);
+  o->paths = env_word("FASTSTACK_PATHS", paths, 3, FASTSTACK_PATHS_FULL);
+  o->path_root = env_str("FASTSTACK_PATH_ROOT");
+  o->hide_modules = env_str("FASTSTACK_HIDE_MODULES");
+  o->hide_functions = env_str("FASTSTACK_HIDE_FUNCTIONS");
 }
 
-/* Colour is wanted only when asked, or when writing to a terminal and the
- * user has not set NO_COLOR (https://no-color.org). */
+/* FORCE_COLOR (https://force-color.org) is a request for this run and
+ * wins; NO_COLOR (https://no-color.org) is a standing preference. "0"
+ * in FORCE_COLOR means no colour, as most tools read it. */
+int fs_color_env(void)
+{
+  const char *fc = getenv("FORCE_COLOR");
+  if (fc && fc[0]) return strcmp(fc, "0") != 0;
+  const char *nc = getenv("NO_COLOR");
+  return nc && nc[0] ? 0 : -1;
+}
+
+int fs_is_tty(int fd)
+{
+  struct termios t;
+  return fd >= 0 && tcgetattr(fd, &t) == 0;
+}
+
 int fs_format_use_color(const faststack_format_options *o, int fd)
 {
   if (!o || o->color == 0) return 0;
   if (o->color > 0) return 1;
-  const char *nc = getenv("NO_COLOR");
-  return fd >= 0 && isatty(fd) && !(nc && nc[0]);
+  int env = fs_color_env();
+  return env >= 0 ? env : fs_is_tty(fd);
+}
+
+FASTSTACK_API int faststack_color_wanted(int fd)
+{
+  int env = fs_color_env();
+  return env >= 0 ? env : fs_is_tty(fd);
+}
+
+/* ------------------------------------------------------------- style */
+
+void fs_style_init(fs_style *st, const faststack_format_options *opts,
+                   int color, char *cwd)
+{
+  memset(st, 0, sizeof *st);
+  st->color = color;
+  if (!opts) {
+    st->prune = 1;
+    return;
+  }
+  int json = opts->format == FASTSTACK_FORMAT_JSON;
+  st->prune = !json && opts->names != FASTSTACK_NAMES_FULL;
+  st->paths = json ? FASTSTACK_PATHS_FULL : opts->paths;
+  st->hide_modules =
+      opts->hide_modules && opts->hide_modules[0] ? opts->hide_modules : NULL;
+  st->hide_functions = opts->hide_functions && opts->hide_functions[0]
+                           ? opts->hide_functions
+                           : NULL;
+  if (st->paths != FASTSTACK_PATHS_RELATIVE) return;
+  st->root = opts->path_root;
+  if (!st->root || !st->root[0])
+    st->root = getcwd(cwd, FS_CWD_MAX) ? cwd : NULL;
+  st->root_len = st->root ? strlen(st->root) : 0;
+  while (st->root_len > 1 && st->root[st->root_len - 1] == '/') st->root_len--;
+}
+
+static uint64_t mix_str(uint64_t h, const char *s, size_t n)
+{
+  for (size_t i = 0; s && i < n; i++)
+    h = (h ^ (unsigned char)s[i]) * 0x100000001b3ull;
+  return h * 0x9e3779b97f4a7c15ull + n;
+}
+
+uint64_t fs_style_hash(const fs_style *st, uint64_t h)
+{
+  h = mix_str(h, "", 0) ^
+      (uint64_t)(st->color | st->prune << 1 | st->paths << 2);
+  h = mix_str(h, st->root, st->root_len);
+  h = mix_str(h, st->hide_modules,
+              st->hide_modules ? strlen(st->hide_modules) : 0);
+  return mix_str(h, st->hide_functions,
+                 st->hide_functions ? strlen(st->hide_functions) : 0);
+}
+
+/* Does the comma list have an item that match() accepts? */
+static int any_item(const char *list, const char *s,
+                    int (*match)(const char *item, size_t n, const char *s))
+{
+  for (const char *p = list; p && *p;) {
+    const char *c = strchr(p, ',');
+    size_t n = c ? (size_t)(c - p) : strlen(p);
+    if (n && match(p, n, s)) return 1;
+    p += n + (c != NULL);
+  }
+  return 0;
+}
+
+static int module_match(const char *item, size_t n, const char *path)
+{
+  if (memchr(item, '/', n)) return strlen(path) == n && !memcmp(item, path, n);
+  const char *base = strrchr(path, '/');
+  base = base ? base + 1 : path;
+  return !strncmp(base, item, n) && (base[n] == '\0' || base[n] == '.');
+}
+
+static int prefix_match(const char *item, size_t n, const char *name)
+{
+  return !strncmp(name, item, n);
+}
+
+int fs_frame_hidden(const fs_style *st, const faststack_frame *f)
+{
+  if (st->hide_modules && f->module &&
+      any_item(st->hide_modules, f->module, module_match))
+    return 1;
+  if (!st->hide_functions || !f->function) return 0;
+  char pruned[4096];
+  fs_name_prune(f->function, pruned, sizeof pruned);
+  return any_item(st->hide_functions, pruned, prefix_match);
 }
 
 typedef struct fmt_ctx {
   fs_out *o;
   const faststack_format_options *opt;
+  const fs_style *st;
   int color;
 } fmt_ctx;
 
@@ -65,10 +191,27 @@ static const char *stale_note(int status)
   }
 }
 
-/* Text of a frame's function, with "??" for unknown. */
-static const char *func_name(const faststack_frame *f)
+/* A frame's function as the style wants it, "??" when unknown. */
+static void func_name(fmt_ctx *c, const faststack_frame *f)
 {
-  return f->function && f->function[0] ? f->function : "??";
+  if (!f->function || !f->function[0]) fs_out_str(c->o, "??");
+  else fs_name_write(c->o, f->function, c->st && c->st->prune);
+}
+
+/* The path as the style wants it: the base name, or relative to the
+ * root when it is under it. */
+static void path(fmt_ctx *c, const char *file)
+{
+  const fs_style *st = c->st;
+  if (st && st->paths == FASTSTACK_PATHS_BASE) {
+    const char *b = strrchr(file, '/');
+    if (b && b[1]) file = b + 1;
+  } else if (st && st->paths == FASTSTACK_PATHS_RELATIVE && st->root &&
+             st->root_len && !strncmp(file, st->root, st->root_len) &&
+             file[st->root_len] == '/' && file[st->root_len + 1]) {
+    file += st->root_len + 1;
+  }
+  fs_out_str(c->o, file);
 }
 
 /* "file:line", or module+0xoffset when there is no file. */
@@ -76,11 +219,11 @@ static void location(fmt_ctx *c, const faststack_frame *f)
 {
   paint(c, C_FILE);
   if (f->file && f->line > 0) {
-    fs_out_str(c->o, f->file);
+    path(c, f->file);
     fs_out_char(c->o, ':');
     fs_out_dec(c->o, f->line);
   } else if (f->module) {
-    fs_out_str(c->o, f->module);
+    path(c, f->module);
     fs_out_str(c->o, "+0x");
     fs_out_hex(c->o, f->module_offset, 1);
   } else {
@@ -137,13 +280,15 @@ static void go_context(fmt_ctx *c, const faststack_source_line *ctx, int n,
 }
 
 /* "function(...)" or "function(...) (inlined)", then "\tfile:line" and,
- * for a physical frame, " +0xoffset". */
+ * for a physical frame, " +0xoffset". A C++ name has its own parameter
+ * list: "f(int) const", never "f(int) const(...)". */
 static void go_frame_head(fmt_ctx *c, const faststack_frame *f)
 {
   paint(c, C_FUNC);
-  fs_out_str(c->o, func_name(f));
+  func_name(c, f);
   paint(c, C_OFF);
-  fs_out_str(c->o, f->inlined ? "(...) (inlined)\n\t" : "(...)\n\t");
+  if (!fs_name_has_params(f->function)) fs_out_str(c->o, "(...)");
+  fs_out_str(c->o, f->inlined ? " (inlined)\n\t" : "\n\t");
   location(c, f);
   if (!f->inlined && f->function && f->function_offset) {
     fs_out_str(c->o, " +0x");
@@ -153,15 +298,17 @@ static void go_frame_head(fmt_ctx *c, const faststack_frame *f)
 }
 
 void fs_format_go_frame(fs_out *o, const faststack_frame *f,
-                        const faststack_source_line *l, int color)
+                        const faststack_source_line *l, const fs_style *st)
 {
-  fmt_ctx c = {o, NULL, color};
+  fmt_ctx c = {o, NULL, st, st ? st->color : 0};
   go_frame_head(&c, f);
   go_source(&c, l);
 }
 
 /* ----------------------------------------------------------- gin style */
 
+/* gin's "file:line (0xpc)" then "\tfunction: source"; an inlined call
+ * says so after its name, as the Go format does. */
 static void gin_frame(fmt_ctx *c, const faststack_frame *f,
                       const faststack_source_line *l)
 {
@@ -170,9 +317,9 @@ static void gin_frame(fmt_ctx *c, const faststack_frame *f,
   fs_out_hex(c->o, f->pc, 1);
   fs_out_str(c->o, ")\n\t");
   paint(c, C_FUNC);
-  fs_out_str(c->o, func_name(f));
+  func_name(c, f);
   paint(c, C_OFF);
-  fs_out_str(c->o, ": ");
+  fs_out_str(c->o, f->inlined ? " (inlined): " : ": ");
   const char *note = l ? stale_note(l->status) : NULL;
   if (l && l->text) {
     const char *t = l->text;
@@ -272,8 +419,7 @@ static void json_frame(fmt_ctx *c, const faststack_frame *f,
   fs_json_str(o, f->build_id);
   json_hex(o, ",\"pc\":", f->pc);
   json_hex(o, ",\"module_offset\":", f->module_offset);
-  fs_out_str(o, ",\"function_offset\":");
-  fs_out_dec(o, (int64_t)f->function_offset);
+  json_hex(o, ",\"function_offset\":", f->function_offset);
   if (l) {
     fs_out_str(o, ",\"source\":");
     fs_json_str(o, l->text);
@@ -352,8 +498,10 @@ FASTSTACK_API size_t faststack_format_frames(
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);
-  fs_format_frames_out(&o, frames, n, lines, elided_pcs, opts,
-                       fs_format_use_color(opts, -1));
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, opts, fs_format_use_color(opts, -1), cwd);
+  fs_format_frames_out(&o, frames, n, lines, elided_pcs, opts, &st);
   return fs_out_finish(&o);
 }
 
@@ -368,7 +516,8 @@ static void json_open(fs_out *o)
 
 void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
                           const faststack_source_line *lines, int elided_pcs,
-                          const faststack_format_options *opts, int color)
+                          const faststack_format_options *opts,
+                          const fs_style *st)
 {
   faststack_format_options defaults;
   if (!opts) {
@@ -376,12 +525,12 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
     opts = &defaults;
   }
   int json = opts->format == FASTSTACK_FORMAT_JSON;
-  fmt_ctx c = {o, opts, json ? 0 : color};
+  fmt_ctx c = {o, opts, st, json ? 0 : st->color};
   if (!frames) n = 0;
   elision e = plan(frames, n, opts->max_frames, elided_pcs);
   if (json) json_open(o);
   else fs_format_header(o, opts, c.color);
-  int pc_index = 0, printed = 0, said_elided = 0;
+  int pc_index = 0, printed = 0, said_elided = 0, hidden = 0;
   int elided = elided_pcs + (e.npcs - e.head - e.tail);
   for (int i = 0; i < n; i++) {
     int keep = pc_index < e.head || pc_index >= e.npcs - e.tail;
@@ -389,17 +538,22 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
       said_elided = 1;
       if (!json) fs_format_elided(o, elided);
     }
-    if (keep) {
-      const faststack_source_line *l = lines ? &lines[i] : NULL;
-      if (json) json_frame(&c, &frames[i], l, !printed);
-      else fs_format_frame(o, &frames[i], l, opts, c.color);
-      printed++;
-    }
     pc_index += !frames[i].inlined;
+    if (!keep) continue;
+    if (fs_frame_hidden(st, &frames[i])) {
+      hidden++;
+      continue;
+    }
+    const faststack_source_line *l = lines ? &lines[i] : NULL;
+    if (json) json_frame(&c, &frames[i], l, !printed);
+    else fs_format_frame(o, &frames[i], l, opts, st);
+    printed++;
   }
   if (json) {
     fs_out_str(o, "],\"elided\":");
     fs_out_dec(o, elided);
+    fs_out_str(o, ",\"hidden\":");
+    fs_out_dec(o, hidden);
     fs_out_str(o, "}\n");
   }
 }
@@ -407,24 +561,24 @@ void fs_format_frames_out(fs_out *o, const faststack_frame *frames, int n,
 void fs_format_header(fs_out *o, const faststack_format_options *opts,
                       int color)
 {
-  fmt_ctx c = {o, opts, color};
+  fmt_ctx c = {o, opts, NULL, color};
   if (opts->format != FASTSTACK_FORMAT_GIN || opts->header) header(&c);
 }
 
 void fs_format_frame(fs_out *o, const faststack_frame *f,
                      const faststack_source_line *l,
-                     const faststack_format_options *opts, int color)
+                     const faststack_format_options *opts, const fs_style *st)
 {
-  fmt_ctx c = {o, opts, color};
+  fmt_ctx c = {o, opts, st, st->color};
   if (opts->format == FASTSTACK_FORMAT_GIN) gin_frame(&c, f, l);
-  else fs_format_go_frame(o, f, l, color);
+  else fs_format_go_frame(o, f, l, st);
 }
 
 void fs_format_context_frame(fs_out *o, const faststack_frame *f,
                              const faststack_source_line *ctx, int nctx,
-                             int color)
+                             const fs_style *st)
 {
-  fmt_ctx c = {o, NULL, color};
+  fmt_ctx c = {o, NULL, st, st->color};
   go_frame_head(&c, f);
   go_context(&c, ctx, nctx, f->line);
 }
@@ -435,9 +589,10 @@ FASTSTACK_API size_t faststack_format_frame_context(
 {
   fs_out o;
   fs_out_init_buf(&o, buf, cap);
-  if (f)
-    fs_format_context_frame(&o, f, ctx, ctx ? nctx : 0,
-                            fs_format_use_color(opts, -1));
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, opts, fs_format_use_color(opts, -1), cwd);
+  if (f) fs_format_context_frame(&o, f, ctx, ctx ? nctx : 0, &st);
   return fs_out_finish(&o);
 }
 

@@ -17,14 +17,17 @@
  * may then mean other code). */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "format/format.h"
 
-#define FS_INLINE_MAX 16   /* frames one PC may expand to */
-#define FS_STR_PER_PC 1024 /* string bytes budgeted per PC */
+#define FS_INLINE_MAX 16 /* frames one PC may expand to */
+#define FS_STR_PER_PC                                                          \
+  4096 /* string bytes budgeted per PC: C++ inline
+                              chains of the standard library take that */
 #define FS_LINE_PER_FRAME 256
 #define FS_CHUNK_SLOTS 2048 /* cached PCs (direct-mapped) */
 #define FS_CHUNK_TEXT 496   /* longest cached text of one PC */
@@ -182,14 +185,17 @@ static uint64_t mix(uint64_t h, uint64_t v)
   return h;
 }
 
-/* Everything besides the PC that decides a PC's text. */
-static uint64_t options_sig(const faststack_format_options *o, int color,
-                            faststack_symbolizer *sym, faststack_sources *src)
+/* Everything besides the PC that decides a PC's text: the format, the
+ * style (colour, names, paths, filters) and where names and lines come
+ * from. */
+static uint64_t options_sig(const faststack_format_options *o,
+                            const fs_style *st, faststack_symbolizer *sym,
+                            faststack_sources *src)
 {
   uint64_t h = 0x51ed270b0a5c3f1dull;
   h = mix(h, (uint64_t)o->format);
   h = mix(h, (uint64_t)(o->source != 0));
-  h = mix(h, (uint64_t)color);
+  h = mix(h, fs_style_hash(st, 0));
   h = mix(h, (uintptr_t)sym);
   h = mix(h, (uintptr_t)src);
   return h | 1; /* never 0 */
@@ -295,6 +301,16 @@ static void mark_repeats(scratch *s, const uintptr_t *pcs, const int *idx,
   }
 }
 
+/* The frames of one PC that the filters let through. */
+static void format_piece(fs_out *po, const scratch *s, const piece *p,
+                         const faststack_source_line *lines,
+                         const faststack_format_options *o, const fs_style *st)
+{
+  for (int k = p->frame0; k < p->frame0 + p->nframes; k++)
+    if (!fs_frame_hidden(st, &s->frames[k]))
+      fs_format_frame(po, &s->frames[k], lines ? &lines[k] : NULL, o, st);
+}
+
 /* Go or gin without context lines: PC by PC through the cache. */
 static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
                         faststack_sources *src, const uintptr_t *pcs, int n,
@@ -305,8 +321,10 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
   fs_elide_plan(n, o->max_frames, &head, &tail);
   int np = head + tail, *idx = s->idx;
   for (int j = 0; j < np; j++) idx[j] = j < head ? j : n - tail + (j - head);
-  int color = fs_format_use_color(o, fd);
-  uint64_t sig = options_sig(o, color, sym, src);
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, o, fs_format_use_color(o, fd), cwd);
+  uint64_t sig = options_sig(o, &st, sym, src);
   long long now = fs_now_ns(CLOCK_MONOTONIC);
   cache_lookup(s, pcs, idx, np, flags, sig, now);
   /* Symbolize and annotate the misses together, so each source file is
@@ -340,18 +358,14 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     fs_out po;
     size_t room = s->nptext > off ? s->nptext - off : 0;
     fs_out_init_buf(&po, room ? s->ptext + off : NULL, room);
-    for (int k = 0; k < p->nframes; k++)
-      fs_format_frame(&po, &s->frames[p->frame0 + k],
-                      lines ? &lines[p->frame0 + k] : NULL, o, color);
+    format_piece(&po, s, p, lines, o, &st);
     size_t need = fs_out_finish(&po);
     if (need + 1 > room) {
       /* Too small: grow and format again. */
       if (grow((void **)&s->ptext, &s->nptext, off + need + 1 + 4096, 1))
         return -1;
       fs_out_init_buf(&po, s->ptext + off, s->nptext - off);
-      for (int k = 0; k < p->nframes; k++)
-        fs_format_frame(&po, &s->frames[p->frame0 + k],
-                        lines ? &lines[p->frame0 + k] : NULL, o, color);
+      format_piece(&po, s, p, lines, o, &st);
       need = fs_out_finish(&po);
     }
     p->off = off;
@@ -359,7 +373,7 @@ static int trace_pieces(fs_out *out, scratch *s, faststack_symbolizer *sym,
     off += need;
   }
   cache_store(pcs, idx, np, flags, sig, now, s, s->ptext);
-  fs_format_header(out, o, color);
+  fs_format_header(out, o, st.color);
   for (int j = 0; j < np; j++) {
     if (j == head && tail > 0 && n - np > 0) fs_format_elided(out, n - np);
     fs_out_mem(out, s->ptext + s->pieces[j].off, s->pieces[j].len);
@@ -387,8 +401,9 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (!s || !sym) return -1;
   faststack_sources *src =
       o->sources ? o->sources : faststack_default_sources();
-  if ((o->format == FASTSTACK_FORMAT_GO || o->format == FASTSTACK_FORMAT_GIN) &&
-      !(o->source && o->context > 0))
+  /* gin shows each frame's own line, never context lines. */
+  if (o->format == FASTSTACK_FORMAT_GIN ||
+      (o->format == FASTSTACK_FORMAT_GO && !(o->source && o->context > 0)))
     return trace_pieces(out, s, sym, src, pcs, n, flags, o, fd);
   int elided = 0;
   int nf = symbolize_all(s, sym, pcs, n, flags, o->max_frames, &elided);
@@ -396,17 +411,20 @@ static int trace_out(fs_out *out, const uintptr_t *pcs, int n, unsigned flags,
   if (o->source && src && o->context <= 0 &&
       faststack_annotate(src, s->frames, nf, s->lines, s->text, s->ntext) == 0)
     lines = s->lines;
-  int color = fs_format_use_color(o, fd);
+  fs_style st;
+  char cwd[FS_CWD_MAX];
+  fs_style_init(&st, o, fs_format_use_color(o, fd), cwd);
   if (o->source && src && o->context > 0 && o->format == FASTSTACK_FORMAT_GO) {
-    fs_format_header(out, o, color);
+    fs_format_header(out, o, st.color);
     for (int i = 0; i < nf; i++) {
+      if (fs_frame_hidden(&st, &s->frames[i])) continue;
       int k = faststack_annotate_context(src, &s->frames[i], o->context, s->ctx,
                                          64, s->text, s->ntext);
-      fs_format_context_frame(out, &s->frames[i], s->ctx, k, color);
+      fs_format_context_frame(out, &s->frames[i], s->ctx, k, &st);
     }
     return 0;
   }
-  fs_format_frames_out(out, s->frames, nf, lines, elided, o, color);
+  fs_format_frames_out(out, s->frames, nf, lines, elided, o, &st);
   return 0;
 }
 
@@ -439,4 +457,32 @@ faststack_print_stack(int fd, int skip, const faststack_format_options *o)
   if (skip < 0) skip = 0;
   int n = faststack_capture(pcs, 512, skip + 1);
   return faststack_write_trace(fd, pcs, n, 0, o);
+}
+
+/* Formatted in memory, then handed to stdio in one fwrite: it lands in
+ * the stream's buffer after whatever the program printed before. */
+FASTSTACK_API __attribute__((noinline)) int
+faststack_fprint_stack(FILE *f, int skip, const faststack_format_options *o)
+{
+  uintptr_t pcs[512];
+  if (!f) return -1;
+  if (skip < 0) skip = 0;
+  int n = faststack_capture(pcs, 512, skip + 1);
+  char small[16384], *buf = small;
+  size_t cap = sizeof small;
+  for (;;) {
+    fs_out out;
+    fs_out_init_buf(&out, buf, cap);
+    int r = trace_out(&out, pcs, n, 0, o, fileno(f));
+    size_t need = fs_out_finish(&out);
+    if (r == 0 && need >= cap && buf == small && (buf = malloc(need + 1))) {
+      cap = need + 1;
+      continue;
+    }
+    if (!buf) buf = small;
+    int ok = r == 0 && fwrite(buf, 1, need < cap ? need : cap - 1, f) ==
+                           (need < cap ? need : cap - 1);
+    if (buf != small) free(buf);
+    return ok ? 0 : -1;
+  }
 }

@@ -120,6 +120,9 @@ static unsigned sink_mode(void)
   return cfg.source ? FS_SINK_SOURCE : 0;
 }
 
+/* The report's colour, decided once per report: the output's. */
+static unsigned report_color;
+
 static void other_threads(fs_out *o)
 {
   fs_slot *slots;
@@ -129,7 +132,7 @@ static void other_threads(fs_out *o)
   }
   int n = fs_threads_collect(&slots);
   if (n < 0) fs_out_str(o, "(other threads not shown: no thread slots)\n");
-  else fs_threads_print(o, slots, n, 0, sink_mode());
+  else fs_threads_print(o, slots, n, 0, sink_mode() | report_color);
   fs_threads_unlock();
 }
 
@@ -140,10 +143,11 @@ static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
   uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
   uintptr_t sp = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] : 0;
   int fault = fs_signal_is_fault(sig, si);
-  fs_out_str(o, "\nfatal signal ");
+  fs_out_str(o, report_color ? "\n\033[1;31mfatal signal " : "\nfatal signal ");
   fs_out_signal(o, sig);
   fs_out_str(o, ": ");
   fs_out_str(o, fs_signal_desc(sig));
+  if (report_color) fs_out_str(o, "\033[0m");
   fs_out_str(o, "\n[signal ");
   fs_out_signal(o, sig);
   fs_out_char(o, ' ');
@@ -171,8 +175,11 @@ static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
                     "pointer, past the end of the thread's stack\n");
   }
   if (sig == SIGABRT && si && si->si_code <= 0 && si->si_pid == getpid())
-    fs_out_str(o, "raised by the process itself: abort(), a failed "
-                  "assertion, or the C library detecting corruption\n");
+    fs_out_str(o, fs_terminate_reported()
+                      ? "raised by std::terminate, after the report above\n"
+                      : "raised by the process itself: abort(), a failed "
+                        "assertion, or the C library detecting "
+                        "corruption\n");
   fs_out_str(o, "pid ");
   fs_out_dec(o, getpid());
   fs_out_str(o, ", ");
@@ -198,7 +205,8 @@ static void report_trace(fs_out *o, int sig, const ucontext_t *uc, int tid)
   int n = uc ? faststack_capture_ucontext(
                    fs_capture_fault_context(uc, &walk_uc), pcs, max)
              : 0;
-  fs_sink_frames(o, pcs, (size_t)n, FASTSTACK_PCS_UCONTEXT, sink_mode());
+  fs_sink_frames(o, pcs, (size_t)n, FASTSTACK_PCS_UCONTEXT,
+                 sink_mode() | report_color);
   if (n == max) fs_out_str(o, "...(the walk stopped at the buffer's end)\n");
 }
 
@@ -206,6 +214,7 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
 {
   const ucontext_t *uc = ucv;
   int fd = fs_output_open();
+  report_color = fs_sink_color(fd);
   fs_out o;
   fs_out_init_fd(&o, fd, crash_stage, sizeof crash_stage);
   report_head(&o, sig, si, uc, tid);
@@ -369,6 +378,7 @@ static void configure(const faststack_crash_options *o)
   if (cfg.watchdog <= 0) cfg.watchdog = 10;
   fs_threads_timeout_ms =
       o && o->thread_timeout_ms > 0 ? o->thread_timeout_ms : 1000;
+  fs_sink_color_setup();
 }
 
 FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
@@ -393,6 +403,7 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   fs_threads_prepare();
   fs_altstack_ensure();
   fs_fault_set_client(FS_FAULT_CRASH, on_fault);
+  fs_terminate_install();
   if (fs_fault_handlers_install() != 0) rc = -1;
   int ds = o && o->dump_signal
                ? (o->dump_signal < 0 ? 0 : o->dump_signal)

@@ -28,6 +28,7 @@ dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
     return -1;
   }
   if (flags & FASTSTACK_DUMP_RAW) mode |= FS_SINK_RAW;
+  mode |= fs_sink_color(fd);
   fs_out o;
   fs_out_init_fd(&o, fd, dump_stage, sizeof dump_stage);
   fs_out_str(&o, "\nthread dump");

@@ -7,6 +7,19 @@
 
 #include "sinks/sinks.h"
 
+int fs_sink_color_env = -1;
+
+void fs_sink_color_setup(void)
+{
+  fs_sink_color_env = fs_color_env();
+}
+
+unsigned fs_sink_color(int fd)
+{
+  int c = fs_sink_color_env >= 0 ? fs_sink_color_env : fs_is_tty(fd);
+  return c ? FS_SINK_COLOR : 0;
+}
+
 /* A table frame as the format stage's frame. */
 static void to_frame(const fs_ctab_frame *t, const faststack_module *m,
                      uintptr_t pc, uintptr_t at, faststack_frame *f)
@@ -27,6 +40,11 @@ static void to_frame(const fs_ctab_frame *t, const faststack_module *m,
 static int table_frames(fs_out *o, uintptr_t pc, uintptr_t at,
                         const faststack_module *m, unsigned mode)
 {
+  /* Pruned names, as the Go format prints them everywhere else. */
+  fs_style st;
+  memset(&st, 0, sizeof st);
+  st.prune = 1;
+  st.color = (mode & FS_SINK_COLOR) != 0;
   fs_ctab_frame fr[8];
   fs_ctab_enter();
   int nf = fs_ctab_lookup(m->start, m->build_id, at - m->bias, fr, 8);
@@ -40,7 +58,7 @@ static int table_frames(fs_out *o, uintptr_t pc, uintptr_t at,
      * for, read now. */
     if (!(mode & FS_SINK_SOURCE)) l.text = fr[k].text;
     else if (fs_source_line_now(f.file, f.line, src, sizeof src)) l.text = src;
-    fs_format_go_frame(o, &f, l.text ? &l : NULL, 0);
+    fs_format_go_frame(o, &f, l.text ? &l : NULL, &st);
   }
   fs_ctab_leave();
   return nf;

@@ -330,7 +330,11 @@ static uint64_t function_for(pctx *c, const char *name, const char *file)
   int64_t ni = st_intern(&c->st, name);
   pb_uint(t, 1, id);
   pb_uint(t, 2, (uint64_t)ni);
-  pb_uint(t, 3, (uint64_t)ni);
+  /* system_name stays empty: pprof takes a name equal to its
+   * system_name for one still to demangle, and its simplifier strips
+   * the template arguments and parameters of a demangled C++ name, so
+   * work<1>(double) and work<2>(double) would both be "work". */
+  pb_uint(t, 3, 0);
   pb_uint(t, 4, (uint64_t)st_intern(&c->st, file));
   pb_bytes(&c->functions, 5, t->p, t->len);
   return id;
@@ -524,9 +528,22 @@ int faststack_write_pprof(int fd, const faststack_stack_table *t,
 
 /* ---- folded ---- */
 
+/* Distinct PC sequences can name the same functions (two return
+ * addresses in one function, a stack interned twice under a race): the
+ * lines are collected, sorted and summed, so each stack is one line. */
+typedef struct fline {
+  char *text;
+  uint64_t count;
+} fline;
+
 typedef struct fctx {
   faststack_symbolizer *sym;
-  FILE *f;
+  FILE *f; /* the current line's text */
+  char *mem;
+  size_t len;
+  fline *lines;
+  size_t n, cap;
+  int failed;
 } fctx;
 
 static void folded_unknown(FILE *f, uintptr_t pc, int exact)
@@ -549,31 +566,74 @@ static void folded_name(FILE *f, const char *s)
     fputc(*s == ';' ? ':' : (*s == '\n' || *s == ' ') ? '_' : *s, f);
 }
 
-static int visit_folded(void *arg, const faststack_stack_entry *e)
+static void folded_stack(FILE *f, faststack_symbolizer *sym,
+                         const faststack_stack_entry *e)
 {
-  fctx *c = arg;
   int first = 1;
   for (int i = e->n - 1; i >= 0; i--) {
     int exact = i == 0 && (e->flags & FASTSTACK_PCS_UCONTEXT) != 0;
     symres r;
-    int n = symbolize(c->sym, e->pcs[i], exact, &r);
+    int n = symbolize(sym, e->pcs[i], exact, &r);
     if (n == 0) {
-      if (!first) fputc(';', c->f);
-      folded_unknown(c->f, e->pcs[i], exact);
+      if (!first) fputc(';', f);
+      folded_unknown(f, e->pcs[i], exact);
       first = 0;
       continue;
     }
     /* Root first: the physical function, then inlined callees inward. */
     for (int k = n - 1; k >= 0; k--) {
-      if (!first) fputc(';', c->f);
-      if (r.f[k].function) folded_name(c->f, r.f[k].function);
-      else folded_unknown(c->f, e->pcs[i], exact);
+      if (!first) fputc(';', f);
+      if (r.f[k].function) folded_name(f, r.f[k].function);
+      else folded_unknown(f, e->pcs[i], exact);
       first = 0;
     }
   }
-  if (first) fputs("[unknown]", c->f);
-  fprintf(c->f, " %llu\n", (unsigned long long)e->count);
-  return ferror(c->f) != 0;
+  if (first) fputs("[unknown]", f);
+}
+
+static int visit_folded(void *arg, const faststack_stack_entry *e)
+{
+  fctx *c = arg;
+  c->mem = NULL;
+  c->len = 0;
+  FILE *f = open_memstream(&c->mem, &c->len);
+  if (!f) return c->failed = 1;
+  folded_stack(f, c->sym, e);
+  int bad = ferror(f);
+  if (fclose(f) != 0 || bad) {
+    free(c->mem);
+    return c->failed = 1;
+  }
+  if (c->n == c->cap) {
+    size_t nc = c->cap ? c->cap * 2 : 256;
+    fline *nl = realloc(c->lines, nc * sizeof *nl);
+    if (!nl) {
+      free(c->mem);
+      return c->failed = 1;
+    }
+    c->lines = nl;
+    c->cap = nc;
+  }
+  c->lines[c->n++] = (fline){c->mem, e->count};
+  return 0;
+}
+
+static int cmp_fline(const void *a, const void *b)
+{
+  return strcmp(((const fline *)a)->text, ((const fline *)b)->text);
+}
+
+/* The sorted lines, equal ones summed, into f. */
+static void folded_emit(FILE *f, fline *l, size_t n)
+{
+  qsort(l, n, sizeof *l, cmp_fline);
+  for (size_t i = 0; i < n;) {
+    uint64_t sum = 0;
+    size_t j = i;
+    for (; j < n && !strcmp(l[j].text, l[i].text); j++) sum += l[j].count;
+    fprintf(f, "%s %llu\n", l[i].text, (unsigned long long)sum);
+    i = j;
+  }
 }
 
 int faststack_write_folded(int fd, const faststack_stack_table *t,
@@ -583,17 +643,21 @@ int faststack_write_folded(int fd, const faststack_stack_table *t,
     errno = EINVAL;
     return -1;
   }
+  fctx c = {.sym = pick_symbolizer(o)};
+  faststack_stack_table_foreach(t, visit_folded, &c);
   char *mem = NULL;
   size_t len = 0;
-  FILE *f = open_memstream(&mem, &len);
-  if (!f) return -1;
-  fctx c = {pick_symbolizer(o), f};
-  faststack_stack_table_foreach(t, visit_folded, &c);
-  uint64_t ov = faststack_stack_table_overflow(t);
-  if (ov) fprintf(f, "[overflow] %llu\n", (unsigned long long)ov);
-  int bad = ferror(f);
-  if (fclose(f) != 0) bad = 1;
-  int rc = bad ? -1 : write_all(fd, mem, len);
+  FILE *f = c.failed ? NULL : open_memstream(&mem, &len);
+  int rc = -1;
+  if (f) {
+    folded_emit(f, c.lines, c.n);
+    uint64_t ov = faststack_stack_table_overflow(t);
+    if (ov) fprintf(f, "[overflow] %llu\n", (unsigned long long)ov);
+    int bad = ferror(f);
+    if (fclose(f) == 0 && !bad) rc = write_all(fd, mem, len);
+  }
+  for (size_t i = 0; i < c.n; i++) free(c.lines[i].text);
+  free(c.lines);
   free(mem);
   return rc;
 }

@@ -6,9 +6,14 @@
  * profiler.c, pprof.c). Private to sinks/: the last stage, nothing uses
  * it but the public API.
  *
+ * C++ exceptions (exceptions.c) keep the trace of each throw, recorded
+ * by the ABI entry points cxxhooks.c interposes; terminate.c reports an
+ * std::terminate.
+ *
  * Files of this folder depend on each other in this order, with no
  * cycle: fault, altstack, output, crashtable -> frames -> threads ->
- * dump -> crash; fault -> recover; stacktable -> pprof -> profiler. */
+ * dump -> crash; fault -> recover; stacktable -> pprof -> profiler;
+ * exceptions -> cxxhooks; exceptions, output -> terminate -> crash. */
 #ifndef FASTSTACK_SINKS_H
 #define FASTSTACK_SINKS_H
 
@@ -103,7 +108,15 @@ int fs_ctab_wait(int timeout_ms);
 enum {
   FS_SINK_RAW = 1,    /* raw lines only (no table) */
   FS_SINK_SOURCE = 2, /* read source lines now (FASTSTACK_CRASH_SOURCE) */
+  FS_SINK_COLOR = 4,  /* ANSI colours (the output is a terminal) */
 };
+/* Colour in reports and dumps: the environment (NO_COLOR, FORCE_COLOR)
+ * is read when the handler is installed (fs_sink_color_setup, not
+ * AS-safe); whether the output is a terminal when a report is written.
+ * fs_sink_color: [AS-safe] FS_SINK_COLOR or 0 for output to fd. */
+extern int fs_sink_color_env;
+void fs_sink_color_setup(void);
+unsigned fs_sink_color(int fd);
 /* [AS-safe] Writes pcs[0..n) as frames: Go style (fs_format_go_frame)
  * where the table knows the PC, the raw line otherwise; elides the middle
  * of long traces like every other format. */
@@ -168,5 +181,81 @@ void fs_threads_note_waiting(const void *uc, int sig);
  * stack to the output; raw and source as for fs_sink_frames. 0 or -1
  * (errno EINVAL for a fault signal or one faststack uses). Not AS-safe. */
 int fs_dump_signal_set(int sig, unsigned mode);
+
+/* ----------------------------------------------------------- exceptions.c
+ * The trace of every C++ throw (libstdc++'s ABI on x86-64), kept in a
+ * table keyed by the thrown object's address until the object is
+ * destroyed. Nothing here links against libstdc++: its functions are
+ * looked up with dlsym when the process has it. */
+
+/* The functions of the C++ runtime the interposers pass each call on
+ * to. */
+typedef void (*fs_cxa_throw_fn)(void *obj, void *type, void (*dest)(void *));
+typedef void (*fs_cxa_rethrow_fn)(void);
+typedef void (*fs_rethrow_ptr_fn)(void *ep);
+typedef struct fs_cxx_next {
+  fs_cxa_throw_fn cxa_throw;
+  fs_cxa_rethrow_fn cxa_rethrow;
+  fs_rethrow_ptr_fn rethrow_exception;
+} fs_cxx_next;
+
+/* The next definitions of the interposed functions (the C++ runtime's,
+ * or another interposer's such as a sanitizer's), looked up once; a
+ * member is NULL when there is none. Not AS-safe. */
+const fs_cxx_next *fs_cxx_next_fns(void);
+/* Called by the __cxa_throw interposer before passing the throw on:
+ * records the throw's trace (skip: frames between the thrower and this
+ * call) and returns the destructor to pass on — a wrapper that frees the
+ * record, or dest itself when nothing was recorded. */
+void (*fs_exc_on_throw(void *obj, void (*dest)(void *), int skip))(void *);
+/* Called before a rethrow of the exception being handled (NULL obj) or of
+ * obj (std::rethrow_exception): records this site only when the object
+ * has no trace yet (it was never thrown, as with std::make_exception_ptr);
+ * a rethrow keeps the original site. */
+void fs_exc_on_rethrow(void *obj, int skip);
+
+/* The exception being handled on this thread (the innermost active
+ * catch, what std::current_exception would return): its object and
+ * std::type_info, 1; 0 when there is none or it is not a C++ exception
+ * of libstdc++. */
+int fs_exc_current(void **obj, const void **type);
+/* The recorded trace of obj into pcs[0..max): the count (0: none), and
+ * the throwing thread's id in *tid. */
+int fs_exc_trace(const void *obj, uintptr_t *pcs, int max, int *tid);
+/* Writes "<type>" and, when the type derives from std::exception,
+ * ": <what()>"; json: as two JSON members "exception" and "what". */
+void fs_exc_describe(fs_out *o, void *obj, const void *type, int json);
+/* Writes the recorded trace of obj in opts' format (JSON: the trace
+ * object), with its header line ("thrown in thread T:" unless
+ * opts->header says otherwise). */
+void fs_exc_write_trace(fs_out *o, const void *obj,
+                        const faststack_format_options *opts);
+/* Records live now (for tests: each exception destroyed frees its
+ * own). */
+long fs_exc_live_records(void);
+/* Bytes one record of n PCs takes (for the benchmark's report). */
+size_t fs_exc_record_bytes(int n);
+/* Is exception support on? 1: FASTSTACK_EXCEPTIONS is not 0 and the C++
+ * runtime is libstdc++, its layout checked (once, at the first call that
+ * finds it loaded); 0: off; -1: no libstdc++ loaded yet (asked again
+ * later: a C program may load it). */
+int fs_exc_enabled(void);
+/* A symbol of the C++ runtime (libstdc++.so.6 when loaded, else the
+ * process's global scope), or NULL. */
+void *fs_cxx_sym(const char *name);
+
+/* ------------------------------------------------------------ terminate.c
+ * Installs the std::terminate handler that reports the uncaught
+ * exception (type, what(), its throw site) or the other reason, then ends
+ * the process as libstdc++ would (abort). Does nothing in a process
+ * without libstdc++ (a later first throw tries again) or with
+ * FASTSTACK_EXCEPTIONS=0. Not AS-safe. */
+void fs_terminate_install(void);
+/* Installs it now if it was wanted before libstdc++ was loaded (the
+ * __cxa_throw interposer calls this; cheap once installed). */
+void fs_terminate_retry(void);
+/* [AS-safe] Is a std::terminate report being written (the abort that
+ * follows is its end, not a new crash)? */
+int fs_terminate_reported(void);
 
 #endif /* FASTSTACK_SINKS_H */

@@ -517,7 +517,9 @@ typedef struct fs_file {
 
 typedef struct fs_func {
   const char *name, *linkage;
-  int32_t parent; /* enclosing function, -1 for a subprogram */
+  uint64_t name_off; /* the DIE naming it, when it has no linkage name and
+                        the name looks like C++ (qualify()); else 0 */
+  int32_t parent;    /* enclosing function, -1 for a subprogram */
   uint32_t call_file, call_line, call_col;
   uint8_t inlined;
   uint64_t entry; /* low pc of the physical function */
@@ -1419,6 +1421,18 @@ static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi)
   o->ranges[o->nr++] = (fs_frange){lo, hi, 0, o->cur_func, o->cur_depth};
 }
 
+/* Does a name without a linkage name look like a C++ member or template
+ * instance, which only its enclosing DIEs can qualify? C names never
+ * do: no '<', and "operator" only as part of a longer identifier. */
+static int cxx_looking(const char *n)
+{
+  if (strchr(n, '<') || n[0] == '~') return 1;
+  if (strncmp(n, "operator", 8)) return 0;
+  char c = n[8];
+  return !((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c >= '0' && c <= '9') || c == '_');
+}
+
 /* The unit of file s (the main file, or its supplementary file when sup)
  * holding offset off, into *u; 0 when none does. */
 static int unit_holding(const fs_dwarf *d, int sup, uint64_t off, fs_unit *u)
@@ -1477,15 +1491,21 @@ static void hops_free(ft_out *o)
  * and ref_sup) up to a fixed depth so cycles terminate. */
 static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
                       const fs_die *die0, const char **name,
-                      const char **linkage)
+                      const char **linkage, uint64_t *name_off)
 {
   const fs_dwarf_sections *s = o->s;
   fs_die hopped; /* the DIEs the references lead to */
   const fs_die *die = die0;
   const fs_unit *u = u0;
   *name = *linkage = NULL;
+  uint64_t named_at = 0;
   for (int hop = 0; hop < 8; hop++) {
-    if (!*name) *name = val_str(s, u, die_val(die, S_name));
+    /* Where the name was found, when that is a DIE of the unit being
+     * decoded in the main file (its scopes qualify a C++ name at lookup;
+     * a split unit's or another unit's DIEs are not walked for them). */
+    if (!*name && (*name = val_str(s, u, die_val(die, S_name))))
+      named_at =
+          s == &d->s && o->s == &d->s && u->off == u0->off ? die->off : 0;
     if (!*linkage) *linkage = val_str(s, u, die_val(die, S_linkage));
     if (*name && *linkage) break;
     const fs_attrval *ref = die_val(die, S_origin);
@@ -1516,6 +1536,8 @@ static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
       break;
     die = &hopped;
   }
+  if (name_off)
+    *name_off = !*linkage && *name && cxx_looking(*name) ? named_at : 0;
 }
 
 /* Records a subprogram or inlined call. An abstract instance root
@@ -1539,7 +1561,7 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   fs_func *f = &o->funcs[o->n++];
   memset(f, 0, sizeof *f);
   (void)t;
-  die_names(d, o, u, die, &f->name, &f->linkage);
+  die_names(d, o, u, die, &f->name, &f->linkage, &f->name_off);
   f->parent = parent;
   f->inlined = die->ab->tag == T_inlined_subroutine;
   f->call_file = (uint32_t)die_val(die, S_call_file)->u;
@@ -1572,11 +1594,11 @@ static int tag_is_type(uint32_t tag)
 /* The DIE after the subtree of the DIE whose values start at vals, by
  * its DW_AT_sibling; NULL when it has none or it does not point forward
  * inside the unit (then the walk goes through the children). */
-static const uint8_t *sibling_of(const ft_out *o, const fs_unit *u,
+static const uint8_t *sibling_of(const fs_dwarf_sections *s, const fs_unit *u,
                                  const fs_abbrev *ab, const uint8_t *vals)
 {
   if (ab->sib_off < 0) return NULL;
-  fs_rd r = {vals, o->s->info.p + u->end, 0};
+  fs_rd r = {vals, s->info.p + u->end, 0};
   rd_skip(&r, (uint64_t)ab->sib_off);
   int n = ab->sib_form == F_ref1   ? 1
           : ab->sib_form == F_ref2 ? 2
@@ -1584,7 +1606,7 @@ static const uint8_t *sibling_of(const ft_out *o, const fs_unit *u,
                                    : 8;
   uint64_t off = rd_uN(&r, n);
   if (r.bad || off > u->end - u->off) return NULL;
-  const uint8_t *to = o->s->info.p + u->off + off;
+  const uint8_t *to = s->info.p + u->off + off;
   /* A subtree ends with a null entry: a sibling not right after one is
    * corrupt, and the walk goes through the children instead. */
   return to > vals && to[-1] == 0 ? to : NULL;
@@ -1634,7 +1656,7 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     } else {
       const uint8_t *vals = r.p;
       if (ab->children && (tag_is_type(tag) || ab->has_inline)) {
-        const uint8_t *next = sibling_of(o, u, ab, vals);
+        const uint8_t *next = sibling_of(o->s, u, ab, vals);
         if (next) {
           r.p = next;
           continue; /* the subtree's closing null entry is skipped too */
@@ -1981,8 +2003,95 @@ static void set_file(const fs_unit *u, const fs_decoded *x, uint32_t fi,
   }
 }
 
-static int fill(const fs_unit *u, const fs_decoded *x, uint64_t addr,
-                fs_dwarf_frame *frames, int max)
+/* The DIEs enclosing the one at target in unit u, outermost first, into
+ * anc[0..max): their count, or -1 when target is not found. Subtrees
+ * that end before target are jumped over by their DW_AT_sibling. */
+static int ancestors(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
+                     uint64_t target, uint64_t *anc, int max)
+{
+  enum { MAXD = 64 };
+  uint64_t stack[MAXD];
+  int depth = 0;
+  fs_rd r;
+  rd_init(&r, d->s.info, u->die_off, u->end - u->die_off);
+  while (r.p < r.end && !r.bad) {
+    uint64_t off = (uint64_t)(r.p - d->s.info.p);
+    uint64_t code = rd_uleb(&r);
+    if (code == 0) {
+      if (depth > 0) depth--;
+      continue;
+    }
+    const fs_abbrev *ab = abbrev_find(t, code);
+    if (!ab || off > target) return -1;
+    if (off == target) {
+      int n = depth < max ? depth : max;
+      memcpy(anc, stack + (depth - n), (size_t)n * sizeof *anc);
+      return n;
+    }
+    const uint8_t *vals = r.p;
+    if (ab->children) {
+      const uint8_t *next = sibling_of(&d->s, u, ab, vals);
+      if (next && (uint64_t)(next - d->s.info.p) <= target) {
+        r.p = next;
+        continue;
+      }
+    }
+    skip_die(&d->s, u, t, &r, ab);
+    if (ab->children) {
+      if (depth >= MAXD) return -1;
+      stack[depth++] = off;
+    }
+  }
+  return -1;
+}
+
+/* Qualifies a frame named by the DIE at name_off (see fs_dwarf_frame):
+ * the classes and namespaces around it up to the enclosing function,
+ * whose linkage name says the rest. Only for names without a linkage
+ * name that look like C++: a walk of the unit's tree. */
+static void qualify(const fs_dwarf *d, const fs_unit *u, uint64_t name_off,
+                    fs_dwarf_frame *f)
+{
+  fs_abbrevs t = {0};
+  uint64_t anc[16];
+  if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return;
+  abbrevs_plan(&t, u->addr_size, u->offsz, u->version);
+  int n = ancestors(d, u, &t, name_off, anc, 16);
+  const char *scope[6];
+  int ns = 0;
+  for (int i = n - 1; i >= 0 && ns < 6; i--) { /* innermost first */
+    fs_rd r;
+    fs_die die;
+    rd_init(&r, d->s.info, anc[i], u->end - anc[i]);
+    if (read_die(&d->s, u, &t, &r, &die) != 0) break;
+    uint32_t tag = die.ab->tag;
+    if (tag == T_subprogram) {
+      const char *nm, *lk;
+      ft_out o; /* die_names' context: this unit, its hops */
+      memset(&o, 0, sizeof o);
+      o.s = &d->s;
+      o.unit_abbrevs = &t;
+      die_names(d, &o, u, &die, &nm, &lk, NULL);
+      hops_free(&o);
+      if (lk) f->scope_linkage = lk;
+      else if (nm) scope[ns++] = nm;
+      if (lk) break;
+    } else if (tag == 0x02 || tag == 0x13 || tag == 0x17 || tag == 0x39) {
+      /* class, structure, union, namespace */
+      const char *nm = val_str(&d->s, u, die_val(&die, S_name));
+      if (!nm && tag == 0x39) nm = "(anonymous namespace)";
+      scope[ns++] = nm;
+    } else if (tag != 0x0b) { /* lexical blocks are no scope */
+      break;
+    }
+  }
+  for (int i = 0; i < ns; i++) f->scope[i] = scope[ns - 1 - i];
+  f->nscope = ns;
+  abbrevs_free(&t);
+}
+
+static int fill(const fs_dwarf *d, const fs_unit *u, const fs_decoded *x,
+                uint64_t addr, fs_dwarf_frame *frames, int max)
 {
   const fs_row *row = find_row(x, addr);
   long fi = find_func(x, addr);
@@ -2001,6 +2110,7 @@ static int fill(const fs_unit *u, const fs_decoded *x, uint64_t addr,
     const fs_func *fn = &x->funcs[fi];
     f->name = fn->name;
     f->linkage_name = fn->linkage;
+    if (fn->name_off) qualify(d, u, fn->name_off, f);
     f->func_low_pc = fn->entry;
     f->inlined = fn->inlined;
     if (!fn->inlined || fn->parent < 0) {
@@ -2023,7 +2133,7 @@ int fs_dwarf_lookup(fs_dwarf *d, uint64_t addr, fs_dwarf_frame *frames, int max)
   pthread_mutex_lock(&d->mu);
   int n = 0;
   fs_decoded *x = cu_decoded(d, (size_t)ci);
-  if (x) n = fill(&d->cus[ci].u, x, addr, frames, max);
+  if (x) n = fill(d, &d->cus[ci].u, x, addr, frames, max);
   pthread_mutex_unlock(&d->mu);
   return n;
 }

@@ -48,6 +48,15 @@ typedef struct fs_dwarf_frame {
   int inlined;          /* 1: inlined call; caller is the next frame */
   uint64_t func_low_pc; /* entry of the physical function; 0 unknown */
   const uint8_t *md5;   /* DWARF 5 MD5 of the file (16 bytes) or NULL */
+  /* A C++ name recorded without a linkage name (an inlined lambda's
+   * "operator()", a template instance's "for_each<...>") is qualified by
+   * the DIEs around it: scope_linkage is the enclosing function's
+   * linkage name (NULL: none), then scope[0..nscope) the classes and
+   * namespaces inside it, outermost first; NULL stands for a class
+   * without a name (a lambda's closure). */
+  const char *scope_linkage;
+  const char *scope[6];
+  int nscope;
 } fs_dwarf_frame;
 
 /* Indexes the compile units. Returns NULL when memory runs out or there

@@ -83,6 +83,48 @@ const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name)
   return w_function(s, w, name, name);
 }
 
+size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
+{
+  if (!mangled || !buf || cap == 0) return 0;
+  strw w = {buf, cap, 0, 0, 0};
+  int opts = DMGL_PARAMS | DMGL_ANSI | (types ? DMGL_TYPES : 0);
+  if (!cplus_demangle_v3_callback(mangled, opts, demangle_cb, &w) ||
+      !w_end(&w, 0)) {
+    buf[0] = '\0';
+    return 0;
+  }
+  return w.len - 1;
+}
+
+/* A name without a linkage name, qualified by the DWARF scopes around
+ * it: "outer::run(unsigned long)::{lambda…}::operator()" — the enclosing
+ * function demangled, then the classes (a closure has no name: a
+ * lambda's, when the name is its call operator) and the name. */
+static const char *w_qualified(faststack_symbolizer *s, strw *w,
+                               const fs_dwarf_frame *d)
+{
+  size_t mark = w->len;
+  w_begin(w);
+  if (d->scope_linkage) {
+    if (s->opts.no_demangle ||
+        !cplus_demangle_v3_callback(d->scope_linkage, DMGL_PARAMS | DMGL_ANSI,
+                                    demangle_cb, w))
+      w_add(w, d->scope_linkage, strlen(d->scope_linkage));
+    w_add(w, "::", 2);
+  }
+  int lambda = !strncmp(d->name, "operator()", 10);
+  for (int i = 0; i < d->nscope; i++) {
+    const char *c = d->scope[i] ? d->scope[i]
+                    : lambda    ? "{lambda\xe2\x80\xa6}"
+                                : "{unnamed type}";
+    w_add(w, c, strlen(c));
+    w_add(w, "::", 2);
+  }
+  w_add(w, d->name, strlen(d->name));
+  const char *r = w_end(w, mark);
+  return r ? r : w_str(w, d->name);
+}
+
 /* comp_dir + dir + file, each absolute part restarting the path. */
 static const char *w_path(strw *w, const char *comp_dir, const char *dir,
                           const char *file)
@@ -172,7 +214,9 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
       if (!name && !linkage) o->source = symsrc;
       linkage = name = sym->name;
     }
-    o->function = w_function(s, w, linkage, name);
+    if (!linkage && name && (d->scope_linkage || d->nscope))
+      o->function = w_qualified(s, w, d);
+    else o->function = w_function(s, w, linkage, name);
     o->file = w_path(w, d->comp_dir, d->dir, d->file);
     o->line = d->line;
     o->column = d->column;

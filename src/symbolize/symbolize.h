@@ -14,6 +14,12 @@
  * address, living as long as s; their count (0: none). Not AS-safe. */
 size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out);
 
+/* A C++ name demangled into buf[0..cap), NUL-terminated, the way frames
+ * show it (parameters included); with types != 0 a mangled type as well
+ * (what std::type_info::name() holds: "St13runtime_error"). Returns the
+ * length, or 0 (buf "") when the name is not mangled or does not fit.
+ * Allocates nothing. Not AS-safe. */
+size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap);
 /* debuginfod (debuginfod.c): is the client library loadable and
  * DEBUGINFOD_URLS set? */
 int fs_debuginfod_available(void);

@@ -337,6 +337,15 @@ def classify(w, g):
     # addr2line say unknown.
     if g == [("??", "??", "0")] and len(w) == 1 and w[0][2] == "0":
         return "unsized-symbol"
+    # A C++ name the DWARF records without a linkage name (g++'s inlined
+    # lambda "operator()", a template instance "__invoke_impl<...>"):
+    # llvm-symbolizer prints it bare, the tool qualifies it by its DWARF
+    # scopes ("cpp_drive::{lambda…}::operator()", "std::__invoke_impl<...>").
+    if len(w) == len(g) and w != g and all(
+            wf[1:] == gf[1:] and (wf[0] == gf[0] or
+                                  gf[0].endswith("::" + wf[0]))
+            for wf, gf in zip(w, g)):
+        return "scope-qualified"
     return None
 
 def compare(tool, oracle_bin, test_bin, addrs, examples, label, classes):

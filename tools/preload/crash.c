@@ -9,7 +9,14 @@
  * FASTSTACK_CRASH_SOURCE, FASTSTACK_CRASH_WATCHDOG). It wraps
  * pthread_create so every new thread gets an alternate signal stack (a
  * stack overflow is reported in any thread), and dlopen so the lookup
- * table covers libraries loaded later. */
+ * table covers libraries loaded later.
+ *
+ * Its copy of the library also interposes the C++ runtime's throw entry
+ * points (src/sinks/cxxhooks.c: the preload comes before the program's
+ * libraries), so every C++ throw records its site, and the crash
+ * handler's install sets the std::terminate handler that reports an
+ * uncaught exception's type, what() and throw site (FASTSTACK_EXCEPTIONS=0
+ * turns both off). */
 #define _GNU_SOURCE 1
 #include "faststack.h"
 

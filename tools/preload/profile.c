@@ -7,7 +7,9 @@
  *                                 number) write the profile so far, and keep
  *                                 profiling
  * The profile is written when the program exits normally (exit or return
- * from main). A forked child profiles itself into PATH.PID; a program that
+ * from main), and when SIGTERM or SIGINT ends it (unless the program
+ * handles those itself): the handler only wakes a thread, which writes
+ * the profile and then ends the process by the same signal. A forked child profiles itself into PATH.PID; a program that
  * execs replaces the image, so the exec'd program (same pid, same
  * environment) profiles into PATH and the pre-exec samples are dropped. */
 #define _GNU_SOURCE 1
@@ -59,6 +61,9 @@ pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
   return rc;
 }
 
+static int start_writer(void);
+static int snap_pipe[2] = {-1, -1};
+
 static void child_after_fork(void)
 {
   if (!active) return;
@@ -66,6 +71,14 @@ static void child_after_fork(void)
   size_t len = strlen(out_path);
   snprintf(out_path + len, sizeof out_path - len, ".%d", (int)getpid());
   faststack_profiler_start(hz);
+  /* The writer thread stayed in the parent, and the pipe is shared with
+   * it: the child's signals must wake a writer of its own. */
+  if (snap_pipe[0] >= 0) {
+    close(snap_pipe[0]);
+    close(snap_pipe[1]);
+    snap_pipe[0] = snap_pipe[1] = -1;
+    start_writer();
+  }
 }
 
 /* Writes the profile so far: to PATH.tmp, then renamed over PATH, so a
@@ -81,9 +94,9 @@ static void write_snapshot(void)
     fprintf(stderr, "faststack profile: cannot write %s\n", out_path);
 }
 
-/* On the snapshot signal the handler only writes a byte to a pipe (that is
- * async-signal-safe); this thread does the writing. */
-static int snap_pipe[2] = {-1, -1};
+/* On the snapshot signal, SIGTERM and SIGINT the handler only writes a
+ * byte to a pipe (that is async-signal-safe); this thread does the
+ * writing. */
 
 static void on_snapshot_signal(int sig)
 {
@@ -95,6 +108,32 @@ static void on_snapshot_signal(int sig)
   errno = e;
 }
 
+static void on_end_signal(int sig)
+{
+  int e = errno;
+  char c = sig == SIGTERM ? 't' : 'i';
+  if (write(snap_pipe[1], &c, 1) < 0) {
+    /* full: the writer is busy; it reads this byte after */
+  }
+  errno = e;
+}
+
+/* The profile, then the death the signal would have brought. */
+static void end_by(int sig)
+{
+  if (active) {
+    faststack_profiler_stop();
+    active = 0;
+    write_snapshot();
+  }
+  signal(sig, SIG_DFL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  kill(getpid(), sig);
+}
+
 static void *snapshot_thread(void *arg)
 {
   (void)arg;
@@ -103,7 +142,42 @@ static void *snapshot_thread(void *arg)
     ssize_t n = read(snap_pipe[0], &c, 1);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return NULL;
-    if (active) write_snapshot();
+    if (c == 't' || c == 'i') end_by(c == 't' ? SIGTERM : SIGINT);
+    else if (active) write_snapshot();
+  }
+}
+
+static int start_writer(void)
+{
+  if (snap_pipe[0] >= 0) return 0;
+  if (pipe2(snap_pipe, O_CLOEXEC | O_NONBLOCK) != 0) return -1;
+  /* The reader blocks; only the writer end stays non-blocking. */
+  fcntl(snap_pipe[0], F_SETFL, 0);
+  create_fn real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
+  pthread_t t;
+  if (!real || real(&t, NULL, snapshot_thread, NULL) != 0) return -1;
+  pthread_detach(t);
+  return 0;
+}
+
+/* SIGTERM and SIGINT, when the program left them to their default
+ * action (it may still install its own handlers later, and then owns
+ * them). */
+static void catch_end_signals(void)
+{
+  static const int sigs[] = {SIGTERM, SIGINT};
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++) {
+    struct sigaction old;
+    if (sigaction(sigs[i], NULL, &old) != 0 || old.sa_handler != SIG_DFL ||
+        (old.sa_flags & SA_SIGINFO))
+      continue;
+    if (start_writer() != 0) return;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_end_signal;
+    sa.sa_flags = SA_RESTART;
+    sigemptyset(&sa.sa_mask);
+    sigaction(sigs[i], &sa, NULL);
   }
 }
 
@@ -127,18 +201,11 @@ static int signal_number(const char *s)
 static void start_snapshots(const char *spec)
 {
   int sig = signal_number(spec);
-  if (!sig || pipe2(snap_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+  if (!sig || start_writer() != 0) {
     fprintf(stderr, "faststack profile: FASTSTACK_PROFILE_SIGNAL=%s ignored\n",
             spec);
     return;
   }
-  /* The reader blocks; only the writer end stays non-blocking. */
-  fcntl(snap_pipe[0], F_SETFL, 0);
-  static create_fn real;
-  real = (create_fn)dlsym(RTLD_NEXT, "pthread_create");
-  pthread_t t;
-  if (!real || real(&t, NULL, snapshot_thread, NULL) != 0) return;
-  pthread_detach(t);
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
   sa.sa_handler = on_snapshot_signal;
@@ -159,6 +226,7 @@ __attribute__((constructor)) static void profile_init(void)
   if (faststack_profiler_start(hz) == 0) active = 1;
   const char *sig = getenv("FASTSTACK_PROFILE_SIGNAL");
   if (active && sig && *sig) start_snapshots(sig);
+  if (active) catch_end_signals();
 }
 
 __attribute__((destructor)) static void profile_fini(void)

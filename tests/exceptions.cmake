@@ -1,0 +1,69 @@
+# C++ exceptions (src/sinks/exceptions.c, cxxhooks.c, terminate.c). The
+# C++ programs are built with each C++ compiler found (g++, clang++: both
+# use libstdc++'s runtime), outside CMake's languages like the DWARF
+# fixtures: the project stays C. exc_driver.py runs them and checks the
+# recorded throw sites against the THROW:/SITE: markers in the sources;
+# a compiler that is missing makes its test skip (exit 77).
+separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_STATIC_LINK_LIBS}")
+set(FS_EXC_OPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
+find_package(Python3 COMPONENTS Interpreter)
+foreach(cxx g++ clang++)
+  string(REPLACE "+" "p" tag ${cxx})
+  find_program(FS_EXC_${tag} ${cxx})
+  set(dir ${CMAKE_CURRENT_BINARY_DIR}/exc_${tag})
+  set(cases ${dir}/exc_cases)
+  set(plain ${dir}/exc_plain)
+  set(lib ${dir}/libexc_lib.so)
+  # Not in the sanitizer build: its runtime intercepts __cxa_throw itself
+  # and ends an aborting process with its own exit code (the tests would
+  # skip there anyway: no-asan).
+  if(FS_EXC_${tag} AND NOT FASTSTACK_SANITIZE)
+    add_custom_command(OUTPUT ${lib}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -fPIC -shared
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_lib.cpp -o ${lib}
+      DEPENDS exc_lib.cpp VERBATIM)
+    add_custom_command(OUTPUT ${cases}
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_cases.cpp -o ${cases}
+              $<TARGET_FILE:faststack_static> ${lib} -Wl,-rpath,${dir}
+              ${FS_EXC_LIBS}
+      DEPENDS exc_cases.cpp ${lib} faststack_static
+              ${PROJECT_SOURCE_DIR}/include/faststack.h VERBATIM)
+    add_custom_command(OUTPUT ${plain}
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -pthread
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_plain.cpp -o ${plain}
+      DEPENDS exc_plain.cpp VERBATIM)
+    add_custom_command(OUTPUT ${dir}/exc_static
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -static-libstdc++
+              -I${PROJECT_SOURCE_DIR}/include
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_static.cpp -o ${dir}/exc_static
+              $<TARGET_FILE:faststack_static> ${FS_EXC_LIBS}
+      DEPENDS exc_static.cpp faststack_static VERBATIM)
+    add_custom_command(OUTPUT ${dir}/exc_nothrow_shared
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
+              -o ${dir}/exc_nothrow_shared $<TARGET_FILE:faststack>
+              -Wl,-rpath,$<TARGET_FILE_DIR:faststack>
+      DEPENDS exc_nothrow.cpp faststack VERBATIM)
+    add_custom_command(OUTPUT ${dir}/exc_nothrow_static
+      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+              -Wl,--undefined=__cxa_throw
+              ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
+              -o ${dir}/exc_nothrow_static $<TARGET_FILE:faststack_static>
+              ${FS_EXC_LIBS}
+      DEPENDS exc_nothrow.cpp faststack_static VERBATIM)
+    add_custom_target(exc_programs_${tag} ALL
+      DEPENDS ${cases} ${plain} ${dir}/exc_static ${dir}/exc_nothrow_shared
+              ${dir}/exc_nothrow_static)
+  endif()
+  if(Python3_FOUND AND TARGET faststack_cli)
+    add_test(NAME exceptions_${tag}
+      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/exc_driver.py
+              --cases ${cases} --plain ${plain}
+              --faststack $<TARGET_FILE:faststack_cli>
+              --src ${CMAKE_CURRENT_SOURCE_DIR})
+    set_tests_properties(exceptions_${tag} PROPERTIES TIMEOUT 120
+                         SKIP_RETURN_CODE 77 LABELS "exceptions;no-asan")
+  endif()
+endforeach()
