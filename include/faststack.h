@@ -13,10 +13,13 @@
  *
  * Conventions used throughout:
  *   - Every exported name starts with faststack_ or FASTSTACK_.
- *   - Functions marked [AS-safe] are async-signal-safe: they may be called
- *     from a signal handler, including one for a crash. They never call
+ *   - Each function's comment begins with [AS-safe] or [not AS-safe].
+ *     [AS-safe] functions are async-signal-safe: they may be called from
+ *     a signal handler, including one for a crash. They never call
  *     malloc, stdio or dl_iterate_phdr, and take no lock a signal could
- *     interrupt. Functions not so marked must not be called from a handler.
+ *     interrupt. [not AS-safe] functions must not be called from a
+ *     handler. (scripts/as_tags.py, run by the test suite, checks that
+ *     every function has exactly one tag.)
  *   - Output buffers are owned by the caller, with an explicit capacity.
  *   - Bad arguments (NULL pointers, negative counts) make a function return
  *     0 or a negative error; they never crash.
@@ -76,8 +79,13 @@ FASTSTACK_API unsigned faststack_version_number(void);
  * The walk validates every frame (inside this thread's stack, aligned,
  * strictly moving up, return address inside a loaded object) and ends at
  * the first frame that fails; it never faults, even on a smashed stack.
- * The strategy (frame pointers or DWARF CFI) is chosen per frame; see
- * docs/ARCHITECTURE.md. */
+ * A stack is the thread's own (cached per thread), its alternate signal
+ * stack, or another mapping that is one: the main thread's "[stack]", or
+ * anonymous memory right above a PROT_NONE guard page (thread stacks,
+ * guarded fiber stacks). A stack pointer anywhere else (the heap, a
+ * smashed register, a fiber stack from malloc) is not walked: frames may
+ * be missing, never made up. The strategy (frame pointers or DWARF CFI)
+ * is chosen per frame; see docs/ARCHITECTURE.md. */
 FASTSTACK_API int faststack_capture(uintptr_t *pcs, int max, int skip);
 
 /* [AS-safe] Like faststack_capture, but starting from the registers saved
@@ -100,9 +108,11 @@ FASTSTACK_API int faststack_capture_ucontext(const void *ucontext,
 typedef struct faststack_module {
   /* The object's file path. For the executable, the resolved path of
    * /proc/self/exe; for the vDSO, "linux-vdso.so.1"; "" if not known.
-   * Lifetime: from faststack_module_find, valid until the object is
-   * dlclose'd; from faststack_modules_list, valid until the next call of
-   * faststack_modules_list or faststack_modules_refresh in any thread. */
+   * Lifetime: from faststack_modules_list, the life of the process (each
+   * distinct path is kept once, so memory grows only with the number of
+   * different objects ever loaded); from faststack_module_find, the same
+   * for an object listed by the last refresh, otherwise the loader's own
+   * string, valid until the object is dlclose'd. */
   const char *path;
   /* Load bias: the module-relative address (ELF virtual address, what
    * addr2line expects) of a PC is pc - bias. 0 for non-PIE executables. */
@@ -118,19 +128,23 @@ typedef struct faststack_module {
 /* [AS-safe] Finds the loaded object that contains pc and fills *out.
  * Returns 1 when found, 0 when pc is in no loaded object (or out is NULL).
  * Uses glibc's _dl_find_object (lock-free) and reads the build-id from the
- * object's mapped program headers; correct across dlopen and dlclose. */
+ * module snapshot or the object's mapped program headers. Safe while
+ * other threads dlopen and dlclose: the mapped headers are read with
+ * fault-safe copies, and an object unloaded while it is looked at is not
+ * found (0), never reported with another object's data. */
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out);
 
-/* Lists the loaded objects into out[0..max), in load order, and returns
- * how many objects are loaded (which may exceed max; call again with a
- * larger array). Refreshes the module snapshot first when objects were
- * loaded or unloaded since the last refresh. Not AS-safe. */
+/* [not AS-safe] Lists the loaded objects into out[0..max), in load
+ * order, and returns how many objects are loaded (which may exceed max;
+ * call again with a larger array). Refreshes the module snapshot first
+ * when objects were loaded or unloaded since the last refresh. */
 FASTSTACK_API int faststack_modules_list(faststack_module *out, int max);
 
-/* Rebuilds the module snapshot if any object was loaded or unloaded since
- * the last refresh (cheap otherwise). Returns the number of objects, or -1
- * when memory ran out. Not AS-safe. Call it after dlopen if signal-context
- * lookups should use the fast snapshot path for the new object. */
+/* [not AS-safe] Rebuilds the module snapshot if any object was loaded or
+ * unloaded since the last refresh (cheap otherwise). Returns the number
+ * of objects, or -1 when memory ran out. Call it after dlopen if
+ * signal-context lookups should use the fast snapshot path for the new
+ * object. */
 FASTSTACK_API int faststack_modules_refresh(void);
 
 /* ======================================================================
@@ -169,9 +183,15 @@ typedef struct faststack_frame {
 #define FASTSTACK_SRC_SYMTAB 2u /* .symtab */
 #define FASTSTACK_SRC_DYNSYM 3u /* .dynsym */
 
-/* Flags of faststack_symbolize. */
-/* pc is exact (the first PC of a ucontext capture, or a module offset
- * typed by a person): look it up as is, not at pc-1. */
+/* Flag bit 0x1, one meaning under two names: the PC — of a list of PCs,
+ * pcs[0] — is exact (the interrupted instruction of a ucontext capture,
+ * or a module offset typed by a person), not a return address, so it is
+ * looked up as is rather than at pc-1. FASTSTACK_PC_EXACT is the name
+ * faststack_symbolize's flags use for its one PC; FASTSTACK_PCS_UCONTEXT
+ * (below, with the formatters) the name for lists of PCs: the formatters,
+ * the stack table, recovery reports. They are the same bit; either name
+ * may be used anywhere, and FASTSTACK_PCS_UCONTEXT is defined as
+ * FASTSTACK_PC_EXACT. No other flag bit is defined. */
 #define FASTSTACK_PC_EXACT 0x1u
 
 typedef struct faststack_symbolizer faststack_symbolizer;
@@ -184,43 +204,47 @@ typedef struct faststack_symbolizer_options {
   int no_demangle;
 } faststack_symbolizer_options;
 
-/* Creates a symbolizer for the running process: PCs are absolute
- * addresses, mapped to modules through the module map. opts may be NULL.
- * Returns NULL only when memory runs out. Free with
- * faststack_symbolizer_free. Not AS-safe. */
+/* [not AS-safe] Creates a symbolizer for the running process: PCs are
+ * absolute addresses, mapped to modules through the module map. opts may
+ * be NULL. Returns NULL only when memory runs out. Free with
+ * faststack_symbolizer_free. */
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_create(const faststack_symbolizer_options *opts);
 
-/* Creates a symbolizer for one ELF file on disk (offline use): PCs are
- * module-relative addresses (ELF virtual addresses, what addr2line takes).
- * Returns NULL when the file cannot be opened or is not ELF; then
- * *error (if error != NULL) points to a static message. Not AS-safe. */
+/* [not AS-safe] Creates a symbolizer for one ELF file on disk (offline
+ * use): PCs are module-relative addresses (ELF virtual addresses, what
+ * addr2line takes). Returns NULL when the file cannot be opened or is not
+ * ELF; then *error (if error != NULL) points to a static message. */
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_open(const char *elf_path,
                           const faststack_symbolizer_options *opts,
                           const char **error);
 
-/* Frees a symbolizer and everything it holds. NULL is ignored. */
+/* [not AS-safe] Frees a symbolizer and everything it holds. NULL is
+ * ignored. No other thread may be using it. */
 FASTSTACK_API void faststack_symbolizer_free(faststack_symbolizer *s);
 
-/* The process-wide symbolizer of the running process, created on first
- * use with default options and never freed. Not AS-safe. */
+/* [not AS-safe] The process-wide symbolizer of the running process,
+ * created on first use with default options and never freed. */
 FASTSTACK_API faststack_symbolizer *faststack_default_symbolizer(void);
 
-/* Symbolizes one PC into frames[0..max), strings into strbuf[0..strcap).
- * Returns the number of frames stored (>= 1 whenever max >= 1: an unknown
- * PC gives one frame with NULL names), or a negative value on bad
- * arguments. Return addresses are looked up at pc-1 unless flags has
- * FASTSTACK_PC_EXACT. If strbuf is too small, names that do not fit are
- * NULL. Thread-safe; allocates nothing once the PC's compile unit is
- * decoded. Not AS-safe. */
+/* [not AS-safe] Symbolizes one PC into frames[0..max), strings into
+ * strbuf[0..strcap). Returns the number of frames stored (>= 1 whenever
+ * max >= 1: an unknown PC gives one frame with NULL names), or a negative
+ * value on bad arguments. Return addresses are looked up at pc-1 unless
+ * flags has FASTSTACK_PC_EXACT. If strbuf is too small, names that do not
+ * fit are NULL. Thread-safe; allocates nothing once the PC's compile unit
+ * is decoded. */
 FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
                                       unsigned flags, faststack_frame *frames,
                                       int max, char *strbuf, size_t strcap);
 
-/* A message describing the last error the symbolizer met (a corrupt
- * section, a missing debug file), or "" — for people, not programs.
- * Valid until the next call on s. */
+/* [not AS-safe] A message describing the last error the symbolizer met
+ * (a corrupt section, a missing debug file), or "" — for people, not
+ * programs. The text is the calling thread's own copy, taken under the
+ * symbolizer's lock, so other threads recording errors meanwhile never
+ * change it under the caller: valid in this thread until its next call of
+ * faststack_symbolizer_last_error (on any symbolizer) or its exit. */
 FASTSTACK_API const char *
 faststack_symbolizer_last_error(faststack_symbolizer *s);
 
@@ -259,35 +283,35 @@ typedef struct faststack_symbolizer_config {
   void *reserved[8]; /* zero */
 } faststack_symbolizer_config;
 
-/* faststack_symbolizer_create with a configuration (NULL: defaults).
- * Returns NULL only when memory runs out. Not AS-safe. */
+/* [not AS-safe] faststack_symbolizer_create with a configuration (NULL:
+ * defaults). Returns NULL only when memory runs out. */
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_create_config(const faststack_symbolizer_config *c);
 
-/* faststack_symbolizer_open with a configuration (NULL: defaults): the
- * file's separate debug file is also looked for under c->debug_dirs and,
- * with c->debuginfod, fetched by build-id. Not AS-safe. */
+/* [not AS-safe] faststack_symbolizer_open with a configuration (NULL:
+ * defaults): the file's separate debug file is also looked for under
+ * c->debug_dirs and, with c->debuginfod, fetched by build-id. */
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_open_config(const char *elf_path,
                                  const faststack_symbolizer_config *c,
                                  const char **error);
 
-/* Opens the module a trace names — possibly recorded on another host —
- * for offline use: path as recorded (it need not exist here) and its
+/* [not AS-safe] Opens the module a trace names — possibly recorded on
+ * another host — for offline use: path as recorded (it need not exist here) and its
  * build-id in hex (NULL or "" if unknown). Tried in order: path itself
  * when its build-id matches; each c->search_path folder by build-id and
  * by base name; the build-id's debug file under the debug roots; with
  * c->debuginfod, the debug file fetched by build-id. Returns NULL when
  * nothing is found (then *error says so); the path of the file read is
- * faststack_symbolizer_path. Not AS-safe. */
+ * faststack_symbolizer_path. */
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_open_module(const char *path, const char *build_id,
                                  const faststack_symbolizer_config *c,
                                  const char **error);
 
-/* The file an offline symbolizer reads (what faststack_symbolizer_open
- * or _open_module opened), or NULL for a process symbolizer. Valid until
- * s is freed. Not AS-safe. */
+/* [not AS-safe] The file an offline symbolizer reads (what
+ * faststack_symbolizer_open or _open_module opened), or NULL for a
+ * process symbolizer. Valid until s is freed. */
 FASTSTACK_API const char *faststack_symbolizer_path(faststack_symbolizer *s);
 
 /* A data address: the variable (STT_OBJECT) or thread-local variable
@@ -305,24 +329,25 @@ typedef struct faststack_data_symbol {
   const char *module; /* owned by the symbolizer; NULL if unknown */
 } faststack_data_symbol;
 
-/* Names the data symbol holding addr (absolute for a process symbolizer,
- * module-relative offline), like llvm-symbolizer's DATA. The symbol
+/* [not AS-safe] Names the data symbol holding addr (absolute for a
+ * process symbolizer, module-relative offline), like llvm-symbolizer's
+ * DATA. The symbol
  * tables are the object's .symtab (or its debug file's), else .dynsym;
  * they are read on the first data lookup of a module, not before.
  * Returns 1 when found, 0 when not (out->name NULL), -1 on bad
  * arguments. The name goes into strbuf (NULL if it does not fit).
- * Thread-safe. Not AS-safe. */
+ * Thread-safe. */
 FASTSTACK_API int faststack_symbolize_data(faststack_symbolizer *s,
                                            uintptr_t addr,
                                            faststack_data_symbol *out,
                                            char *strbuf, size_t strcap);
 
-/* The GNU build-id of the ELF file at path, as lowercase hex into
- * hex[0..cap) (NUL-terminated; 2 * FASTSTACK_BUILD_ID_MAX + 1 bytes always
- * suffice). Returns the build-id's size in bytes (0: the file has none),
- * or -1 when the file cannot be read as ELF or cap is too small. Reads
- * the file (what `faststack symbolize` matches raw traces against). Not
- * AS-safe. */
+/* [not AS-safe] The GNU build-id of the ELF file at path, as lowercase
+ * hex into hex[0..cap) (NUL-terminated; 2 * FASTSTACK_BUILD_ID_MAX + 1
+ * bytes always suffice). Returns the build-id's size in bytes (0: the
+ * file has none), or -1 when the file cannot be read as ELF or cap is too
+ * small. Reads the file (what `faststack symbolize` matches raw traces
+ * against). */
 FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
                                          size_t cap);
 
@@ -375,40 +400,53 @@ typedef struct faststack_sources_options {
   const char *source_map;
 } faststack_sources_options;
 
-/* Creates a provider. opts may be NULL (defaults). NULL on OOM. */
+/* [not AS-safe] Creates a provider. opts may be NULL (defaults). NULL on
+ * OOM. */
 FASTSTACK_API faststack_sources *
 faststack_sources_create(const faststack_sources_options *opts);
+/* [not AS-safe] Frees a provider. NULL is ignored. No other thread may be
+ * using it. */
 FASTSTACK_API void faststack_sources_free(faststack_sources *s);
-/* The process-wide provider (default options), created on first use. */
+/* [not AS-safe] The process-wide provider (default options), created on
+ * first use. */
 FASTSTACK_API faststack_sources *faststack_default_sources(void);
 
-/* Fills out[i] with the source line of frames[i], for i < n. Within one
- * call each file is read at most once, only up to the last line needed,
- * frames grouped by file; lines come from the cache when present (then no
- * file is touched). Text goes into strbuf (lines that do not fit get text
- * NULL). Returns 0, or -1 on bad arguments. Not AS-safe. */
+/* [not AS-safe] Fills out[i] with the source line of frames[i], for i <
+ * n. Within one call each file is read at most once, only up to the last
+ * line needed, frames grouped by file; lines come from the cache when
+ * present (then no file is touched). Text goes into strbuf (lines that do
+ * not fit get text NULL). Returns 0, or -1 on bad arguments. */
 FASTSTACK_API int faststack_annotate(faststack_sources *s,
                                      const faststack_frame *frames, int n,
                                      faststack_source_line *out, char *strbuf,
                                      size_t strcap);
 
-/* Lines [line-context, line+context] of one frame's file into
- * out[0..max). Returns the number of lines stored (0 if unavailable). */
+/* [not AS-safe] Lines [line-context, line+context] of one frame's file
+ * into out[0..max). Returns the number of lines stored (0 if
+ * unavailable). */
 FASTSTACK_API int
 faststack_annotate_context(faststack_sources *s, const faststack_frame *frame,
                            int context, faststack_source_line *out, int max,
                            char *strbuf, size_t strcap);
 
-/* on = 1: source files that are not on this machine are fetched from
- * the debuginfod servers in DEBUGINFOD_URLS by the frame's build-id and
+/* [not AS-safe] on = 1: source files that are not on this machine are
+ * fetched from the debuginfod servers in DEBUGINFOD_URLS by the frame's build-id and
  * path (/buildid/ID/source/PATH), through libdebuginfod loaded at run
  * time, once per file, and read from its cache (shared with gdb) — an
  * annotated trace on a machine that has neither the debug information
- * nor the source. The download blocks the call that needs it (never use
- * this provider from a signal handler: no annotate function is
- * AS-safe). Off by default; 0 turns it off. Not AS-safe. */
+ * nor the source. The download blocks the call that needs it, which is
+ * never a signal handler's. Off by default; 0 turns it off. */
 FASTSTACK_API void faststack_sources_use_debuginfod(faststack_sources *s,
                                                     int on);
+
+/* [AS-safe] What a line's status means, for people, to print beside the
+ * line: "stale: source newer than binary", "stale: source differs from
+ * the one compiled (MD5)", "line past end of file", ... ; NULL when the
+ * status needs no note (FASTSTACK_LINE_OK, NO_INFO, MISSING). Every
+ * program that shows a source line shows this note with it, so a stale
+ * line is never printed as if it were the code that runs. The string is
+ * static. */
+FASTSTACK_API const char *faststack_source_status_note(int status);
 
 /* Counters of a provider, for tests and benchmarks. */
 typedef struct faststack_sources_stats {
@@ -419,6 +457,7 @@ typedef struct faststack_sources_stats {
   int max_open_at_once;            /* high-water mark of open files */
   size_t cached_bytes;             /* line text held now */
 } faststack_sources_stats;
+/* [not AS-safe] The provider's counters (taken under its lock). */
 FASTSTACK_API void faststack_sources_get_stats(faststack_sources *s,
                                                faststack_sources_stats *st);
 
@@ -492,20 +531,23 @@ typedef struct faststack_format_options {
   void *reserved[4]; /* zero */
 } faststack_format_options;
 
-/* Initializes opts to the defaults of a format, reading FASTSTACK_NAMES,
- * FASTSTACK_PATHS, FASTSTACK_PATH_ROOT, FASTSTACK_HIDE_MODULES and
- * FASTSTACK_HIDE_FUNCTIONS (docs/format.md). Not AS-safe (getenv). */
+/* [not AS-safe] Initializes opts to the defaults of a format, reading
+ * FASTSTACK_NAMES, FASTSTACK_PATHS, FASTSTACK_PATH_ROOT,
+ * FASTSTACK_HIDE_MODULES and FASTSTACK_HIDE_FUNCTIONS (getenv;
+ * docs/format.md). */
 FASTSTACK_API void faststack_format_options_init(faststack_format_options *o,
                                                  int format);
 
-/* Should output to fd be coloured? FORCE_COLOR set (and not "0"): yes;
- * else NO_COLOR set: no; else whether fd is a terminal. What the
- * formatters decide for color -1, for programs that print around them
- * (the faststack command does). Not AS-safe. */
+/* [not AS-safe] Should output to fd be coloured? FORCE_COLOR set (and not
+ * "0"): yes; else NO_COLOR set: no; else whether fd is a terminal. What
+ * the formatters decide for color -1, for programs that print around them
+ * (the faststack command does). */
 FASTSTACK_API int faststack_color_wanted(int fd);
 
-/* Formats already symbolized frames (lines may be NULL: no source) into
- * buf[0..cap), NUL-terminated; returns the length the whole text needs.
+/* [not AS-safe] Formats already symbolized frames (lines may be NULL: no
+ * source) into buf[0..cap), NUL-terminated; returns the length the whole
+ * text needs. Allocates nothing; the colour decision of opts->color -1
+ * reads the environment.
  * Beyond opts->max_frames PCs the middle ones are elided. elided_pcs > 0
  * says the caller already dropped that many PCs from the middle: the
  * "...N frames elided..." marker then goes after the first half of the
@@ -515,32 +557,33 @@ FASTSTACK_API size_t faststack_format_frames(
     int elided_pcs, const faststack_format_options *opts, char *buf,
     size_t cap);
 
-/* One frame in the Go format with source context: ctx[0..nctx) are the
- * lines faststack_annotate_context returned for it (the frame's own line
- * marked with '>'). Into buf[0..cap), NUL-terminated; returns the length
- * the whole text needs. Colour per opts (NULL: none). Not AS-safe (opts'
- * colour decision reads the environment); the text itself allocates
- * nothing. */
+/* [not AS-safe] One frame in the Go format with source context:
+ * ctx[0..nctx) are the lines faststack_annotate_context returned for it
+ * (the frame's own line marked with '>'). Into buf[0..cap),
+ * NUL-terminated; returns the length the whole text needs. Colour per
+ * opts (NULL: none); opts' colour decision reads the environment, the
+ * text itself allocates nothing. */
 FASTSTACK_API size_t faststack_format_frame_context(
     const faststack_frame *frame, const faststack_source_line *ctx, int nctx,
     const faststack_format_options *opts, char *buf, size_t cap);
 
-/* s as a JSON string literal (with its quotes; "null" for NULL): quotes,
- * backslashes and control bytes escaped, bytes of invalid UTF-8 as
- * \u00XX, so the output is always valid JSON. Into buf[0..cap),
- * NUL-terminated; returns the length needed. AS-safe. */
+/* [AS-safe] s as a JSON string literal (with its quotes; "null" for
+ * NULL): quotes, backslashes and control bytes escaped, bytes of invalid
+ * UTF-8 as \u00XX, so the output is always valid JSON. Into buf[0..cap),
+ * NUL-terminated; returns the length needed. */
 FASTSTACK_API size_t faststack_json_quote(const char *s, char *buf, size_t cap);
 
-/* Symbolizes, annotates and formats pcs[0..n) (flags as for the raw
- * format) into buf; returns the length needed. Uses a per-thread scratch
- * area allocated on a thread's first call: no heap allocation after that.
- * Not AS-safe (use the raw format in signal handlers). */
+/* [not AS-safe] Symbolizes, annotates and formats pcs[0..n) (flags as
+ * for the raw format) into buf; returns the length needed. Uses a
+ * per-thread scratch area allocated on a thread's first call: no heap
+ * allocation after that. Signal handlers use the raw format. */
 FASTSTACK_API size_t faststack_format_trace(const uintptr_t *pcs, int n,
                                             unsigned flags,
                                             const faststack_format_options *o,
                                             char *buf, size_t cap);
 
-/* The same, written to fd. Returns 0, or -1 if a write failed. */
+/* [not AS-safe] The same, written to fd. Returns 0, or -1 if a write
+ * failed. */
 FASTSTACK_API int faststack_write_trace(int fd, const uintptr_t *pcs, int n,
                                         unsigned flags,
                                         const faststack_format_options *o);
@@ -550,14 +593,16 @@ FASTSTACK_API int faststack_write_trace(int fd, const uintptr_t *pcs, int n,
  * 1 MiB): a trace of PCs printed before is copied, not recomputed. An
  * entry is reused for at most one second (a source file edited since is
  * noticed as soon as the source provider itself would notice it), and the
- * cache is dropped when a library is loaded or unloaded. This empties it
- * (for tests and benchmarks that want cold traces). Not AS-safe. */
+ * cache is dropped when a library is loaded or unloaded. */
+
+/* [not AS-safe] Empties the formatted-PC cache above (for tests and
+ * benchmarks that want cold traces). */
 FASTSTACK_API void faststack_trace_cache_clear(void);
 
-/* Captures the calling thread's stack (skip as for faststack_capture) and
- * writes it to fd: capture -> symbolize -> annotate -> format in one call.
- * opts may be NULL (Go style with source). Returns 0, or -1 if a write
- * failed. Not AS-safe.
+/* [not AS-safe] Captures the calling thread's stack (skip as for
+ * faststack_capture) and writes it to fd: capture -> symbolize ->
+ * annotate -> format in one call. opts may be NULL (Go style with
+ * source). Returns 0, or -1 if a write failed.
  *
  * It writes with write(2), around stdio: text the program printed with
  * printf and that still sits in stdout's buffer (stdout is fully
@@ -566,11 +611,11 @@ FASTSTACK_API void faststack_trace_cache_clear(void);
 FASTSTACK_API int faststack_print_stack(int fd, int skip,
                                         const faststack_format_options *o);
 
-/* The same through stdio: the trace is formatted in memory and written
- * to f with one fwrite, so it lands in order with the program's own
- * output on f (and is flushed with it). Colour per opts, deciding on
- * fileno(f). Returns 0, or -1 when f is NULL, memory ran out or the
- * write failed. Not AS-safe. */
+/* [not AS-safe] The same through stdio: the trace is formatted in memory
+ * and written to f with one fwrite, so it lands in order with the
+ * program's own output on f (and is flushed with it). Colour per opts,
+ * deciding on fileno(f). Returns 0, or -1 when f is NULL, memory ran out
+ * or the write failed. */
 FASTSTACK_API int faststack_fprint_stack(FILE *f, int skip,
                                          const faststack_format_options *o);
 
@@ -618,8 +663,12 @@ typedef struct faststack_crash_options {
   /* FASTSTACK_TRACEBACK_*. */
   int traceback;
   /* Report destination: a path opened at crash time with O_APPEND (never
-   * truncated). NULL: FASTSTACK_OUTPUT, else stderr. Copied at install.
-   * If it cannot be opened then, the report goes to stderr. */
+   * truncated) and O_NONBLOCK. NULL: FASTSTACK_OUTPUT, else stderr as it
+   * is at install (a private duplicate is kept: a data file that later
+   * gets descriptor 2 never receives the report). Copied at install. If
+   * it cannot be opened then (a FIFO without a reader too), the report
+   * goes to stderr. Writes never wait more than 1 s for the output to
+   * take bytes (the rest is dropped) and never raise SIGPIPE. */
   const char *output;
   /* Signal that dumps every thread's stack and lets the program go on
    * (like jstack); 0: FASTSTACK_DUMP_SIGNAL (a number or a name such as
@@ -641,9 +690,11 @@ typedef struct faststack_crash_options {
    * stall the report until the watchdog ends the process. -1: not;
    * 0: FASTSTACK_CRASH_SOURCE=1, else not. */
   int source;
-  /* Seconds the report may take before a watchdog (alarm(2)) kills the
-   * process with the original signal; 0: FASTSTACK_CRASH_WATCHDOG, else
-   * 10. */
+  /* Seconds the report may take before a watchdog (SIGALRM, the
+   * ITIMER_REAL timer alarm(2) uses) ends the process with the original
+   * signal, whatever the output does; 0: FASTSTACK_CRASH_WATCHDOG, else
+   * 10. The program's own timer and SIGALRM handler are put back when the
+   * fault is passed to a handler installed before faststack's. */
   int watchdog_seconds;
   /* Milliseconds the ALL level and thread dumps wait for other threads
    * to record their stacks; threads that do not answer are listed as
@@ -652,31 +703,36 @@ typedef struct faststack_crash_options {
   void *reserved[4]; /* zero */
 } faststack_crash_options;
 
-/* Installs the crash handler for the signals above (opts NULL or zeroed:
- * defaults and environment variables). Gives the calling thread an
- * alternate signal stack so that a stack overflow can be reported; other
- * threads need faststack_crash_thread_init (the preload object of
- * `faststack run` does it for every new thread). Calling it again
- * updates the options. Returns 0, or -1 with errno set. Not AS-safe;
- * thread-safe. */
+/* [not AS-safe] Installs the crash handler for the signals above (opts
+ * NULL or zeroed: defaults and environment variables). Gives the calling
+ * thread an alternate signal stack so that a stack overflow can be
+ * reported; other threads need faststack_crash_thread_init (the preload
+ * object of `faststack run` does it for every new thread). Also prepares
+ * thread dumps (faststack_dump_prepare). Calling it again updates the
+ * options. When another copy of faststack in this process (the
+ * `faststack run` preload, a library carrying its own copy) has
+ * installed its crash handler, returns 0 and does nothing: one report per
+ * crash. That mark is a mapping (docs/crash.md), so an exec'd program
+ * starts without it; the environment is never modified. Returns 0, or -1
+ * with errno set. Thread-safe. */
 FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o);
 
-/* Stops reporting: faults then behave as if faststack were not there
- * (the handlers stay, forwarding; they are shared with faststack_recover)
- * and the dump signal gets its previous action back. Tables stay. Returns
- * 0. Not AS-safe. */
+/* [not AS-safe] Stops reporting: faults then behave as if faststack were
+ * not there (the handlers stay, forwarding; they are shared with
+ * faststack_recover) and the dump signal gets its previous action back.
+ * Tables stay. Returns 0. */
 FASTSTACK_API int faststack_crash_uninstall(void);
 
-/* Gives the calling thread an alternate signal stack (64 KiB and a guard
- * page, mmap'ed; freed at thread exit) unless it has one, so a stack
- * overflow in it is reported. Call it first thing in threads you create
- * when faststack is linked in rather than preloaded. Returns 0 or -1.
- * Not AS-safe. */
+/* [not AS-safe] Gives the calling thread an alternate signal stack (64
+ * KiB and a guard page, mmap'ed; freed at thread exit) unless it has one,
+ * so a stack overflow in it is reported. Call it first thing in threads
+ * you create when faststack is linked in rather than preloaded. Returns 0
+ * or -1. */
 FASTSTACK_API int faststack_crash_thread_init(void);
 
-/* Waits up to timeout_ms for the lookup tables of the modules loaded now
- * to be built (when the table option is on). Returns 1 if they are all
- * ready, 0 on timeout or when tables are off. Not AS-safe. */
+/* [not AS-safe] Waits up to timeout_ms for the lookup tables of the
+ * modules loaded now to be built (when the table option is on). Returns 1
+ * if they are all ready, 0 on timeout or when tables are off. */
 FASTSTACK_API int faststack_crash_table_wait(int timeout_ms);
 
 /* Flags of faststack_dump_threads. */
@@ -685,24 +741,40 @@ FASTSTACK_API int faststack_crash_table_wait(int timeout_ms);
   0x2u /* raw frames even where a table is
                                         ready */
 
+/* [not AS-safe] Prepares thread dumps outside signal context: maps the
+ * slots every thread records its stack into (and the table that groups
+ * identical stacks) and installs the handler of the real-time signal
+ * (SIGRTMAX-2, reserved from then on while faststack is used) that asks
+ * threads for their stacks. faststack_crash_install calls it. Idempotent
+ * and thread-safe; returns 0, or -1 when the memory or the handler could
+ * not be had. */
+FASTSTACK_API int faststack_dump_prepare(void);
+
 /* [AS-safe] Writes every thread's stack to fd and returns (the program
  * goes on): the calling thread's own, then the others', which are asked
- * with a real-time signal (SIGRTMAX-2, reserved while faststack is used)
- * to record themselves into preallocated slots; threads that do not
- * answer within thread_timeout_ms (they block the signal, or are stopped)
- * are listed as such. Returns the number of threads whose stack was
- * written, or -1 (errno EBUSY while another dump or a crash report runs).
- * Up to 4096 threads. */
+ * with SIGRTMAX-2 (reserved while faststack is used) to record themselves
+ * into preallocated slots; threads that do not answer within
+ * thread_timeout_ms (they block the signal, or are stopped) are listed as
+ * such. Writes wait at most 1 s for fd to take bytes (the rest of the
+ * dump is dropped then) and never raise SIGPIPE. Returns the number of
+ * threads whose stack was written, or -1 (errno EBUSY while another dump
+ * or a crash report runs, or while the dump setup runs in another thread
+ * or was interrupted by this call; another errno when the setup or the
+ * output failed). Up to 4096 threads.
+ * The setup is faststack_dump_prepare's. When neither it nor
+ * faststack_crash_install ran before, the first call does it: mmap and
+ * sigaction, system calls that are safe in a handler too, but better
+ * made once outside one. */
 FASTSTACK_API int faststack_dump_threads(int fd, unsigned flags);
 
 /* ======================================================================
  * Format: raw
  * ====================================================================== */
 
-/* Flags for the formatters. */
-/* pcs[0] is an exact PC (from faststack_capture_ucontext), not a return
- * address. */
-#define FASTSTACK_PCS_UCONTEXT 0x1u
+/* Flags for the formatters and the stack table: pcs[0] is an exact PC
+ * (from faststack_capture_ucontext), not a return address. The same bit
+ * as FASTSTACK_PC_EXACT (see there). */
+#define FASTSTACK_PCS_UCONTEXT FASTSTACK_PC_EXACT
 
 /* [AS-safe] Writes the raw trace of pcs[0..n): one line per frame,
  *
@@ -743,13 +815,14 @@ typedef struct faststack_stack_entry {
   uint64_t count; /* sum of the counts inserted so far */
 } faststack_stack_entry;
 
-/* Creates a table for up to max_stacks distinct stacks holding together up
- * to max_pcs PCs (0 = defaults: 4096 stacks, 32 PCs each). Returns NULL
- * when the memory cannot be mapped. Not AS-safe. */
+/* [not AS-safe] Creates a table for up to max_stacks distinct stacks
+ * holding together up to max_pcs PCs (0 = defaults: 4096 stacks, 32 PCs
+ * each). Returns NULL when the memory cannot be mapped. */
 FASTSTACK_API faststack_stack_table *
 faststack_stack_table_create(size_t max_stacks, size_t max_pcs);
 
-/* Unmaps the table. No insertion may be running. NULL is ignored. */
+/* [not AS-safe] Unmaps the table. No insertion may be running. NULL is
+ * ignored. */
 FASTSTACK_API void faststack_stack_table_free(faststack_stack_table *t);
 
 /* [AS-safe] Adds count to the stack pcs[0..n) (flags: FASTSTACK_PCS_*,
@@ -765,10 +838,12 @@ FASTSTACK_API uint64_t faststack_stack_table_insert(faststack_stack_table *t,
 /* Visitor for faststack_stack_table_foreach; return non-zero to stop. */
 typedef int (*faststack_stack_visit)(void *arg, const faststack_stack_entry *e);
 
-/* Calls fn for every interned stack, in slot order; returns how many were
- * visited. Safe while other threads insert (it sees a consistent entry for
- * every stack complete when it gets there; counts may still grow). Meant
- * for aggregation off the signal path, but itself allocates nothing. */
+/* [AS-safe] Calls fn for every interned stack, in slot order; returns
+ * how many were visited. Safe while other threads insert (it sees a
+ * consistent entry for every stack complete when it gets there; counts
+ * may still grow). Meant for aggregation off the signal path; itself it
+ * allocates nothing and takes no lock (in a handler, fn must keep to
+ * async-signal-safe calls too). */
 FASTSTACK_API size_t faststack_stack_table_foreach(
     const faststack_stack_table *t, faststack_stack_visit fn, void *arg);
 
@@ -785,8 +860,11 @@ faststack_stack_table_overflow(const faststack_stack_table *t);
 FASTSTACK_API uint64_t
 faststack_stack_table_total(const faststack_stack_table *t);
 
-/* Empties the table; ids restart. No insertion or iteration may be
- * running. Not AS-safe. */
+/* [AS-safe] Empties the table; ids restart. Stores only (no system call,
+ * no lock), so a signal handler may reset a table it owns — the thread
+ * dump groups identical stacks this way — but the caller must have the
+ * table to itself: no insertion or iteration may be running in another
+ * thread or in a handler it interrupted. */
 FASTSTACK_API void faststack_stack_table_reset(faststack_stack_table *t);
 
 /* What a profile's values mean. All strings may be NULL (defaults shown). */
@@ -804,22 +882,23 @@ typedef struct faststack_profile_options {
   faststack_symbolizer *symbolizer;
 } faststack_profile_options;
 
-/* Writes the table as a gzip-compressed pprof profile (profile.proto) to
- * fd. Samples carry the value "samples/count" = the stack's count and,
+/* [not AS-safe] Writes the table as a gzip-compressed pprof profile
+ * (profile.proto) to fd. Samples carry the value "samples/count" = the stack's count and,
  * when period > 0, sample_type/sample_unit = count * period. Mappings
  * carry the modules' paths and build-ids; locations their addresses (return
  * addresses minus 1, so they fall in the call) and inline chains,
  * innermost first. Modules are looked up now, so write before objects are
  * dlclose'd. opts may be NULL. Returns 0, or -1 (errno set) on a failed
- * write or allocation. Not AS-safe: allocates and symbolizes. */
+ * write or allocation. Allocates and symbolizes. */
 FASTSTACK_API int faststack_write_pprof(int fd, const faststack_stack_table *t,
                                         const faststack_profile_options *opts);
 
-/* Writes the table in folded form for flame-graph tools: one line per
- * stack, root first, frames joined by ';', then a space and the count:
+/* [not AS-safe] Writes the table in folded form for flame-graph tools: one
+ * line per stack, root first, frames joined by ';', then a space and the
+ * count:
  *   main;run;hot_a 1234
  * Inlined calls appear as their own frames; unknown frames as
- * module+0xOFFSET or 0xPC. Returns 0, or -1 on failure. Not AS-safe. */
+ * module+0xOFFSET or 0xPC. Returns 0, or -1 on failure. */
 FASTSTACK_API int faststack_write_folded(int fd, const faststack_stack_table *t,
                                          const faststack_profile_options *opts);
 
@@ -828,31 +907,44 @@ FASTSTACK_API int faststack_write_folded(int fd, const faststack_stack_table *t,
  * captures the interrupted stack and counts it in a preallocated stack
  * table. The process must not use SIGPROF or timer signals otherwise. */
 
-/* Installs the SIGPROF handler and arms every thread that exists now
- * (hz <= 0: 100; at most 10000). Threads created later must call
- * faststack_profiler_thread_init (the `faststack profile` preload does
- * this by wrapping pthread_create). Returns 0, or -1 if already running
- * or on failure. Not AS-safe. */
+/* [not AS-safe] Installs the SIGPROF handler and arms every thread that
+ * exists now (hz <= 0: 100; at most 10000). Threads created later must
+ * call faststack_profiler_thread_init (the `faststack profile` preload
+ * does this by wrapping pthread_create). Returns 0, or -1 if already
+ * running or on failure. */
 FASTSTACK_API int faststack_profiler_start(int hz);
 
-/* Arms the calling thread's timer when the profiler runs; 0 otherwise or
- * on success, -1 on failure. Not AS-safe (creates a timer). */
+/* [not AS-safe] Arms the calling thread's timer when the profiler runs
+ * (creates a timer); 0 otherwise or on success, -1 on failure. */
 FASTSTACK_API int faststack_profiler_thread_init(void);
 
-/* Disarms all timers; samples stay in the table. Returns -1 when not
- * running. Not AS-safe. */
+/* [not AS-safe] Disarms all timers; samples stay in the table. Returns -1
+ * when not running. */
 FASTSTACK_API int faststack_profiler_stop(void);
 
-/* Writes the samples so far: pprof (gzip, sample types samples/count and
- * cpu/nanoseconds) or, with folded != 0, folded stacks. Returns 0 or -1.
- * Not AS-safe; may be called while running. */
+/* [not AS-safe] Writes the samples so far: pprof (gzip, sample types
+ * samples/count and cpu/nanoseconds) or, with folded != 0, folded
+ * stacks. Returns 0 or -1. May be called while running. */
 FASTSTACK_API int faststack_profiler_write(int fd, int folded);
 
-/* Stops without touching timers and empties the table: for a forked
- * child, which inherits neither timers nor ownership of the samples. */
+/* [AS-safe] Stops without touching timers and empties the table: for a
+ * forked child, which inherits neither timers nor ownership of the
+ * samples. Only stores: callable from a pthread_atfork child handler. */
 FASTSTACK_API void faststack_profiler_reset(void);
 
-/* The profiler's table (NULL before the first start), for custom output. */
+/* [AS-safe] For a forked child, from a pthread_atfork child handler (where
+ * a child of a multi-threaded process may make only async-signal-safe
+ * calls): empties the table as faststack_profiler_reset and, if the
+ * parent was profiling, goes on profiling in the child without starting
+ * any thread: the thread that forked (the child's only one) gets a timer
+ * (raw system calls) and the handler puts each sample straight into the
+ * table. Threads the child creates later arm themselves with
+ * faststack_profiler_thread_init as usual. Returns 0 when the child is
+ * profiled, -1 when the parent was not profiling (or the timer failed). */
+FASTSTACK_API int faststack_profiler_after_fork(void);
+
+/* [AS-safe] The profiler's table (NULL before the first start), for
+ * custom output. */
 FASTSTACK_API const faststack_stack_table *faststack_profiler_table(void);
 
 /* ======================================================================
@@ -917,7 +1009,8 @@ typedef struct faststack_recover_report {
                         instruction, then its callers' return addresses */
 } faststack_recover_report;
 
-/* Calls fn(arg) under a guard (see above). Returns 0 when fn returned,
+/* [not AS-safe] Calls fn(arg) under a guard (see above). Returns 0 when
+ * fn returned,
  * the signal number when a fault was recovered, -1 when fn is NULL or the
  * fault handlers could not be installed (errno set; fn is not called).
  * out may be NULL; when given it is filled on every return (signal 0 when
@@ -925,8 +1018,12 @@ typedef struct faststack_recover_report {
  * (the crash handler's seven signals; handlers installed before are chained
  * to for faults outside guards). Cost without a fault: a sigsetjmp that
  * does not save the signal mask (no system call; a few ns). After a
- * recovery the thread's signal mask is the faulting code's (the same as
- * at the call unless fn changed it). Not AS-safe. */
+ * recovery the thread's signal mask is that of fn's code: the faulting
+ * code's, or, when the fault happened inside handlers of signals that
+ * interrupted fn (their frames are abandoned by the jump), the mask the
+ * outermost of them interrupted — signals their delivery blocked are
+ * unblocked again. The same as at the call unless fn changed its mask
+ * itself. */
 FASTSTACK_API int faststack_recover(void (*fn)(void *), void *arg,
                                     faststack_recover_report *out);
 
@@ -947,19 +1044,20 @@ typedef struct faststack_recover_policy {
   void *reserved[4]; /* zero */
 } faststack_recover_policy;
 
-/* Fills *p with the defaults (log to stderr in Go format, no limit). */
+/* [AS-safe] Fills *p with the defaults (log to stderr in Go format, no
+ * limit). */
 FASTSTACK_API void faststack_recover_policy_init(faststack_recover_policy *p);
 
-/* Sets the policy (copied). p NULL restores the defaults. Returns 0, or
- * -1 (EINVAL: a negative field or max_recoveries over 16,777,216; ENOMEM).
- * Resets the window's history. Not AS-safe; thread-safe. */
+/* [not AS-safe] Sets the policy (copied). p NULL restores the defaults.
+ * Returns 0, or -1 (EINVAL: a negative field or max_recoveries over
+ * 16,777,216; ENOMEM). Resets the window's history. Thread-safe. */
 FASTSTACK_API int
 faststack_recover_set_policy(const faststack_recover_policy *p);
 
-/* Recoveries so far in this process. [AS-safe] */
+/* [AS-safe] Recoveries so far in this process. */
 FASTSTACK_API uint64_t faststack_recover_count(void);
 
-/* Formats a report: for Go, gin and raw, one line
+/* [not AS-safe] Formats a report: for Go, gin and raw, one line
  *
  *   panic recovered: SIGSEGV: segmentation violation [code=1 SEGV_MAPERR
  *   addr=0x0 pc=0x55d2c1a2b3c4] (thread 4242)
@@ -969,12 +1067,14 @@ FASTSTACK_API uint64_t faststack_recover_count(void);
  * "code_name":"SEGV_MAPERR","addr":"0x0","pc":"0x...","tid":...,
  * "time_ns":...,"count":...,"trace":{...}} and a newline. o NULL: Go with
  * source. Into buf[0..cap), NUL-terminated; returns the length needed.
- * Not AS-safe (symbolizes), except with the raw format. */
+ * Symbolizes, except with the raw format (which a handler may use through
+ * faststack_write_raw on the report's pcs). */
 FASTSTACK_API size_t faststack_recover_format(const faststack_recover_report *r,
                                               const faststack_format_options *o,
                                               char *buf, size_t cap);
 
-/* The same text written to fd. Returns 0, or -1 if a write failed. */
+/* [not AS-safe] The same text written to fd. Returns 0, or -1 if a write
+ * failed. */
 FASTSTACK_API int faststack_recover_write(int fd,
                                           const faststack_recover_report *r,
                                           const faststack_format_options *o);
@@ -1005,17 +1105,18 @@ FASTSTACK_API int faststack_recover_write(int fd,
 /* Most PCs recorded per throw (the innermost frames of deeper stacks). */
 #define FASTSTACK_EXCEPTION_MAX_PCS 64
 
-/* The PCs recorded when the exception now being handled on this thread
- * (the innermost active catch block: what std::current_exception would
- * return) was thrown, into pcs[0..max); returns how many. pcs[0] is the
+/* [not AS-safe] The PCs recorded when the exception now being handled on
+ * this thread (the innermost active catch block: what
+ * std::current_exception would return) was thrown, into pcs[0..max); returns how many. pcs[0] is the
  * return address into the function that threw (look it up at pc-1, as
  * the formatters do): the throw's caller. Returns 0 when no exception is
  * being handled, when it was thrown with recording off, or for a foreign
  * (non-C++) exception. Pass the result to faststack_write_trace with
- * flags 0. Thread-safe; allocates nothing. Not AS-safe. */
+ * flags 0. Thread-safe; allocates nothing. */
 FASTSTACK_API int faststack_exception_pcs(uintptr_t *pcs, int max);
 
-/* Writes the exception now being handled on this thread: the line
+/* [not AS-safe] Writes the exception now being handled on this thread:
+ * the line
  *
  *   exception std::runtime_error: disk full
  *
@@ -1027,14 +1128,13 @@ FASTSTACK_API int faststack_exception_pcs(uintptr_t *pcs, int max);
  * and a newline; raw: the line, then raw frames. An exception with no
  * recorded trace prints "(no throw site recorded)" instead. Returns 0,
  * or -1 when no exception is being handled or a write failed. Calls the
- * exception's what() (a what() that throws propagates out of here). Not
- * AS-safe. */
+ * exception's what() (a what() that throws propagates out of here). */
 FASTSTACK_API int faststack_print_exception(int fd,
                                             const faststack_format_options *o);
 
-/* The same text into buf[0..cap), NUL-terminated when cap > 0; returns
- * the length the whole text needs (like snprintf), 0 when no exception
- * is being handled. Not AS-safe. */
+/* [not AS-safe] The same text into buf[0..cap), NUL-terminated when
+ * cap > 0; returns the length the whole text needs (like snprintf), 0
+ * when no exception is being handled. */
 FASTSTACK_API size_t faststack_format_exception(
     const faststack_format_options *o, char *buf, size_t cap);
 

@@ -5,7 +5,7 @@ set -euo pipefail
 target=${1:-demo}
 
 demo_pkgs=(cmake make gcc libc6-dev binutils)
-check_pkgs=("${demo_pkgs[@]}" pkg-config clang clang-format libclang-rt-14-dev llvm
+check_pkgs=("${demo_pkgs[@]}" pkg-config clang clang-format libclang-rt-14-dev llvm g++
             python3 libunwind-dev)
 bench_pkgs=("${demo_pkgs[@]}" libunwind-dev)
 # Later stages append to these lists in scripts/deps.d/*.sh
@@ -19,9 +19,12 @@ case "$target" in
 esac
 
 missing=()
+# One status line per installed architecture (a machine with a foreign
+# architecture has two for multi-arch packages): the native one counts.
+native=$(dpkg --print-architecture)
 for p in "${want[@]}"; do
-  st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
-  [ "$st" = "install ok installed" ] || missing+=("$p")
+  st=$(dpkg-query -W -f='${Architecture} ${Status}\n' "$p" 2>/dev/null || true)
+  grep -Eq "^($native|all) install ok installed$" <<<"$st" || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

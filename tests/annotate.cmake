@@ -13,7 +13,6 @@ add_test(NAME test_stale_e2e
           ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
           $<TARGET_FILE:faststack_static>
           "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread")
-set_tests_properties(test_stale_e2e PROPERTIES LABELS no-asan TIMEOUT 120)
 # Every JSON output against docs/faststack.schema.json (python3-jsonschema;
 # skipped when it is not installed).
 add_executable(json_outputs json_outputs.c)
@@ -37,3 +36,15 @@ add_test(NAME test_names_cxx
           ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
           "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread")
 set_tests_properties(test_names_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)
+set_tests_properties(test_stale_e2e PROPERTIES TIMEOUT 120)
+# Stale sources in every other place a source line is shown: `faststack
+# symbolize --source -e FILE` (offline), raw lines with --format, and the
+# crash handler reading the line at crash time.
+if(TARGET faststack_cli)
+  add_test(NAME test_stale_offline
+    COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_offline.sh
+            $<TARGET_FILE:faststack_cli> ${CMAKE_CURRENT_SOURCE_DIR}
+            ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
+            "-lmd -lz -lzstd -liberty -ldl -lpthread")
+  set_tests_properties(test_stale_offline PROPERTIES TIMEOUT 120)
+endif()

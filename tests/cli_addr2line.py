@@ -304,9 +304,13 @@ def test_raw():
         want += re.sub(r" \(discriminator \d+\)", "",
                        run(["addr2line", "-f", "-e", m.group(1), "0x" + m.group(2)]))
     # glibc's frames: addr2line reads libc6-dbg too, but names the
-    # physical function by DWARF; compare the program's own frames.
+    # physical function by DWARF; compare the program's own frames. A
+    # compiler clone (handle_request.constprop.1 in a Release build) is
+    # named by its symbol, addr2line names the DWARF function: the same
+    # clone-name class as above, and nothing else may differ.
     g, w = got.splitlines(), want.splitlines()
-    if g[:6] != w[:6]:
+    if [CLONE_SUFFIX.sub("", l) for l in g[:6]] != \
+            [CLONE_SUFFIX.sub("", l) for l in w[:6]]:
         fail(f"raw lines: {g[:6]} vs addr2line {w[:6]}")
     crash = os.path.join(ROOT, "examples", "crash_example")
     report = subprocess.run([FS, "run", "--no-table", "--", crash],

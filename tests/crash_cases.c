@@ -23,6 +23,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "faststack.h"
@@ -270,7 +272,7 @@ __attribute__((noinline)) void case_threads8(void)
 {
   pthread_t t[8];
   pthread_barrier_init(&barrier8, NULL, 8);
-  for (int i = 0; i < 8; i++)
+  for (int i = 0; i < 100000; i++)
     pthread_create(&t[i], NULL, fault_thread_main, NULL);
   for (int i = 0; i < 8; i++) pthread_join(t[i], NULL);
   KEEP();
@@ -359,6 +361,146 @@ __attribute__((noinline)) void case_dump(void)
   exit(0);
 }
 
+/* ---- a program that re-executes itself (under `faststack run` the new
+ * image has the preload's copy and this one, like the old) */
+__attribute__((noinline)) void case_reexec(void)
+{
+  char *args[] = {"crash_cases", "null", NULL};
+  execv("/proc/self/exe", args);
+  exit(3);
+}
+
+/* ---- a program that closes stderr and opens its data file, which gets
+ * descriptor 2 (CRASH_DATA names it): the report must not land there */
+__attribute__((noinline)) void case_stderr_reuse(void)
+{
+  const char *path = getenv("CRASH_DATA");
+  close(2);
+  int fd = open(path ? path : "/dev/null", O_RDWR | O_CREAT | O_TRUNC, 0600);
+  if (fd != 2) exit(3);
+  static const char data[] = "program data\n";
+  if (write(fd, data, sizeof data - 1) != sizeof data - 1) exit(3);
+  null_store(null_ptr);
+  KEEP();
+}
+
+/* ---- a program whose own SIGSEGV handler (installed before faststack's)
+ * repairs the fault: after the report the program goes on, with its
+ * pending alarm, its SIGALRM handler and its signal mask as they were */
+static char *repair_page;
+static volatile sig_atomic_t alarms;
+static void repair_handler(int sig, siginfo_t *si, void *uc)
+{
+  (void)sig;
+  (void)si;
+  (void)uc;
+  mprotect(repair_page, 4096, PROT_READ | PROT_WRITE);
+}
+static void on_alarm(int sig)
+{
+  (void)sig;
+  alarms++;
+}
+__attribute__((noinline)) void case_chain_repair(void)
+{
+  repair_page = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_alarm;
+  sigaction(SIGALRM, &sa, NULL);
+  sigset_t alrm;
+  sigemptyset(&alrm);
+  sigaddset(&alrm, SIGALRM);
+  pthread_sigmask(SIG_BLOCK, &alrm, NULL);
+  alarm(30);
+  repair_page[0] = 1; /* faults once; the program's handler repairs it */
+  unsigned left = alarm(0);
+  printf("pending alarm %s (%u s left)\n", left >= 20 ? "kept" : "lost", left);
+  struct sigaction now;
+  sigaction(SIGALRM, NULL, &now);
+  printf("SIGALRM handler %s\n", now.sa_handler == on_alarm ? "kept" : "lost");
+  sigset_t mask;
+  pthread_sigmask(SIG_SETMASK, NULL, &mask);
+  printf("SIGALRM %s\n",
+         sigismember(&mask, SIGALRM) ? "still blocked" : "unblocked behind us");
+  pthread_sigmask(SIG_UNBLOCK, &alrm, NULL);
+  alarm(1);
+  for (int i = 0; i < 300 && !alarms; i++) usleep(10000);
+  printf("the next alarm %s\n", alarms ? "reached the program" : "was lost");
+  fflush(stdout);
+  exit(0);
+}
+
+/* ---- a fault in one thread racing exit(0) in another: once a report
+ * starts, the process must end by the reported signal */
+static pthread_barrier_t exit_barrier;
+__attribute__((noinline)) void *exit_race_thread(void *arg)
+{
+  (void)arg;
+  faststack_crash_thread_init();
+  pthread_barrier_wait(&exit_barrier);
+  null_store(null_ptr);
+  KEEP();
+  return NULL;
+}
+__attribute__((noinline)) void case_exit_race(void)
+{
+  pthread_t t;
+  pthread_barrier_init(&exit_barrier, NULL, 2);
+  pthread_create(&t, NULL, exit_race_thread, NULL);
+  pthread_barrier_wait(&exit_barrier);
+  /* A random delay of up to 3 ms: sometimes the exit comes first,
+   * sometimes while the report is being written. */
+  struct timespec t0, t1;
+  clock_gettime(CLOCK_MONOTONIC, &t0);
+  long wait_ns = (long)((unsigned)getpid() * 2654435761u % 3000u) * 1000;
+  do clock_gettime(CLOCK_MONOTONIC, &t1);
+  while ((t1.tv_sec - t0.tv_sec) * 1000000000L + (t1.tv_nsec - t0.tv_nsec) <
+         wait_ns);
+  exit(0);
+}
+
+/* ---- a vfork child that crashes (it shares the parent's memory until it
+ * execs or dies), then the parent's own crash must still be reported */
+__attribute__((noinline)) void case_vfork(void)
+{
+  pid_t pid = vfork();
+  if (pid == 0) {
+    null_store(null_ptr);
+    _exit(0);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  null_store(null_ptr);
+  KEEP();
+}
+
+/* ---- the stack pointer moved into the heap, which holds well-formed
+ * frame records whose return addresses are code: the report must show
+ * the faulting frame and no made-up callers */
+__attribute__((noinline)) void smash_regs(uintptr_t *fake)
+{
+  FRAME();
+  __asm__ volatile("movq %0, %%rsp\n\t"
+                   "movq %0, %%rbp\n\t"
+                   "movl $1, 0" /* FAULT:smash_sp */
+                   :
+                   : "r"(fake)
+                   : "memory");
+}
+__attribute__((noinline)) void case_smash_sp(void)
+{
+  size_t words = 8192;
+  uintptr_t *fake = malloc(words * sizeof *fake);
+  if (!fake) exit(3);
+  for (size_t k = 0; k + 1 < words; k += 2) {
+    fake[k] = (uintptr_t)&fake[k + 2 < words ? k + 2 : k];
+    fake[k + 1] = (uintptr_t)smash_regs + 4 + k / 2;
+  }
+  smash_regs(fake + words / 2);
+  KEEP();
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -385,6 +527,12 @@ __attribute__((noinline)) void run_case(const char *name)
       {"nested", case_nested},
       {"watchdog", case_watchdog},
       {"dump", case_dump},
+      {"reexec", case_reexec},
+      {"stderr_reuse", case_stderr_reuse},
+      {"chain_repair", case_chain_repair},
+      {"exit_race", case_exit_race},
+      {"vfork", case_vfork},
+      {"smash_sp", case_smash_sp},
   };
   for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
     if (!strcmp(cases[i].name, name)) {
@@ -403,6 +551,13 @@ int main(int argc, char **argv)
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = own_handler;
+    sa.sa_flags = SA_SIGINFO;
+    sigaction(SIGSEGV, &sa, NULL);
+  }
+  if (!strcmp(argv[1], "chain_repair")) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = repair_handler;
     sa.sa_flags = SA_SIGINFO;
     sigaction(SIGSEGV, &sa, NULL);
   }

@@ -6,6 +6,7 @@
  *                                alternate signal stack) */
 #include <pthread.h>
 #include <string.h>
+#include <unistd.h>
 
 #define KEEP() __asm__ volatile("" ::: "memory")
 /* Leaf functions that touch no stack get no frame pointer from gcc even
@@ -58,6 +59,11 @@ __attribute__((noinline)) void *plain_thread(void *arg)
 
 int main(int argc, char **argv)
 {
+  if (argc > 1 && !strcmp(argv[1], "reexec")) {
+    char *args[] = {argv[0], "null", NULL};
+    execv("/proc/self/exe", args);
+    return 3;
+  }
   if (argc > 1 && !strcmp(argv[1], "overflow_thread")) {
     pthread_t t;
     pthread_attr_t a;

@@ -3,8 +3,10 @@
 # reader can hand sections over directly.
 set(FS_DWARF_FIXTURES)
 set(FX_DIR ${CMAKE_CURRENT_SOURCE_DIR}/dwarf_fixture)
+# A compiler that is missing leaves its fixtures out (configuration fails
+# instead under FASTSTACK_REQUIRE_PEERS).
 foreach(cc gcc clang)
-  find_program(FS_${cc}_PATH ${cc})
+  fs_find_peer(FS_${cc}_PATH PROGRAM ${cc} ${cc})
   if(NOT FS_${cc}_PATH)
     continue()
   endif()
@@ -20,8 +22,10 @@ foreach(cc gcc clang)
   endforeach()
 endforeach()
 # C++: deep STL inline chains, long template names, linkage names.
+set(FS_CXX_PKG_g++ g++)
+set(FS_CXX_PKG_clang++ clang)
 foreach(cxx g++ clang++)
-  find_program(FS_CXX_${cxx} ${cxx})
+  fs_find_peer(FS_CXX_${cxx} PROGRAM ${cxx} ${FS_CXX_PKG_${cxx}})
   if(NOT FS_CXX_${cxx})
     continue()
   endif()

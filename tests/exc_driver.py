@@ -111,8 +111,11 @@ def go_frames(text):
     out = []
     lines = text.split("\n")
     for i, ln in enumerate(lines):
-        m = re.match(r"^(\S.*)\(\.\.\.\)( \(inlined\))?$", ln)
-        if m and i + 1 < len(lines):
+        # "name(...)", or a C++ name with its own parameter list and no
+        # "(...)"; either may end in " (inlined)"; the next line is
+        # "\tfile:line".
+        m = re.match(r"^(\S.*?)(?:\(\.\.\.\))?( \(inlined\))?$", ln)
+        if m and i + 1 < len(lines) and lines[i + 1].startswith("\t"):
             loc = re.match(r"^\t(\S+):(\d+)", lines[i + 1])
             if loc:
                 out.append((m.group(1), os.path.basename(loc.group(1)),

@@ -4,12 +4,16 @@
 # fixtures: the project stays C. exc_driver.py runs them and checks the
 # recorded throw sites against the THROW:/SITE: markers in the sources;
 # a compiler that is missing makes its test skip (exit 77).
-separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_STATIC_LINK_LIBS}")
+separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_STATIC_LINK_FLAGS}")
 set(FS_EXC_OPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
 find_package(Python3 COMPONENTS Interpreter)
 foreach(cxx g++ clang++)
   string(REPLACE "+" "p" tag ${cxx})
-  find_program(FS_EXC_${tag} ${cxx})
+  if(cxx STREQUAL "g++")
+    fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} g++)
+  else()
+    fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} clang)
+  endif()
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/exc_${tag})
   set(cases ${dir}/exc_cases)
   set(plain ${dir}/exc_plain)

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Installs the build tree into a scratch prefix and builds a consumer
 # against it both ways: pkg-config and CMake's find_package (shared and
-# static). Each consumer must run and find its own frames.
+# static). Each consumer must run and find its own frames. FS_TEST_CFLAGS:
+# what programs linking the library need (the sanitizer builds' flags).
 set -euo pipefail
 build=$1 src=$2
+flags=${FS_TEST_CFLAGS:-}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 prefix="$work/prefix"
@@ -13,12 +15,12 @@ test -f "$prefix/include/faststack.h"
 
 echo "-- pkg-config (shared)"
 export PKG_CONFIG_PATH="$pcdir"
-cc -o "$work/c_pkg" "$src/consumer.c" $(pkg-config --cflags --libs faststack) \
+cc $flags -o "$work/c_pkg" "$src/consumer.c" $(pkg-config --cflags --libs faststack) \
    -Wl,-rpath,"$(pkg-config --variable=libdir faststack)"
 "$work/c_pkg"
 
 echo "-- pkg-config (static)"
-cc -o "$work/c_pkg_static" "$src/consumer.c" $(pkg-config --cflags faststack) \
+cc $flags -o "$work/c_pkg_static" "$src/consumer.c" $(pkg-config --cflags faststack) \
    "$(pkg-config --variable=libdir faststack)/libfaststack.a" \
    $(pkg-config --static --libs-only-l faststack | sed 's/-lfaststack//')
 "$work/c_pkg_static"
@@ -36,7 +38,8 @@ PKG_CONFIG_PATH=$(dirname "$(find "$work/static" -name faststack.pc | head -1)")
 "$work/c_only_static"
 
 echo "-- find_package(faststack)"
-cmake -S "$src" -B "$work/cm" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake -S "$src" -B "$work/cm" -DCMAKE_PREFIX_PATH="$prefix" \
+  -DCMAKE_C_FLAGS="$flags" >/dev/null
 cmake --build "$work/cm" >/dev/null
 LD_LIBRARY_PATH="$(dirname "$(find "$prefix" -name 'libfaststack.so' | head -1)")" \
   "$work/cm/consumer_shared"

@@ -7,6 +7,14 @@ add_test(NAME test_layers
           ${PROJECT_BINARY_DIR})
 set_tests_properties(test_layers PROPERTIES TIMEOUT 60)
 
+# The public header's signal-safety tags (scripts/as_tags.py): every
+# FASTSTACK_API function's comment begins with exactly one of [AS-safe]
+# and [not AS-safe], and states it nowhere else.
+add_test(NAME test_as_tags
+  COMMAND ${Python3_EXECUTABLE} ${PROJECT_SOURCE_DIR}/scripts/as_tags.py
+          ${PROJECT_SOURCE_DIR}/include/faststack.h)
+set_tests_properties(test_as_tags PROPERTIES TIMEOUT 60)
+
 # One style (.clang-format): every C file but the DWARF fixtures, whose
 # line numbers the DWARF tests check.
 find_program(FS_CLANG_FORMAT NAMES clang-format-14 clang-format)
@@ -15,6 +23,9 @@ if(FS_CLANG_FORMAT)
     COMMAND bash ${PROJECT_SOURCE_DIR}/scripts/style.sh ${FS_CLANG_FORMAT})
   set_tests_properties(test_style PROPERTIES TIMEOUT 120
     WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+else()
+  fs_peer_missing(clang-format clang-format)
+  fs_skip_tests("clang-format not found" test_style)
 endif()
 
 # What the shared objects export: the preloads only their interposers,

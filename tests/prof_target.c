@@ -3,8 +3,10 @@
  *   split  hot_a and hot_b burn 70% and 30% of the main thread's work,
  *          then a thread created after the profiler started runs
  *          hot_thread (it must be sampled too)
- *   fork   a forked child burns in hot_child and exits; the parent then
- *          execs itself in split mode (profiling must survive both)
+ *   fork   a forked child burns in hot_child and exits (5 if it has more
+ *          than one thread: nothing may start one in a fork's child);
+ *          the parent then execs itself in split mode (profiling must
+ *          survive both)
  *   snapshot  burns in hot_a, raises SIGUSR2 (FASTSTACK_PROFILE_SIGNAL):
  *          the profile so far must appear while it keeps running; exits 9
  *          if it did not within 5 s */
@@ -48,6 +50,18 @@ __attribute__((noinline)) static void *hot_thread(void *p)
   return p;
 }
 
+/* Threads of this process, from /proc/self/status. */
+static int threads_now(void)
+{
+  FILE *f = fopen("/proc/self/status", "r");
+  char line[256];
+  int n = -1;
+  while (f && fgets(line, sizeof line, f))
+    if (!strncmp(line, "Threads:", 8)) n = atoi(line + 8);
+  if (f) fclose(f);
+  return n;
+}
+
 int main(int argc, char **argv)
 {
   const char *mode = argc > 1 ? argv[1] : "split";
@@ -55,6 +69,9 @@ int main(int argc, char **argv)
   if (!strcmp(mode, "fork")) {
     pid_t pid = fork();
     if (pid == 0) {
+      /* Nothing may start a thread in the child of a fork (the profiler
+       * preload did, in its pthread_atfork handler): exit 5 if one did. */
+      if (threads_now() != 1) _exit(5);
       hot_child();
       exit(0);
     }

@@ -5,14 +5,14 @@ fs_add_test(test_stacktable SOURCES test_stacktable.c
 
 # The written profile must be accepted by Go's pprof (golang-go): -raw
 # parses every message, -top must show the two stacks' leaf functions.
-find_program(FS_GO go)
+fs_find_peer(FS_GO PROGRAM go golang-go)
 if(FS_GO)
   add_test(NAME test_pprof_go
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pprof_go.sh
             $<TARGET_FILE:test_stacktable> ${FS_GO})
   set_tests_properties(test_pprof_go PROPERTIES TIMEOUT 180)
 else()
-  message(STATUS "go not found: pprof acceptance tests are skipped")
+  fs_skip_tests("go (golang-go) not found" test_pprof_go test_profile_cli)
 endif()
 
 # The CPU profiler end to end: `faststack profile` on an unmodified
@@ -25,10 +25,7 @@ if(FS_GO AND TARGET faststack_cli)
   add_test(NAME test_profile_cli
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/profile_cli.sh
             $<TARGET_FILE:faststack_cli> $<TARGET_FILE:prof_target> ${FS_GO})
-  # Timer signals and sampling shares under ASan's slowdown are not what
-  # this test measures; the sanitizer build skips it.
-  set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240
-                       LABELS no-asan)
+  set_tests_properties(test_profile_cli PROPERTIES TIMEOUT 240)
 endif()
 
 # C++ names in profiles: two template instances stay apart in pprof -top.

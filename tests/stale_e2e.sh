@@ -4,6 +4,8 @@
 # the file's MD5, so an edit that keeps the mtime older is still caught;
 # with gcc (no MD5) a source newer than the binary is marked.
 # Usage: stale_e2e.sh SRC_DIR INCLUDE_DIR STATIC_LIB "LIBS"
+# FS_TEST_CFLAGS: what programs linking the library need (the sanitizer
+# builds' flags).
 set -euo pipefail
 src=$1; inc=$2; lib=$3; libs=$4
 work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
@@ -20,8 +22,8 @@ for cc in clang gcc; do
   d=$work/$cc; mkdir -p "$d"; cp "$src/stale_prog.c" "$d/prog.c"
   # Sources older than the binary: backdate the copy before building.
   touch -d '2 hours ago' "$d/prog.c"
-  $cc -O1 -g -gdwarf-5 -fno-omit-frame-pointer -I"$inc" "$d/prog.c" -o "$d/prog" \
-      "$lib" $libs
+  $cc -O1 -g -gdwarf-5 -fno-omit-frame-pointer ${FS_TEST_CFLAGS:-} -I"$inc" \
+      "$d/prog.c" -o "$d/prog" "$lib" $libs
   out=$("$d/prog")
   check "$cc fresh: source line shown" "$out" "$line" 1
   check "$cc fresh: not stale" "$out" "stale:" 0

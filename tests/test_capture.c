@@ -3,6 +3,10 @@
 #include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <ucontext.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "faststack.h"
@@ -144,6 +148,94 @@ __attribute__((noinline)) void test_smashed_chain(void)
   }
 }
 
+/* A context whose stack pointer (and frame pointer) lies in memory that
+ * is no stack — the heap, an anonymous mapping without a guard page —
+ * filled with well-formed frame records whose return addresses are code:
+ * the walk must not read it as a stack (frames missing, never made up). */
+static int walk_fake(uintptr_t *mem, size_t words)
+{
+  for (size_t k = 0; k + 1 < words; k += 2) {
+    mem[k] = (uintptr_t)&mem[k + 2 < words ? k + 2 : k]; /* next rbp */
+    mem[k + 1] = (uintptr_t)level3 + 4 + k / 2;          /* "return" */
+  }
+  ucontext_t uc;
+  memset(&uc, 0, sizeof uc);
+  uc.uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)level2 + 8);
+  uc.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)mem;
+  uc.uc_mcontext.gregs[REG_RBP] = (greg_t)(uintptr_t)mem;
+  uintptr_t pcs[128];
+  return faststack_capture_ucontext(&uc, pcs, 128);
+}
+
+/* A thread's malloc comes from a glibc thread arena: a heap mapping with
+ * a large PROT_NONE reservation next to it, no guard page. */
+static void *arena_walk(void *arg)
+{
+  (void)arg;
+  uintptr_t *mem = malloc(4096 * sizeof *mem);
+  intptr_t n = mem ? walk_fake(mem, 4096) : -1;
+  free(mem);
+  return (void *)n;
+}
+
+static void test_foreign_stack(void)
+{
+  pthread_t t;
+  void *n = NULL;
+  CHECK_EQ(pthread_create(&t, NULL, arena_walk, NULL), 0);
+  pthread_join(t, &n);
+  CHECK_EQ((intptr_t)n, 1);
+  uintptr_t *heap = malloc(4096 * sizeof *heap); /* brk heap */
+  CHECK(heap != NULL);
+  if (heap) CHECK_EQ(walk_fake(heap, 4096), 1);
+  free(heap);
+  size_t big = 1 << 20; /* an anonymous mapping of its own */
+  uintptr_t *anon = mmap(NULL, big, PROT_READ | PROT_WRITE,
+                         MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(anon != MAP_FAILED);
+  if (anon != MAP_FAILED) {
+    CHECK_EQ(walk_fake(anon + 4096, big / 8 - 4096), 1);
+    munmap(anon, big);
+  }
+}
+
+/* A fiber on an mmap'ed stack with a guard page below (how coroutine
+ * libraries allocate them) is a stack: captures inside it walk it. */
+static ucontext_t fiber_uc, main_uc;
+static int fiber_n;
+static uintptr_t fiber_pcs[64];
+__attribute__((noinline)) void fiber_inner(void)
+{
+  fiber_n = faststack_capture(fiber_pcs, 64, 0);
+  KEEP();
+}
+__attribute__((noinline)) void fiber_main(void)
+{
+  fiber_inner();
+  KEEP();
+}
+
+static void test_fiber_stack(void)
+{
+  long page = sysconf(_SC_PAGESIZE);
+  size_t size = 256 * 1024;
+  char *m = mmap(NULL, size + (size_t)page, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+  CHECK(m != MAP_FAILED);
+  if (m == MAP_FAILED) return;
+  CHECK_EQ(mprotect(m, (size_t)page, PROT_NONE), 0);
+  getcontext(&fiber_uc);
+  fiber_uc.uc_stack.ss_sp = m + page;
+  fiber_uc.uc_stack.ss_size = size;
+  fiber_uc.uc_link = &main_uc;
+  makecontext(&fiber_uc, fiber_main, 0);
+  CHECK_EQ(swapcontext(&main_uc, &fiber_uc), 0);
+  CHECK(fiber_n >= 2);
+  CHECK(fs_test_ra_in(fiber_pcs[0], (void *)fiber_inner));
+  CHECK(fs_test_ra_in(fiber_pcs[1], (void *)fiber_main));
+  munmap(m, size + (size_t)page);
+}
+
 /* Recursion of a known depth: each capture must see exactly depth+1
  * frames of recurse() on top of worker(). */
 __attribute__((noinline)) int recurse(int depth, uintptr_t *pcs, int max)
@@ -186,6 +278,8 @@ int main(void)
   test_order_skip_max();
   test_bad_arguments();
   test_smashed_chain();
+  test_foreign_stack();
+  test_fiber_stack();
   test_threads();
   return CHECK_DONE("test_capture");
 }

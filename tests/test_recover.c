@@ -283,6 +283,52 @@ static void test_nested(void)
   CHECK_EQ(faststack_recover(NULL, NULL, &r), -1);
 }
 
+/* ------------------------------------------- a fault inside a handler */
+
+/* fn raises SIGUSR2 and the program's handler faults: the jump back
+ * abandons the handler's frame (its sigreturn would have put the mask
+ * back), so the recovery must restore the mask of the code the handler
+ * interrupted — not leave SIGUSR2 (and the handler's sa_mask) blocked. */
+static void faulting_handler(int sig)
+{
+  (void)sig;
+  segv_level1(NULL);
+}
+
+static void raise_usr2(void *arg)
+{
+  (void)arg;
+  raise(SIGUSR2);
+}
+
+static void test_fault_in_handler(int flags)
+{
+  struct sigaction sa, old;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = faulting_handler;
+  sa.sa_flags = flags;
+  sigemptyset(&sa.sa_mask);
+  sigaddset(&sa.sa_mask, SIGHUP);
+  sigaction(SIGUSR2, &sa, &old);
+  for (int i = 0; i < 100; i++) {
+    faststack_recover_report r;
+    CHECK_EQ(faststack_recover(raise_usr2, NULL, &r), SIGSEGV);
+    CHECK(fs_test_pc_in(r.pc, (void *)fault_segv));
+    sigset_t cur;
+    pthread_sigmask(SIG_SETMASK, NULL, &cur);
+    if (sigismember(&cur, SIGUSR2) || sigismember(&cur, SIGHUP) ||
+        sigismember(&cur, SIGSEGV)) {
+      CHECK(!sigismember(&cur, SIGUSR2));
+      CHECK(!sigismember(&cur, SIGHUP)); /* the handler's sa_mask */
+      CHECK(!sigismember(&cur, SIGSEGV));
+      sigaddset(&sa.sa_mask, SIGUSR2);
+      pthread_sigmask(SIG_UNBLOCK, &sa.sa_mask, NULL);
+      break;
+    }
+  }
+  sigaction(SIGUSR2, &old, NULL);
+}
+
 /* ---------------------------------------------------------------- threads */
 
 static void *thread_loop(void *arg)
@@ -578,6 +624,11 @@ int main(void)
   test_signal(fault_abort, SIGABRT, SI_TKILL, 0, "SIGABRT");
   test_bus();
   test_nested();
+  test_fault_in_handler(0);
+  /* The handler on an alternate stack (the walk back to the guard
+   * changes stacks). */
+  CHECK_EQ(faststack_crash_thread_init(), 0);
+  test_fault_in_handler(SA_ONSTACK);
   test_threads();
   test_policy();
   test_with_crash_handler();

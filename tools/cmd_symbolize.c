@@ -182,6 +182,9 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
 
 /* ------------------------------------------------------------ output */
 
+/* The source line (or lines around it) under a frame. The frame's own
+ * line carries its status's note, so a source edited since the build
+ * (newer than the file, or another MD5) is never shown unmarked. */
 static void print_source(const sym_opts *o, const faststack_frame *f)
 {
   if (!o->source || !f->file || f->line <= 0) return;
@@ -191,15 +194,23 @@ static void print_source(const sym_opts *o, const faststack_frame *f)
   if (o->context <= 0) {
     faststack_source_line l;
     faststack_annotate(src, f, 1, &l, text, sizeof text);
-    if (l.text) printf("    %s\n", l.text);
+    const char *note = faststack_source_status_note(l.status);
+    if (l.text && note) printf("    %s  [%s]\n", l.text, note);
+    else if (l.text) printf("    %s\n", l.text);
+    else if (note) printf("    [%s]\n", note);
     return;
   }
   int k = faststack_annotate_context(src, f, o->context, ctx, 2001, text,
                                      sizeof text);
-  for (int i = 0; i < k; i++)
-    if (ctx[i].text)
-      printf("%d %s: %s\n", ctx[i].line, ctx[i].line == f->line ? ">" : " ",
-             ctx[i].text);
+  for (int i = 0; i < k; i++) {
+    int own = ctx[i].line == f->line;
+    const char *note = own ? faststack_source_status_note(ctx[i].status) : NULL;
+    if (!ctx[i].text && !note) continue;
+    printf("%d %s: %s", ctx[i].line, own ? ">" : " ",
+           ctx[i].text ? ctx[i].text : "");
+    if (note) printf("  [%s]", note);
+    putchar('\n');
+  }
 }
 
 /* Output of print_gnu: stdout without printf's parsing, unlocked (the
@@ -420,10 +431,11 @@ typedef struct line_in {
 static char *next_line(line_in *in)
 {
   for (;;) {
-    /* No buffer before the first read: nothing to scan (and no
-     * arithmetic on a null pointer). */
-    char *nl =
-        in->buf ? memchr(in->buf + in->start, '\n', in->end - in->start) : NULL;
+    /* Nothing buffered yet: buf may still be NULL, which memchr must not
+     * get even for 0 bytes. */
+    char *nl = in->end > in->start
+                   ? memchr(in->buf + in->start, '\n', in->end - in->start)
+                   : NULL;
     if (nl || (in->eof && in->start < in->end)) {
       char *line = in->buf + in->start;
       size_t len = nl ? (size_t)(nl - line) : in->end - in->start;

@@ -15,6 +15,12 @@
 
 #define RAW_INLINE_MAX 16
 #define RAW_STR_PER_LINE 4096
+/* Files kept open at once; frames of further files print unresolved. */
+#define RAW_MAX_FILES 256
+/* Raw lines symbolized and formatted together: the input is untrusted
+ * (pasted logs), and each line costs a few KiB while its run is held, so
+ * a longer run is cut into pieces of this many lines. */
+#define RAW_RUN_MAX 1024
 
 int raw_parse_line(const char *line, raw_frame *out)
 {
@@ -78,6 +84,12 @@ faststack_symbolizer *raw_module(const raw_frame *f, int *missing)
       if (!files[i].s) *missing = 1;
       return files[i].s;
     }
+  /* The input is untrusted (pasted logs): at most RAW_MAX_FILES modules
+   * are opened and kept; frames of further ones print unresolved. */
+  if (nfiles >= RAW_MAX_FILES) {
+    *missing = 1;
+    return NULL;
+  }
   const char *err = NULL;
   faststack_symbolizer *s =
       faststack_symbolizer_open_module(f->module, f->build_id, config, &err);
@@ -234,6 +246,10 @@ int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
       line[--len] = '\0';
     raw_frame f;
     if (raw_parse_line(line, &f)) {
+      if (r.n == RAW_RUN_MAX) {
+        emit_run(out, &r, format, source, context, &missing);
+        r.n = 0;
+      }
       if (run_push(&r, &f) == 0) continue;
     }
     emit_run(out, &r, format, source, context, &missing);

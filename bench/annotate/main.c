@@ -6,7 +6,10 @@
  *   (c) cold      — faststack with an empty source cache every op;
  *   (d) warm      — faststack with its process-wide cache.
  * Every op captures, symbolizes (the same warm symbolizer for all),
- * reads source and formats. Ops run in bursts of FS_BURST at the bottom
+ * reads source and formats. The frame caps differ, as in the article:
+ * gin's algorithm takes every frame (up to FS_CAP_ALL here), the others
+ * 64; the table prints each row's cap and the frames it captured, so a
+ * deep row of (a) is read as the cost of 4096 frames against 64. Ops run in bursts of FS_BURST at the bottom
  * of the recursion, timed there: the recursion's own returns (which
  * mispredict, and miss the cache once the stack is deep) are outside the
  * timing, so the table shows what a trace costs at each depth.
@@ -51,6 +54,12 @@ void free(void *p)
   __libc_free(p);
 }
 
+/* Frames captured per op: every frame for gin's algorithm, like gin;
+ * the article's cap for the rest. */
+#define FS_CAP_ALL 8192
+#define FS_CAP 64
+static const int caps[] = {FS_CAP_ALL, FS_CAP, FS_CAP, FS_CAP};
+
 static faststack_symbolizer *sym;
 static faststack_sources *warm;
 static char out[1 << 20];
@@ -73,12 +82,11 @@ static unsigned long long cold_opens;
 /* One trace. */
 static int one_op(uintptr_t *pcs)
 {
+  int n = faststack_capture(pcs, caps[variant], 0);
   if (variant == SLOW) {
-    int n = faststack_capture(pcs, 8192, 0);
     free(slowstack(sym, pcs, n));
     return n;
   }
-  int n = faststack_capture(pcs, 64, 0);
   if (variant == ARTICLE) {
     free(article_faststack(sym, pcs, n));
     return n;
@@ -86,7 +94,7 @@ static int one_op(uintptr_t *pcs)
   faststack_format_options o;
   faststack_format_options_init(&o, FASTSTACK_FORMAT_GIN);
   o.symbolizer = sym;
-  o.max_frames = 64;
+  o.max_frames = FS_CAP;
   o.color = 0;
   if (variant == COLD) {
     /* Cold: no cached source lines and no cached formatted text. */
@@ -114,6 +122,7 @@ static double now_ns(void)
 #define FS_BURST 8
 static double op_ns;
 static long op_count;
+static int op_frames;
 
 /* At the bottom of the recursion: a timed burst of ops. */
 static int op(uintptr_t *pcs, int max)
@@ -124,10 +133,11 @@ static int op(uintptr_t *pcs, int max)
   for (int i = 0; i < FS_BURST; i++) n = one_op(pcs);
   op_ns += now_ns() - t0;
   op_count += FS_BURST;
+  op_frames = n;
   return n;
 }
 
-static uintptr_t pcs[8192];
+static uintptr_t pcs[FS_CAP_ALL];
 
 int main(int argc, char **argv)
 {
@@ -139,24 +149,27 @@ int main(int argc, char **argv)
          "per op: capture + symbolize + source + format, timed in bursts of "
          "%d at the bottom of the recursion\n",
          FS_BURST);
-  printf("%-6s %-24s %12s %12s %10s %8s\n", "depth", "variant", "ns/op",
-         "B alloc/op", "allocs/op", "opens/op");
+  printf("frame caps: (a) %d (every frame, as gin), (b) (c) (d) %d\n",
+         FS_CAP_ALL, FS_CAP);
+  printf("%-6s %-24s %6s %7s %12s %12s %10s %8s\n", "depth", "variant", "cap",
+         "frames", "ns/op", "B alloc/op", "allocs/op", "opens/op");
   for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
     double ns[NVARIANTS];
     for (variant = 0; variant < NVARIANTS; variant++) {
-      ping(depths[d], op, pcs, 8192); /* warm-up: symbolizer, cache */
+      ping(depths[d], op, pcs, FS_CAP_ALL); /* warm-up: symbolizer, cache */
       unsigned long long a0 = n_allocs, b0 = n_bytes, p0 = port_opens,
                          w0 = fs_opens(), c0 = cold_opens;
       op_ns = 0;
       op_count = 0;
-      do ping(depths[d], op, pcs, 8192);
+      do ping(depths[d], op, pcs, FS_CAP_ALL);
       while (op_ns < budget && op_count < 200000);
       ns[variant] = op_ns / op_count;
       double opens =
           (double)(port_opens - p0 + fs_opens() - w0 + cold_opens - c0) /
           op_count;
-      printf("%-6d %-24s %12.0f %12.0f %10.1f %8.2f\n", depths[d],
-             names[variant], ns[variant], (double)(n_bytes - b0) / op_count,
+      printf("%-6d %-24s %6d %7d %12.0f %12.0f %10.1f %8.2f\n", depths[d],
+             names[variant], caps[variant], op_frames, ns[variant],
+             (double)(n_bytes - b0) / op_count,
              (double)(n_allocs - a0) / op_count, opens);
     }
     for (int v = 0; v < NVARIANTS; v++)

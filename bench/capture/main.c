@@ -10,21 +10,26 @@
  * inside a qsort comparator (glibc's frameless sort frames mid-stack).
  * Every method runs in this one process, warm, for a fixed time budget
  * of bursts; the table prints the median burst's ns per capture, ns per
- * frame, frames returned, and each peer's time as a multiple of
- * faststack's. */
+ * frame, frames returned, each peer's time as a multiple of faststack's,
+ * and the object the measured function lives in.
+ *
+ * Peers are looked up in their own objects (bench/peers.h): glibc's
+ * backtrace() in libc.so.6, unw_backtrace() in libunwind.so.8,
+ * _Unwind_Backtrace() in libgcc_s.so.1, all loaded RTLD_LOCAL; libbacktrace
+ * (gcc 12's libbacktrace.a) and faststack are linked into this program.
+ * libunwind is not linked: its weak backtrace and _Unwind_Backtrace would
+ * otherwise take the place of glibc's and libgcc's. */
 #define _GNU_SOURCE
 #include <backtrace.h>
 #include <dlfcn.h>
-#include <execinfo.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unwind.h>
-#define UNW_LOCAL_ONLY
-#include <libunwind.h>
 
 #include "faststack.h"
+#include "peers.h"
 #include "pingpong.h"
 
 #define MAXF 2048
@@ -56,20 +61,27 @@ int ping_nofp(int depth, capture_fn f, uintptr_t *pcs, int max);
 typedef int (*recurse_fn)(int, capture_fn, uintptr_t *, int);
 static recurse_fn recurse = ping;
 
+/* The peers, each from its own object (main() resolves them). */
+typedef int (*backtrace_fn)(void **, int);
+typedef _Unwind_Reason_Code (*uw_bt_fn)(_Unwind_Trace_Fn, void *);
+typedef _Unwind_Ptr (*uw_getip_fn)(struct _Unwind_Context *);
+static bench_peer p_glibc = {.lib = "libc.so.6", .sym = "backtrace"};
+static bench_peer p_unw = {.lib = "libunwind.so.8", .sym = "unw_backtrace"};
+static bench_peer p_gcc = {.lib = "libgcc_s.so.1", .sym = "_Unwind_Backtrace"};
+static bench_peer p_gcc_ip = {.lib = "libgcc_s.so.1", .sym = "_Unwind_GetIP"};
+static bench_peer p_lbt = {.lib = NULL, .sym = "backtrace_simple"};
+static bench_peer p_fs = {.lib = NULL, .sym = "faststack_capture"};
+
 static int m_backtrace(uintptr_t *pcs, int max)
 {
-  return backtrace((void **)pcs, max);
+  return ((backtrace_fn)p_glibc.fn)((void **)pcs, max);
 }
 
 static int m_unw_backtrace(uintptr_t *pcs, int max)
 {
-  return unw_backtrace((void **)pcs, max);
+  return ((backtrace_fn)p_unw.fn)((void **)pcs, max);
 }
 
-/* libgcc's unwinder, looked up in libgcc_s itself: linking libunwind
- * would otherwise bind _Unwind_Backtrace to libunwind's copy. */
-typedef _Unwind_Reason_Code (*uw_bt_fn)(_Unwind_Trace_Fn, void *);
-typedef _Unwind_Ptr (*uw_getip_fn)(struct _Unwind_Context *);
 static uw_bt_fn gcc_backtrace;
 static uw_getip_fn gcc_getip;
 struct uw_arg {
@@ -118,16 +130,17 @@ static int m_libbacktrace(uintptr_t *pcs, int max)
 typedef struct method {
   const char *name;
   capture_fn fn;
+  const bench_peer *peer; /* the function measured and its object */
 } method;
 
 static const method methods[] = {
-    {"faststack auto", m_faststack},
-    {"faststack fp", m_faststack_fp},
-    {"faststack cfi", m_faststack_cfi},
-    {"backtrace()", m_backtrace},
-    {"unw_backtrace()", m_unw_backtrace},
-    {"_Unwind_Backtrace()", m_unwind_backtrace},
-    {"libbacktrace simple", m_libbacktrace},
+    {"faststack auto", m_faststack, &p_fs},
+    {"faststack fp", m_faststack_fp, &p_fs},
+    {"faststack cfi", m_faststack_cfi, &p_fs},
+    {"glibc backtrace()", m_backtrace, &p_glibc},
+    {"unw_backtrace()", m_unw_backtrace, &p_unw},
+    {"_Unwind_Backtrace()", m_unwind_backtrace, &p_gcc},
+    {"libbacktrace simple", m_libbacktrace, &p_lbt},
 };
 
 static double now_ns(void)
@@ -211,15 +224,26 @@ static double measure(const method *m, int depth, double budget_ns, int *frames)
 int main(int argc, char **argv)
 {
   double budget_ms = argc > 1 ? atof(argv[1]) : 150;
-  void *gcc = dlopen("libgcc_s.so.1", RTLD_NOW);
-  gcc_backtrace = gcc ? (uw_bt_fn)dlsym(gcc, "_Unwind_Backtrace") : NULL;
-  gcc_getip = gcc ? (uw_getip_fn)dlsym(gcc, "_Unwind_GetIP") : NULL;
+  p_fs.fn = (void *)faststack_capture;
+  p_lbt.fn = (void *)backtrace_simple;
+  bench_peer *all[] = {&p_fs, &p_glibc, &p_unw, &p_gcc, &p_gcc_ip, &p_lbt};
+  for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+    bench_peer_resolve(all[i]);
+  gcc_backtrace = (uw_bt_fn)p_gcc.fn;
+  gcc_getip = (uw_getip_fn)p_gcc_ip.fn;
+  if (!gcc_getip) gcc_backtrace = NULL;
   bt_state = backtrace_create_state(NULL, 0, bt_err, NULL);
   printf("capture: ping/pong recursion across two files, warm: median of "
          "bursts of %d captures at the bottom of the recursion. faststack "
          "rows: auto (CFI per frame, the default), fp (frame pointers "
          "only), cfi (CFI only).\n",
          FS_BURST);
+  printf("functions measured, each resolved in its own object (dladdr):\n");
+  bench_peer_print("faststack", &p_fs);
+  bench_peer_print("glibc", &p_glibc);
+  bench_peer_print("libunwind", &p_unw);
+  bench_peer_print("libgcc", &p_gcc);
+  bench_peer_print("libbacktrace (.a)", &p_lbt);
   static const int depths[] = {8, 32, 128, 512};
   static const char *const kinds[] = {
       "frame-pointer code (-fno-omit-frame-pointer)",
@@ -230,18 +254,20 @@ int main(int argc, char **argv)
     recurse = kind == 1 ? ping_nofp : ping;
     bottom = kind == 2 ? via_qsort : burst;
     printf("\n== %s\n", kinds[kind]);
-    printf("%-6s %-22s %12s %10s %8s %12s\n", "depth", "method", "ns/capture",
-           "ns/frame", "frames", "x auto");
+    printf("%-6s %-22s %12s %10s %8s %12s  %s\n", "depth", "method",
+           "ns/capture", "ns/frame", "frames", "x auto", "object");
     for (size_t d = 0; d < sizeof depths / sizeof depths[0]; d++) {
       double base = 0;
       for (size_t i = 0; i < sizeof methods / sizeof methods[0]; i++) {
         const method *m = &methods[i];
-        if (m->fn == m_unwind_backtrace && !gcc_backtrace) continue;
+        if (!m->peer->fn || (m->fn == m_unwind_backtrace && !gcc_backtrace))
+          continue;
         int frames = 0;
         double ns = measure(m, depths[d], budget_ms * 1e6, &frames);
         if (i == 0) base = ns;
-        printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx\n", depths[d], m->name, ns,
-               frames ? ns / frames : 0, frames, base > 0 ? ns / base : 0);
+        printf("%-6d %-22s %12.1f %10.2f %8d %11.2fx  %s\n", depths[d], m->name,
+               ns, frames ? ns / frames : 0, frames, base > 0 ? ns / base : 0,
+               bench_peer_base(m->peer));
       }
     }
   }

@@ -8,10 +8,10 @@
  * benchmark by switching to frame pointers; the target here is <= +30%.
  *
  * "faststack" runs in a child with FASTSTACK_UNWIND=auto and "faststack-fp"
- * with FASTSTACK_UNWIND=fp: the mode is read once at load. */
+ * with FASTSTACK_UNWIND=fp: the mode is read once at load. The peers,
+ * libunwind's unw_backtrace and glibc's backtrace, are each looked up in
+ * their own object (bench/peers.h), which the table names. */
 #define _GNU_SOURCE 1
-#include <execinfo.h>
-#include <libunwind.h>
 #include <linux/futex.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -24,11 +24,16 @@
 #include <unistd.h>
 
 #include "faststack.h"
+#include "peers.h"
 
 enum { DEPTH = 64, ROUNDS = 5 };
 static long handoffs = 50000;
 static int variant; /* 0 none, 1 faststack, 2 libunwind, 3 backtrace */
 static faststack_stack_table *table;
+typedef int (*backtrace_fn)(void **, int);
+static bench_peer p_fs = {.lib = NULL, .sym = "faststack_capture"};
+static bench_peer p_unw = {.lib = "libunwind.so.8", .sym = "unw_backtrace"};
+static bench_peer p_glibc = {.lib = "libc.so.6", .sym = "backtrace"};
 /* Whose turn it is: 0 the main thread, 1 the ponger. */
 static _Atomic int turn;
 
@@ -57,8 +62,8 @@ __attribute__((noinline)) static void trace_event(void)
   int n = 0;
   switch (variant) {
   case 1: n = faststack_capture(pcs, DEPTH, 0); break;
-  case 2: n = unw_backtrace((void **)pcs, DEPTH); break;
-  case 3: n = backtrace((void **)pcs, DEPTH); break;
+  case 2: n = ((backtrace_fn)p_unw.fn)((void **)pcs, DEPTH); break;
+  case 3: n = ((backtrace_fn)p_glibc.fn)((void **)pcs, DEPTH); break;
   default: return;
   }
   faststack_stack_table_insert(table, pcs, n, 0, 1);
@@ -130,6 +135,9 @@ int main(int argc, char **argv)
 {
   if (getenv("BENCH_HANDOFFS")) handoffs = atol(getenv("BENCH_HANDOFFS"));
   table = faststack_stack_table_create(1024, 0);
+  p_fs.fn = (void *)faststack_capture;
+  bench_peer *peers[] = {&p_fs, &p_unw, &p_glibc};
+  for (int i = 0; i < 3; i++) bench_peer_resolve(peers[i]);
   if (argc == 3 && !strcmp(argv[1], "--variant")) {
     variant = atoi(argv[2]);
     measure(); /* warm up: page in, intern the stacks */
@@ -138,23 +146,31 @@ int main(int argc, char **argv)
   }
   struct {
     const char *name, *v, *mode;
+    const bench_peer *peer;
   } vs[] = {
-      {"none", "0", NULL},
-      {"faststack (auto)", "1", "auto"},
-      {"faststack fp only", "1", "fp"},
-      {"libunwind", "2", NULL},
-      {"backtrace()", "3", NULL},
+      {"none", "0", NULL, NULL},
+      {"faststack (auto)", "1", "auto", &p_fs},
+      {"faststack fp only", "1", "fp", &p_fs},
+      {"libunwind", "2", NULL, &p_unw},
+      {"glibc backtrace()", "3", NULL, &p_glibc},
   };
   printf("bench_tracer: %ld token hand-offs between two threads (futex),"
          " median of %d runs\n",
          handoffs, ROUNDS);
-  printf("%-20s %12s %10s\n", "tracing", "ns/hand-off", "overhead");
+  printf("functions measured, each resolved in its own object (dladdr):\n");
+  bench_peer_print("faststack", &p_fs);
+  bench_peer_print("libunwind", &p_unw);
+  bench_peer_print("glibc", &p_glibc);
+  printf("%-20s %12s %10s  %s\n", "tracing", "ns/hand-off", "overhead",
+         "object");
   double base = 0;
   for (size_t i = 0; i < sizeof vs / sizeof vs[0]; i++) {
+    if (vs[i].peer && !vs[i].peer->fn) continue;
     double ns = child("/proc/self/exe", vs[i].v, vs[i].mode);
     if (i == 0) base = ns;
-    printf("%-20s %12.1f %+9.1f%%\n", vs[i].name, ns,
-           base > 0 ? 100.0 * (ns - base) / base : 0.0);
+    printf("%-20s %12.1f %+9.1f%%  %s\n", vs[i].name, ns,
+           base > 0 ? 100.0 * (ns - base) / base : 0.0,
+           vs[i].peer ? bench_peer_base(vs[i].peer) : "");
   }
   printf("target: faststack <= +30%%\n");
   return 0;

@@ -7,8 +7,15 @@
  * In-process, each tool in a fresh child process (so memory and caches do
  * not mix): faststack, libbacktrace's backtrace_pcinfo, libdw (dwfl).
  * Reported: time from the child's exec to its first answer, the first
- * pass over all PCs, a warm second pass, frames per PC (inline frames
+ * pass over all PCs, a repeated pass, frames per PC (inline frames
  * included), and the child's peak RSS.
+ *
+ * The first pass is the like-for-like figure: every tool decodes what it
+ * needs and looks each PC up once, and the ratio column compares it. A
+ * repeated pass is not the same work across tools: faststack answers a PC
+ * it has answered before from its PC cache (a cache hit: a hash probe and
+ * a copy), while libbacktrace and libdw have no answer cache and look the
+ * PC up again in their decoded data. The table says so.
  *
  * Offline, each tool a process reading the module offsets on stdin:
  * faststack symbolize -f -i, addr2line -f -i, llvm-symbolizer,
@@ -313,22 +320,31 @@ int main(int argc, char **argv)
   printf("in-process (each tool in a fresh process; first answer: from "
          "fork+exec to the first symbolized PC; in-proc: from creating the "
          "tool's state)\n");
-  printf("%-14s %14s %12s %14s %12s %10s %12s %12s\n", "tool", "first answer",
-         "(in-proc)", "1st pass/PC", "warm/PC", "frames/PC", "peak RSS",
-         "warm x fs");
-  double fs_warm = 0;
+  printf("%-14s %14s %12s %14s %10s %19s %10s %12s\n", "tool", "first answer",
+         "(in-proc)", "1st pass/PC", "1st x fs", "repeat/PC", "frames/PC",
+         "peak RSS");
+  double fs_first = 0, first[NTOOLS] = {0};
   for (int t = 0; t < NTOOLS; t++) {
     double r[6];
     if (run_child(self, t, input, r) != 0) {
       printf("%-14s %14s\n", tools[t].name, "failed");
       continue;
     }
-    if (t == 0) fs_warm = r[2];
-    printf("%-14s %11.2f ms %9.2f ms %11.0f ns %9.0f ns %10.2f %9.0f MiB "
-           "%11.1fx\n",
-           tools[t].name, r[0] / 1e6, r[5] / 1e6, r[1], r[2], r[3], r[4] / 1024,
-           fs_warm > 0 ? r[2] / fs_warm : 0);
+    if (t == 0) fs_first = r[1];
+    first[t] = r[1];
+    /* What the repeat measures differs: say it in the cell. */
+    printf("%-14s %11.2f ms %9.2f ms %11.0f ns %9.1fx %8.0f ns %-9s %10.2f "
+           "%8.0f MiB\n",
+           tools[t].name, r[0] / 1e6, r[5] / 1e6, r[1],
+           fs_first > 0 ? r[1] / fs_first : 0, r[2],
+           t == 0 ? "cache hit" : "lookup", r[3], r[4] / 1024);
   }
+  if (first[0] > 0 && first[1] > 0)
+    printf("like for like (first pass, every PC looked up once): faststack "
+           "%.0f ns/PC, libbacktrace %.0f ns/PC (%.1fx)\n",
+           first[0], first[1], first[1] / first[0]);
+  printf("repeat/PC: faststack's is a PC-cache hit (the answer kept from "
+         "the first pass); libbacktrace and libdw look the PC up again\n");
   char fsbin[4200], obj[4200];
   const char *slash = strrchr(self, '/');
   snprintf(fsbin, sizeof fsbin, "%.*s/../../tools/faststack",
@@ -375,8 +391,8 @@ int main(int argc, char **argv)
   }
   unlink(input);
   bench_debuginfo(fsbin, dirname_of(self));
-  printf("\ntargets: first answer <= 10 ms; warm <= 50 ns/PC; offline >= 4x "
-         "faster than addr2line and llvm-symbolizer, less peak memory than "
-         "llvm-symbolizer\n");
+  printf("\ntargets: first answer <= 10 ms; a PC-cache hit <= 50 ns/PC; "
+         "offline >= 4x faster than addr2line and llvm-symbolizer, less peak "
+         "memory than llvm-symbolizer\n");
   return 0;
 }

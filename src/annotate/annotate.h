@@ -13,4 +13,9 @@
  * empty; 0 otherwise (missing file, binary file, past the end). */
 int fs_source_line_now(const char *file, int line, char *buf, size_t cap);
 
+/* [AS-safe] 1 when file was modified after module (their mtimes, with
+ * stat): a line read from it now may not be the code that runs. 0 when
+ * it is not, or either cannot be stat'ed. */
+int fs_source_newer_now(const char *file, const char *module);
+
 #endif /* FASTSTACK_ANNOTATE_H */

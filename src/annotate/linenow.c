@@ -1,9 +1,10 @@
 /* linenow.c — one source line read with nothing but open/read/close, for
- * the crash handler's FASTSTACK_CRASH_SOURCE option: no allocation, no
- * lock, no cache. The provider in annotate.c is the reader for every
+ * the crash handler's FASTSTACK_CRASH_SOURCE option, and whether the file
+ * is newer than its module (stat): no allocation, no lock, no cache. The provider in annotate.c is the reader for every
  * other path (cached, rendered, checked for staleness). */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "annotate/annotate.h"
@@ -43,4 +44,14 @@ int fs_source_line_now(const char *file, int line, char *buf, size_t cap)
   /* A last line without a newline counts too. */
   int found = st == 1 || (st == 0 && cur == line);
   return found && len > 0;
+}
+
+int fs_source_newer_now(const char *file, const char *module)
+{
+  struct stat f, m;
+  if (!file || !module || stat(file, &f) != 0 || stat(module, &m) != 0)
+    return 0;
+  return f.st_mtim.tv_sec > m.st_mtim.tv_sec ||
+         (f.st_mtim.tv_sec == m.st_mtim.tv_sec &&
+          f.st_mtim.tv_nsec > m.st_mtim.tv_nsec);
 }

@@ -6,6 +6,21 @@
 
 #include "annotate/sources.h"
 
+FASTSTACK_API const char *faststack_source_status_note(int status)
+{
+  switch (status) {
+  case FASTSTACK_LINE_STALE_MD5:
+    return "stale: source differs from the one compiled (MD5)";
+  case FASTSTACK_LINE_STALE_NEWER: return "stale: source newer than binary";
+  case FASTSTACK_LINE_PAST_EOF: return "line past end of file";
+  case FASTSTACK_LINE_BINARY: return "binary file";
+  case FASTSTACK_LINE_CHANGING: return "file changed while being read";
+  case FASTSTACK_LINE_NOT_REGULAR: return "not a regular file";
+  case FASTSTACK_LINE_UNREADABLE: return "unreadable";
+  default: return NULL;
+  }
+}
+
 /* Length of a valid UTF-8 sequence at p (n bytes available), or 0. */
 static int utf8_len(const unsigned char *p, size_t n)
 {

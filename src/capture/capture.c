@@ -461,3 +461,34 @@ const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
   copy->uc_mcontext.gregs[REG_RSP] = (greg_t)fp;
   return copy;
 }
+
+/* The signal frames between a fault and an outer frame: each step of
+ * the general walk that crosses a signal trampoline has the saved
+ * ucontext at the sp it started from (fs_signal_frame_enter). */
+FS_NO_SANITIZE int fs_capture_outer_mask(const ucontext_t *uc, uintptr_t stop,
+                                         sigset_t *mask)
+{
+  fs_cursor c = {0};
+  fs_region stop_r;
+  c.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  c.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+  c.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  fs_cursor_init_code(&c);
+  if (!fs_stack_region(stop, &stop_r) || !fs_stack_region(c.sp, &c.region))
+    return 0;
+  int found = 0, exact = 1;
+  for (int i = 0; i < 65536; i++) {
+    /* Reached the outer frame (on its own stack: an alternate stack may
+     * lie anywhere). */
+    if (c.sp >= stop && c.sp >= stop_r.lo && c.sp < stop_r.hi) break;
+    uintptr_t at = c.sp;
+    int st = unwind_step(&c, exact);
+    if (st == FS_STEP_END) break;
+    exact = st == FS_STEP_SIGNAL;
+    if (exact) {
+      *mask = ((const ucontext_t *)at)->uc_sigmask;
+      found = 1;
+    }
+  }
+  return found;
+}

@@ -10,7 +10,9 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -30,65 +32,107 @@ static int hexval(char c)
   return -1;
 }
 
-/* Streaming parse of "lo-hi perms ..." lines: no line buffer, so long
- * paths cost nothing and the stack footprint stays small (signal stacks
- * can be tiny). */
-int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
+/* The parser's state within one line of /proc/self/maps:
+ * "lo-hi perms offset dev inode   path". */
+typedef struct maps_parse {
+  fs_maps_line l;
+  int field; /* 0 lo, 1 hi, 2 perms, 3 offset, 4 dev, 5 inode, 6 path */
+  int pos;   /* bytes of the current field seen */
+  int bad;   /* the line did not parse: skipped */
+} maps_parse;
+
+static void maps_reset(maps_parse *m)
+{
+  m->l.lo = m->l.hi = 0;
+  m->l.perms[0] = '\0';
+  m->l.name[0] = '\0';
+  m->field = m->pos = m->bad = 0;
+}
+
+static void maps_byte(maps_parse *m, char c)
+{
+  int h;
+  if (m->field == 6) {
+    /* The path runs to the end of the line; its padding is skipped. */
+    if (m->pos == 0 && c == ' ') return;
+    if ((size_t)m->pos + 1 < sizeof m->l.name) {
+      m->l.name[m->pos] = c;
+      m->l.name[m->pos + 1] = '\0';
+    }
+    m->pos++;
+    return;
+  }
+  if (m->field == 0 && c == '-') {
+    m->field = 1;
+    m->pos = 0;
+  } else if (c == ' ') {
+    if (m->pos > 0) m->field++; /* runs of spaces separate one field */
+    m->pos = 0;
+  } else if (m->field <= 1) {
+    if ((h = hexval(c)) < 0) m->bad = 1;
+    else if (m->field == 0) m->l.lo = (m->l.lo << 4) | (uintptr_t)h;
+    else m->l.hi = (m->l.hi << 4) | (uintptr_t)h;
+    m->pos++;
+  } else {
+    if (m->field == 2 && m->pos < 4) {
+      m->l.perms[m->pos] = c;
+      m->l.perms[m->pos + 1] = '\0';
+    }
+    m->pos++;
+  }
+}
+
+/* Streaming parse of the lines: no line buffer, so long paths cost
+ * nothing and the stack footprint stays small (signal stacks can be
+ * tiny). */
+int fs_maps_each(int (*fn)(const fs_maps_line *l, void *arg), void *arg)
 {
   int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return 0;
+  if (fd < 0) return -1;
   char buf[512];
-  uintptr_t lo = 0, hi = 0;
-  int state = 0, perm_i = 0, r = 0, x = 0, found = 0;
+  maps_parse m;
+  maps_reset(&m);
+  int rc = 0;
   for (;;) {
     ssize_t n = read(fd, buf, sizeof buf);
     if (n <= 0) break;
-    for (ssize_t i = 0; i < n && !found; i++) {
-      char c = buf[i];
-      int h;
-      switch (state) {
-      case 0: /* lo */
-        if (c == '-') state = 1;
-        else if ((h = hexval(c)) >= 0) lo = (lo << 4) | (uintptr_t)h;
-        else state = 3;
-        break;
-      case 1: /* hi */
-        if (c == ' ') {
-          state = 2;
-          perm_i = 0;
-        } else if ((h = hexval(c)) >= 0) hi = (hi << 4) | (uintptr_t)h;
-        else state = 3;
-        break;
-      case 2: /* perms "rwxp" */
-        if (perm_i == 0) r = (c == 'r');
-        if (perm_i == 2) x = (c == 'x');
-        if (++perm_i == 4) {
-          if (addr >= lo && addr < hi) found = 1;
-          state = 3;
-        }
-        break;
-      default: /* rest of line */ break;
+    for (ssize_t i = 0; i < n && !rc; i++) {
+      if (buf[i] != '\n') {
+        maps_byte(&m, buf[i]);
+        continue;
       }
-      if (c == '\n') {
-        state = 0;
-        lo = hi = 0;
-      }
+      if (!m.bad && m.field >= 2 && m.l.perms[0]) rc = fn(&m.l, arg);
+      maps_reset(&m);
     }
-    if (found) break;
+    if (rc) break;
   }
   close(fd);
-  if (!found) return 0;
-  out->lo = lo;
-  out->hi = hi;
-  if (readable) *readable = r;
-  if (exec) *exec = x;
+  return rc;
+}
+
+typedef struct find_arg {
+  uintptr_t addr;
+  fs_maps_line found;
+} find_arg;
+
+static int find_one(const fs_maps_line *l, void *arg)
+{
+  find_arg *a = arg;
+  if (a->addr < l->lo || a->addr >= l->hi) return 0;
+  a->found = *l;
   return 1;
 }
 
-static int on_alt_stack(void)
+int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
 {
-  stack_t ss;
-  return sigaltstack(NULL, &ss) == 0 && (ss.ss_flags & SS_ONSTACK);
+  find_arg a;
+  a.addr = addr;
+  if (fs_maps_each(find_one, &a) != 1) return 0;
+  out->lo = a.found.lo;
+  out->hi = a.found.hi;
+  if (readable) *readable = a.found.perms[0] == 'r';
+  if (exec) *exec = a.found.perms[2] == 'x';
+  return 1;
 }
 
 static void cache_store(uintptr_t lo, uintptr_t hi)
@@ -106,17 +150,76 @@ int fs_stack_region(uintptr_t sp, fs_region *out)
   return fs_stack_region_inline(sp, out);
 }
 
+/* Is the mapping holding sp a stack? Only a stack is walked: memory that
+ * merely holds sp (the heap, a buffer, a smashed register) may be full of
+ * well-formed "frames", and frames must never be made up. A stack is the
+ * main thread's ("[stack]"), or an anonymous read-write mapping right
+ * above a PROT_NONE guard of at most FS_GUARD_MAX: every glibc thread
+ * stack (one page by default), and fiber stacks allocated the careful
+ * way. Allocators reserve large PROT_NONE ranges next to their heaps
+ * (glibc's thread arenas, sanitizer allocators): too large for a guard. */
+#define FS_GUARD_MAX ((uintptr_t)1 << 20)
+
+typedef struct stack_scan {
+  uintptr_t sp;
+  uintptr_t prev_hi; /* the previous mapping's end, and */
+  int prev_guard;    /* whether it could be a guard (small, inaccessible) */
+  int ok;
+  fs_region r;
+} stack_scan;
+
+static int stack_line(const fs_maps_line *l, void *arg)
+{
+  stack_scan *s = arg;
+  if (s->sp < l->lo || s->sp >= l->hi) {
+    s->prev_hi = l->hi;
+    s->prev_guard =
+        !strncmp(l->perms, "---", 3) && l->hi - l->lo <= FS_GUARD_MAX;
+    return 0;
+  }
+  int rw = l->perms[0] == 'r' && l->perms[1] == 'w';
+  int guarded = s->prev_guard && s->prev_hi == l->lo && !l->name[0];
+  s->ok = rw && (guarded || !strncmp(l->name, "[stack", 6));
+  s->r.lo = l->lo;
+  s->r.hi = l->hi;
+  return 1;
+}
+
 int fs_stack_region_scan(uintptr_t sp, fs_region *out)
 {
-  int r = 0;
-  if (!fs_maps_find(sp, out, &r, NULL) || !r) {
+  /* The thread's alternate signal stack, exactly as registered. */
+  stack_t ss;
+  if (sigaltstack(NULL, &ss) == 0 && !(ss.ss_flags & SS_DISABLE) &&
+      sp >= (uintptr_t)ss.ss_sp && sp - (uintptr_t)ss.ss_sp < ss.ss_size) {
+    out->lo = (uintptr_t)ss.ss_sp;
+    out->hi = (uintptr_t)ss.ss_sp + ss.ss_size;
+    return 1;
+  }
+  stack_scan s;
+  memset(&s, 0, sizeof s);
+  s.sp = sp;
+  if (fs_maps_each(stack_line, &s) != 1 || !s.ok) {
     out->lo = out->hi = 0;
     return 0;
   }
+  *out = s.r;
   /* Cache it as this thread's stack only if it is not a signal stack;
    * fibers on other stacks just pay the scan. */
-  if (!tls_stack.valid && !on_alt_stack()) cache_store(out->lo, out->hi);
+  if (!tls_stack.valid && !(ss.ss_flags & SS_ONSTACK))
+    cache_store(out->lo, out->hi);
   return 1;
+}
+
+void fs_stack_thread_init(void)
+{
+  if (getpid() == gettid()) return; /* read at load time */
+  pthread_attr_t a;
+  void *addr;
+  size_t size;
+  if (pthread_getattr_np(pthread_self(), &a) != 0) return;
+  if (pthread_attr_getstack(&a, &addr, &size) == 0 && size)
+    cache_store((uintptr_t)addr, (uintptr_t)addr + size);
+  pthread_attr_destroy(&a);
 }
 
 void fs_stack_init_main(void)

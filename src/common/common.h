@@ -49,10 +49,18 @@ typedef struct fs_out {
   size_t len; /* bytes in buf (fd mode) or bytes needed so far */
   int fd;     /* -1: buffer mode */
   int failed; /* a write(2) failed */
+  /* fd mode: > 0, writes are bounded (fs_write_bounded): once the
+   * descriptor took nothing for stall_ms, the rest of the output is
+   * dropped. 0: plain blocking writes. */
+  int stall_ms;
+  int sock; /* fs_write_bounded's note: -1 not known, 0 no, 1 a socket */
 } fs_out;
 
 void fs_out_init_buf(fs_out *o, char *buf, size_t cap);
 void fs_out_init_fd(fs_out *o, int fd, char *stage, size_t stage_cap);
+/* fs_out_init_fd with bounded writes (see stall_ms). */
+void fs_out_init_fd_bounded(fs_out *o, int fd, char *stage, size_t stage_cap,
+                            int stall_ms);
 void fs_out_mem(fs_out *o, const char *s, size_t n);
 void fs_out_str(fs_out *o, const char *s);
 void fs_out_char(fs_out *o, char c);
@@ -66,6 +74,29 @@ void fs_out_dec_pad(fs_out *o, int64_t v, int width);
 size_t fs_out_finish(fs_out *o);
 /* [AS-safe] write(2) all of buf, retrying on EINTR. 0 or -1. */
 int fs_write_all(int fd, const char *buf, size_t n);
+/* [AS-safe] Writes all of buf without ever waiting more than stall_ms
+ * for the descriptor to take bytes: poll(2) for room, then at most
+ * PIPE_BUF bytes per write (a pipe with room takes them at once), or a
+ * non-blocking send without SIGPIPE on a socket. The descriptor's flags
+ * are not touched (they are shared with whoever else holds it). A reader
+ * that is gone (POLLERR, POLLHUP) or a stall ends it. *sock caches
+ * whether fd is a socket (start at -1). 0, or -1 when not all was
+ * written. A write that still blocks (another thread filled the pipe
+ * between the poll and the write) is for the caller's watchdog. */
+int fs_write_bounded(int fd, const char *buf, size_t n, int stall_ms,
+                     int *sock);
+
+/* [AS-safe] Holds SIGPIPE off the calling thread while it writes where a
+ * reader may be gone (a pipe's EPIPE must not end a program by SIGPIPE
+ * instead of its own signal). begin blocks SIGPIPE; end discards a
+ * SIGPIPE that became pending meanwhile and restores the thread's mask
+ * for it. */
+typedef struct fs_nopipe {
+  sigset_t old;
+  int pending; /* a SIGPIPE was pending before begin: not ours */
+} fs_nopipe;
+void fs_nopipe_begin(fs_nopipe *s);
+void fs_nopipe_end(const fs_nopipe *s);
 
 /* [AS-safe] The one decimal and the one hex formatter: v into buf (no
  * NUL), returning the digit count. buf needs 20 (dec) or 16 (hex) bytes;
@@ -104,6 +135,56 @@ int fs_signal_is_fault(int sig, const siginfo_t *si);
 /* "SIGUSR2", "USR2", "12", "SIGRTMIN+3", "RTMAX-1" -> a number; 0 bad.
  * Not AS-safe (reads SIGRTMIN). */
 int fs_signal_parse(const char *s);
+/* [AS-safe] Ends the process by sig now: default action, unblocked,
+ * raised at this thread; _exit(128+sig) if it cannot kill. */
+__attribute__((noreturn)) void fs_die_now(int sig);
+/* [AS-safe] Passes a signal our handler received on as the kernel would
+ * have without us, given the action installed before ours: calls that
+ * handler (its mask, SA_RESETHAND, SA_NODEFER), or restores the default
+ * action and returns so that the faulting instruction runs again and
+ * kills with it (the core shows the fault itself), or raises it (a sent
+ * signal, SIGTRAP). An ignored signal sent by kill stays ignored. */
+void fs_signal_forward(const struct sigaction *prev, int sig, siginfo_t *si,
+                       void *uc);
+
+/* ----------------------------------------------------------- fixup.c
+ * Faults faststack's own reads may take, turned into answers: a read of
+ * memory another thread may unmap (an object being dlclosed), and files
+ * mapped for reading that may be truncated in place. */
+
+/* [AS-safe] Copies n bytes from the address src into dst: 0, or -1 when
+ * part of [src, src+n) is not readable (dst is then undefined). With a
+ * handler in place (fs_fixup_arm, or the fault sinks') a fault on the
+ * copy's loads resumes with the error; without one the kernel copies
+ * (process_vm_readv). */
+int fs_safe_copy(void *dst, uintptr_t src, size_t n);
+/* [AS-safe] Are the n (<= 64) bytes at address at readable and equal to
+ * bytes? */
+int fs_safe_equal(uintptr_t at, const void *bytes, size_t n);
+/* [AS-safe] Is the NUL-terminated string at address at readable and equal
+ * to s? Reads at most strlen(s) + 1 bytes there. */
+int fs_safe_streq(uintptr_t at, const char *s);
+/* Registers a read-only file mapping [p, p+n): a SIGBUS in it (the file
+ * shrank) replaces its pages from the faulting one to the end by zero
+ * pages and marks it changed, instead of killing the process. Returns
+ * the slot, or -1 when the registry (8192 mappings) is full. Not
+ * AS-safe. */
+int fs_fixup_map_add(const void *p, size_t n);
+void fs_fixup_map_remove(int slot);
+/* [AS-safe] Has the mapping of this slot lost pages to a truncation? */
+int fs_fixup_map_changed(int slot);
+/* [AS-safe] 1 when the fault (si, uc) was one of the above and has been
+ * fixed up (the handler returns and the code resumes), else 0. */
+int fs_fixup_fault(int sig, siginfo_t *si, void *uc);
+/* Installs a SIGSEGV/SIGBUS handler that applies the fixups and passes
+ * every other fault on to the handler installed before it. Idempotent;
+ * a no-op once the fault sinks' handlers have adopted the fixups. Not
+ * AS-safe. */
+void fs_fixup_arm(void);
+/* The fault sinks' install: prev is what their handler replaced for sig;
+ * if that was the fixups' own handler, prev becomes what it had
+ * replaced. From then on the sinks' handler calls fs_fixup_fault. */
+void fs_fixup_adopt(int sig, struct sigaction *prev);
 
 /* ------------------------------------------------------------- proc.c
  * System helpers with raw system calls only: all [AS-safe]. */

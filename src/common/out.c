@@ -2,8 +2,14 @@
  * snprintf is not async-signal-safe (it may take locale locks or allocate),
  * so formatting is done by hand into a caller buffer or a small stack
  * buffer that is flushed with write(2). */
+#define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "common/common.h"
@@ -22,6 +28,59 @@ int fs_write_all(int fd, const char *buf, size_t n)
   return 0;
 }
 
+int fs_write_bounded(int fd, const char *buf, size_t n, int stall_ms, int *sock)
+{
+  while (n > 0) {
+    struct pollfd p = {fd, POLLOUT, 0};
+    int r = poll(&p, 1, stall_ms);
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return -1; /* it took nothing for stall_ms */
+    if (p.revents & (POLLERR | POLLHUP | POLLNVAL)) return -1;
+    size_t k = n < 4096 ? n : 4096;
+    ssize_t w;
+    if (*sock != 0) {
+      w = send(fd, buf, k, MSG_DONTWAIT | MSG_NOSIGNAL);
+      if (w < 0 && errno == ENOTSOCK) {
+        *sock = 0;
+        continue;
+      }
+      if (w >= 0) *sock = 1;
+    } else {
+      w = write(fd, buf, k);
+    }
+    if (w < 0) {
+      if (errno == EINTR || errno == EAGAIN) continue;
+      return -1;
+    }
+    buf += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
+void fs_nopipe_begin(fs_nopipe *s)
+{
+  sigset_t pipe_set, pend;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  pthread_sigmask(SIG_BLOCK, &pipe_set, &s->old);
+  s->pending = sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE);
+}
+
+void fs_nopipe_end(const fs_nopipe *s)
+{
+  sigset_t pipe_set, pend;
+  sigemptyset(&pipe_set);
+  sigaddset(&pipe_set, SIGPIPE);
+  if (!s->pending && sigpending(&pend) == 0 && sigismember(&pend, SIGPIPE)) {
+    /* The kernel queued it for our write to a pipe without a reader. */
+    struct timespec zero = {0, 0};
+    syscall(SYS_rt_sigtimedwait, &pipe_set, NULL, &zero, _NSIG / 8);
+  }
+  if (!sigismember(&s->old, SIGPIPE))
+    pthread_sigmask(SIG_UNBLOCK, &pipe_set, NULL);
+}
+
 void fs_out_init_buf(fs_out *o, char *buf, size_t cap)
 {
   o->buf = buf;
@@ -29,6 +88,8 @@ void fs_out_init_buf(fs_out *o, char *buf, size_t cap)
   o->len = 0;
   o->fd = -1;
   o->failed = 0;
+  o->stall_ms = 0;
+  o->sock = -1;
 }
 
 void fs_out_init_fd(fs_out *o, int fd, char *stage, size_t stage_cap)
@@ -38,11 +99,28 @@ void fs_out_init_fd(fs_out *o, int fd, char *stage, size_t stage_cap)
   o->len = 0;
   o->fd = fd;
   o->failed = 0;
+  o->stall_ms = 0;
+  o->sock = -1;
+}
+
+void fs_out_init_fd_bounded(fs_out *o, int fd, char *stage, size_t stage_cap,
+                            int stall_ms)
+{
+  fs_out_init_fd(o, fd, stage, stage_cap);
+  o->stall_ms = stall_ms;
 }
 
 static void flush(fs_out *o)
 {
-  if (o->len && fs_write_all(o->fd, o->buf, o->len) < 0) o->failed = 1;
+  if (o->stall_ms > 0) {
+    /* Bounded: after one stall the output is given up, not waited for
+     * again chunk by chunk. */
+    if (o->len && !o->failed &&
+        fs_write_bounded(o->fd, o->buf, o->len, o->stall_ms, &o->sock) < 0)
+      o->failed = 1;
+  } else if (o->len && fs_write_all(o->fd, o->buf, o->len) < 0) {
+    o->failed = 1;
+  }
   o->len = 0;
 }
 

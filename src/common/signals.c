@@ -2,9 +2,12 @@
  * the kernel's siginfo.h: one table for crash reports, recovery reports,
  * thread dumps and the CLI, so that they all say the same thing. */
 #define _GNU_SOURCE
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "common/common.h"
 
@@ -202,4 +205,58 @@ int fs_signal_parse(const char *s)
     return v >= SIGRTMIN ? v : 0;
   }
   return 0;
+}
+
+/* ------------------------------------------------- passing a signal on */
+
+void fs_die_now(int sig)
+{
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_DFL;
+  sigemptyset(&sa.sa_mask);
+  sigaction(sig, &sa, NULL);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, sig);
+  syscall(SYS_tgkill, getpid(), fs_gettid(), sig);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+  /* Still here: the signal cannot kill (a debugger swallowed it). */
+  _exit(128 + sig);
+}
+
+static void set_default(int sig)
+{
+  struct sigaction dfl;
+  memset(&dfl, 0, sizeof dfl);
+  dfl.sa_handler = SIG_DFL;
+  sigemptyset(&dfl.sa_mask);
+  sigaction(sig, &dfl, NULL);
+}
+
+void fs_signal_forward(const struct sigaction *prev, int sig, siginfo_t *si,
+                       void *uc)
+{
+  struct sigaction p = *prev;
+  int fault = fs_signal_is_fault(sig, si);
+  if (p.sa_handler == SIG_IGN && !fault && !(si && si->si_code == SI_KERNEL) &&
+      sig != SIGABRT)
+    return; /* an ignored signal sent by kill stays ignored */
+  if (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN) {
+    /* The kernel forces a synchronous fault through SIG_IGN too. */
+    set_default(sig);
+    /* Returning re-executes the faulting instruction, which now kills the
+     * process with the default action: the core then shows the fault
+     * itself, not our handler. SIGTRAP returns past its int3, so it is
+     * raised instead, like every signal that was sent. */
+    if (fault && sig != SIGTRAP) return;
+    fs_die_now(sig);
+  }
+  if (p.sa_flags & SA_RESETHAND) set_default(sig);
+  sigset_t mask = p.sa_mask, old;
+  if (!(p.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
+  pthread_sigmask(SIG_BLOCK, &mask, &old);
+  if (p.sa_flags & SA_SIGINFO) p.sa_sigaction(sig, si, uc);
+  else p.sa_handler(sig);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -176,21 +176,6 @@ static void paint(fmt_ctx *c, const char *code)
   if (c->color) fs_out_str(c->o, code);
 }
 
-static const char *stale_note(int status)
-{
-  switch (status) {
-  case FASTSTACK_LINE_STALE_MD5:
-    return "stale: source differs from the one compiled (MD5)";
-  case FASTSTACK_LINE_STALE_NEWER: return "stale: source newer than binary";
-  case FASTSTACK_LINE_PAST_EOF: return "line past end of file";
-  case FASTSTACK_LINE_BINARY: return "binary file";
-  case FASTSTACK_LINE_CHANGING: return "file changed while being read";
-  case FASTSTACK_LINE_NOT_REGULAR: return "not a regular file";
-  case FASTSTACK_LINE_UNREADABLE: return "unreadable";
-  default: return NULL;
-  }
-}
-
 /* A frame's function as the style wants it, "??" when unknown. */
 static void func_name(fmt_ctx *c, const faststack_frame *f)
 {
@@ -237,7 +222,7 @@ static void location(fmt_ctx *c, const faststack_frame *f)
 static void go_source(fmt_ctx *c, const faststack_source_line *l)
 {
   if (!l) return;
-  const char *note = stale_note(l->status);
+  const char *note = faststack_source_status_note(l->status);
   if (!l->text && !note) return;
   fs_out_str(c->o, "\t    ");
   if (l->text) {
@@ -269,7 +254,7 @@ static void go_context(fmt_ctx *c, const faststack_source_line *ctx, int n,
       fs_out_str(c->o, ctx[i].text);
       paint(c, C_OFF);
     }
-    const char *note = stale_note(ctx[i].status);
+    const char *note = faststack_source_status_note(ctx[i].status);
     if (note && ctx[i].line == line) {
       fs_out_str(c->o, "  [");
       fs_out_str(c->o, note);
@@ -320,7 +305,7 @@ static void gin_frame(fmt_ctx *c, const faststack_frame *f,
   func_name(c, f);
   paint(c, C_OFF);
   fs_out_str(c->o, f->inlined ? " (inlined): " : ": ");
-  const char *note = l ? stale_note(l->status) : NULL;
+  const char *note = l ? faststack_source_status_note(l->status) : NULL;
   if (l && l->text) {
     const char *t = l->text;
     while (*t == ' ') t++; /* gin trims the line */

@@ -10,7 +10,15 @@
  * dl_iterate_phdr's adds/subs counters show a change. Readers announce
  * themselves in an atomic counter; the old snapshot is freed once no
  * reader is active, or leaked if a reader never leaves (a reader stuck in
- * a handler that never returns), which bounds a refresh's wait.
+ * a handler that never returns), which bounds a refresh's wait. Module
+ * paths are not part of a snapshot: each distinct path is kept once for
+ * the life of the process (intern_path), so a path handed out never
+ * dangles, whatever refreshes other threads do.
+ *
+ * Another thread may dlclose an object while we look at it: its mapped
+ * headers and notes are read with fs_safe_copy (a fault there is an
+ * answer, not a crash), and what _dl_find_object said is checked again
+ * after its link map was read.
  */
 #define _GNU_SOURCE
 #include <dlfcn.h>
@@ -18,6 +26,7 @@
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
@@ -25,10 +34,19 @@
 
 #include "modules/modules.h"
 
+/* One module of a snapshot, and where its build-id sits in its mapping:
+ * what tells, at a lookup, that the object there is still this one. */
+typedef struct snap_entry {
+  faststack_module m; /* the path is interned (intern_path) */
+  uintptr_t id_at;    /* 0: no build-id note found */
+  unsigned id_len;    /* bytes at id_at, as they were (<= 20) */
+  unsigned char id[20];
+} snap_entry;
+
 typedef struct fs_snapshot {
   unsigned long long adds, subs;
   int n;
-  faststack_module mods[]; /* paths point into the same allocation */
+  snap_entry mods[];
 } fs_snapshot;
 
 static char exe_path[4096];
@@ -51,66 +69,138 @@ static void hex_id(const unsigned char *id, unsigned n, faststack_module *m)
   m->build_id_size = n;
 }
 
-/* Walks the notes of one PT_NOTE segment mapped at [p, p+size): the
- * build-id's bytes, or NULL. */
-static const unsigned char *note_build_id(uintptr_t p, uintptr_t size,
-                                          unsigned *len)
+/* The build-id in the notes of one PT_NOTE segment mapped at
+ * [p, p+size), read with fs_safe_copy: up to max bytes into id, its
+ * address in the mapping into *at; returns the bytes copied, 0 none. */
+static unsigned note_build_id(uintptr_t p, uintptr_t size, unsigned char *id,
+                              unsigned max, uintptr_t *at)
 {
   uintptr_t end = p + size;
   while (end - p >= sizeof(ElfW(Nhdr))) {
-    const ElfW(Nhdr) *nh = (const ElfW(Nhdr) *)p;
-    uintptr_t name = p + sizeof *nh;
-    uintptr_t nsz = ((uintptr_t)nh->n_namesz + 3) & ~(uintptr_t)3;
-    uintptr_t dsz = ((uintptr_t)nh->n_descsz + 3) & ~(uintptr_t)3;
-    if (nsz > end - name || dsz > end - name - nsz) return NULL;
-    if (nh->n_type == NT_GNU_BUILD_ID && nh->n_namesz == 4 &&
-        memcmp((const void *)name, "GNU", 4) == 0 && nh->n_descsz > 0) {
-      *len = nh->n_descsz;
-      return (const unsigned char *)(name + nsz);
+    ElfW(Nhdr) nh;
+    if (fs_safe_copy(&nh, p, sizeof nh) != 0) return 0;
+    uintptr_t name = p + sizeof nh;
+    uintptr_t nsz = ((uintptr_t)nh.n_namesz + 3) & ~(uintptr_t)3;
+    uintptr_t dsz = ((uintptr_t)nh.n_descsz + 3) & ~(uintptr_t)3;
+    if (nsz > end - name || dsz > end - name - nsz) return 0;
+    if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 && nh.n_descsz > 0 &&
+        fs_safe_equal(name, "GNU", 4)) {
+      unsigned n = nh.n_descsz < max ? nh.n_descsz : max;
+      if (fs_safe_copy(id, name + nsz, n) != 0) return 0;
+      if (at) *at = name + nsz;
+      return n;
     }
     p = name + nsz + dsz;
   }
-  return NULL;
+  return 0;
 }
 
-/* The build-id in the PT_NOTE segments of phdrs (bounds [lo, hi)). */
-static const unsigned char *phdrs_build_id(const ElfW(Phdr) * ph,
-                                           unsigned phnum, uintptr_t bias,
-                                           uintptr_t lo, uintptr_t hi,
-                                           unsigned *len)
+/* The build-id in the PT_NOTE segments of the phnum program headers at
+ * ph (bounds [lo, hi)). */
+static unsigned phdrs_build_id(uintptr_t ph, unsigned phnum, uintptr_t bias,
+                               uintptr_t lo, uintptr_t hi, unsigned char *id,
+                               unsigned max, uintptr_t *at)
 {
-  for (unsigned i = 0; i < phnum; i++) {
-    if (ph[i].p_type != PT_NOTE) continue;
-    uintptr_t p = bias + ph[i].p_vaddr;
-    if (!in_range(p, ph[i].p_memsz, lo, hi)) continue;
-    const unsigned char *id = note_build_id(p, ph[i].p_memsz, len);
-    if (id) return id;
+  for (unsigned i = 0; i < phnum && i < 256; i++) {
+    ElfW(Phdr) p;
+    if (fs_safe_copy(&p, ph + i * sizeof p, sizeof p) != 0) return 0;
+    if (p.p_type != PT_NOTE) continue;
+    uintptr_t a = bias + p.p_vaddr;
+    if (!in_range(a, p.p_memsz, lo, hi)) continue;
+    unsigned n = note_build_id(a, p.p_memsz, id, max, at);
+    if (n) return n;
   }
-  return NULL;
+  return 0;
 }
 
-const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
-                                        uintptr_t bias, unsigned *len)
+unsigned fs_mapped_build_id(uintptr_t start, uintptr_t end, uintptr_t bias,
+                            unsigned char *id, unsigned max, uintptr_t *at)
 {
   /* The ELF header sits at the start of an object's first segment. */
-  const ElfW(Ehdr) *eh = (const ElfW(Ehdr) *)start;
-  if (!in_range(start, sizeof *eh, start, end)) return NULL;
-  if (memcmp(eh->e_ident, ELFMAG, SELFMAG) != 0 ||
-      eh->e_phentsize != sizeof(ElfW(Phdr)))
-    return NULL;
-  uintptr_t ph = start + eh->e_phoff;
-  if (eh->e_phoff > end - start ||
-      !in_range(ph, (uintptr_t)eh->e_phnum * sizeof(ElfW(Phdr)), start, end))
-    return NULL;
-  return phdrs_build_id((const ElfW(Phdr) *)ph, eh->e_phnum, bias, start, end,
-                        len);
+  ElfW(Ehdr) eh;
+  if (!in_range(start, sizeof eh, start, end) ||
+      fs_safe_copy(&eh, start, sizeof eh) != 0)
+    return 0;
+  if (memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
+      eh.e_phentsize != sizeof(ElfW(Phdr)))
+    return 0;
+  uintptr_t ph = start + eh.e_phoff;
+  if (eh.e_phoff > end - start ||
+      !in_range(ph, (uintptr_t)eh.e_phnum * sizeof(ElfW(Phdr)), start, end))
+    return 0;
+  return phdrs_build_id(ph, eh.e_phnum, bias, start, end, id, max, at);
 }
 
 static void mapped_build_id(faststack_module *m)
 {
-  unsigned n;
-  const unsigned char *id = fs_mapped_build_id(m->start, m->end, m->bias, &n);
-  if (id) hex_id(id, n, m);
+  unsigned char id[FASTSTACK_BUILD_ID_MAX];
+  unsigned n =
+      fs_mapped_build_id(m->start, m->end, m->bias, id, sizeof id, NULL);
+  if (n) hex_id(id, n, m);
+}
+
+/* ---- paths: each distinct one kept for the process's life ---- */
+
+typedef struct path_chunk {
+  struct path_chunk *next;
+  size_t used, cap;
+  char data[];
+} path_chunk;
+
+static path_chunk *path_chunks;
+static const char **path_set; /* open addressing, NULL = empty */
+static size_t path_set_cap, path_set_used;
+
+static uint64_t path_hash(const char *s)
+{
+  uint64_t h = 1469598103934665603ull;
+  for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+  return h;
+}
+
+static int path_set_grow(void)
+{
+  size_t cap = path_set_cap ? path_set_cap * 2 : 256;
+  const char **set = calloc(cap, sizeof *set);
+  if (!set) return -1;
+  for (size_t i = 0; i < path_set_cap; i++) {
+    if (!path_set[i]) continue;
+    size_t j = path_hash(path_set[i]) & (cap - 1);
+    while (set[j]) j = (j + 1) & (cap - 1);
+    set[j] = path_set[i];
+  }
+  free(path_set);
+  path_set = set;
+  path_set_cap = cap;
+  return 0;
+}
+
+/* The kept copy of s; NULL when memory ran out. Caller holds
+ * refresh_lock. */
+static const char *intern_path(const char *s)
+{
+  if ((path_set_used + 1) * 2 > path_set_cap && path_set_grow() != 0)
+    return NULL;
+  size_t j = path_hash(s) & (path_set_cap - 1);
+  for (; path_set[j]; j = (j + 1) & (path_set_cap - 1))
+    if (!strcmp(path_set[j], s)) return path_set[j];
+  size_t n = strlen(s) + 1;
+  path_chunk *c = path_chunks;
+  if (!c || c->cap - c->used < n) {
+    size_t cap = n > 16384 ? n : 16384;
+    c = malloc(sizeof *c + cap);
+    if (!c) return NULL;
+    c->next = path_chunks;
+    c->used = 0;
+    c->cap = cap;
+    path_chunks = c;
+  }
+  char *p = c->data + c->used;
+  memcpy(p, s, n);
+  c->used += n;
+  path_set[j] = p;
+  path_set_used++;
+  return p;
 }
 
 /* ---- the snapshot ---- */
@@ -126,13 +216,63 @@ static void snapshot_release(void)
   atomic_fetch_sub(&active_readers, 1);
 }
 
-static const faststack_module *snapshot_find(const fs_snapshot *s,
-                                             uintptr_t start)
+static const snap_entry *snapshot_find(const fs_snapshot *s, uintptr_t start)
 {
   if (!s) return NULL;
   for (int i = 0; i < s->n; i++) /* tens of modules: a scan is fine */
-    if (s->mods[i].start == start) return &s->mods[i];
+    if (s->mods[i].m.start == start) return &s->mods[i];
   return NULL;
+}
+
+int fs_link_map_read(const void *lmv, uintptr_t *bias, const char **name)
+{
+  const struct link_map *lm = lmv;
+  *bias = 0;
+  *name = NULL;
+  if (!lm) return 1;
+  /* l_addr and l_name are the first two fields of the public part: one
+   * copy (a system call when no fixup handler is in place). */
+  struct {
+    ElfW(Addr) addr;
+    char *name;
+  } head;
+  _Static_assert(offsetof(struct link_map, l_name) == sizeof(ElfW(Addr)),
+                 "l_addr, then l_name");
+  if (fs_safe_copy(&head, (uintptr_t)lm, sizeof head) != 0) return 0;
+  *bias = head.addr;
+  *name = head.name;
+  return 1;
+}
+
+const char *fs_link_map_name(const void *lm)
+{
+  uintptr_t bias;
+  const char *name;
+  return fs_link_map_read(lm, &bias, &name) ? name : NULL;
+}
+
+int fs_module_kept(const faststack_module *m)
+{
+  fs_snapshot *s = snapshot_acquire();
+  const snap_entry *k = snapshot_find(s, m->start);
+  int kept = k && k->m.path == m->path;
+  snapshot_release();
+  return kept;
+}
+
+/* The snapshot's entry is the object found only with the same bias, the
+ * same name and the same build-id bytes where it had them: another
+ * library (even another build of the same path) may sit where an
+ * unloaded one was. The name is the loader's (read safely); "" names
+ * the executable. */
+static int same_object(const snap_entry *e, uintptr_t bias, const char *lname)
+{
+  if (!e || e->m.bias != bias) return 0;
+  if (e->id_at && !fs_safe_equal(e->id_at, e->id, e->id_len)) return 0;
+  const char *path = e->m.path;
+  if (lname && fs_safe_streq((uintptr_t)lname, path)) return 1;
+  return !strcmp(path, exe_path) &&
+         (!lname || fs_safe_streq((uintptr_t)lname, ""));
 }
 
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
@@ -140,22 +280,36 @@ FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
   if (!out) return 0;
   struct dl_find_object d;
   if (_dl_find_object((void *)pc, &d) != 0) return 0;
-  const struct link_map *lm = d.dlfo_link_map;
+  /* The link map is read with fs_safe_copy: a dlclose in another thread
+   * may free it any moment now (checked again below). */
+  const char *lname;
+  if (!fs_link_map_read(d.dlfo_link_map, &out->bias, &lname)) return 0;
   out->start = (uintptr_t)d.dlfo_map_start;
   out->end = (uintptr_t)d.dlfo_map_end;
-  out->bias = lm ? lm->l_addr : 0;
-  out->path = lm && lm->l_name && lm->l_name[0] ? lm->l_name : exe_path;
+  out->path = lname;
   out->build_id_size = 0;
   out->build_id[0] = '\0';
   fs_snapshot *s = snapshot_acquire();
-  const faststack_module *m = snapshot_find(s, out->start);
-  if (m && m->bias == out->bias) {
+  const snap_entry *e = snapshot_find(s, out->start);
+  if (same_object(e, out->bias, lname)) {
+    const faststack_module *m = &e->m;
+    out->path = m->path; /* kept for the process's life */
     /* The hex string and its NUL only: this runs on every lookup. */
     memcpy(out->build_id, m->build_id, 2 * (size_t)m->build_id_size + 1);
     out->build_id_size = m->build_id_size;
   }
   snapshot_release();
+  if (out->path == lname && (!lname || fs_safe_streq((uintptr_t)lname, "")))
+    out->path = exe_path; /* not in the snapshot, and nameless */
   if (!out->build_id_size) mapped_build_id(out);
+  /* The object must still be there: its link map (bias, name) was read
+   * after _dl_find_object answered. An object gone meanwhile is not
+   * found: missing, not wrong. */
+  struct dl_find_object again;
+  if (_dl_find_object((void *)pc, &again) != 0 ||
+      again.dlfo_link_map != d.dlfo_link_map ||
+      again.dlfo_map_start != d.dlfo_map_start)
+    return 0;
   return 1;
 }
 
@@ -204,8 +358,6 @@ int fs_modules_subscribe(void (*fn)(void))
 typedef struct build_ctx {
   fs_snapshot *s; /* NULL: counting pass */
   int n;
-  size_t path_bytes;
-  char *paths;
   unsigned long long adds, subs;
 } build_ctx;
 
@@ -225,12 +377,12 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   const char *name = module_name(info);
   if (!b->s) {
     b->n++;
-    b->path_bytes += strlen(name) + 1;
     return 0;
   }
   if (b->n >= b->s->n) return 1; /* objects appeared between the passes */
-  faststack_module *m = &b->s->mods[b->n++];
-  memset(m, 0, sizeof *m);
+  snap_entry *e = &b->s->mods[b->n++];
+  memset(e, 0, sizeof *e);
+  faststack_module *m = &e->m;
   uintptr_t lo = UINTPTR_MAX, hi = 0;
   for (int i = 0; i < info->dlpi_phnum; i++) {
     const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
@@ -245,15 +397,19 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   m->start = lo == UINTPTR_MAX ? 0 : lo;
   m->end = hi;
   m->bias = info->dlpi_addr;
-  size_t len = strlen(name);
-  memcpy(b->paths, name, len + 1);
-  m->path = b->paths;
-  b->paths += len + 1;
-  unsigned idn;
-  const unsigned char *id =
-      phdrs_build_id(info->dlpi_phdr, info->dlpi_phnum, info->dlpi_addr,
-                     m->start, m->end, &idn);
-  if (id) hex_id(id, idn, m);
+  m->path = intern_path(name);
+  if (!m->path) m->path = "";
+  unsigned char id[FASTSTACK_BUILD_ID_MAX];
+  uintptr_t at = 0;
+  unsigned idn =
+      phdrs_build_id((uintptr_t)info->dlpi_phdr, info->dlpi_phnum,
+                     info->dlpi_addr, m->start, m->end, id, sizeof id, &at);
+  if (idn) hex_id(id, idn, m);
+  if (idn) {
+    e->id_at = at;
+    e->id_len = idn < sizeof e->id ? idn : (unsigned)sizeof e->id;
+    memcpy(e->id, id, e->id_len);
+  }
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
   struct dl_find_object d;
@@ -303,13 +459,13 @@ static int refresh_locked(void)
   }
   memset(&b, 0, sizeof b);
   dl_iterate_phdr(collect, &b);
-  size_t sz = sizeof(fs_snapshot) + (size_t)b.n * sizeof(faststack_module);
-  fs_snapshot *s = malloc(sz + b.path_bytes);
+  size_t sz = sizeof(fs_snapshot) + (size_t)b.n * sizeof(snap_entry);
+  fs_snapshot *s = malloc(sz);
   if (!s) return -1;
   s->n = b.n;
   s->adds = b.adds;
   s->subs = b.subs;
-  build_ctx fill = {.s = s, .paths = (char *)s + sz};
+  build_ctx fill = {.s = s};
   /* The loader lock is not held between the passes: an object loaded in
    * between is dropped here (collect stops at n) and caught next time,
    * because the counters then differ. */
@@ -338,7 +494,7 @@ FASTSTACK_API int faststack_modules_list(faststack_module *out, int max)
   int n = refresh_locked();
   if (n >= 0 && out) {
     fs_snapshot *s = atomic_load(&current);
-    for (int i = 0; i < s->n && i < max; i++) out[i] = s->mods[i];
+    for (int i = 0; i < s->n && i < max; i++) out[i] = s->mods[i].m;
   }
   pthread_mutex_unlock(&refresh_lock);
   notify();

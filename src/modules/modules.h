@@ -9,11 +9,26 @@
 
 #include "common/common.h"
 
-/* [AS-safe] The build-id bytes of the object mapped at [start, end) with
- * the given bias, read from its mapped program headers and notes
- * (bounds-checked against the mapping), and their count; NULL if none. */
-const unsigned char *fs_mapped_build_id(uintptr_t start, uintptr_t end,
-                                        uintptr_t bias, unsigned *len);
+/* [AS-safe] The build-id of the object mapped at [start, end) with the
+ * given bias, read from its mapped ELF header, program headers and notes
+ * (bounds-checked against the mapping, read with fs_safe_copy: an object
+ * unloaded meanwhile gives 0, never a fault). Copies up to max bytes into
+ * id, stores the bytes' address in the mapping in *at (may be NULL) and
+ * returns how many were copied; 0 when there is none. */
+unsigned fs_mapped_build_id(uintptr_t start, uintptr_t end, uintptr_t bias,
+                            unsigned char *id, unsigned max, uintptr_t *at);
+
+/* [AS-safe] A link map's l_addr and l_name pointer, read with
+ * fs_safe_copy: _dl_find_object's link map is freed by a dlclose in
+ * another thread at any moment, so whoever reads it checks afterwards
+ * that _dl_find_object still gives it (and reads the name only with
+ * fs_safe_* too). 0 when it could not be read. */
+int fs_link_map_read(const void *lm, uintptr_t *bias, const char **name);
+/* [AS-safe] Its l_name pointer alone (NULL when unreadable). */
+const char *fs_link_map_name(const void *lm);
+/* [AS-safe] Is m's path the snapshot's own copy (kept for the process's
+ * life), rather than the loader's string (valid until dlclose)? */
+int fs_module_kept(const faststack_module *m);
 
 /* [AS-safe] Changes whenever the module snapshot is replaced (so does
  * anything derived from faststack_module_find's answers). */

@@ -104,5 +104,6 @@ int fs_altstack_ensure(void)
 
 FASTSTACK_API int faststack_crash_thread_init(void)
 {
+  fs_stack_thread_init();
   return fs_altstack_ensure();
 }

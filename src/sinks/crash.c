@@ -7,8 +7,9 @@
  *   1. elects one reporting thread (an atomic owner word): a second fault
  *      in another thread waits behind the report, a fault inside the
  *      report itself ends the process by the first signal;
- *   2. arms a watchdog (alarm(2)) so a stuck report still ends the process;
- *   3. writes with write(2) only: header, registers on request, the
+ *   2. arms a watchdog (SIGALRM) so a stuck report still ends the process;
+ *   3. writes with bounded write(2)s only (poll first: output nobody
+ *      reads drops the rest, it never holds the process): header, registers on request, the
  *      faulting thread's trace from the signal's ucontext (so it starts
  *      at the faulting instruction), every other thread at the ALL level;
  *   4. passes the fault on (fault.c): to the handler installed before
@@ -27,6 +28,9 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <time.h>
 #include <ucontext.h>
 #include <unistd.h>
 
@@ -40,7 +44,8 @@ static struct {
   int source;
   int watchdog;
 } cfg = {FASTSTACK_TRACEBACK_SINGLE, 0, 0, 10};
-static int reporting; /* faststack_crash_install called */
+static int reporting;  /* faststack_crash_install called */
+static int owner_here; /* this copy made the owner mark (below) */
 
 /* The faulting thread's PCs: deep enough for a stack overflow's whole
  * recursion (so the trace still reaches main), mapped at install with
@@ -52,6 +57,10 @@ static uintptr_t *crash_pcs;
 enum { ST_IDLE = 0, ST_REPORTING, ST_CHAINED, ST_DYING };
 static _Atomic int crash_state;
 static _Atomic int crash_owner; /* tid of the reporting thread */
+/* The process whose thread set crash_state. A vfork child shares our
+ * memory until it execs or dies: a report it made (or a handler it
+ * chained to) is its own, and must not stop the parent's. */
+static _Atomic int crash_pid;
 static volatile sig_atomic_t first_sig;
 static char crash_stage[4096]; /* the owner's output buffer */
 
@@ -59,6 +68,13 @@ static char crash_stage[4096]; /* the owner's output buffer */
  * 1 faults inside the report, 2 hangs inside it (the watchdog's case). */
 volatile int fs_crash_test_hook;
 static volatile int *volatile test_bad_ptr;
+
+/* Hook 1's fault. A real one: UBSan's null check (in the sanitizer build)
+ * would end the process before the CPU faults, so it does not check it. */
+__attribute__((noinline, no_sanitize("undefined"))) static void test_fault(void)
+{
+  *test_bad_ptr = 1;
+}
 
 /* --------------------------------------------------------------- registers */
 
@@ -86,15 +102,35 @@ static void out_registers(fs_out *o, const ucontext_t *uc)
   fs_out_char(o, '\n');
 }
 
+/* The watchdog: SIGALRM from ITIMER_REAL (alarm's timer). What it
+ * replaced is kept, so that a report followed by a previous handler that
+ * repairs the fault leaves the program's own timer and SIGALRM handler
+ * as they were. */
+static struct {
+  struct sigaction old_action;
+  struct itimerval old_timer;
+  int64_t armed_ns;
+  int was_blocked; /* SIGALRM was blocked in the reporting thread */
+} wd;
+/* The descriptor the report is going to, for the last words. */
+static volatile int report_fd = -1;
+
+/* [AS-safe] One line to the report's descriptor, only if it takes it at
+ * once: the report may be stuck writing to that very descriptor. */
+static void last_words(const char *msg, size_t n)
+{
+  int sock = -1;
+  if (report_fd >= 0) fs_write_bounded(report_fd, msg, n, 0, &sock);
+}
+
+/* Never waits for anything: the process ends by the first signal. */
 static void on_watchdog(int sig)
 {
   (void)sig;
   static const char msg[] =
       "\nfaststack: the crash report did not finish in time (watchdog); "
       "ending the process\n";
-  int fd = fs_output_open();
-  fs_write_all(fd, msg, sizeof msg - 1);
-  fs_output_close(fd);
+  last_words(msg, sizeof msg - 1);
   fs_die_now(first_sig ? first_sig : SIGABRT);
 }
 
@@ -105,12 +141,45 @@ static void arm_watchdog(void)
   sa.sa_handler = on_watchdog;
   sa.sa_flags = SA_ONSTACK;
   sigemptyset(&sa.sa_mask);
-  sigaction(SIGALRM, &sa, NULL);
-  sigset_t set;
+  /* Its last words must not raise SIGPIPE in whatever thread it runs. */
+  sigaddset(&sa.sa_mask, SIGPIPE);
+  sigaction(SIGALRM, &sa, &wd.old_action);
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  it.it_value.tv_sec = cfg.watchdog > 0 ? cfg.watchdog : 10;
+  setitimer(ITIMER_REAL, &it, &wd.old_timer);
+  wd.armed_ns = fs_now_ns(CLOCK_MONOTONIC);
+  sigset_t set, old;
   sigemptyset(&set);
   sigaddset(&set, SIGALRM);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  alarm((unsigned)(cfg.watchdog > 0 ? cfg.watchdog : 10));
+  pthread_sigmask(SIG_UNBLOCK, &set, &old);
+  wd.was_blocked = sigismember(&old, SIGALRM);
+}
+
+/* The process goes on (a previous handler may repair the fault): the
+ * watchdog's timer off, and the program's timer, SIGALRM action and mask
+ * back as they were; the time the report took counts as elapsed. */
+static void disarm_watchdog(void)
+{
+  struct itimerval it;
+  memset(&it, 0, sizeof it);
+  setitimer(ITIMER_REAL, &it, NULL);
+  if (wd.was_blocked) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGALRM);
+    pthread_sigmask(SIG_BLOCK, &set, NULL);
+  }
+  sigaction(SIGALRM, &wd.old_action, NULL);
+  const struct timeval *v = &wd.old_timer.it_value;
+  if (!v->tv_sec && !v->tv_usec) return;
+  int64_t left = (int64_t)v->tv_sec * 1000000 + v->tv_usec -
+                 (fs_now_ns(CLOCK_MONOTONIC) - wd.armed_ns) / 1000;
+  if (left < 1) left = 1; /* it fell due during the report: now */
+  it.it_interval = wd.old_timer.it_interval;
+  it.it_value.tv_sec = (time_t)(left / 1000000);
+  it.it_value.tv_usec = (suseconds_t)(left % 1000000);
+  setitimer(ITIMER_REAL, &it, NULL);
 }
 
 /* ------------------------------------------------------------------ report */
@@ -215,13 +284,20 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
   const ucontext_t *uc = ucv;
   int fd = fs_output_open();
   report_color = fs_sink_color(fd);
+  report_fd = fd;
   fs_out o;
-  fs_out_init_fd(&o, fd, crash_stage, sizeof crash_stage);
+  /* Bounded writes: output that nobody reads (a full pipe, a stopped
+   * terminal) drops the rest of the report instead of holding the
+   * process until the watchdog. */
+  fs_out_init_fd_bounded(&o, fd, crash_stage, sizeof crash_stage,
+                         FS_OUTPUT_STALL_MS);
   report_head(&o, sig, si, uc, tid);
+  /* What happened goes out first, whatever the walk does next. */
+  fs_out_finish(&o);
   if (cfg.registers && uc) out_registers(&o, uc);
   if (fs_crash_test_hook) {
     fs_out_finish(&o);
-    if (fs_crash_test_hook == 1) *test_bad_ptr = 1;
+    if (fs_crash_test_hook == 1) test_fault();
     for (;;) fs_sleep_ms(100);
   }
   report_trace(&o, sig, uc, tid);
@@ -242,6 +318,7 @@ static void report(int sig, siginfo_t *si, void *ucv, int tid)
                        : "\n");
   }
   fs_out_finish(&o);
+  report_fd = -1;
   fs_output_close(fd);
 }
 
@@ -263,6 +340,37 @@ static void wait_behind(int sig, siginfo_t *si, void *uc)
   fs_die_now(first_sig ? first_sig : sig);
 }
 
+/* exit() in another thread would end the process while a report is
+ * written, with exit's status: a report printed, then status 0. So the
+ * thread in exit() waits here (an exit handler, registered at install,
+ * so it runs after the program's own) for the report to end the process
+ * by its signal. From the moment it gets here, a fault in any other
+ * thread passes the fault on at once, without a report that the exit
+ * would cut short. The owner word and exiting_tid are stored and then
+ * the other read (sequentially consistent), so at least one side sees
+ * the other. _exit and exit_group cannot be waited for. */
+static _Atomic int exiting_tid;
+
+/* [AS-safe] Is tid a live thread of this process? (A vfork child shares
+ * our memory: a tid it left behind is not one of ours.) */
+static int thread_alive(int tid)
+{
+  return syscall(SYS_tgkill, getpid(), tid, 0) == 0 || errno != ESRCH;
+}
+
+static void exit_waits_for_report(void)
+{
+  int me = fs_gettid();
+  atomic_store(&exiting_tid, me);
+  int owner = atomic_load(&crash_owner);
+  if (!owner || owner == me || !thread_alive(owner)) return;
+  int limit_ms = ((cfg.watchdog > 0 ? cfg.watchdog : 10) + 2) * 1000;
+  for (int waited = 0; waited < limit_ms; waited += 5) {
+    if (atomic_load(&crash_state) == ST_CHAINED) return; /* it went on */
+    fs_sleep_ms(5);
+  }
+}
+
 /* Lifts the soft core size limit to the hard one and makes sure the
  * process is dumpable: the core the default action leaves. */
 static void want_core(void)
@@ -275,40 +383,77 @@ static void want_core(void)
   prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
 }
 
-/* The fault client (fault.c calls it after recovery declined): reports
- * once, then passes the fault on. */
-static void on_fault(int sig, siginfo_t *si, void *uc)
+/* Elects the calling thread (me) to report. 1: elected. 0: another live
+ * thread of ours owns the report; this one waited behind it and passed
+ * its fault on. A fault inside our own report ends the process here. */
+static int elect(int me, int sig, siginfo_t *si, void *uc)
 {
-  if (!reporting || atomic_load(&crash_state) == ST_CHAINED) {
-    fs_fault_forward(sig, si, uc);
-    return;
-  }
-  int me = fs_gettid();
   int owner = 0;
-  if (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
+  while (!atomic_compare_exchange_strong(&crash_owner, &owner, me)) {
     if (owner == me) {
       /* A fault inside the report (or the chained handler) itself. */
       static const char msg[] =
           "\nfaststack: another fault while reporting; ending the process\n";
-      int fd = fs_output_open();
-      fs_write_all(fd, msg, sizeof msg - 1);
-      fs_output_close(fd);
+      last_words(msg, sizeof msg - 1);
       fs_die_now(first_sig ? first_sig : sig);
     }
-    wait_behind(sig, si, uc);
+    if (thread_alive(owner)) {
+      wait_behind(sig, si, uc);
+      return 0;
+    }
+    /* The owner is no thread of ours: a vfork child that reported and
+     * died (or a fork child's copy of the parent's state). Take over;
+     * owner holds the stale value for the next try. */
+  }
+  return 1;
+}
+
+/* The report, under its watchdog and without SIGPIPE. */
+static void guarded_report(int sig, siginfo_t *si, void *uc, int me, int pid,
+                           int chains)
+{
+  atomic_store(&fs_output_reporting, pid);
+  arm_watchdog();
+  if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
+  /* A pipe whose reader is gone must not end the process by SIGPIPE
+   * instead of sig. */
+  fs_nopipe np;
+  fs_nopipe_begin(&np);
+  report(sig, si, uc, me);
+  fs_nopipe_end(&np);
+  /* Dying, the watchdog stays armed to the end; going on, the program
+   * gets its timer back. */
+  if (chains) disarm_watchdog();
+  atomic_store(&fs_output_reporting, 0);
+}
+
+/* The fault client (fault.c calls it after recovery declined): reports
+ * once, then passes the fault on. */
+static void on_fault(int sig, siginfo_t *si, void *uc)
+{
+  int pid = getpid();
+  if (!reporting) {
+    fs_fault_forward(sig, si, uc);
     return;
   }
+  if (atomic_load(&crash_state) == ST_CHAINED) {
+    if (atomic_load(&crash_pid) == pid) {
+      fs_fault_forward(sig, si, uc);
+      return;
+    }
+    int st = ST_CHAINED; /* a vfork child's: not ours */
+    atomic_compare_exchange_strong(&crash_state, &st, ST_IDLE);
+  }
+  int me = fs_gettid();
+  if (!elect(me, sig, si, uc)) return;
+  atomic_store(&crash_pid, pid);
   first_sig = sig;
   atomic_store(&crash_state, ST_REPORTING);
-  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE) {
-    atomic_store(&fs_output_reporting, 1);
-    arm_watchdog();
-    if (cfg.traceback == FASTSTACK_TRACEBACK_CRASH) want_core();
-    report(sig, si, uc, me);
-    alarm(0);
-    atomic_store(&fs_output_reporting, 0);
-  }
-  if (fs_fault_chains(sig)) {
+  int chains = fs_fault_chains(sig);
+  int exiting = atomic_load(&exiting_tid);
+  if (cfg.traceback != FASTSTACK_TRACEBACK_NONE && (!exiting || exiting == me))
+    guarded_report(sig, si, uc, me, pid, chains);
+  if (chains) {
     /* Later faults go straight to that handler too, as without us. */
     atomic_store(&crash_state, ST_CHAINED);
     atomic_store(&crash_owner, 0);
@@ -347,15 +492,39 @@ static int table_mode(const faststack_crash_options *o)
 }
 
 /* Two copies of faststack in one process (the `faststack run` preload and
- * a program linked with the library) would each report the same crash,
- * the second through chaining. The first copy to install marks the
- * process in the environment; later copies leave it in charge. */
-#define FS_OWNER_ENV "FASTSTACK_CRASH_HANDLER_PID"
+ * a program linked with the static library, or two libraries that each
+ * carry a hidden copy) would each report the same crash, the second
+ * through chaining. The first copy to install marks the process with a
+ * mapping named after faststack (a one-page memfd, PROT_NONE, listed in
+ * /proc/self/maps as "/memfd:faststack-crash-owner"); later copies leave
+ * it in charge. The mark lives in the address space, so it is what the
+ * image is: a fork keeps it (the same copy is in charge there), an exec
+ * drops it with the old image (the new program installs afresh).
+ * Nothing is written to the environment: setenv would race getenv in the
+ * program's other threads, and the environment survives exec. */
+#define FS_OWNER_MARK "faststack-crash-owner"
+#define FS_OWNER_MAPS_NAME "/memfd:" FS_OWNER_MARK
+
+static int is_owner_mark(const fs_maps_line *l, void *arg)
+{
+  (void)arg;
+  return !strncmp(l->name, FS_OWNER_MAPS_NAME, sizeof FS_OWNER_MAPS_NAME - 1);
+}
 
 static int other_copy_installed(void)
 {
-  const char *v = getenv(FS_OWNER_ENV);
-  return v && atoi(v) == (int)getpid() && !reporting;
+  return !owner_here && fs_maps_each(is_owner_mark, NULL) == 1;
+}
+
+/* Without /proc or memfd the mark cannot be made: then every copy
+ * reports (a second report, never none). */
+static void mark_owner(void)
+{
+  int fd = memfd_create(FS_OWNER_MARK, MFD_CLOEXEC);
+  if (fd < 0) return;
+  void *p = mmap(NULL, 4096, PROT_NONE, MAP_PRIVATE, fd, 0);
+  close(fd);
+  (void)p; /* kept for the image's life */
 }
 
 /* The options, from o where it sets them, else from the environment. */
@@ -390,7 +559,7 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
     fs_sleep_ms(1);
   }
   int rc = 0;
-  if (other_copy_installed() && !fs_fault_installed()) goto done;
+  if (other_copy_installed()) goto done;
   configure(o);
   if (!crash_pcs) {
     void *p =
@@ -411,9 +580,12 @@ FASTSTACK_API int faststack_crash_install(const faststack_crash_options *o)
   if (fs_dump_signal_set(ds, sink_mode()) != 0) rc = -1;
   int tm = table_mode(o);
   if (tm) fs_ctab_start(tm, o ? o->table_max_bytes : 0);
-  char pid[24];
-  pid[fs_fmt_dec(pid, getpid())] = '\0';
-  setenv(FS_OWNER_ENV, pid, 1);
+  if (!owner_here) {
+    mark_owner();
+    atexit(exit_waits_for_report);
+    at_quick_exit(exit_waits_for_report);
+  }
+  owner_here = 1;
   reporting = 1;
 done:
   atomic_store(&installing, 0);

@@ -443,6 +443,12 @@ static ctab *build(const faststack_module *m)
       if (add_function_name(&b, &syms[i]) != 0) break;
     }
   }
+  if (s && fs_symbolizer_changed(s)) {
+    /* The file shrank while we read it: what came from it may be wrong
+     * (names cut where pages turned to zeros). The module prints raw. */
+    b.nranges = b.nframes = 0;
+    b.pool.len = 0;
+  }
   if (s) faststack_symbolizer_free(s);
   free(syms);
   ctab *t = seal(&b, m);
@@ -489,26 +495,41 @@ static void sweep(const faststack_module *mods, int n)
   }
 }
 
+/* The loaded modules, all of them (a partial list would make sweep drop
+ * the tables of the ones left out); NULL when they keep changing or
+ * memory ran out. */
+static faststack_module *list_modules(int *count)
+{
+  for (int tries = 0; tries < 8; tries++) {
+    int n = faststack_modules_list(NULL, 0);
+    if (n <= 0) return NULL;
+    faststack_module *mods = malloc((size_t)n * sizeof *mods);
+    if (!mods) return NULL;
+    int k = faststack_modules_list(mods, n);
+    if (k >= 0 && k <= n) {
+      *count = k;
+      return mods;
+    }
+    free(mods); /* objects were loaded in between: again */
+  }
+  return NULL;
+}
+
 /* One pass: tables for new modules, none for gone ones. */
 static void pass(void)
 {
   faststack_modules_refresh();
-  int n = faststack_modules_list(NULL, 0);
-  if (n <= 0) return;
-  faststack_module *mods = malloc((size_t)n * sizeof *mods);
+  int n = 0;
+  faststack_module *mods = list_modules(&n);
   if (!mods) return;
-  n = faststack_modules_list(mods, n);
-  /* The listed paths live until the next refresh in any thread: copy. */
-  for (int i = 0; i < n; i++)
-    mods[i].path = strdup(mods[i].path ? mods[i].path : "");
+  /* The listed paths are kept for the process's life (modules.c): no
+   * refresh in another thread can free them under us. */
   sweep(mods, n);
   for (int i = 0; i < n; i++) {
-    if (known(&mods[i])) continue;
-    if (!mods[i].path) continue;
+    if (known(&mods[i]) || !mods[i].path) continue;
     ctab *t = build(&mods[i]);
     if (t) publish(t);
   }
-  for (int i = 0; i < n; i++) free((void *)mods[i].path);
   free(mods);
 }
 

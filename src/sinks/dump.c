@@ -23,14 +23,19 @@ __attribute__((noinline)) static int
 dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
 {
   if (fs_threads_prepare() != 0) return -1;
-  if (atomic_load(&fs_output_reporting) || !fs_threads_lock(0)) {
+  if (fs_output_busy() || !fs_threads_lock(0)) {
     errno = EBUSY;
     return -1;
   }
   if (flags & FASTSTACK_DUMP_RAW) mode |= FS_SINK_RAW;
   mode |= fs_sink_color(fd);
   fs_out o;
-  fs_out_init_fd(&o, fd, dump_stage, sizeof dump_stage);
+  /* A dump never holds the program on output nobody reads, nor ends it
+   * by SIGPIPE. */
+  fs_out_init_fd_bounded(&o, fd, dump_stage, sizeof dump_stage,
+                         FS_OUTPUT_STALL_MS);
+  fs_nopipe np;
+  fs_nopipe_begin(&np);
   fs_out_str(&o, "\nthread dump");
   if (sig) {
     fs_out_str(&o, " (");
@@ -67,8 +72,14 @@ dump(int fd, unsigned flags, const void *uc, int sig, unsigned mode)
       if (atomic_load(&slots[i].state) == FS_SLOT_DONE) shown++;
   }
   size_t r = fs_out_finish(&o);
+  fs_nopipe_end(&np);
   fs_threads_unlock();
   return r == 0 ? shown : -1;
+}
+
+FASTSTACK_API int faststack_dump_prepare(void)
+{
+  return fs_threads_prepare();
 }
 
 FASTSTACK_API __attribute__((noinline)) int

@@ -58,57 +58,11 @@ int fs_fault_chains(int sig)
          prev_action[i].sa_handler != SIG_IGN;
 }
 
-void fs_die_now(int sig)
-{
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = SIG_DFL;
-  sigemptyset(&sa.sa_mask);
-  sigaction(sig, &sa, NULL);
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, sig);
-  syscall(SYS_tgkill, getpid(), fs_gettid(), sig);
-  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
-  /* Still here: the signal cannot kill (a debugger swallowed it). */
-  _exit(128 + sig);
-}
-
-static void set_default(int sig)
-{
-  struct sigaction dfl;
-  memset(&dfl, 0, sizeof dfl);
-  dfl.sa_handler = SIG_DFL;
-  sigemptyset(&dfl.sa_mask);
-  sigaction(sig, &dfl, NULL);
-}
-
 void fs_fault_forward(int sig, siginfo_t *si, void *uc)
 {
   int i = fs_fault_index(sig);
   if (i < 0) fs_die_now(sig);
-  struct sigaction p = prev_action[i];
-  int fault = fs_signal_is_fault(sig, si);
-  if (p.sa_handler == SIG_IGN && !fault && !(si && si->si_code == SI_KERNEL) &&
-      sig != SIGABRT)
-    return; /* an ignored signal sent by kill stays ignored */
-  if (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN) {
-    /* The kernel forces a synchronous fault through SIG_IGN too. */
-    set_default(sig);
-    /* Returning re-executes the faulting instruction, which now kills the
-     * process with the default action: the core then shows the fault
-     * itself, not our handler. SIGTRAP returns past its int3, so it is
-     * raised instead, like every signal that was sent. */
-    if (fault && sig != SIGTRAP) return;
-    fs_die_now(sig);
-  }
-  if (p.sa_flags & SA_RESETHAND) set_default(sig);
-  sigset_t mask = p.sa_mask, old;
-  if (!(p.sa_flags & SA_NODEFER)) sigaddset(&mask, sig);
-  pthread_sigmask(SIG_BLOCK, &mask, &old);
-  if (p.sa_flags & SA_SIGINFO) p.sa_sigaction(sig, si, uc);
-  else p.sa_handler(sig);
-  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  fs_signal_forward(&prev_action[i], sig, si, uc);
 }
 
 /* The clients in order; a client that handles the fault for good does
@@ -117,6 +71,12 @@ void fs_fault_forward(int sig, siginfo_t *si, void *uc)
 static void fault_handler(int sig, siginfo_t *si, void *uc)
 {
   int saved_errno = errno;
+  /* faststack's own reads first: a probe of an unloaded object, a file
+   * truncated under the symbolizer (common/fixup.c). */
+  if (fs_fixup_fault(sig, si, uc)) {
+    errno = saved_errno;
+    return;
+  }
   for (int i = 0; i < FS_FAULT_CLIENTS; i++) {
     fs_fault_client fn = atomic_load(&clients[i]);
     if (fn) {
@@ -152,6 +112,10 @@ int fs_fault_handlers_install(void)
       memset(&prev_action[i], 0, sizeof prev_action[i]);
       prev_action[i].sa_handler = SIG_DFL;
     }
+    /* The fixups' own handler, if it was there, is replaced by ours,
+     * which calls fs_fixup_fault itself: what it chained to is ours to
+     * chain to. */
+    fs_fixup_adopt(fault_sigs[i], &prev_action[i]);
   }
   atomic_store(&handlers_state, 2);
   if (rc) errno = err;

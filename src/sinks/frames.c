@@ -56,8 +56,14 @@ static int table_frames(fs_out *o, uintptr_t pc, uintptr_t at,
     memset(&l, 0, sizeof l);
     /* The line read with the table, off the signal path; or, when asked
      * for, read now. */
-    if (!(mode & FS_SINK_SOURCE)) l.text = fr[k].text;
-    else if (fs_source_line_now(f.file, f.line, src, sizeof src)) l.text = src;
+    if (!(mode & FS_SINK_SOURCE)) {
+      l.text = fr[k].text;
+    } else if (fs_source_line_now(f.file, f.line, src, sizeof src)) {
+      /* Read now: marked when the file changed after the module. */
+      l.text = src;
+      if (fs_source_newer_now(f.file, m->path))
+        l.status = FASTSTACK_LINE_STALE_NEWER;
+    }
     fs_format_go_frame(o, &f, l.text ? &l : NULL, &st);
   }
   fs_ctab_leave();

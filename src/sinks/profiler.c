@@ -8,6 +8,13 @@
  * full ring drops the sample and counts it). An aggregator thread drains
  * the ring every few milliseconds into the stack table, off the signal
  * path; writing the profile (symbolization, pprof encoding) drains first.
+ *
+ * A forked child inherits neither the timers nor the aggregator thread,
+ * and may only make async-signal-safe calls until it execs (other threads
+ * of the parent may have held locks when it forked): after
+ * faststack_profiler_after_fork the handler inserts each sample straight
+ * into the stack table (lock-free, preallocated) and no thread is
+ * started; timers are made with raw system calls.
  */
 #define _GNU_SOURCE 1
 #include "sinks/sinks.h"
@@ -42,6 +49,8 @@ static _Atomic uint64_t ring_dropped;
 static pthread_mutex_t drain_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_t aggregator;
 static _Atomic int aggregator_on;
+/* No aggregator (a forked child): the handler inserts into the table. */
+static _Atomic int direct;
 
 static faststack_stack_table *table;
 static _Atomic int running;
@@ -50,9 +59,9 @@ static struct timespec started;
 static struct sigaction old_action;
 static int handler_installed;
 
-/* Timers created, so stop can delete them. Written with an atomic slot
- * reservation: threads arm themselves concurrently. */
-static timer_t timers[MAX_TIMERS];
+/* Timers created (kernel ids), so stop can delete them. Written with an
+ * atomic slot reservation: threads arm themselves concurrently. */
+static int timers[MAX_TIMERS];
 static _Atomic int ntimers;
 
 static void on_sigprof(int sig, siginfo_t *si, void *uc)
@@ -61,6 +70,14 @@ static void on_sigprof(int sig, siginfo_t *si, void *uc)
   (void)si;
   if (!atomic_load_explicit(&running, memory_order_relaxed)) return;
   int saved = errno;
+  if (atomic_load_explicit(&direct, memory_order_relaxed)) {
+    uintptr_t pcs[MAX_DEPTH];
+    int n = faststack_capture_ucontext(uc, pcs, MAX_DEPTH);
+    if (n > 0)
+      faststack_stack_table_insert(table, pcs, n, FASTSTACK_PCS_UCONTEXT, 1);
+    errno = saved;
+    return;
+  }
   uint64_t pos = atomic_load_explicit(&ring_head, memory_order_relaxed);
   for (;;) {
     ring_cell *c = &ring[pos & (RING - 1)];
@@ -135,6 +152,9 @@ static clockid_t thread_clock(pid_t tid)
   return (clockid_t)((~(unsigned)tid << 3) | 6);
 }
 
+/* [AS-safe] A timer on tid's CPU clock, signalling tid: raw system calls
+ * (glibc's timer_create is a plain system call for these, but its
+ * contract does not say so). */
 static int arm_tid(pid_t tid)
 {
   int slot = atomic_fetch_add(&ntimers, 1);
@@ -147,12 +167,15 @@ static int arm_tid(pid_t tid)
   sev.sigev_notify = SIGEV_THREAD_ID;
   sev.sigev_signo = SIGPROF;
   sev._sigev_un._tid = tid;
-  timer_t t;
-  if (timer_create(thread_clock(tid), &sev, &t) != 0) return -1;
+  int t;
+  if (syscall(SYS_timer_create, thread_clock(tid), &sev, &t) != 0) {
+    timers[slot] = -1;
+    return -1;
+  }
   long ns = 1000000000L / hz_now;
   struct itimerspec its = {{ns / 1000000000L, ns % 1000000000L},
                            {ns / 1000000000L, ns % 1000000000L}};
-  timer_settime(t, 0, &its, NULL);
+  syscall(SYS_timer_settime, t, 0, &its, NULL);
   timers[slot] = t;
   return 0;
 }
@@ -160,6 +183,7 @@ static int arm_tid(pid_t tid)
 int faststack_profiler_thread_init(void)
 {
   if (!atomic_load(&running)) return 0;
+  fs_stack_thread_init();
   return arm_tid((pid_t)syscall(SYS_gettid));
 }
 
@@ -173,6 +197,7 @@ int faststack_profiler_start(int hz)
     if (!table) return -1;
   }
   if (ring_init() != 0) return -1;
+  atomic_store(&direct, 0);
   atomic_store(&aggregator_on, 1);
   if (pthread_create(&aggregator, NULL, aggregate, NULL) != 0) {
     atomic_store(&aggregator_on, 0);
@@ -207,7 +232,8 @@ int faststack_profiler_stop(void)
   if (!atomic_exchange(&running, 0)) return -1;
   int n = atomic_load(&ntimers);
   if (n > MAX_TIMERS) n = MAX_TIMERS;
-  for (int i = 0; i < n; i++) timer_delete(timers[i]);
+  for (int i = 0; i < n; i++)
+    if (timers[i] >= 0) syscall(SYS_timer_delete, timers[i]);
   atomic_store(&ntimers, 0);
   if (atomic_exchange(&aggregator_on, 0)) pthread_join(aggregator, NULL);
   drain();
@@ -235,13 +261,27 @@ int faststack_profiler_write(int fd, int folded)
 void faststack_profiler_reset(void)
 {
   /* In a forked child the parent's timers are gone (timers are not
-   * inherited) and its samples are not ours: start from empty. */
+   * inherited) and its samples are not ours: start from empty. Only
+   * stores: the child may be in a pthread_atfork handler. */
   atomic_store(&running, 0);
   atomic_store(&ntimers, 0);
   atomic_store(&aggregator_on, 0); /* the thread did not survive fork */
-  pthread_mutex_init(&drain_lock, NULL);
+  atomic_store(&direct, 0);
+  /* Whoever held it in the parent is not in the child. */
+  drain_lock = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
   if (ring) ring_init();
   if (table) faststack_stack_table_reset(table);
+}
+
+int faststack_profiler_after_fork(void)
+{
+  int was = atomic_load(&running);
+  faststack_profiler_reset();
+  if (!was || !table || hz_now <= 0) return -1;
+  clock_gettime(CLOCK_REALTIME, &started);
+  atomic_store(&direct, 1);
+  atomic_store(&running, 1);
+  return arm_tid((pid_t)syscall(SYS_gettid));
 }
 
 const faststack_stack_table *faststack_profiler_table(void)

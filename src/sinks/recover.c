@@ -222,11 +222,16 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
   /* Pop the guard here: a fault between the jump and faststack_recover's
    * own bookkeeping must go to the outer guard, not this one again. */
   tls_guard = g->prev;
-  /* The mask goes back to the faulting code's own (the handler's adds
-   * what the signal's delivery blocked). The guard did not save the mask
-   * at entry: that is a system call on every guarded call, and the
-   * faulting code's mask is the entry one unless fn changed it. */
-  pthread_sigmask(SIG_SETMASK, &uc->uc_sigmask, NULL);
+  /* The mask goes back to that of fn's code: the faulting code's own
+   * (the fault handler's adds what the signal's delivery blocked) — or,
+   * when the fault is inside handlers of signals that interrupted fn,
+   * the mask the outermost of them interrupted, which its sigreturn
+   * would have restored and the jump abandons. The guard did not save
+   * the mask at entry: that is a system call on every guarded call, and
+   * fn's mask is the entry one unless fn changed it. */
+  sigset_t mask = uc->uc_sigmask;
+  fs_capture_outer_mask(uc, (uintptr_t)g, &mask);
+  pthread_sigmask(SIG_SETMASK, &mask, NULL);
   siglongjmp(g->env, sig);
 }
 

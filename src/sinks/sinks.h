@@ -47,15 +47,9 @@ int fs_fault_index(int sig);
 /* [AS-safe] Does sig go to a handler installed before ours (not the
  * default action, not ignored)? */
 int fs_fault_chains(int sig);
-/* [AS-safe] Passes the fault on as the kernel would have without us:
- * calls the previous handler (its mask, SA_RESETHAND, SA_NODEFER), or
- * restores the default action and returns so that the faulting
- * instruction runs again and kills with it (the core shows the fault
- * itself), or raises it (a sent signal, SIGTRAP). */
+/* [AS-safe] Passes the fault on as the kernel would have without us, to
+ * the handler installed before ours (fs_signal_forward). */
 void fs_fault_forward(int sig, siginfo_t *si, void *uc);
-/* [AS-safe] Ends the process by sig now: default action, unblocked,
- * raised at this thread; _exit(128+sig) if it cannot kill. */
-__attribute__((noreturn)) void fs_die_now(int sig);
 
 /* ------------------------------------------------------------- altstack.c
  * Gives the calling thread a mmap'ed alternate signal stack with a guard
@@ -64,17 +58,30 @@ __attribute__((noreturn)) void fs_die_now(int sig);
 int fs_altstack_ensure(void);
 
 /* --------------------------------------------------------------- output.c
- * Where crash reports and signal-triggered dumps go: stderr, or the file
- * FASTSTACK_OUTPUT names (opened at report time, appended to). */
+ * Where crash reports and signal-triggered dumps go: stderr as it was at
+ * install (a private duplicate), or the file FASTSTACK_OUTPUT names
+ * (opened at report time, appended to, never blocking on open). */
+
+/* How long a report's write may wait for its descriptor to take bytes
+ * before the rest of the report is dropped (fs_write_bounded). */
+#define FS_OUTPUT_STALL_MS 1000
 
 /* Sets the output: NULL or "" for stderr; a relative path is made
- * absolute now (the cwd may change before a crash). Not AS-safe. */
+ * absolute now (the cwd may change before a crash). Takes the private
+ * duplicate of stderr. Not AS-safe. */
 void fs_output_set(const char *path);
-/* [AS-safe] A descriptor for one report, and its release. */
+/* [AS-safe] A descriptor for one report (-1: nowhere to write), and its
+ * release. */
 int fs_output_open(void);
 void fs_output_close(int fd);
-/* [AS-safe] A crash report is being written: dumps wait their turn. */
+/* [AS-safe] stderr as it was at install (see output.c); -1 if gone. */
+int fs_output_stderr(void);
+/* [AS-safe] The pid of a process whose crash report is being written (0:
+ * none): dumps wait their turn. A pid: a vfork child's report (in our
+ * memory) does not stop the parent's dumps. */
 extern _Atomic int fs_output_reporting;
+/* [AS-safe] Is this process writing a crash report? */
+int fs_output_busy(void);
 
 /* ----------------------------------------------------------- crashtable.c
  * The lookup table a signal handler symbolizes with. */
@@ -151,8 +158,11 @@ typedef struct fs_slot {
 
 /* How long a collection waits for the threads to answer (ms). */
 extern int fs_threads_timeout_ms;
-/* Maps the slots and installs the real-time handler; idempotent. AS-safe
- * in practice (mmap and sigaction are plain system calls). 0 or -1. */
+/* Maps the slots and installs the real-time handler; idempotent (what
+ * faststack_dump_prepare does). [AS-safe]: mmap and sigaction are plain
+ * system calls, and a call that finds the setup running waits for it a
+ * bounded time, not at all in the thread running it (a handler that
+ * interrupted it): then -1 with errno EBUSY. 0, or -1. */
 int fs_threads_prepare(void);
 /* The real-time signal the dumps use. */
 int fs_threads_signal(void);

@@ -30,8 +30,9 @@ int fs_threads_timeout_ms = 1000;
 static fs_slot *slots;
 static _Atomic int nslots;
 static int rt_sig;
-/* 0 not yet, 1 being prepared, 2 ready, 3 failed. */
+/* 0 not yet, 1 being prepared (by preparer), 2 ready, 3 failed. */
 static _Atomic int prepared;
+static _Atomic int preparer;
 
 int fs_threads_signal(void)
 {
@@ -52,13 +53,25 @@ void fs_threads_note_waiting(const void *uc, int sig)
   tls_wait_sig = sig;
 }
 
+/* The collecting thread's tid (0: free). A holder that is no thread of
+ * ours (a vfork child that shared our memory and died collecting) does
+ * not hold it. */
 static _Atomic int collecting;
+
+static int holder_gone(int tid)
+{
+  return syscall(SYS_tgkill, getpid(), tid, 0) != 0 && errno == ESRCH;
+}
 
 int fs_threads_lock(int wait_ms)
 {
+  int me = fs_gettid();
   for (int w = 0;; w++) {
-    int z = 0;
-    if (atomic_compare_exchange_strong(&collecting, &z, 1)) return 1;
+    int cur = 0;
+    if (atomic_compare_exchange_strong(&collecting, &cur, me)) return 1;
+    if (cur != me && holder_gone(cur) &&
+        atomic_compare_exchange_strong(&collecting, &cur, me))
+      return 1;
     if (w >= wait_ms) return 0;
     fs_sleep_ms(1);
   }
@@ -96,18 +109,39 @@ static void on_dump_request(int sig, siginfo_t *si, void *uc)
 
 static void dedup_prepare(void);
 
+/* Another thread's setup takes a few system calls; waiting longer than
+ * this means it is stopped, and a dump must not hang on it. */
+#define FS_PREPARE_WAIT_MS 2000
+
+/* The result of a setup that is not ours: waits for another thread's,
+ * never for one this thread's own handler interrupted. */
+static int prepare_wait(void)
+{
+  int st;
+  for (int w = 0; (st = atomic_load(&prepared)) == 1; w++) {
+    if (atomic_load(&preparer) == fs_gettid() || w >= FS_PREPARE_WAIT_MS) {
+      errno = EBUSY;
+      return -1;
+    }
+    fs_sleep_ms(1);
+  }
+  if (st == 2) return 0;
+  errno = ENOMEM; /* the setup failed earlier: mmap, in practice */
+  return -1;
+}
+
 int fs_threads_prepare(void)
 {
   int st = 0;
-  if (!atomic_compare_exchange_strong(&prepared, &st, 1)) {
-    while ((st = atomic_load(&prepared)) == 1) fs_sleep_ms(1);
-    return st == 2 ? 0 : -1;
-  }
+  if (atomic_load(&prepared) == 2) return 0;
+  if (!atomic_compare_exchange_strong(&prepared, &st, 1)) return prepare_wait();
+  atomic_store(&preparer, fs_gettid());
   /* MAP_NORESERVE: only slots actually written become memory. */
   void *p = mmap(NULL, sizeof(fs_slot) * FS_MAX_THREADS, PROT_READ | PROT_WRITE,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   if (p == MAP_FAILED) {
     atomic_store(&prepared, 3);
+    errno = ENOMEM;
     return -1;
   }
   slots = p;

@@ -1,5 +1,16 @@
 /* elf.c — the ELF reader (see elf.h). Files are mmap'ed, never read whole:
- * only the pages of the sections a lookup touches come into memory. */
+ * only the pages of the sections a lookup touches come into memory.
+ *
+ * A mapped file may be truncated in place while we read it (a debug file
+ * overwritten by `cp`, a package half-upgraded): touching a page past the
+ * new end raises SIGBUS. Every mapping is registered with the fixups
+ * (common/fixup.c), which then replace the lost pages by zeros and mark
+ * the mapping changed instead of letting the process die; the parsers
+ * see zeros (bounds-checked like any corrupt data) and the symbolizer
+ * discards what it read from a changed file (fs_elf_changed). Copying
+ * the files into memory instead would cost their size in resident memory
+ * and the first answer the time to read them; the fixup costs nothing
+ * until a file shrinks. */
 #define _GNU_SOURCE
 #include <elf.h>
 #include <errno.h>
@@ -160,6 +171,13 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
   void *m = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
   close(fd);
   if (m == MAP_FAILED) return fail(err, "cannot map file");
+  fs_fixup_arm();
+  e->guard = fs_fixup_map_add(m, (size_t)st.st_size);
+  if (e->guard < 0) {
+    /* Unguarded, a truncation would kill the process: not read. */
+    munmap(m, (size_t)st.st_size);
+    return fail(err, "too many mapped files");
+  }
   e->img = m;
   e->size = (size_t)st.st_size;
   e->mapped = 1;
@@ -176,9 +194,17 @@ void fs_elf_close(fs_elf *e)
   free(e->secaddr);
   for (int i = 0; i < e->nowned; i++) free(e->owned[i]);
   if (e->budget && e->dec_used) atomic_fetch_add(&e->budget->left, e->dec_used);
-  if (e->mapped && e->img) munmap((void *)e->img, e->size);
+  if (e->mapped && e->img) {
+    fs_fixup_map_remove(e->guard);
+    munmap((void *)e->img, e->size);
+  }
   if (e->img_owned) free((void *)e->img);
   memset(e, 0, sizeof *e);
+}
+
+int fs_elf_changed(const fs_elf *e)
+{
+  return e->mapped && fs_fixup_map_changed(e->guard);
 }
 
 /* ------------------------------------------------------------ sections */

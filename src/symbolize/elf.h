@@ -5,8 +5,9 @@
  * symbol table from .symtab or .dynsym.
  *
  * Every read is bounds-checked against the image: a truncated or crafted
- * file makes the affected lookups fail (with a message), never crash. Only
- * 64-bit little-endian ELF (x86-64) is accepted. */
+ * file makes the affected lookups fail (with a message), never crash; a
+ * file truncated while mapped reads as zeros past its new end and says so
+ * (fs_elf_changed). Only 64-bit little-endian ELF (x86-64) is accepted. */
 #ifndef FASTSTACK_ELF_H
 #define FASTSTACK_ELF_H
 
@@ -45,6 +46,7 @@ typedef struct fs_elf {
   fs_budget *budget;    /* the symbolizer's, or NULL */
   uint16_t machine;     /* e_machine */
   uint64_t *secaddr;    /* ET_REL: each section's placed address */
+  int guard;            /* its slot with the fixups (common/fixup.c) */
   uint16_t type;        /* e_type: ET_EXEC, ET_DYN, ... */
   const uint8_t *shdrs; /* section headers (validated to lie in img) */
   unsigned shnum, shentsize;
@@ -74,6 +76,9 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err);
  * mapped as long as e is used. 0 or -1 with *err. */
 int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err);
 void fs_elf_close(fs_elf *e);
+/* Has the mapped file shrunk under us (pages past its new end read as
+ * zeros since)? Whatever was read from it may be wrong: discard it. */
+int fs_elf_changed(const fs_elf *e);
 
 /* Sets the shared budget e's decompressions also draw from (before
  * its sections are read). */

@@ -30,6 +30,9 @@ alloc_symbolizer(const faststack_symbolizer_options *opts,
 {
   faststack_symbolizer *s = calloc(1, sizeof *s);
   if (!s) return NULL;
+  /* Reads of objects being unloaded and of files being truncated under
+   * us become answers, not faults (common/fixup.c). */
+  fs_fixup_arm();
   if (opts) s->opts = *opts;
   s->id = atomic_fetch_add(&next_symbolizer_id, 1);
   atomic_init(&s->budget.left, c && c->max_decompressed ? c->max_decompressed
@@ -185,15 +188,29 @@ FASTSTACK_API int faststack_elf_build_id(const char *path, char *hex,
   return (int)n;
 }
 
+/* The message is rewritten under s->lock whenever any thread meets an
+ * error; a caller reading s->err itself would race that. It gets its own
+ * copy instead, taken under the lock, which only its next call replaces. */
 FASTSTACK_API const char *
 faststack_symbolizer_last_error(faststack_symbolizer *s)
 {
-  return s ? s->err : "";
+  static __thread char copy[sizeof s->err];
+  if (!s) return "";
+  pthread_mutex_lock(&s->lock);
+  memcpy(copy, s->err, sizeof copy);
+  pthread_mutex_unlock(&s->lock);
+  copy[sizeof copy - 1] = '\0';
+  return copy;
 }
 
 /* The function symbols of an offline symbolizer's file — its .symtab, or
  * its debug file's for a stripped binary, else .dynsym — sorted, one per
  * address, living as long as s. For the crash table's builder. */
+int fs_symbolizer_changed(faststack_symbolizer *s)
+{
+  return s && s->offline && s->nfiles && fs_symfile_changed(s->files[0]);
+}
+
 size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 {
   *out = NULL;
@@ -211,8 +228,9 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
  * atomics and copies (most lookups in a row fall in the same object).
  * The build-id settles it: after a dlclose the loader may put another
  * small library exactly there, reusing the link map, the name string and
- * even the layout. The first page of an object's mapping always holds its
- * ELF header (readable), so reading there is safe whatever is mapped. */
+ * even the layout. The bytes are read with fs_safe_copy: an object
+ * another thread is unloading may be unmapped between _dl_find_object
+ * and the read, which then fails instead of faulting. */
 typedef struct sym_hint {
   uint64_t sid, snap;
   uintptr_t start, end, bias;
@@ -236,22 +254,28 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   if (lm && h->sid == s->id && h->snap == snap &&
       h->start == (uintptr_t)d.dlfo_map_start &&
       h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
-      h->name == lm->l_name && h->eh_frame == d.dlfo_eh_frame &&
-      !memcmp(h->id_at, h->id, h->id_len)) {
+      h->name == fs_link_map_name(lm) && h->eh_frame == d.dlfo_eh_frame &&
+      fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
   }
   faststack_module m;
   if (!faststack_module_find(at, &m)) return NULL;
+  /* Loaded since the last refresh: the path is the loader's, which a
+   * dlclose frees; the snapshot's copy lives as long as the process. */
+  if (!fs_module_kept(&m)) {
+    faststack_modules_refresh();
+    if (!faststack_module_find(at, &m)) return NULL;
+  }
   fs_symfile *f = fs_symfile_for(s, &m);
   *bias = m.bias;
   /* A hint only for an object whose build-id bytes are where and what
    * its symfile found them. */
   if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
-      !memcmp(f->mapped_id, f->raw_id, f->build_id_size)) {
+      fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
     *h = (sym_hint){
         s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
-        m.bias, lm,           d.dlfo_eh_frame,  lm->l_name,
+        m.bias, lm,           d.dlfo_eh_frame,  fs_link_map_name(lm),
         f,      f->mapped_id, f->build_id_size, {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
@@ -286,6 +310,11 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
     if (!n) {
       int lost = w.lost;
       n = fs_symfile_frames(s, f, addr, frames, max, &w);
+      if (n > 0 && fs_symfile_changed(f)) {
+        /* Its file shrank under us and read as zeros: unknown. */
+        memset(frames, 0, sizeof *frames);
+        n = 0;
+      }
       /* Only complete answers are worth keeping. */
       if (n > 0 && !w.lost && !lost && (!s->offline || fs_pcc_seen(s, addr)))
         fs_pcc_put(s, f, addr, frames, n);

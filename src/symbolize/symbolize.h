@@ -13,6 +13,9 @@
  * its debug file's for a stripped binary, else .dynsym — sorted, one per
  * address, living as long as s; their count (0: none). Not AS-safe. */
 size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out);
+/* Has a file an offline symbolizer reads shrunk under it (fs_elf_changed)?
+ * Then what was read through it, those symbols included, may be wrong. */
+int fs_symbolizer_changed(faststack_symbolizer *s);
 
 /* A C++ name demangled into buf[0..cap), NUL-terminated, the way frames
  * show it (parameters included); with types != 0 a mangled type as well

@@ -36,9 +36,9 @@ typedef struct fs_symfile {
   const char *path_ptr; /* the module map's pointer to it (identity) */
   char build_id[2 * FASTSTACK_BUILD_ID_MAX + 1];
   unsigned build_id_size; /* bytes (the hex string is twice as long) */
-  /* A loaded module's build-id in its mapped first page (always
-   * readable, whatever is mapped there later) and its bytes as they
-   * were: the identity a thread's hint checks (module_symfile). NULL
+  /* A loaded module's build-id in its mapped first page (read with
+   * fs_safe_copy: the object may be unloaded meanwhile) and its bytes as
+   * they were: the identity a thread's hint checks (module_symfile). NULL
    * when the note is elsewhere or does not match build_id. */
   const unsigned char *mapped_id;
   unsigned char raw_id[20];
@@ -135,6 +135,8 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
 void fs_symfile_free(fs_symfile *f);
 /* f's data symbols, read on first use. */
 const fs_symtab *fs_symfile_data(faststack_symbolizer *s, fs_symfile *f);
+/* Has one of f's files shrunk under it (fs_elf_changed)? */
+int fs_symfile_changed(const fs_symfile *f);
 /* The symfile of module m, opened on first use; NULL past
  * FS_SYMFILES_MAX objects. */
 fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);

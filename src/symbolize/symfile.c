@@ -154,16 +154,18 @@ static void load_symbols(faststack_symbolizer *s, fs_symfile *f,
 /* Sets f->mapped_id for module m (see fs_symfile). */
 static void note_mapped_id(fs_symfile *f, const faststack_module *m)
 {
-  unsigned n = 0;
-  const unsigned char *id = fs_mapped_build_id(m->start, m->end, m->bias, &n);
+  unsigned char id[sizeof f->raw_id + 1];
+  uintptr_t at = 0;
+  unsigned n =
+      fs_mapped_build_id(m->start, m->end, m->bias, id, sizeof id, &at);
   char hexid[2 * sizeof f->raw_id + 1];
-  if (!id || n < 8 || n > sizeof f->raw_id || n != f->build_id_size ||
-      (uintptr_t)id + n > m->start + 4096)
+  if (n < 8 || n > sizeof f->raw_id || n != f->build_id_size ||
+      at + n > m->start + 4096)
     return;
   fs_hex_bytes(id, n, hexid);
   if (memcmp(hexid, f->build_id, 2 * (size_t)n)) return;
   memcpy(f->raw_id, id, n);
-  f->mapped_id = id;
+  f->mapped_id = (const unsigned char *)at;
 }
 
 fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
@@ -267,6 +269,12 @@ void fs_symfile_free(fs_symfile *f)
   fs_elf_close(&f->elf);
   free(f->path);
   free(f);
+}
+
+int fs_symfile_changed(const fs_symfile *f)
+{
+  return (f->have_elf && fs_elf_changed(&f->elf)) ||
+         (f->have_dbg && fs_elf_changed(&f->dbg));
 }
 
 static int same(const fs_symfile *f, const faststack_module *m)

@@ -9,9 +9,12 @@
  * The profile is written when the program exits normally (exit or return
  * from main), and when SIGTERM or SIGINT ends it (unless the program
  * handles those itself): the handler only wakes a thread, which writes
- * the profile and then ends the process by the same signal. A forked child profiles itself into PATH.PID; a program that
- * execs replaces the image, so the exec'd program (same pid, same
- * environment) profiles into PATH and the pre-exec samples are dropped. */
+ * the profile and then ends the process by the same signal. A forked
+ * child profiles itself into PATH.PID (without a thread of its own: see
+ * child_after_fork; neither the snapshot signal nor the SIGTERM/SIGINT
+ * writing apply to it, it writes at exit); a program that execs replaces
+ * the image, so the exec'd program (same pid, same environment) profiles
+ * into PATH and the pre-exec samples are dropped. */
 #define _GNU_SOURCE 1
 #include "faststack.h"
 
@@ -61,24 +64,46 @@ pthread_create(pthread_t *t, const pthread_attr_t *attr, void *(*fn)(void *),
   return rc;
 }
 
-static int start_writer(void);
 static int snap_pipe[2] = {-1, -1};
+static int end_signals_caught;
 
+/* ".PID" appended without stdio: see child_after_fork. */
+static void append_pid(char *path, size_t cap)
+{
+  char digits[16];
+  int n = 0;
+  for (unsigned v = (unsigned)getpid(); n == 0 || v; v /= 10)
+    digits[n++] = (char)('0' + v % 10);
+  size_t len = strlen(path);
+  if (len + 1 + (size_t)n + 1 > cap) return;
+  path[len++] = '.';
+  while (n) path[len++] = digits[--n];
+  path[len] = '\0';
+}
+
+/* A pthread_atfork child handler: the child of a multi-threaded process
+ * may make only async-signal-safe calls here (another thread of the
+ * parent may have held any lock), so no thread, no stdio, no malloc:
+ * the profiler goes on in the child by itself (faststack_profiler_after_
+ * fork), and the child's profile goes to PATH.PID. */
 static void child_after_fork(void)
 {
   if (!active) return;
-  faststack_profiler_reset();
-  size_t len = strlen(out_path);
-  snprintf(out_path + len, sizeof out_path - len, ".%d", (int)getpid());
-  faststack_profiler_start(hz);
-  /* The writer thread stayed in the parent, and the pipe is shared with
-   * it: the child's signals must wake a writer of its own. */
+  append_pid(out_path, sizeof out_path);
+  /* The pipe is the parent's writer's: a byte from the child would make
+   * the parent write its profile, or end it. Closed here, and the end
+   * signals back to their default action (close and sigaction are
+   * async-signal-safe). */
   if (snap_pipe[0] >= 0) {
     close(snap_pipe[0]);
     close(snap_pipe[1]);
     snap_pipe[0] = snap_pipe[1] = -1;
-    start_writer();
   }
+  if (end_signals_caught) {
+    signal(SIGTERM, SIG_DFL);
+    signal(SIGINT, SIG_DFL);
+  }
+  if (faststack_profiler_after_fork() != 0) active = 0;
 }
 
 /* Writes the profile so far: to PATH.tmp, then renamed over PATH, so a
@@ -177,7 +202,7 @@ static void catch_end_signals(void)
     sa.sa_handler = on_end_signal;
     sa.sa_flags = SA_RESTART;
     sigemptyset(&sa.sa_mask);
-    sigaction(sigs[i], &sa, NULL);
+    if (sigaction(sigs[i], &sa, NULL) == 0) end_signals_caught = 1;
   }
 }
 
