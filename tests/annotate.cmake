@@ -12,7 +12,7 @@ add_test(NAME test_stale_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_e2e.sh
           ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
           $<TARGET_FILE:faststack_static>
-          "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread")
+          "${FASTSTACK_STATIC_LINK_FLAGS}")
 # Every JSON output against docs/faststack.schema.json (python3-jsonschema;
 # skipped when it is not installed).
 add_executable(json_outputs json_outputs.c)
@@ -34,7 +34,7 @@ endif()
 add_test(NAME test_names_cxx
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/names_cxx.sh
           ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
-          "-lmd -lz -lzstd -llzma -liberty -ldl -lpthread")
+          "${FASTSTACK_STATIC_LINK_FLAGS}")
 set_tests_properties(test_names_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)
 set_tests_properties(test_stale_e2e PROPERTIES TIMEOUT 120)
 # Stale sources in every other place a source line is shown: `faststack
@@ -45,6 +45,6 @@ if(TARGET faststack_cli)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_offline.sh
             $<TARGET_FILE:faststack_cli> ${CMAKE_CURRENT_SOURCE_DIR}
             ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
-            "-lmd -lz -lzstd -liberty -ldl -lpthread")
+            "${FASTSTACK_STATIC_LINK_FLAGS}")
   set_tests_properties(test_stale_offline PROPERTIES TIMEOUT 120)
 endif()
