@@ -47,3 +47,7 @@ endif()
 if(FASTSTACK_WITH_DEMANGLE)
   fs_require_lib(iberty libiberty/demangle.h libiberty-dev)
 endif()
+# liblzma: MiniDebugInfo (.gnu_debugdata, an xz-compressed ELF image).
+if(FASTSTACK_WITH_LZMA)
+  fs_require_lib(lzma lzma.h liblzma-dev liblzma)
+endif()

@@ -59,52 +59,68 @@ int raw_parse_line(const char *line, raw_frame *out)
   return 1;
 }
 
-static int build_id_of(const char *path, char *hexout)
+static const faststack_symbolizer_config *config;
+
+void raw_set_config(const faststack_symbolizer_config *c)
 {
-  return faststack_elf_build_id(path, hexout, 129) > 0;
+  config = c;
 }
 
-int raw_find_file(const raw_frame *f, char *out, size_t cap)
-{
-  char id[129];
-  if (f->module[0] && access(f->module, R_OK) == 0 &&
-      (!f->build_id[0] ||
-       (build_id_of(f->module, id) && !strcmp(id, f->build_id)))) {
-    snprintf(out, cap, "%s", f->module);
-    return 1;
-  }
-  if (strlen(f->build_id) < 3) return 0;
-  const char *env = getenv("FASTSTACK_DEBUG_ROOT");
-  const char *roots = env && *env ? env : "/usr/lib/debug";
-  for (const char *p = roots; *p;) {
-    const char *c = strchr(p, ':');
-    int n = c ? (int)(c - p) : (int)strlen(p);
-    int w = snprintf(out, cap, "%.*s/.build-id/%.2s/%s.debug", n, p,
-                     f->build_id, f->build_id + 2);
-    if (n && w > 0 && (size_t)w < cap && access(out, R_OK) == 0) return 1;
-    p += n + (c != NULL);
-  }
-  return 0;
-}
-
-/* Symbolizers opened so far, by the file they read. */
+/* Modules opened so far, by the path and build-id the trace names. */
 typedef struct opened {
-  char path[PATH_MAX];
-  faststack_symbolizer *s; /* NULL: could not be read */
+  char module[4096];
+  char build_id[129];
+  faststack_symbolizer *s; /* NULL: not found (warned once) */
 } opened;
 
-static opened files[RAW_MAX_FILES];
-static int nfiles;
+static opened *files;
+static int nfiles, capfiles;
 
-static faststack_symbolizer *symbolizer_for(const char *path)
+faststack_symbolizer *raw_module(const raw_frame *f, int *missing)
 {
   for (int i = 0; i < nfiles; i++)
-    if (!strcmp(files[i].path, path)) return files[i].s;
-  if (nfiles >= RAW_MAX_FILES) return NULL; /* not kept: not opened */
-  faststack_symbolizer *s = faststack_symbolizer_open(path, NULL, NULL);
-  snprintf(files[nfiles].path, sizeof files[nfiles].path, "%s", path);
-  files[nfiles++].s = s;
+    if (!strcmp(files[i].module, f->module) &&
+        !strcmp(files[i].build_id, f->build_id)) {
+      if (!files[i].s) *missing = 1;
+      return files[i].s;
+    }
+  /* The input is untrusted (pasted logs): at most RAW_MAX_FILES modules
+   * are opened and kept; frames of further ones print unresolved. */
+  if (nfiles >= RAW_MAX_FILES) {
+    *missing = 1;
+    return NULL;
+  }
+  const char *err = NULL;
+  faststack_symbolizer *s =
+      faststack_symbolizer_open_module(f->module, f->build_id, config, &err);
+  if (!s) {
+    *missing = 1;
+    fprintf(stderr,
+            "faststack symbolize: warning: %s%s%s: %s; its frames stay ?? "
+            "(see --search-path, --debug-dir, DEBUGINFOD_URLS)\n",
+            f->module, f->build_id[0] ? " build-id=" : "", f->build_id,
+            err ? err : "not found");
+  }
+  if (nfiles == capfiles) {
+    int nc = capfiles ? capfiles * 2 : 16;
+    opened *n = realloc(files, (size_t)nc * sizeof *n);
+    if (!n) return s; /* not cached: looked up again next time */
+    files = n;
+    capfiles = nc;
+  }
+  opened *o = &files[nfiles++];
+  snprintf(o->module, sizeof o->module, "%s", f->module);
+  snprintf(o->build_id, sizeof o->build_id, "%s", f->build_id);
+  o->s = s;
   return s;
+}
+
+void raw_modules_free(void)
+{
+  for (int i = 0; i < nfiles; i++) faststack_symbolizer_free(files[i].s);
+  free(files);
+  files = NULL;
+  nfiles = capfiles = 0;
 }
 
 /* One run of raw lines being collected. */
@@ -135,11 +151,7 @@ static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
   for (int i = 0; i < r->n; i++) {
     const raw_frame *rf = &r->raw[i];
     char *sb = strs + (size_t)i * RAW_STR_PER_LINE;
-    char path[PATH_MAX];
-    faststack_symbolizer *s = NULL;
-    if (rf->module[0] && raw_find_file(rf, path, sizeof path))
-      s = symbolizer_for(path);
-    if (rf->module[0] && !s) *missing = 1;
+    faststack_symbolizer *s = rf->module[0] ? raw_module(rf, missing) : NULL;
     int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT, fr + nf,
                                     RAW_INLINE_MAX, sb, RAW_STR_PER_LINE)
               : 0;
@@ -152,7 +164,7 @@ static int symbolize_run(const run *r, faststack_frame *fr, char *strs,
       fr[nf + j].pc = rf->pc;
       fr[nf + j].module = rf->module[0] ? rf->module : NULL;
       fr[nf + j].module_offset = rf->offset;
-      fr[nf + j].build_id = NULL;
+      fr[nf + j].build_id = rf->build_id[0] ? rf->build_id : NULL;
     }
     nf += k;
   }
@@ -248,7 +260,5 @@ int raw_annotate_stream(FILE *in, FILE *out, int format, int source,
   emit_run(out, &r, format, source, context, &missing);
   free(r.raw);
   free(line);
-  for (int i = 0; i < nfiles; i++) faststack_symbolizer_free(files[i].s);
-  nfiles = 0;
   return missing;
 }

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "faststack.h"
+
 /* One parsed raw frame: "#N  0xPC MODULE+0xOFFSET [build-id=HEX]". */
 typedef struct raw_frame {
   uintptr_t pc;    /* the PC as captured */
@@ -20,11 +22,18 @@ typedef struct raw_frame {
  * module, else 0 (a "??" frame or any other text). */
 int raw_parse_line(const char *line, raw_frame *out);
 
-/* The ELF file to read for a raw frame: the module path when it exists and
- * (if the line has one) its build-id matches, else the build-id's debug
- * file under FASTSTACK_DEBUG_ROOT or /usr/lib/debug/.build-id. Writes the
- * path into out and returns 1, or 0 when neither is here. */
-int raw_find_file(const raw_frame *f, char *out, size_t cap);
+/* Where modules and their debug files are looked for (search path, debug
+ * dirs, debuginfod, demangling): set once before the first raw_module. */
+void raw_set_config(const faststack_symbolizer_config *c);
+
+/* The symbolizer of a raw frame's module, opened on its first frame and
+ * kept: the module path when its build-id matches, else found by
+ * build-id and base name under the search path, the debug roots, or
+ * debuginfod (faststack_symbolizer_open_module). A module that cannot be
+ * found gets one warning on stderr (and *missing = 1), then NULL. */
+faststack_symbolizer *raw_module(const raw_frame *f, int *missing);
+/* Frees the symbolizers raw_module opened. */
+void raw_modules_free(void);
 
 /* Reads lines from in and writes them to out, replacing each run of raw
  * frame lines by the same frames symbolized and formatted (format:

@@ -88,6 +88,11 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
 #endif
 }
 
+const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name)
+{
+  return w_function(s, w, name, name);
+}
+
 size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
 {
   if (!mangled || !buf || cap == 0) return 0;
@@ -189,6 +194,12 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   const fs_sym *sym = f->syms.n ? fs_symtab_find(&f->syms, addr) : NULL;
   unsigned symsrc =
       f->syms.dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
+  /* Tables kept for what the first does not know (symfile.c); only an
+   * address without a symbol pays for them. */
+  for (int i = 0; !sym && i < f->nfallback; i++)
+    if ((sym = fs_symtab_find(&f->fallback[i], addr)))
+      symsrc =
+          f->fallback[i].dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
   if (n <= 0) {
     if (!sym) return 0;
     out[0].function = w_function(s, w, sym->name, sym->name);
