@@ -400,21 +400,6 @@ static int counters(struct dl_phdr_info *info, size_t size, void *arg)
   return 1; /* the counters are the same in every entry: stop */
 }
 
-static void retire(fs_snapshot *old)
-{
-  if (!old) return;
-  /* Wait (boundedly) for readers that may still hold the old pointer. */
-  for (int i = 0; i < 100000; i++) {
-    if (atomic_load(&active_readers) == 0) {
-      free(old);
-      return;
-    }
-    sched_yield();
-  }
-  /* A reader never left (e.g. stuck in a handler): leak rather than risk
-   * freeing memory in use. */
-}
-
 /* Caller holds refresh_lock. */
 static int refresh_locked(void)
 {
@@ -445,7 +430,7 @@ static int refresh_locked(void)
     s->adds = (unsigned long long)-1;
   atomic_store(&current, s);
   atomic_fetch_add(&snapshot_id, 1);
-  retire(cur);
+  fs_retire(cur, &active_readers);
   return s->n;
 }
 

@@ -243,18 +243,6 @@ static int by_start(const void *a, const void *b)
   return x->start < y->start ? -1 : x->start > y->start;
 }
 
-static void retire(fs_objtab *old)
-{
-  if (!old) return;
-  for (int i = 0; i < 100000; i++) {
-    if (atomic_load(&readers) == 0) {
-      free(old);
-      return;
-    }
-    sched_yield();
-  }
-}
-
 /* Caller holds build_lock. */
 static void rebuild(void)
 {
@@ -276,7 +264,7 @@ static void rebuild(void)
   t->subs = b.subs;
   qsort(t->e, t->n, sizeof t->e[0], by_start);
   atomic_store(&table, t);
-  retire(cur);
+  fs_retire(cur, &readers);
 }
 
 void fs_objects_refresh(void)

@@ -48,27 +48,6 @@ static int fits(uint64_t off, uint64_t n, size_t size)
   return off <= size && n <= size - off;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-  uint16_t v;
-  memcpy(&v, p, 2);
-  return v;
-}
-
 /* ------------------------------------------------------------- headers */
 
 /* Section header i as a struct (copied: the image need not be aligned). */
@@ -593,8 +572,8 @@ static unsigned note_build_id(const uint8_t *p, size_t n, uint8_t *id,
 {
   size_t off = 0;
   while (n - off >= 12) {
-    uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4),
-             type = rd32(p + off + 8);
+    uint32_t namesz = fs_rd32(p + off), descsz = fs_rd32(p + off + 4),
+             type = fs_rd32(p + off + 8);
     size_t name_off = off + 12;
     size_t desc_off = name_off + (((size_t)namesz + 3) & ~(size_t)3);
     if (namesz > n || descsz > n || desc_off > n || descsz > n - desc_off)
@@ -646,7 +625,7 @@ int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc)
   size_t crc_off = ((size_t)(nul - p) + 1 + 3) & ~(size_t)3;
   if (crc_off + 4 > s.sh_size) return 0;
   *name = (const char *)p;
-  *crc = rd32(p + crc_off);
+  *crc = fs_rd32(p + crc_off);
   return 1;
 }
 
@@ -682,7 +661,7 @@ static int debug_sup(const fs_elf *e, int *is_sup, const char **name,
   Elf64_Shdr s;
   if (!find_raw(e, ".debug_sup", &s) || s.sh_size < 4) return 0;
   const uint8_t *p = e->img + s.sh_offset, *end = p + s.sh_size;
-  if (rd16(p) != 5 || p[2] > 1) return 0;
+  if (fs_rd16(p) != 5 || p[2] > 1) return 0;
   const uint8_t *nm = p + 3, *nul = memchr(nm, 0, (size_t)(end - nm));
   if (!nul) return 0;
   uint64_t len = 0;
@@ -822,10 +801,10 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
   size_t n = 0;
   for (size_t k = 0; k < count; k++) {
     const uint8_t *p = e->img + s.sh_offset + k * s.sh_entsize;
-    uint32_t name = rd32(p);
+    uint32_t name = fs_rd32(p);
     unsigned char info = p[4];
-    uint16_t shndx = rd16(p + 6);
-    uint64_t value = rd64(p + 8), size = rd64(p + 16);
+    uint16_t shndx = fs_rd16(p + 6);
+    uint64_t value = fs_rd64(p + 8), size = fs_rd64(p + 16);
     int t = ELF64_ST_TYPE(info);
     int want = data ? t == STT_OBJECT || t == STT_TLS
                     : t == STT_FUNC || t == STT_GNU_IFUNC;

@@ -26,20 +26,6 @@ typedef struct fs_dwo {
   fs_budget *budget;
 } fs_dwo;
 
-static uint32_t u32(const uint8_t *p)
-{
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-static uint64_t u64(const uint8_t *p)
-{
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
 int fs_dwp_find(fs_bytes idx, uint64_t id, uint32_t off[FS_DWP_SECT],
                 uint32_t size[FS_DWP_SECT])
 {
@@ -47,8 +33,9 @@ int fs_dwp_find(fs_bytes idx, uint64_t id, uint32_t off[FS_DWP_SECT],
   memset(size, 0, FS_DWP_SECT * sizeof *size);
   if (!idx.p || idx.n < 16) return 0;
   const uint8_t *p = idx.p;
-  unsigned version = u32(p) & 0xffff; /* v5: a half and padding */
-  uint64_t ncols = u32(p + 4), nunits = u32(p + 8), nslots = u32(p + 12);
+  unsigned version = fs_rd32(p) & 0xffff; /* v5: a half and padding */
+  uint64_t ncols = fs_rd32(p + 4), nunits = fs_rd32(p + 8),
+           nslots = fs_rd32(p + 12);
   if ((version != 2 && version != 5) || !nslots || (nslots & (nslots - 1)) ||
       ncols == 0 || ncols > 64)
     return 0;
@@ -60,16 +47,16 @@ int fs_dwp_find(fs_bytes idx, uint64_t id, uint32_t off[FS_DWP_SECT],
   const uint8_t *sizes = offs + 4 * nunits * ncols;
   uint64_t mask = nslots - 1, h = id & mask, h2 = ((id >> 32) & mask) | 1;
   for (uint64_t k = 0; k < nslots; k++, h = (h + h2) & mask) {
-    uint64_t sig = u64(hashes + 8 * h);
-    uint32_t row = u32(rows + 4 * h);
+    uint64_t sig = fs_rd64(hashes + 8 * h);
+    uint32_t row = fs_rd32(rows + 4 * h);
     if (!row && !sig) return 0; /* an empty slot ends the probe */
     if (sig != id) continue;
     if (row == 0 || row > nunits) return 0;
     for (uint64_t c = 0; c < ncols; c++) {
-      uint32_t sect = u32(cols + 4 * c);
+      uint32_t sect = fs_rd32(cols + 4 * c);
       if (sect >= FS_DWP_SECT) continue;
-      off[sect] = u32(offs + 4 * ((row - 1) * ncols + c));
-      size[sect] = u32(sizes + 4 * ((row - 1) * ncols + c));
+      off[sect] = fs_rd32(offs + 4 * ((row - 1) * ncols + c));
+      size[sect] = fs_rd32(sizes + 4 * ((row - 1) * ncols + c));
     }
     return 1;
   }
