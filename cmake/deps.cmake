@@ -30,12 +30,24 @@ function(fs_require_lib lib header package)
 endfunction()
 
 # libmd: MD5 of source files (DWARF 5 line tables).
-fs_require_lib(md md5.h libmd-dev libmd)
+if(FASTSTACK_WITH_LIBMD)
+  fs_require_lib(md md5.h libmd-dev libmd)
+endif()
 # zlib: gzip for pprof profiles, zlib-compressed debug sections.
-fs_require_lib(z zlib.h zlib1g-dev zlib)
+if(FASTSTACK_WITH_ZLIB)
+  fs_require_lib(z zlib.h zlib1g-dev zlib)
+endif()
 # libzstd: zstd-compressed debug sections.
-fs_require_lib(zstd zstd.h libzstd-dev libzstd)
+if(FASTSTACK_WITH_ZSTD)
+  fs_require_lib(zstd zstd.h libzstd-dev libzstd)
+endif()
 # libiberty: the C++ demangler (cplus_demangle_v3_callback allocates
 # nothing). Static only in Debian, without a .pc file; the shared library
 # keeps its symbols hidden with --exclude-libs (top CMakeLists.txt).
-fs_require_lib(iberty libiberty/demangle.h libiberty-dev)
+if(FASTSTACK_WITH_DEMANGLE)
+  fs_require_lib(iberty libiberty/demangle.h libiberty-dev)
+endif()
+# liblzma: MiniDebugInfo (.gnu_debugdata, an xz-compressed ELF image).
+if(FASTSTACK_WITH_LZMA)
+  fs_require_lib(lzma lzma.h liblzma-dev liblzma)
+endif()

@@ -1,7 +1,10 @@
 /* fuzz_elf — the ELF reader on an arbitrary image: section headers and
- * names, compressed sections (zlib, zstd, .zdebug), build-id notes,
- * .gnu_debuglink, the symbol tables, and the DWARF index built from the
- * image's debug sections with a few lookups. Input: the image itself. */
+ * names, compressed sections (zlib, zstd, .zdebug), a relocatable
+ * object's placed sections and .rela.debug_* relocations, build-id
+ * notes, .gnu_debuglink and .gnu_debugaltlink/.debug_sup, MiniDebugInfo
+ * (xz), the function and data symbol tables, and the DWARF index built
+ * from the image's debug sections with a few lookups, all within a
+ * small decompression budget. Input: the image itself. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,13 +21,31 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   uint8_t *copy = malloc(size ? size : 1);
   memcpy(copy, data, size);
   fs_elf e;
+  fs_budget budget;
+  atomic_init(&budget.left, (uint64_t)32 << 20);
   if (fs_elf_from_memory(&e, copy, size, NULL) == 0) {
+    fs_elf_set_budget(&e, &budget);
     uint8_t id[64];
     (void)fs_elf_build_id(&e, id, sizeof id);
     const char *link;
     uint32_t crc;
     (void)fs_elf_debuglink(&e, &link, &crc);
+    const uint8_t *sum;
+    unsigned sn;
+    (void)fs_elf_altlink(&e, &link, &sum, &sn);
+    (void)fs_elf_sup_checksum(&e, &sum, &sn);
+    fs_elf mini;
+    if (fs_elf_minidebuginfo(&e, &mini, NULL)) {
+      fs_symtab mt;
+      if (fs_elf_symtab(&mini, &mt) == 0) fs_symtab_free(&mt);
+      fs_elf_close(&mini);
+    }
     fs_symtab t;
+    if (fs_elf_data_symtab(&e, &t) == 0) {
+      for (size_t i = 0; i < t.n && i < 16; i++)
+        (void)fs_symtab_find(&t, t.syms[i].addr + 1);
+      fs_symtab_free(&t);
+    }
     if (fs_elf_symtab(&e, &t) == 0) {
       for (size_t i = 0; i < t.n && i < 16; i++)
         (void)fs_symtab_find(&t, t.syms[i].addr + 1);

@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
   o.source = (cfg >> 2) & 1;
   o.context = (cfg >> 3) & 3;
   o.color = (cfg >> 5) & 1;
-  fs_raw_annotate(in, sink, &o);
+  fs_raw_annotate(in, sink, &o, NULL, NULL);
   fclose(in);
   return 0;
 }

@@ -248,6 +248,100 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
 FASTSTACK_API const char *
 faststack_symbolizer_last_error(faststack_symbolizer *s);
 
+/* Where a symbolizer looks for debug information, beyond
+ * faststack_symbolizer_options. Zero-initialize it: every field's zero is
+ * the default, and fields added later take space from reserved, so a
+ * caller built against this header keeps working. */
+typedef struct faststack_symbolizer_config {
+  faststack_symbolizer_options base; /* as for faststack_symbolizer_open */
+  /* Debug roots, colon-separated, searched before FASTSTACK_DEBUG_ROOT
+   * (default /usr/lib/debug) the way that is: ROOT/.build-id/xx/yyyy.debug,
+   * .gnu_debuglink names, dwz files under ROOT/.dwz/. NULL: none. */
+  const char *debug_dirs;
+  /* Folders, colon-separated, where faststack_symbolizer_open_module
+   * looks for a module that is not at its recorded path (a trace from
+   * another host): DIR/.build-id/xx/yyyy[.debug] by build-id, then
+   * DIR/NAME by the module's base name (its build-id must match, when
+   * known). Like pprof's PPROF_BINARY_PATH. NULL: none. */
+  const char *search_path;
+  /* debuginfod: 1 fetches debug files (and, for
+   * faststack_sources_use_debuginfod, sources) by build-id from the
+   * servers in DEBUGINFOD_URLS through elfutils' libdebuginfod, loaded
+   * at run time (faststack works without it), sharing its cache with
+   * gdb (DEBUGINFOD_CACHE_PATH, else its default). 0 or -1: never (a
+   * program printing its own trace never waits on the network unless
+   * asked). */
+  int debuginfod;
+  int debuginfod_timeout_s; /* per download; 0: 30 s */
+  /* A progress line on stderr while downloading: 1 always, 0 when stderr
+   * is a terminal, -1 never. */
+  int debuginfod_progress;
+  /* Bytes all files of the symbolizer may decompress together (zlib,
+   * zstd, xz); 0: 4 GiB. Each file may also decompress at most 32 times
+   * its size (at least 64 MiB). */
+  uint64_t max_decompressed;
+  void *reserved[8]; /* zero */
+} faststack_symbolizer_config;
+
+/* [not AS-safe] faststack_symbolizer_create with a configuration (NULL:
+ * defaults). Returns NULL only when memory runs out. */
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_create_config(const faststack_symbolizer_config *c);
+
+/* [not AS-safe] faststack_symbolizer_open with a configuration (NULL:
+ * defaults): the file's separate debug file is also looked for under
+ * c->debug_dirs and, with c->debuginfod, fetched by build-id. */
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_open_config(const char *elf_path,
+                                 const faststack_symbolizer_config *c,
+                                 const char **error);
+
+/* [not AS-safe] Opens the module a trace names — possibly recorded on
+ * another host — for offline use: path as recorded (it need not exist here) and its
+ * build-id in hex (NULL or "" if unknown). Tried in order: path itself
+ * when its build-id matches; each c->search_path folder by build-id and
+ * by base name; the build-id's debug file under the debug roots; with
+ * c->debuginfod, the debug file fetched by build-id. Returns NULL when
+ * nothing is found (then *error says so); the path of the file read is
+ * faststack_symbolizer_path. */
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_open_module(const char *path, const char *build_id,
+                                 const faststack_symbolizer_config *c,
+                                 const char **error);
+
+/* [not AS-safe] The file an offline symbolizer reads (what
+ * faststack_symbolizer_open or _open_module opened), or NULL for a
+ * process symbolizer. Valid until s is freed. */
+FASTSTACK_API const char *faststack_symbolizer_path(faststack_symbolizer *s);
+
+/* A data address: the variable (STT_OBJECT) or thread-local variable
+ * (STT_TLS) that holds it. */
+typedef struct faststack_data_symbol {
+  const char *name;   /* as in the symbol table (C++ demangled unless
+                       no_demangle); in strbuf; NULL if unknown */
+  uintptr_t start;    /* the symbol's address: absolute for a process
+                       symbolizer, module-relative offline; for STT_TLS
+                       the address of its initial value in the module's
+                       TLS image (PT_TLS), not a thread's copy */
+  uintptr_t size;     /* its size in bytes (0 if the table says none) */
+  uintptr_t offset;   /* the address minus start */
+  int tls;            /* 1: a thread-local variable */
+  const char *module; /* owned by the symbolizer; NULL if unknown */
+} faststack_data_symbol;
+
+/* [not AS-safe] Names the data symbol holding addr (absolute for a
+ * process symbolizer, module-relative offline), like llvm-symbolizer's
+ * DATA. The symbol
+ * tables are the object's .symtab (or its debug file's), else .dynsym;
+ * they are read on the first data lookup of a module, not before.
+ * Returns 1 when found, 0 when not (out->name NULL), -1 on bad
+ * arguments. The name goes into strbuf (NULL if it does not fit).
+ * Thread-safe. */
+FASTSTACK_API int faststack_symbolize_data(faststack_symbolizer *s,
+                                           uintptr_t addr,
+                                           faststack_data_symbol *out,
+                                           char *strbuf, size_t strcap);
+
 /* [not AS-safe] The GNU build-id of the ELF file at path, as lowercase
  * hex into hex[0..cap) (NUL-terminated; 2 * FASTSTACK_BUILD_ID_MAX + 1
  * bytes always suffice). Returns the build-id's size in bytes (0: the
@@ -334,6 +428,16 @@ FASTSTACK_API int
 faststack_annotate_context(faststack_sources *s, const faststack_frame *frame,
                            int context, faststack_source_line *out, int max,
                            char *strbuf, size_t strcap);
+
+/* [not AS-safe] on = 1: source files that are not on this machine are
+ * fetched from the debuginfod servers in DEBUGINFOD_URLS by the frame's build-id and
+ * path (/buildid/ID/source/PATH), through libdebuginfod loaded at run
+ * time, once per file, and read from its cache (shared with gdb) — an
+ * annotated trace on a machine that has neither the debug information
+ * nor the source. The download blocks the call that needs it, which is
+ * never a signal handler's. Off by default; 0 turns it off. */
+FASTSTACK_API void faststack_sources_use_debuginfod(faststack_sources *s,
+                                                    int on);
 
 /* [AS-safe] What a line's status means, for people, to print beside the
  * line: "stale: source newer than binary", "stale: source differs from
@@ -538,21 +642,16 @@ typedef struct faststack_raw_frame {
 FASTSTACK_API int faststack_raw_frame_parse(const char *line,
                                             faststack_raw_frame *out);
 
-/* [not AS-safe] The ELF file to read for a raw frame: the module's path
- * when that file exists and (if the line names one) has the same
- * build-id, else the build-id's debug file under FASTSTACK_DEBUG_ROOT
- * (colon-separated roots) or /usr/lib/debug/.build-id. Writes the path
- * into out[0..cap) and returns 1, or 0 when neither is on this machine. */
-FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
-                                           char *out, size_t cap);
-
 /* [not AS-safe] Reads text from IN to its end and writes it to OUT with
  * every run of raw frame lines replaced by the same frames symbolized
- * (each module found as faststack_raw_frame_file says, its symbolizer
- * opened once per call) and formatted per opts (NULL: Go with source
- * lines): opts->format FASTSTACK_FORMAT_GO, _GIN or _JSON, source,
- * context, color, names, paths and the frame filters (header and
- * max_frames are ignored: traces in the text were elided already).
+ * and formatted per opts (NULL: Go with source lines): opts->format
+ * FASTSTACK_FORMAT_GO, _GIN or _JSON, source, context, color, names,
+ * paths and the frame filters (header and max_frames are ignored: traces
+ * in the text were elided already). Each module is opened once per call
+ * with faststack_symbolizer_open_module and cfg (NULL: defaults; the
+ * search path, debug roots and debuginfod are the caller's to allow); a
+ * module that cannot be found is said once on WARNINGS (NULL: nowhere)
+ * and its frames stay unresolved.
  * Other lines pass through unchanged, so a whole crash report, a thread
  * dump or a log can be piped through (`faststack symbolize --format`);
  * in Go and gin a crash report's first line is painted when colour is
@@ -562,14 +661,14 @@ FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
  * with build-ids), other runs of frames one trace object each.
  * OUT is flushed after every trace. The text is untrusted: lines are
  * read in pieces of 16 KiB (a longer line is no frame and passes
- * through), runs of frames are cut at 1024 lines, and memory stays
- * bounded whatever the text holds. Returns 0, 1 when a frame's module
- * could not be read (its frames stay unresolved), -1 for NULL streams
- * or no memory. Allocates; uses symbolizers of its own, freed before it
+ * through), runs of frames are cut at 1024 lines, at most 256 modules
+ * are opened, and memory stays bounded whatever the text holds. Returns
+ * 0, 1 when a frame's module could not be read, -1 for NULL streams or
+ * no memory. Allocates; uses symbolizers of its own, freed before it
  * returns; safe to call from several threads at once. */
-FASTSTACK_API int
-faststack_symbolize_report(FILE *in, FILE *out,
-                           const faststack_format_options *opts);
+FASTSTACK_API int faststack_symbolize_report(
+    FILE *in, FILE *out, const faststack_format_options *opts,
+    const faststack_symbolizer_config *cfg, FILE *warnings);
 
 /* ======================================================================
  * Crash handler and thread dumps

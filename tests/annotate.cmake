@@ -1,5 +1,9 @@
 # The annotate stage: the source line provider and the formats.
-fs_add_test(test_annotate SOURCES test_annotate.c LIBS md Threads::Threads)
+set(FS_T_MD "")
+if(FASTSTACK_WITH_LIBMD)
+  set(FS_T_MD md)
+endif()
+fs_add_test(test_annotate SOURCES test_annotate.c LIBS ${FS_T_MD} Threads::Threads)
 fs_add_test(test_format SOURCES test_format.c)
 fs_add_test(test_names SOURCES test_names.c)
 # The whole pipeline on a known program (symbolize, annotate, format).
@@ -12,7 +16,7 @@ add_test(NAME test_stale_e2e
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_e2e.sh
           ${CMAKE_CURRENT_SOURCE_DIR} ${PROJECT_SOURCE_DIR}/include
           $<TARGET_FILE:faststack_static>
-          "-lmd -lz -lzstd -liberty -ldl -lpthread")
+          "${FASTSTACK_STATIC_LINK_FLAGS}")
 # Every JSON output against docs/faststack.schema.json (python3-jsonschema;
 # skipped when it is not installed).
 add_executable(json_outputs json_outputs.c)
@@ -34,7 +38,7 @@ endif()
 add_test(NAME test_names_cxx
   COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/names_cxx.sh
           ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
-          "-lmd -lz -lzstd -liberty -ldl -lpthread")
+          "${FASTSTACK_STATIC_LINK_FLAGS}")
 set_tests_properties(test_names_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)
 set_tests_properties(test_stale_e2e PROPERTIES TIMEOUT 120)
 # Stale sources in every other place a source line is shown: `faststack
@@ -45,6 +49,7 @@ if(TARGET faststack_cli)
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/stale_offline.sh
             $<TARGET_FILE:faststack_cli> ${CMAKE_CURRENT_SOURCE_DIR}
             ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
-            "-lmd -lz -lzstd -liberty -ldl -lpthread")
+            "${FASTSTACK_STATIC_LINK_FLAGS}")
   set_tests_properties(test_stale_offline PROPERTIES TIMEOUT 120)
 endif()
+fs_add_test(test_md5 SOURCES test_md5.c LIBS ${FS_T_MD})

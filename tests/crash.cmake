@@ -51,8 +51,11 @@ if(Python3_FOUND AND TARGET faststack_cli)
     # In the sanitizer build ASAN_OPTIONS leave the fatal signals to
     # faststack (tests/CMakeLists.txt); crash_asan_chain below is the case
     # where ASan's own handler comes first. 90 s: `make check-stress` runs
-    # the racy cases in loops of at most 50 s.
+    # the racy cases in loops of at most 50 s; under an emulator, more.
     set_tests_properties(crash_${c} PROPERTIES TIMEOUT 90 LABELS crash)
+    if(FS_TEST_EMULATOR_ENV)
+      set_tests_properties(crash_${c} PROPERTIES TIMEOUT 240)
+    endif()
   endforeach()
   # Five crashes in one case.
   set_tests_properties(crash_color PROPERTIES TIMEOUT 90)

@@ -40,6 +40,43 @@
   frame_[1] = frame_[0];                                                       \
   KEEP()
 
+/* The architecture's faulting instructions. aarch64 divides by zero
+ * without a trap (the kernel is asked for the same SIGFPE, FPE_INTDIV, at
+ * this very instruction, with a raw rt_tgsigqueueinfo whose si_addr is
+ * the PC the signal is taken at), and __builtin_trap is brk (SIGTRAP)
+ * there: udf is the undefined instruction (SIGILL). */
+#if defined(__aarch64__)
+/* Sent again if the handler returns (a crash handler re-arms the default
+ * action and returns into the faulting instruction, as for a real
+ * fault): the second one ends the process. */
+#define FPE_HERE()                                                             \
+  do {                                                                         \
+    siginfo_t si_;                                                             \
+    memset(&si_, 0, sizeof si_);                                               \
+    si_.si_signo = SIGFPE;                                                     \
+    si_.si_code = FPE_INTDIV;                                                  \
+    long pid_ = getpid(), tid_ = syscall(SYS_gettid);                          \
+    register long x4 __asm__("x4") = pid_;                                     \
+    register long x1 __asm__("x1") = tid_;                                     \
+    register long x2 __asm__("x2") = SIGFPE;                                   \
+    register long x3 __asm__("x3") = (long)&si_;                               \
+    register long x8 __asm__("x8") = SYS_rt_tgsigqueueinfo;                    \
+    __asm__ volatile("1: adr x9, 2f\n\tstr x9, [x3, #16]\n\tmov x0, x4\n\t"    \
+                     "svc #0\n2: b 1b" ::"r"(x1),                              \
+                     "r"(x2), "r"(x3), "r"(x4), "r"(x8)                        \
+                     : "x0", "x9", "memory");                                  \
+  } while (0)
+#define DIV(a, b)                                                              \
+  __extension__({                                                              \
+    if ((b) == 0) FPE_HERE();                                                  \
+    (a) / (b);                                                                 \
+  })
+#define TRAP() __asm__ volatile("udf #0")
+#else
+#define DIV(a, b) ((a) / (b))
+#define TRAP() __builtin_trap()
+#endif
+
 /* Never reached: a base case keeps the compiler from rejecting the
  * deliberate unbounded recursion. */
 static volatile int never = -1;
@@ -79,7 +116,7 @@ __attribute__((noinline)) void case_rodata(void)
 
 /* ---- stack overflow by recursion, main thread and another thread */
 __attribute__((noinline)) int recurse(int depth)
-{
+{ /* FAULT:overflow_entry */
   if (depth == never) return 0;
   volatile char frame[1024];
   frame[0] = (char)depth; /* FAULT:overflow */
@@ -95,7 +132,7 @@ __attribute__((noinline)) void case_overflow_main(void)
 }
 
 __attribute__((noinline)) int recurse_thread(int depth)
-{
+{ /* FAULT:overflow_thread_entry */
   if (depth == never) return 0;
   volatile char frame[512];
   frame[0] = (char)depth; /* FAULT:overflow_thread */
@@ -151,7 +188,7 @@ __attribute__((noinline)) void case_assert(void)
 __attribute__((noinline)) int divide(int a, int b)
 {
   FRAME();
-  int q = a / b; /* FAULT:fpe */
+  int q = DIV(a, b); /* FAULT:fpe */
   KEEP();
   return q;
 }
@@ -165,7 +202,7 @@ __attribute__((noinline)) void case_fpe(void)
 __attribute__((noinline)) void trap_here(void)
 {
   FRAME();
-  if (!zero) __builtin_trap(); /* FAULT:trap */
+  if (!zero) TRAP(); /* FAULT:trap */
   KEEP();
 }
 __attribute__((noinline)) void case_trap(void)
@@ -296,8 +333,13 @@ __attribute__((noinline)) void case_dlopen(void)
 static atomic_int parked;
 __attribute__((noinline)) void park(void)
 {
-  /* The raw system call stub keeps rbp: the walk starts in our frame. */
+  /* The raw system call stub keeps rbp: the walk starts in our frame.
+   * (aarch64 has no pause system call: ppoll with nothing waits alike.) */
+#ifdef SYS_pause
   syscall(SYS_pause);
+#else
+  syscall(SYS_ppoll, NULL, 0, NULL, NULL, 0);
+#endif
   KEEP();
 }
 __attribute__((noinline)) void *parked_thread_main(void *arg)

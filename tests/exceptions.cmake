@@ -7,9 +7,16 @@
 separate_arguments(FS_EXC_LIBS UNIX_COMMAND "${FASTSTACK_STATIC_LINK_FLAGS}")
 set(FS_EXC_OPTS -O1 -g -fno-omit-frame-pointer -fno-optimize-sibling-calls)
 find_package(Python3 COMPONENTS Interpreter)
+include(CheckSymbolExists)
+check_symbol_exists(__GLIBC__ features.h FS_EXC_GLIBC)
 foreach(cxx g++ clang++)
   string(REPLACE "+" "p" tag ${cxx})
-  if(cxx STREQUAL "g++")
+  # The host's C++ compilers build for the host's glibc: a cross build or
+  # another C library (musl-gcc) has no C++ compiler here, and the test
+  # skips.
+  if(CMAKE_CROSSCOMPILING OR NOT FS_EXC_GLIBC)
+    set(FS_EXC_${tag} "")
+  elseif(cxx STREQUAL "g++")
     fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} g++)
   else()
     fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} clang)

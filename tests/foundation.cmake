@@ -28,3 +28,13 @@ add_test(NAME test_subproject_consumer
 # RUN_SERIAL: its compiles would starve the timed crash cases.
 set_tests_properties(test_subproject_consumer PROPERTIES LABELS no-asan
                      TIMEOUT 900 RUN_SERIAL TRUE)
+# The same frames by construction, from code without frame pointers: the
+# walk's CFI steps alone (on aarch64 this is the cross-checked CFI test,
+# libunwind's test_cfi needing an x86-64 libunwind).
+# test_signal_nofp's faulting leaf saves no return address on aarch64: the
+# walk from the ucontext takes it from the link register.
+foreach(t capture signal)
+  fs_add_test(test_${t}_nofp SOURCES test_${t}.c
+              COPTS -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+              LIBS -rdynamic Threads::Threads)
+endforeach()

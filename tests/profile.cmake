@@ -34,6 +34,10 @@ if(FS_GO AND FS_T_CXX)
   add_test(NAME test_pprof_cxx
     COMMAND bash ${CMAKE_CURRENT_SOURCE_DIR}/pprof_cxx.sh ${FS_T_CXX}
             ${PROJECT_SOURCE_DIR}/include $<TARGET_FILE:faststack_static>
-            "-lmd -lz -lzstd -liberty -ldl -lpthread" ${FS_GO})
+            "${FASTSTACK_STATIC_LINK_FLAGS}" ${FS_GO})
   set_tests_properties(test_pprof_cxx PROPERTIES TIMEOUT 180 LABELS no-asan)
 endif()
+# The profiler in process, on every platform tier (no preload).
+fs_add_test(test_profiler SOURCES test_profiler.c
+            COPTS -O1 -fno-omit-frame-pointer -fno-optimize-sibling-calls
+            LIBS -rdynamic Threads::Threads)

@@ -58,3 +58,21 @@ endif()
 
 # The radix sort behind the symbol table and the function ranges.
 fs_add_test(test_sort SOURCES test_sort.c)
+
+# Debug information as distributions ship it (dwz, MiniDebugInfo, split
+# DWARF, relocatable objects, data symbols, fallbacks, other hosts,
+# debuginfod): every answer equal to the plain -g build's (or to
+# llvm-symbolizer's where the code differs). A tool an item needs that is
+# missing skips that item (exit 77).
+if(FASTSTACK_BUILD_TOOLS)
+  foreach(item dwz split minidebuginfo fallback budget rel data hosts
+               debuginfod)
+    add_test(NAME test_debuginfo_${item}
+      COMMAND python3 ${CMAKE_CURRENT_SOURCE_DIR}/debuginfo/variants.py
+              $<TARGET_FILE:faststack_cli>
+              ${CMAKE_CURRENT_SOURCE_DIR}/dwarf_fixture
+              ${CMAKE_CURRENT_BINARY_DIR}/debuginfo ${item})
+    set_tests_properties(test_debuginfo_${item} PROPERTIES
+      LABELS no-asan TIMEOUT 600 SKIP_RETURN_CODE 77)
+  endforeach()
+endif()

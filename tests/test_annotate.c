@@ -6,7 +6,11 @@
  * mtime, context lines, and a file rewritten while being read. */
 #include <errno.h>
 #include <fcntl.h>
+#if FS_HAVE_LIBMD
 #include <md5.h>
+#else
+#include "annotate/md5.h"
+#endif
 #include <pthread.h>
 #include <stdint.h>
 #include <sys/stat.h>

@@ -119,6 +119,7 @@ __attribute__((noinline)) int smashed(int kind, uintptr_t value, uintptr_t *pcs,
   return n;
 }
 
+int main(void);
 __attribute__((noinline)) void test_smashed_chain(void)
 {
   uintptr_t pcs[64];
@@ -129,8 +130,16 @@ __attribute__((noinline)) void test_smashed_chain(void)
                               BAD_FP_FAKE_FRAME};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     int n = smashed(kinds[i], 0, pcs, 64);
+#if defined(__aarch64__)
+    /* aarch64 code's CFI finds the CFA from sp, not from the frame
+     * pointer: a smashed saved x29 does not stop a CFI walk, which goes
+     * on exactly (main next); a frame-record walk stops. */
+    CHECK(n >= 2);
+    if (n > 2) CHECK(fs_test_ra_in(pcs[2], (void *)main));
+#else
     if (n != 2) fprintf(stderr, "kind %d: n=%d\n", kinds[i], n);
     CHECK_EQ(n, 2);
+#endif
     CHECK(fs_test_ra_in(pcs[0], (void *)smashed));
     CHECK(fs_test_ra_in(pcs[1], (void *)test_smashed_chain));
   }

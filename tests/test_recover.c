@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -60,15 +61,42 @@ __attribute__((noinline)) void fault_fpe(void *arg)
   (void)arg;
   /* idiv by zero in assembly: in C it is undefined behaviour, which the
    * UBSan build would report before the CPU faults. */
+#if defined(__x86_64__)
   __asm__ volatile("xorl %%ecx, %%ecx\n\tmovl $1, %%eax\n\tcltd\n\t"
                    "idivl %%ecx" ::
                        : "eax", "ecx", "edx", "cc");
+#else
+  /* aarch64 divides by zero without a trap: the kernel is asked for the
+   * same signal (SIGFPE, FPE_INTDIV) from this very instruction, with a
+   * raw rt_tgsigqueueinfo. */
+  siginfo_t si;
+  memset(&si, 0, sizeof si);
+  si.si_signo = SIGFPE;
+  si.si_code = FPE_INTDIV;
+  /* The values first: a call would clobber the register variables. */
+  long pid = getpid(), tid = syscall(SYS_gettid);
+  register long x0 __asm__("x0") = pid;
+  register long x1 __asm__("x1") = tid;
+  register long x2 __asm__("x2") = SIGFPE;
+  register long x3 __asm__("x3") = (long)&si;
+  register long x8 __asm__("x8") = SYS_rt_tgsigqueueinfo;
+  /* si_addr (offset 16) is the faulting PC, as a CPU's SIGFPE has it:
+   * here the instruction after svc, where the signal is taken. */
+  __asm__ volatile("adr x9, 1f\n\tstr x9, [x3, #16]\n\tsvc #0\n1:"
+                   : "+r"(x0)
+                   : "r"(x1), "r"(x2), "r"(x3), "r"(x8)
+                   : "x9", "memory");
+#endif
 }
 
 __attribute__((noinline)) void fault_ill(void *arg)
 {
   (void)arg;
+#if defined(__aarch64__)
+  __asm__ volatile("udf #0"); /* __builtin_trap is brk there: SIGTRAP */
+#else
   __builtin_trap();
+#endif
 }
 
 __attribute__((noinline)) void fault_abort(void *arg)
@@ -173,6 +201,7 @@ __attribute__((noinline)) void test_segv(void)
   CHECK_EQ(strlen(tiny), 7);
 }
 
+#define FS_T_ANY_ILL 1000
 __attribute__((noinline)) void test_signal(void (*fn)(void *), int sig,
                                            int code, int addr_is_pc,
                                            const char *name)
@@ -183,7 +212,19 @@ __attribute__((noinline)) void test_signal(void (*fn)(void *), int sig,
   fprintf(stderr, "%s: rc=%d code=%d n=%d\n", name, rc, r.code, r.n);
   CHECK_EQ(rc, sig);
   CHECK_EQ(r.signal, sig);
-  CHECK_EQ(r.code, code);
+  /* FS_T_ANY_ILL: SIGILL from an undefined instruction, ILL_ILLOPC on
+   * an arm64 kernel, ILL_ILLOPN under qemu-user. */
+  if (code != FS_T_ANY_ILL) CHECK_EQ(r.code, code);
+  else CHECK(r.code == ILL_ILLOPC || r.code == ILL_ILLOPN);
+#if !defined(__GLIBC__)
+  /* musl's libc.a has no unwind tables and no frame pointers: a walk
+   * from inside its raise ends there (frames missing, never wrong). */
+  if (sig == SIGABRT) {
+    CHECK(r.n >= 1);
+    CHECK(!fs_test_pc_in(r.pc, (void *)fn));
+    return;
+  }
+#endif
   CHECK(r.n >= 3);
   if (sig != SIGABRT) {
     CHECK(fs_test_pc_in(r.pc, (void *)fn));
@@ -620,7 +661,11 @@ int main(void)
 
   test_segv();
   test_signal(fault_fpe, SIGFPE, FPE_INTDIV, 1, "SIGFPE");
+#if defined(__aarch64__)
+  test_signal(fault_ill, SIGILL, FS_T_ANY_ILL, 1, "SIGILL");
+#else
   test_signal(fault_ill, SIGILL, ILL_ILLOPN, 1, "SIGILL");
+#endif
   test_signal(fault_abort, SIGABRT, SI_TKILL, 0, "SIGABRT");
   test_bus();
   test_nested();

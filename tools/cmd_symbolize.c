@@ -22,38 +22,61 @@
 typedef struct sym_opts {
   const char *exe;
   int functions, inlines, demangle, addresses, pretty, basenames, json;
-  int source, context; /* --source[=N] */
-  int format;          /* -1: addr2line output; else FASTSTACK_FORMAT_* */
+  int source, context;    /* --source[=N] */
+  int format;             /* -1: addr2line output; else FASTSTACK_FORMAT_* */
+  int data;               /* --data: name data addresses */
+  int debuginfod;         /* 1 (default when DEBUGINFOD_URLS is set), -1 */
+  int debuginfod_timeout; /* seconds per download, 0: the library's 30 */
+  char debug_dirs[4096], search_path[4096]; /* colon-separated */
 } sym_opts;
 
 static void usage(FILE *f)
 {
-  fprintf(f,
-          "usage: faststack symbolize [-afiCps] [-e FILE] [--json] "
-          "[--source[=N]] [ADDRESS...]\n"
-          "       faststack symbolize --format go|gin|json [--source[=N]] "
-          "< RAW-TRACE\n\n"
-          "Like addr2line: each ADDRESS (hex, module-relative; or one per "
-          "line on stdin)\nis looked up in FILE (default a.out). Lines of "
-          "faststack's raw format\n(#N 0xPC MODULE+0xOFFSET build-id=...) are "
-          "looked up in their module,\nfound by path or by build-id under "
-          "FASTSTACK_DEBUG_ROOT or /usr/lib/debug.\n\n"
-          "  -e, --exe=FILE     the ELF file to read\n"
-          "  -f, --functions    print function names\n"
-          "  -i, --inlines      print the callers of inlined functions\n"
-          "  -C, --demangle     demangle C++ names\n"
-          "  -a, --addresses    print the address before its answer\n"
-          "  -p, --pretty-print one line per address\n"
-          "  -s, --basenames    file base names only\n"
-          "      --json         one JSON object per address, all frame "
-          "fields\n"
-          "      --source[=N]   the source line (or N lines around it) under "
-          "each frame\n"
-          "      --format F     read a raw trace (or a crash report) and "
-          "print it\n"
-          "                     annotated: go, gin or json (coloured on a "
-          "terminal)\n"
-          "  -h, --help         this text\n");
+  fprintf(
+      f,
+      "usage: faststack symbolize [-afiCps] [-e FILE] [--json] "
+      "[--source[=N]] [ADDRESS...]\n"
+      "       faststack symbolize --format go|gin|json [--source[=N]] "
+      "< RAW-TRACE\n\n"
+      "Like addr2line: each ADDRESS (hex, module-relative; or one per "
+      "line on stdin)\nis looked up in FILE (default a.out). Lines of "
+      "faststack's raw format\n(#N 0xPC MODULE+0xOFFSET build-id=...) are "
+      "looked up in their module,\nfound by path or by build-id under "
+      "FASTSTACK_DEBUG_ROOT or /usr/lib/debug.\n\n"
+      "  -e, --exe=FILE     the ELF file to read\n"
+      "  -f, --functions    print function names\n"
+      "  -i, --inlines      print the callers of inlined functions\n"
+      "  -C, --demangle     demangle C++ names\n"
+      "  -a, --addresses    print the address before its answer\n"
+      "  -p, --pretty-print one line per address\n"
+      "  -s, --basenames    file base names only\n"
+      "      --json         one JSON object per address, all frame "
+      "fields\n"
+      "      --source[=N]   the source line (or N lines around it) under "
+      "each frame\n"
+      "      --format F     read a raw trace (or a crash report) and "
+      "print it\n"
+      "                     annotated: go, gin or json (coloured on a "
+      "terminal)\n"
+      "      --data         name data addresses (variables, thread-locals):\n"
+      "                     NAME, then START SIZE (llvm-symbolizer's "
+      "DATA); with -p\n"
+      "                     NAME+0xOFFSET on one line\n"
+      "      --debug-dir D  also look for debug files under D as under "
+      "/usr/lib/debug\n"
+      "                     (D/.build-id/xx/yyyy.debug, debug links, "
+      "D/.dwz/); repeatable\n"
+      "      --search-path DIRS  colon-separated folders where the "
+      "modules of a trace\n"
+      "                     from another host are found by build-id and "
+      "base name\n"
+      "      --debuginfod, --no-debuginfod  fetch missing debug files and "
+      "sources by\n"
+      "                     build-id from DEBUGINFOD_URLS (default: on "
+      "when it is set)\n"
+      "      --debuginfod-timeout=S  give up a download after S seconds "
+      "(default 30)\n"
+      "  -h, --help         this text\n");
 }
 
 /* --------------------------------------------------------- arguments */
@@ -76,7 +99,30 @@ static int parse_args(int argc, char **argv, sym_opts *o, int *first)
       else if (!strcmp(a, "--pretty-print")) o->pretty = 1;
       else if (!strcmp(a, "--basenames")) o->basenames = 1;
       else if (!strcmp(a, "--json")) o->json = 1;
-      else if (!strcmp(a, "--source")) o->source = 1;
+      else if (!strcmp(a, "--data")) o->data = 1;
+      else if (!strcmp(a, "--debuginfod")) o->debuginfod = 1;
+      else if (!strcmp(a, "--no-debuginfod")) o->debuginfod = -1;
+      else if (!strncmp(a, "--debuginfod-timeout=", 21)) {
+        if (cli_int("symbolize", "--debuginfod-timeout=S", a + 21, 1, 3600,
+                    &o->debuginfod_timeout))
+          return -1;
+      } else if (!strcmp(a, "--debug-dir") || !strncmp(a, "--debug-dir=", 12) ||
+                 !strcmp(a, "--search-path") ||
+                 !strncmp(a, "--search-path=", 14)) {
+        int dd = !strncmp(a, "--debug-dir", 11);
+        const char *eq = strchr(a, '=');
+        const char *v = eq ? eq + 1 : i + 1 < argc ? argv[++i] : NULL;
+        char *list = dd ? o->debug_dirs : o->search_path;
+        size_t l = strlen(list);
+        if (!v || l + strlen(v) + 2 > sizeof o->debug_dirs) {
+          cli_usage_error("symbolize",
+                          "%s needs a folder (and fewer than "
+                          "4096 bytes in all)",
+                          dd ? "--debug-dir" : "--search-path");
+          return -1;
+        }
+        snprintf(list + l, sizeof o->debug_dirs - l, "%s%s", l ? ":" : "", v);
+      } else if (!strcmp(a, "--source")) o->source = 1;
       else if (!strncmp(a, "--source=", 9)) {
         o->source = 1;
         if (cli_int("symbolize", "--source=N", a + 9, 0, 1000, &o->context))
@@ -260,19 +306,31 @@ static void print_json(uint64_t addr, const faststack_frame *fr, int n)
 
 /* ------------------------------------------------------------ lookups */
 
+/* The modules raw lines named, opened once each, by the path and
+ * build-id the line gives. */
+typedef struct opened {
+  char module[4096];
+  char build_id[129];
+  faststack_symbolizer *s; /* NULL: not found (warned once) */
+} opened;
+
+/* Modules kept open at once: the input is untrusted (pasted logs);
+ * frames of further modules print unresolved. */
+#define SYM_MAX_MODULES 256
+
 typedef struct ctx {
   sym_opts o;
+  faststack_symbolizer_config cfg;
   faststack_symbolizer *exe; /* the -e file, opened on first use */
   int exe_failed;
-  char last_path[PATH_MAX]; /* the module of the last raw line */
-  faststack_symbolizer *last;
+  int missing; /* a raw line's module was not found */
+  opened *mods;
+  int nmods, capmods;
 } ctx;
 
 static faststack_symbolizer *open_file(const ctx *c, const char *path)
 {
-  faststack_symbolizer_options so = {0};
-  so.no_demangle = !c->o.demangle;
-  return faststack_symbolizer_open(path, &so, NULL);
+  return faststack_symbolizer_open_config(path, &c->cfg, NULL);
 }
 
 /* Why an -e file could not be read: missing, unreadable, or not ELF. */
@@ -302,18 +360,88 @@ static faststack_symbolizer *exe_symbolizer(ctx *c)
   return c->exe;
 }
 
-/* The symbolizer of a raw frame's module (kept while lines repeat it). */
-static faststack_symbolizer *raw_symbolizer(ctx *c,
-                                            const faststack_raw_frame *rf)
+/* --data: llvm-symbolizer's DATA answer (NAME, then START SIZE in
+ * decimal, then a blank line), or with -p one line NAME+0xOFFSET. */
+static void print_data(const ctx *c, uint64_t addr,
+                       const faststack_data_symbol *d, int found)
 {
-  char path[PATH_MAX];
-  if (!rf->module[0] || !faststack_raw_frame_file(rf, path, sizeof path))
+  if (c->o.json) {
+    printf("{\"address\":\"0x%llx\",\"data\":", (unsigned long long)addr);
+    if (!found) {
+      printf("null}\n");
+      return;
+    }
+    printf("{\"name\":");
+    json_str(d->name);
+    printf(",\"start\":\"0x%llx\",\"size\":%llu,\"offset\":\"0x%llx\","
+           "\"tls\":%s}}\n",
+           (unsigned long long)d->start, (unsigned long long)d->size,
+           (unsigned long long)d->offset, d->tls ? "true" : "false");
+    return;
+  }
+  if (c->o.addresses) {
+    printf("0x%016llx", (unsigned long long)addr);
+    out_str(c->o.pretty ? ": " : "\n");
+  }
+  const char *name = found && d->name ? d->name : "??";
+  if (c->o.pretty) {
+    if (found && d->offset)
+      printf("%s+0x%llx\n", name, (unsigned long long)d->offset);
+    else printf("%s\n", name);
+    return;
+  }
+  printf("%s\n%llu %llu\n\n", name, found ? (unsigned long long)d->start : 0ull,
+         found ? (unsigned long long)d->size : 0ull);
+}
+
+/* The symbolizer of a raw line's module, opened on its first line and
+ * kept: faststack_symbolizer_open_module (the path when its build-id
+ * matches, else by build-id and base name under the search path, the
+ * debug roots, debuginfod). A module that cannot be found gets one
+ * warning on stderr, then NULL. */
+static faststack_symbolizer *module_for(ctx *c, const faststack_raw_frame *f)
+{
+  for (int i = 0; i < c->nmods; i++)
+    if (!strcmp(c->mods[i].module, f->module) &&
+        !strcmp(c->mods[i].build_id, f->build_id)) {
+      if (!c->mods[i].s) c->missing = 1;
+      return c->mods[i].s;
+    }
+  if (c->nmods >= SYM_MAX_MODULES) {
+    c->missing = 1;
     return NULL;
-  if (c->last && !strcmp(path, c->last_path)) return c->last;
-  faststack_symbolizer_free(c->last);
-  c->last = open_file(c, path);
-  snprintf(c->last_path, sizeof c->last_path, "%s", path);
-  return c->last;
+  }
+  const char *err = NULL;
+  faststack_symbolizer *s =
+      faststack_symbolizer_open_module(f->module, f->build_id, &c->cfg, &err);
+  if (!s) {
+    c->missing = 1;
+    fprintf(stderr,
+            "faststack symbolize: warning: %s%s%s: %s; its frames stay ?? "
+            "(see --search-path, --debug-dir, DEBUGINFOD_URLS)\n",
+            f->module, f->build_id[0] ? " build-id=" : "", f->build_id,
+            err ? err : "not found");
+  }
+  if (c->nmods == c->capmods) {
+    int nc = c->capmods ? c->capmods * 2 : 16;
+    opened *n = realloc(c->mods, (size_t)nc * sizeof *n);
+    if (!n) return s; /* not kept: looked up again next time */
+    c->mods = n;
+    c->capmods = nc;
+  }
+  opened *o = &c->mods[c->nmods++];
+  snprintf(o->module, sizeof o->module, "%s", f->module);
+  snprintf(o->build_id, sizeof o->build_id, "%s", f->build_id);
+  o->s = s;
+  return s;
+}
+
+static void modules_free(ctx *c)
+{
+  for (int i = 0; i < c->nmods; i++) faststack_symbolizer_free(c->mods[i].s);
+  free(c->mods);
+  c->mods = NULL;
+  c->nmods = c->capmods = 0;
 }
 
 static int answer(ctx *c, const char *text)
@@ -324,12 +452,19 @@ static int answer(ctx *c, const char *text)
   faststack_symbolizer *s;
   uint64_t addr;
   if (faststack_raw_frame_parse(text, &rf)) {
-    s = raw_symbolizer(c, &rf);
+    s = rf.module[0] ? module_for(c, &rf) : NULL;
     addr = rf.offset;
   } else {
     s = exe_symbolizer(c);
     if (!s) return -1;
     addr = strtoull(text, NULL, 16); /* like addr2line: garbage is 0 */
+  }
+  if (c->o.data) {
+    faststack_data_symbol d;
+    int found = s && faststack_symbolize_data(s, (uintptr_t)addr, &d, strbuf,
+                                              sizeof strbuf) == 1;
+    print_data(c, addr, &d, found);
+    return 0;
   }
   int n = s ? faststack_symbolize(s, (uintptr_t)addr, FASTSTACK_PC_EXACT, fr,
                                   SYM_FRAMES_MAX, strbuf, sizeof strbuf)
@@ -402,12 +537,23 @@ int cmd_symbolize(int argc, char **argv)
   c.o.format = -1;
   int first;
   if (parse_args(argc, argv, &c.o, &first) != 0) return 2;
+  /* An offline tool: fetching what is missing is what a person wants
+   * (as with gdb), when servers are configured. */
+  const char *urls = getenv("DEBUGINFOD_URLS");
+  c.cfg.base.no_demangle = !c.o.demangle;
+  c.cfg.debug_dirs = c.o.debug_dirs[0] ? c.o.debug_dirs : NULL;
+  c.cfg.search_path = c.o.search_path[0] ? c.o.search_path : NULL;
+  c.cfg.debuginfod = c.o.debuginfod ? c.o.debuginfod : urls && *urls ? 1 : -1;
+  c.cfg.debuginfod_timeout_s = c.o.debuginfod_timeout;
+  if (c.cfg.debuginfod > 0)
+    faststack_sources_use_debuginfod(faststack_default_sources(), 1);
   if (c.o.format >= 0) {
+    c.cfg.base.no_demangle = 0; /* traces are read by people */
     faststack_format_options fo;
     faststack_format_options_init(&fo, c.o.format);
     fo.source = c.o.source;
     fo.context = c.o.context;
-    return faststack_symbolize_report(stdin, stdout, &fo);
+    return faststack_symbolize_report(stdin, stdout, &fo, &c.cfg, stderr);
   }
   int rc = 0;
   if (first < argc) {
@@ -422,6 +568,6 @@ int cmd_symbolize(int argc, char **argv)
   }
   fflush(stdout);
   faststack_symbolizer_free(c.exe);
-  faststack_symbolizer_free(c.last);
+  modules_free(&c);
   return rc;
 }

@@ -100,7 +100,17 @@ static void print_report(const report *r)
     faststack_format_options fo;
     faststack_format_options_init(&fo, o->format);
     fo.source = 1;
-    faststack_symbolize_report(in, out, &fo);
+    /* Modules fetched by build-id too when DEBUGINFOD_URLS names
+     * servers (as `faststack symbolize` does): nothing waits on this
+     * thread but the printing. A module not found is said in the text,
+     * not in JSON (one object per report). */
+    faststack_symbolizer_config cfg;
+    memset(&cfg, 0, sizeof cfg);
+    const char *urls = getenv("DEBUGINFOD_URLS");
+    cfg.debuginfod = urls && *urls ? 1 : -1;
+    cfg.debuginfod_progress = -1;
+    faststack_symbolize_report(in, out, &fo, &cfg,
+                               o->format == FASTSTACK_FORMAT_JSON ? NULL : out);
     fclose(in);
   } else {
     fwrite(r->text, 1, r->len, out);

@@ -37,6 +37,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "debuginfo.h"
 #include "faststack.h"
 
 extern int (*const corpus_fns[])(int);
@@ -274,10 +275,29 @@ static int run_offline(char *const argv[], const char *input, double *secs,
   return 0;
 }
 
+/* The folder of path (cut in place). */
+static char *dirname_of(char *path)
+{
+  char *s = strrchr(path, '/');
+  if (s) *s = '\0';
+  return path;
+}
+
 int main(int argc, char **argv)
 {
   if (argc == 4 && !strcmp(argv[1], "--child"))
     return child(atoi(argv[2]), argv[3], 0.5);
+  if (argc == 2 && !strcmp(argv[1], "--debuginfo")) {
+    /* Only the debug-information section. */
+    char me[4096], fsb[4200];
+    ssize_t l = readlink("/proc/self/exe", me, sizeof me - 1);
+    if (l <= 0) return 1;
+    me[l] = '\0';
+    dirname_of(me);
+    snprintf(fsb, sizeof fsb, "%s/../../tools/faststack", me);
+    bench_debuginfo(fsb, me);
+    return 0;
+  }
   char self[4096];
   ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
   if (k <= 0) return 1;
@@ -370,6 +390,7 @@ int main(int argc, char **argv)
            fs_s > 0 ? s / fs_s : 0);
   }
   unlink(input);
+  bench_debuginfo(fsbin, dirname_of(self));
   printf("\ntargets: first answer <= 10 ms; a PC-cache hit <= 50 ns/PC; "
          "offline >= 4x faster than addr2line and llvm-symbolizer, less peak "
          "memory than llvm-symbolizer\n");

@@ -20,7 +20,11 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#if FS_HAVE_LIBMD
 #include <md5.h>
+#else
+#include "annotate/md5.h"
+#endif
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -349,6 +353,9 @@ static int stale_known(faststack_sources *s, srcfile *f,
     return f->md5_state == MD5_MISMATCH ? FASTSTACK_LINE_STALE_MD5 : 0;
   }
   struct timespec m;
+  /* A copy from debuginfod is the source of that very build: its mtime
+   * is when it was downloaded. */
+  if (f->fetched && f->resolved && !strcmp(f->resolved, f->fetched)) return 0;
   if (!fr->module || !module_mtime(s, fr->module, now, &m)) return 0;
   int newer = f->mtime.tv_sec > m.tv_sec ||
               (f->mtime.tv_sec == m.tv_sec && f->mtime.tv_nsec > m.tv_nsec);
@@ -416,6 +423,45 @@ static void emit(faststack_sources *s, faststack_source_line *o, int status,
                 : NULL;
 }
 
+/* debuginfod: each file not on this machine whose frame has a build-id
+ * is fetched once (the download runs without the lock; the record then
+ * finds the copy as its last candidate). */
+static void fetch_missing(faststack_sources *s, want *w, int n, long long now)
+{
+  for (int i = 0; i < n; i++) {
+    const faststack_frame *fr = w[i].fr;
+    if (!fr->build_id || !fr->build_id[0] || !fr->file) continue;
+    pthread_mutex_lock(&s->lock);
+    srcfile *f = fs_src_get_file(s, fr->file, now);
+    int want_it = f && f->status == FASTSTACK_LINE_MISSING && !f->fetch_tried;
+    if (want_it) f->fetch_tried = 1;
+    pthread_mutex_unlock(&s->lock);
+    char path[4096];
+    if (!want_it ||
+        !fs_debuginfod_source(fr->build_id, fr->file, 0, 0, path, sizeof path))
+      continue;
+    char *copy = strdup(path);
+    pthread_mutex_lock(&s->lock);
+    if (copy && !f->fetched) {
+      f->fetched = copy;
+      copy = NULL;
+      fs_src_refresh_file(s, f, now);
+    }
+    pthread_mutex_unlock(&s->lock);
+    free(copy);
+  }
+}
+
+FASTSTACK_API void faststack_sources_use_debuginfod(faststack_sources *s,
+                                                    int on)
+{
+  if (!s) return;
+  pthread_mutex_lock(&s->lock);
+  s->debuginfod = on > 0;
+  if (s->debuginfod) s->no_sources = 0;
+  pthread_mutex_unlock(&s->lock);
+}
+
 /* The shared core: requests w[0..n) (frame, line, out index), results
  * into out[]. w is the caller's scratch: reordered here. */
 static void resolve(faststack_sources *s, want *w, int n,
@@ -424,6 +470,7 @@ static void resolve(faststack_sources *s, want *w, int n,
 {
   int pending = 0, stale;
   long long now = fs_src_now_ns();
+  if (s->debuginfod) fetch_missing(s, w, n, now);
   /* Pass 1, under the lock: cache hits and known-bad files. */
   pthread_mutex_lock(&s->lock);
   for (int i = 0; i < n; i++) {

@@ -127,6 +127,7 @@ FASTSTACK_API void faststack_sources_free(faststack_sources *s)
     for (srcfile *f = s->files[b], *n; f; f = n) {
       n = f->hnext;
       if (f->resolved != f->name) free(f->resolved);
+      free(f->fetched);
       free(f);
     }
   for (int i = 0; i < s->nmaps; i++) {
@@ -351,7 +352,8 @@ void fs_src_refresh_file(faststack_sources *s, srcfile *f, long long now)
   probe p = {
       .status = FASTSTACK_LINE_MISSING, .name = f->name, .keep = f->resolved};
   s->stats.probes++;
-  for_each_candidate(s, f->name, try_path, &p);
+  if (!for_each_candidate(s, f->name, try_path, &p) && f->fetched)
+    try_path(f->fetched, &p); /* not here: the debuginfod copy */
   int changed = p.status != f->status ||
                 (p.found && (!f->resolved || strcmp(p.found, f->resolved) ||
                              p.st.st_ino != f->ino || p.st.st_dev != f->dev ||
@@ -421,7 +423,8 @@ srcfile *fs_src_get_file(faststack_sources *s, const char *name, long long now)
   if (f->status == FASTSTACK_LINE_OK) s->files_found++;
   /* Decided once, lazily: the first files asked for are all missing, so
    * sources are not on this machine; stop touching the file system. */
-  if (!s->files_found && s->files_seen >= FS_NO_SOURCES_AFTER) {
+  if (!s->files_found && s->files_seen >= FS_NO_SOURCES_AFTER &&
+      !s->debuginfod) {
     s->no_sources = 1;
     s->no_sources_checked_ns = now;
   }

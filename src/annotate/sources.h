@@ -54,7 +54,11 @@ struct srcfile {
   int md5_state;
   unsigned char md5_of[16]; /* the MD5 md5_state refers to */
   int nlines;               /* lines known to exist (past-EOF answers) */
-  char name[];              /* as the frame gives it; one allocation */
+  /* debuginfod: the copy fetched for a frame's build-id when the file is
+   * not on this machine (tried once per record), or NULL. */
+  char *fetched;
+  int fetch_tried;
+  char name[]; /* as the frame gives it; one allocation */
 };
 
 typedef struct prefix_map {
@@ -95,6 +99,7 @@ struct faststack_sources {
   /* The fast path: files asked for so far, all missing? */
   int files_seen, files_found, no_sources;
   long long no_sources_checked_ns;
+  int debuginfod; /* fetch missing files (faststack_sources_use_debuginfod) */
   faststack_sources_stats stats;
 };
 

@@ -263,6 +263,7 @@ out:
 FS_NO_SANITIZE static inline __attribute__((always_inline)) int
 fs_cfi_run(fs_cursor *c, uintptr_t *pcs, int *n, int max, int *skip)
 {
+  if (!FS_ARCH_CFI_LOOP) return FS_STEP_OK;
   if (*skip > 0 || *n < 1 || pcs[*n - 1] != c->pc || !fs_sigreturn_pc ||
       (c->sp & 7) || c->region.hi < 16)
     return FS_STEP_OK;
@@ -329,18 +330,20 @@ int fs_walk(fs_cursor *c, uintptr_t *pcs, int max, int skip)
   return walk_on(c, pcs, 0, max, skip, 0);
 }
 
-/* faststack_capture by the general walk, from our own frame at fp in
- * the stack region rg: frame-pointer mode, an unknown signal
- * trampoline. */
+/* faststack_capture by the general walk, from our own frame at fp (its
+ * CFA at cfa) in the stack region rg: frame-pointer mode, an unknown
+ * signal trampoline, architectures without the warm loop. */
 FS_NO_SANITIZE static __attribute__((noinline)) int
-capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp, fs_region rg)
+capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp, uintptr_t cfa,
+                fs_region rg)
 {
   fs_cursor c = {0};
   c.region = rg;
   fs_cursor_init_code(&c);
-  c.pc = ((const uintptr_t *)fp)[1];
+  c.pc = fs_arch_strip_ra(((const uintptr_t *)fp)[1]);
   c.fp = ((const uintptr_t *)fp)[0];
-  c.sp = fp + 16;
+  c.sp = cfa;
+  c.sp_exact = 1;
   if (!fs_code_valid_inline(&c, c.pc)) return 0;
   if (skip > 0) return fs_walk(&c, pcs, max, skip - 1);
   pcs[0] = c.pc;
@@ -353,6 +356,7 @@ capture_general(uintptr_t *pcs, int max, int skip, uintptr_t fp, fs_region rg)
   return walk_on(&c, pcs, n, max, 0, 0);
 }
 
+#if FS_ARCH_CFI_LOOP
 /* The rest of a capture fs_cfi_loop stopped in (why, FS_RUN_STEP
  * or FS_RUN_PENDING), from r: pcs[n..max) by the general walk, which
  * drops skip frames first. */
@@ -410,7 +414,7 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
    * The loop validates the first PC (the caller's) like every other, by
    * its cached rule. */
   if (FS_UNLIKELY(!fs_sigreturn_pc || fs_unwind_mode == FS_UNWIND_FP))
-    return capture_general(pcs, max, skip, fp, rg);
+    return capture_general(pcs, max, skip, fp, fp + 16, rg);
   fs_run r = {((const uintptr_t *)fp)[1], fp + 16, ((const uintptr_t *)fp)[0],
               rg.hi};
   if (skip > 0) return capture_skipping(pcs, max, skip, r, rg);
@@ -420,14 +424,52 @@ faststack_capture(uintptr_t *pcs, int max, int skip)
   if (FS_LIKELY(why >= FS_RUN_END)) return n;
   return capture_rest(pcs, n, max, r, rg, why, 0);
 }
+#else
+FASTSTACK_API FS_NO_SANITIZE __attribute__((noinline)) int
+faststack_capture(uintptr_t *pcs, int max, int skip)
+{
+  if (!pcs || max <= 0 || skip < 0) return 0;
+  /* Our own frame record gives the caller's PC and frame pointer; the
+   * caller's exact sp is our CFA (a frame record need not sit at the top
+   * of its frame here). */
+  uintptr_t fp = (uintptr_t)__builtin_frame_address(0);
+  uintptr_t cfa = (uintptr_t)__builtin_dwarf_cfa();
+  fs_region rg;
+  if (!fs_stack_region_inline(fp, &rg) || fp > rg.hi - 16 || cfa > rg.hi)
+    return 0;
+  return capture_general(pcs, max, skip, fp, cfa, rg);
+}
+#endif
+
+/* A call through a bad function pointer faults at the target, with the
+ * caller's return address still where the call left it: on top of the
+ * stack (x86-64) or in the link register (aarch64). Moves the cursor to
+ * the caller and returns that address, or 0. */
+static uintptr_t bad_call_return(fs_cursor *c)
+{
+  uintptr_t ra;
+  if (FS_ARCH_RA_IN_REG) {
+    ra = fs_arch_strip_ra(c->lr);
+    if (!fs_code_valid(c, ra)) return 0;
+  } else {
+    if (c->sp + 8 > c->region.hi || c->sp < c->region.lo) return 0;
+    ra = *(const uintptr_t *)c->sp;
+    if (!fs_code_valid(c, ra)) return 0;
+    c->sp += 8;
+  }
+  c->pc = ra;
+  return ra;
+}
 
 /* The registers a walk starts from, out of a signal's context. */
 static void cursor_from(fs_cursor *c, const ucontext_t *uc)
 {
   memset(c, 0, sizeof *c);
-  c->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  c->sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  c->fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
+  c->pc = fs_uc_pc(uc);
+  c->sp = fs_uc_sp(uc);
+  c->fp = fs_uc_fp(uc);
+  c->lr = fs_uc_lr(uc);
+  c->sp_exact = !(uc->uc_flags & FS_UC_SP_LOWER_BOUND);
   fs_cursor_init_code(c);
 }
 
@@ -457,15 +499,10 @@ faststack_capture_ucontext(const void *ucontext, uintptr_t *pcs, int max)
     return walk_on(&c, pcs, 2, max, 0, 0);
   }
   int n = 1;
-  if (!fs_code_valid(&c, c.pc) && c.sp + 8 <= c.region.hi &&
-      c.sp >= c.region.lo) {
-    /* A call through a bad function pointer faults at the target: the
-     * return address the call pushed is still on top of the stack. */
-    uintptr_t ra = *(const uintptr_t *)c.sp;
-    if (!fs_code_valid(&c, ra)) return 1;
+  if (!fs_code_valid(&c, c.pc)) {
+    uintptr_t ra = bad_call_return(&c);
+    if (!ra) return 1;
     pcs[n++] = ra;
-    c.pc = ra;
-    c.sp += 8;
   }
   /* The first frame's PC is the interrupted instruction, not a return
    * address (unless the bad-call fix-up above replaced it by one). */
@@ -483,7 +520,8 @@ const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
       (fp & 15) || !fs_stack_region(fp, &r))
     return uc;
   *copy = *uc;
-  copy->uc_mcontext.gregs[REG_RSP] = (greg_t)fp;
+  fs_uc_set_sp(copy, fp);
+  if (!FS_ARCH_FP_SP_EXACT) copy->uc_flags |= FS_UC_SP_LOWER_BOUND;
   return copy;
 }
 

@@ -8,6 +8,7 @@
 
 #include <ucontext.h>
 
+#include "capture/arch.h"
 #include "modules/modules.h"
 
 /* The stack region a frame walk may read: [lo, hi). */
@@ -57,16 +58,19 @@ int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec);
 int fs_stack_below(uintptr_t sp, fs_region *out);
 
 /* [AS-safe] The context a walk from a fault should start at. After a
- * stack overflow rsp lies beyond the stack, in no mapping a walk may
+ * stack overflow sp lies beyond the stack, in no mapping a walk may
  * read. faststack_capture_ucontext steps from such a context by the
  * faulting PC's CFI (the frame's CFA lies inside the stack; only slots
  * inside it are read), so uc itself is returned when that step works.
- * Otherwise (no CFI for the PC, FASTSTACK_UNWIND=fp) rbp may still point
- * at the last complete frame record (frames are set up before the
- * access that faults): then the walk starts from *copy, uc with rsp =
- * rbp: the PC stays exact, and only frame records at and above rbp are
- * read — frames may be missing (a frameless leaf's caller), never
- * wrong. Otherwise returns uc itself. */
+ * Otherwise (no CFI for the PC, FASTSTACK_UNWIND=fp) the frame pointer
+ * may still point at the last complete frame record (frames are set up
+ * before the access that faults). Then the walk starts from *copy, uc
+ * with sp = the frame pointer: the PC stays exact, and only frame
+ * records at and above it are read — frames may be missing (a frameless
+ * leaf's caller), never wrong. On aarch64, where a frame record need not
+ * sit at the top of its frame, the copy is marked (FS_UC_SP_LOWER_BOUND
+ * in uc_flags) so that the walk takes that sp as a lower bound only.
+ * Otherwise returns uc itself. */
 const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
                                            ucontext_t *copy);
 

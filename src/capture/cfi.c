@@ -19,11 +19,13 @@
 #include "capture/cfi.h"
 #include "capture/unwind_fp.h"
 
-/* x86-64 DWARF register numbers. */
-#define R_RBP 6
-#define R_RSP 7
-#define R_RA 16
-#define NREGS 17
+/* DWARF register numbers (arch.h): the frame pointer (rbp, x29), the
+ * stack pointer and the return address column (x86-64's rip, aarch64's
+ * x30). The rule fields named rbp below hold the frame pointer's. */
+#define R_RBP FS_DW_FP
+#define R_RSP FS_DW_SP
+#define R_RA FS_DW_RA
+#define NREGS FS_DW_NREGS
 
 /* Bounds against hostile or corrupt data. */
 #define CFA_MAX_OPS 4096
@@ -348,7 +350,11 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
       if (reg < NREGS) s->r[reg] = (regrule){HOW_VAL_OFFSET, 0, off, NULL, 0};
       break;
     case 0x2e: rd_uleb(&r); break; /* GNU_args_size */
-    case 0x2f:                     /* GNU_negative_offset_extended */
+    case 0x2d: /* AARCH64_negate_ra_state (GNU_window_save elsewhere) */
+      /* Signed return addresses are stripped wherever they are read. */
+      if (!FS_ARCH_RA_IN_REG) return 0;
+      break;
+    case 0x2f: /* GNU_negative_offset_extended */
       reg = rd_uleb(&r);
       off = (int64_t)(0 -
                       (uint64_t)mul_wrap((int64_t)rd_uleb(&r), c->data_align));
@@ -372,11 +378,11 @@ static int run_cfa(const cie *c, const uint8_t *p, const uint8_t *end,
 static const uint8_t *find_fde(uintptr_t at, const uint8_t **lo,
                                const uint8_t **hi)
 {
-  struct dl_find_object o;
-  if (_dl_find_object((void *)at, &o) != 0 || !o.dlfo_eh_frame) return NULL;
-  *lo = (const uint8_t *)o.dlfo_map_start;
-  *hi = (const uint8_t *)o.dlfo_map_end;
-  const uint8_t *h = o.dlfo_eh_frame;
+  fs_object o;
+  if (!fs_object_find(at, &o) || !o.eh_frame_hdr) return NULL;
+  *lo = (const uint8_t *)o.start;
+  *hi = (const uint8_t *)o.end;
+  const uint8_t *h = o.eh_frame_hdr;
   if (h < *lo || h + 4 > *hi || h[0] != 1) return NULL;
   rd r = {h + 4, *hi, 0};
   uint8_t ptr_enc = h[1], cnt_enc = h[2], tab_enc = h[3];
@@ -426,6 +432,7 @@ int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fp,
   }
   const regrule *ra = &s.r[R_RA], *bp = &s.r[R_RBP];
   if (ra->how == HOW_UNDEF) out->ra_how = 1;
+  else if (FS_ARCH_RA_IN_REG && ra->how == HOW_SAME) out->ra_how = 2;
   else if (ra->how == HOW_OFFSET && ra->off >= INT32_MIN &&
            ra->off <= INT32_MAX)
     out->ra_off = (int32_t)ra->off;
@@ -453,8 +460,8 @@ FS_NO_SANITIZE static int stack_read(const fs_cursor *c, uintptr_t a,
   return 1;
 }
 
-/* Evaluates a DWARF expression with the registers a walk knows (rip,
- * rsp, rbp). Memory reads only inside the stack region. */
+/* Evaluates a DWARF expression with the registers a walk knows (the
+ * stack and frame pointers, and x86-64's rip). Memory reads only inside the stack region. */
 static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
                      uint32_t len, uintptr_t *out)
 {
@@ -474,9 +481,9 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
       int reg = op - 0x70;
       int64_t off = rd_sleb(&r);
       uintptr_t v;
-      if (reg == R_RSP) v = c->sp;
+      if (reg == R_RSP && (FS_ARCH_FP_SP_EXACT || c->sp_exact)) v = c->sp;
       else if (reg == R_RBP) v = c->fp;
-      else if (reg == R_RA) v = pc;
+      else if (reg == R_RA && !FS_ARCH_RA_IN_REG) v = pc;
       else return 0; /* a register the walk does not know */
       if (sp >= EXPR_STACK) return 0;
       st[sp++] = v + (uintptr_t)off;
@@ -588,9 +595,38 @@ static int eval_expr(const fs_cursor *c, uintptr_t pc, const uint8_t *p,
  * validity argument are in cfi.h. */
 fs_cfi_cache_t fs_cfi_cache;
 
+/* Architectures without the warm loop cache a rule for the general step
+ * in a layout of their own: bits 0-15 the CFA offset, 16-31 the return
+ * address's offset from the CFA, 32 valid, 33 CFA from the frame
+ * pointer (else sp), 34-35 the frame pointer's rule, 36 outermost, 37-38
+ * the return address's rule, 48-63 the frame pointer's offset. */
+static uint64_t pack_general(const fs_cfi_rule *r)
+{
+  if (r->cfa_reg == 0xff || r->cfa_off < INT16_MIN || r->cfa_off > INT16_MAX ||
+      r->ra_off < INT16_MIN || r->ra_off > INT16_MAX ||
+      r->rbp_off < INT16_MIN || r->rbp_off > INT16_MAX)
+    return 0;
+  return (uint64_t)(uint16_t)r->cfa_off | (uint64_t)(uint16_t)r->ra_off << 16 |
+         FS_CFI_PK_VALID | (r->cfa_reg == R_RBP ? FS_CFI_PK_RBP : 0) |
+         (uint64_t)r->rbp_how << FS_CFI_PK_HOW_SHIFT |
+         (uint64_t)r->ra_how << 37 | (uint64_t)(uint16_t)r->rbp_off << 48;
+}
+
+static void unpack_general(uint64_t pk, fs_cfi_rule *r)
+{
+  memset(r, 0, sizeof *r);
+  r->cfa_reg = pk & FS_CFI_PK_RBP ? R_RBP : R_RSP;
+  r->cfa_off = (int16_t)(uint16_t)pk;
+  r->ra_off = (int16_t)(uint16_t)(pk >> 16);
+  r->rbp_how = (uint8_t)FS_CFI_PK_HOW(pk);
+  r->ra_how = (uint8_t)((pk >> 37) & 3);
+  r->rbp_off = (int16_t)(uint16_t)(pk >> 48);
+}
+
 /* Packs a simple rule; 0 when it does not fit (then it is not cached). */
 static uint64_t pack(const fs_cfi_rule *r)
 {
+  if (!FS_ARCH_CFI_LOOP) return pack_general(r);
   if (r->ra_how == 1) return fs_cfi_with_ra8(FS_CFI_PK_VALID | FS_CFI_PK_END);
   /* The return address right below the CFA (where call pushed it) is
    * the only shape the fast path knows; a CFA that moves sp up by a
@@ -629,10 +665,77 @@ static void cache_put(uintptr_t at, const fs_cfi_rule *r)
 
 /* ------------------------------------------------------------- a step */
 
+/* The CFA of c's frame under rule r, into *cfa; 0 when it cannot be
+ * known. An sp-based rule needs the frame's real sp: aarch64 walks after
+ * a frame-record step know only a lower bound, and then a frame that
+ * saved its frame record (x29 and x30 side by side, the only shape where
+ * x29 points at that record once the prologue is done, which it is at a
+ * call) gives the CFA from x29 instead. */
+static int frame_cfa(const fs_cursor *c, const fs_cfi_rule *r, int exact,
+                     uintptr_t *cfa)
+{
+  if (r->cfa_reg == R_RBP) {
+    /* A frame whose CFA hangs off its frame pointer has its frame
+     * record inside it, at or above sp. */
+    if (c->fp < c->sp) return 0;
+    *cfa = c->fp + (uintptr_t)(intptr_t)r->cfa_off;
+    return 1;
+  }
+  if (r->cfa_reg != R_RSP)
+    return eval_expr(c, c->pc, r->cfa_expr, r->cfa_expr_len, cfa);
+  if (FS_ARCH_FP_SP_EXACT || c->sp_exact) {
+    *cfa = c->sp + (uintptr_t)(intptr_t)r->cfa_off;
+    return 1;
+  }
+  if (exact || r->ra_how != 0 || r->rbp_how != 1 ||
+      r->ra_off != r->rbp_off + 8 || c->fp < c->sp)
+    return 0;
+  *cfa = c->fp - (uintptr_t)(intptr_t)r->rbp_off;
+  return 1;
+}
+
+/* Moves c to its caller under rule r (not the outermost frame's). */
+FS_NO_SANITIZE static int apply_rule(fs_cursor *c, const fs_cfi_rule *r,
+                                     int exact)
+{
+  uintptr_t cfa, ra, fp = c->fp;
+  int lr_frame = r->ra_how == 2, sp_exact = 1;
+  if (lr_frame && (!exact || !c->lr)) return FS_STEP_END;
+  if (lr_frame && !c->sp_exact && r->cfa_reg == R_RSP && r->rbp_how == 0) {
+    /* A frame that has saved nothing yet, seen with sp only bounded:
+     * the caller is the link register, its sp bounded the same way. */
+    cfa = c->sp;
+    sp_exact = 0;
+  } else if (!frame_cfa(c, r, exact, &cfa)) {
+    return FS_STEP_END;
+  }
+  /* The caller's stack pointer must move up, within the stack; on
+   * aarch64 a frame that has pushed nothing has its CFA at sp (only an
+   * interrupted frame, which a walk meets once per signal frame). */
+  if (cfa < c->sp || (cfa == c->sp && !lr_frame) || cfa > c->region.hi)
+    return FS_STEP_END;
+  if (lr_frame) ra = c->lr;
+  else if (!stack_read(c, cfa + (uintptr_t)(intptr_t)r->ra_off, &ra))
+    return FS_STEP_END;
+  ra = fs_arch_strip_ra(ra);
+  if (r->rbp_how == 1 &&
+      !stack_read(c, cfa + (uintptr_t)(intptr_t)r->rbp_off, &fp))
+    return FS_STEP_END;
+  if (r->rbp_how == 2) fp = cfa + (uintptr_t)(intptr_t)r->rbp_off;
+  if (!fs_code_valid(c, ra)) return FS_STEP_END;
+  c->sp_exact = sp_exact;
+  c->pc = ra;
+  c->sp = cfa;
+  c->fp = fp;
+  c->lr = 0;
+  return FS_STEP_OK;
+}
+
 /* A step by the FDE covering at, read from the object (the rule is
- * cached for later steps). Every stack slot read is checked against both
- * ends of the region, so the frame's own sp may lie below it. */
-FS_NO_SANITIZE static int step_by_fde(fs_cursor *c, uintptr_t at)
+ * cached for later steps). Every stack slot is read through stack_read,
+ * which checks both ends of the region, so the frame's own sp may lie
+ * below it (fs_cfi_step_checked). */
+FS_NO_SANITIZE static int step_by_fde(fs_cursor *c, uintptr_t at, int exact)
 {
   fs_cfi_rule r;
   const uint8_t *lo, *hi;
@@ -642,31 +745,18 @@ FS_NO_SANITIZE static int step_by_fde(fs_cursor *c, uintptr_t at)
   if (!f || !fs_cfi_rule_at(lo, hi, f, at, &r)) return FS_CFI_NONE;
   cache_put(at, &r);
   if (r.ra_how == 1) return FS_STEP_END; /* the outermost frame */
-  uintptr_t cfa;
-  if (r.cfa_reg == R_RSP) cfa = c->sp + (uintptr_t)(intptr_t)r.cfa_off;
-  else if (r.cfa_reg == R_RBP) cfa = c->fp + (uintptr_t)(intptr_t)r.cfa_off;
-  else if (!eval_expr(c, c->pc, r.cfa_expr, r.cfa_expr_len, &cfa))
-    return FS_STEP_END;
-  /* The caller's stack pointer must move up, within the stack. */
-  if (cfa <= c->sp || cfa > c->region.hi) return FS_STEP_END;
-  uintptr_t ra, fp = c->fp;
-  if (!stack_read(c, cfa + (uintptr_t)(intptr_t)r.ra_off, &ra))
-    return FS_STEP_END;
-  if (r.rbp_how == 1 &&
-      !stack_read(c, cfa + (uintptr_t)(intptr_t)r.rbp_off, &fp))
-    return FS_STEP_END;
-  if (r.rbp_how == 2) fp = cfa + (uintptr_t)(intptr_t)r.rbp_off;
-  if (!fs_code_valid(c, ra)) return FS_STEP_END;
-  c->pc = ra;
-  c->sp = cfa;
-  c->fp = fp;
-  return FS_STEP_OK;
+  return apply_rule(c, &r, exact);
 }
 
 FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
 {
   uintptr_t at = exact ? c->pc : c->pc - 1;
   uint64_t pk = fs_cfi_lookup(at);
+  if (pk && !FS_ARCH_CFI_LOOP) {
+    fs_cfi_rule r;
+    unpack_general(pk, &r);
+    return r.ra_how == 1 ? FS_STEP_END : apply_rule(c, &r, exact);
+  }
   if (pk) {
     /* The walk loop may have stopped here because a torn write left the
      * slot's ra8 byte apart from its rule: store it again. */
@@ -675,10 +765,10 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
     if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
     return st;
   }
-  return step_by_fde(c, at);
+  return step_by_fde(c, at, exact);
 }
 
 FS_NO_SANITIZE int fs_cfi_step_checked(fs_cursor *c, int exact)
 {
-  return step_by_fde(c, exact ? c->pc : c->pc - 1);
+  return step_by_fde(c, exact ? c->pc : c->pc - 1, exact);
 }

@@ -125,8 +125,7 @@ static int find_one(const fs_maps_line *l, void *arg)
 
 int fs_maps_find(uintptr_t addr, fs_region *out, int *readable, int *exec)
 {
-  find_arg a;
-  a.addr = addr;
+  find_arg a = {.addr = addr}; /* all of it: -O3 cannot see find_one */
   if (fs_maps_each(find_one, &a) != 1) return 0;
   out->lo = a.found.lo;
   out->hi = a.found.hi;

@@ -5,6 +5,7 @@
 #ifndef FASTSTACK_WALK_H
 #define FASTSTACK_WALK_H
 
+#include "capture/arch.h"
 #include "capture/capture.h"
 
 /* The per-thread cache of fs_stack_region (stackbounds.c). */
@@ -33,13 +34,19 @@ static inline int fs_stack_region_inline(uintptr_t sp, fs_region *out)
 void fs_stack_init_main(void);
 
 /* A frame walk's register state. pc is the frame's PC; sp its stack
- * pointer; fp its frame pointer (rbp). */
+ * pointer; fp its frame pointer (rbp, x29). */
 typedef struct fs_cursor {
   uintptr_t pc, sp, fp;
   fs_region region; /* stack region the walk currently reads */
   /* [lo, hi) of the last object a return address was validated in: most
    * frames are in the same object as the previous one. */
   uintptr_t code_lo, code_hi;
+  /* aarch64: the link register of an interrupted frame (its return
+   * address while it has not saved it), and whether sp is the frame's
+   * real stack pointer (a frame-record step only bounds it from below).
+   * x86-64 reads neither. */
+  uintptr_t lr;
+  int sp_exact;
 } fs_cursor;
 
 /* Result of one unwind step. */
@@ -60,7 +67,7 @@ int fs_fp_step(fs_cursor *c);
 /* [AS-safe] Is pc inside a loaded object? Caches the object's range in the
  * cursor. */
 int fs_code_valid(fs_cursor *c, uintptr_t pc);
-/* [AS-safe] If pc is the start of the x86-64 rt_sigreturn trampoline, moves
+/* [AS-safe] If pc is the start of the rt_sigreturn trampoline, moves
  * the cursor to the interrupted context saved at c->sp and returns 1. */
 int fs_signal_frame_step(fs_cursor *c);
 /* [AS-safe] Walks from cursor c, storing up to max PCs after skipping

@@ -106,6 +106,33 @@ int fs_fmt_hex(char *buf, uint64_t v, int min_digits);
 /* [AS-safe] n bytes as 2n lowercase hex digits, NUL-terminated. */
 void fs_hex_bytes(const unsigned char *p, unsigned n, char *out);
 
+/* Little-endian loads from unaligned bytes (the file formats faststack
+ * reads are the host's byte order; memcpy compiles to one load). */
+static inline uint16_t fs_rd16(const void *p)
+{
+  uint16_t v;
+  __builtin_memcpy(&v, p, 2);
+  return v;
+}
+static inline uint32_t fs_rd32(const void *p)
+{
+  uint32_t v;
+  __builtin_memcpy(&v, p, 4);
+  return v;
+}
+static inline uint64_t fs_rd64(const void *p)
+{
+  uint64_t v;
+  __builtin_memcpy(&v, p, 8);
+  return v;
+}
+
+/* Frees a replaced copy-on-write snapshot once no reader announced in
+ * *readers can still hold it; waits boundedly, and leaks it when a reader
+ * never leaves (one stuck in a handler that never returns) rather than
+ * free memory in use. Not AS-safe. */
+void fs_retire(void *old, _Atomic int *readers);
+
 /* ------------------------------------------------------------- sort.c
  * Sorts the n elements of size bytes at base by keys[i] (the key of
  * element i), ascending and stable. 0, or -1 when memory runs out (base

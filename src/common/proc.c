@@ -5,6 +5,9 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -123,4 +126,16 @@ void fs_out_time(fs_out *o)
   fs_out_char(o, (char)('0' + ms / 100));
   out_2(o, ms % 100);
   fs_out_char(o, 'Z');
+}
+
+void fs_retire(void *old, _Atomic int *readers)
+{
+  if (!old) return;
+  for (int i = 0; i < 100000; i++) {
+    if (atomic_load(readers) == 0) {
+      free(old);
+      return;
+    }
+    sched_yield();
+  }
 }

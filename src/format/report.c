@@ -76,38 +76,11 @@ int fs_raw_parse_line(const char *line, faststack_raw_frame *out)
   return 1;
 }
 
-static int build_id_of(const char *path, char *hexout)
-{
-  return faststack_elf_build_id(path, hexout, 129) > 0;
-}
-
-int fs_raw_find_file(const faststack_raw_frame *f, char *out, size_t cap)
-{
-  char id[129];
-  if (f->module[0] && access(f->module, R_OK) == 0 &&
-      (!f->build_id[0] ||
-       (build_id_of(f->module, id) && !strcmp(id, f->build_id)))) {
-    snprintf(out, cap, "%s", f->module);
-    return 1;
-  }
-  if (strlen(f->build_id) < 3) return 0;
-  const char *env = getenv("FASTSTACK_DEBUG_ROOT");
-  const char *roots = env && *env ? env : "/usr/lib/debug";
-  for (const char *p = roots; *p;) {
-    const char *c = strchr(p, ':');
-    int n = c ? (int)(c - p) : (int)strlen(p);
-    int w = snprintf(out, cap, "%.*s/.build-id/%.2s/%s.debug", n, p,
-                     f->build_id, f->build_id + 2);
-    if (n && w > 0 && (size_t)w < cap && access(out, R_OK) == 0) return 1;
-    p += n + (c != NULL);
-  }
-  return 0;
-}
-
-/* Symbolizers opened in one call, by the file they read. */
+/* Modules opened in one call, by the path and build-id the trace names. */
 typedef struct opened {
-  char path[PATH_MAX];
-  faststack_symbolizer *s; /* NULL: could not be read */
+  char module[4096];
+  char build_id[129];
+  faststack_symbolizer *s; /* NULL: not found (warned once) */
 } opened;
 
 /* A report written as one JSON object (crash reports and thread dumps in
@@ -134,6 +107,8 @@ typedef struct jreport {
 /* One call's state. */
 typedef struct rep {
   FILE *out;
+  FILE *warn; /* a module not found is said here; NULL: nowhere */
+  const faststack_symbolizer_config *cfg;
   faststack_format_options o; /* the caller's, header "" */
   int color;                  /* resolved once, for the text formats */
   fs_style st;                /* JSON frames (no colour) */
@@ -146,17 +121,36 @@ typedef struct rep {
   jreport j;
 } rep;
 
-static faststack_symbolizer *symbolizer_for(rep *r, const char *path)
+/* The symbolizer of a raw frame's module, opened on its first frame and
+ * kept: faststack_symbolizer_open_module (the path when its build-id
+ * matches, else by build-id and base name under the search path, the
+ * debug roots, debuginfod as the configuration says). A module that
+ * cannot be found is said once, then NULL. */
+static faststack_symbolizer *symbolizer_for(rep *r,
+                                            const faststack_raw_frame *f)
 {
   for (int i = 0; i < r->nfiles; i++)
-    if (!strcmp(r->files[i].path, path)) return r->files[i].s;
+    if (!strcmp(r->files[i].module, f->module) &&
+        !strcmp(r->files[i].build_id, f->build_id))
+      return r->files[i].s;
   if (!r->files && !(r->files = calloc(RAW_MAX_FILES, sizeof *r->files)))
     return NULL;
   if (r->nfiles >= RAW_MAX_FILES) return NULL; /* not kept: not opened */
-  faststack_symbolizer *s = faststack_symbolizer_open(path, NULL, NULL);
-  snprintf(r->files[r->nfiles].path, sizeof r->files[r->nfiles].path, "%s",
-           path);
-  r->files[r->nfiles++].s = s;
+  const char *err = NULL;
+  faststack_symbolizer *s =
+      faststack_symbolizer_open_module(f->module, f->build_id, r->cfg, &err);
+  if (!s && r->warn) {
+    fprintf(r->warn,
+            "faststack symbolize: warning: %s%s%s: %s; its frames stay ?? "
+            "(see --search-path, --debug-dir, DEBUGINFOD_URLS)\n",
+            f->module, f->build_id[0] ? " build-id=" : "", f->build_id,
+            err ? err : "not found");
+    fflush(r->warn);
+  }
+  opened *o = &r->files[r->nfiles++];
+  snprintf(o->module, sizeof o->module, "%s", f->module);
+  snprintf(o->build_id, sizeof o->build_id, "%s", f->build_id);
+  o->s = s;
   return s;
 }
 
@@ -181,10 +175,7 @@ static int symbolize_run(rep *r, faststack_frame *fr, char *strs)
   for (int i = 0; i < r->n; i++) {
     const faststack_raw_frame *rf = &r->raw[i];
     char *sb = strs + (size_t)i * RAW_STR_PER_LINE;
-    char path[PATH_MAX];
-    faststack_symbolizer *s = NULL;
-    if (rf->module[0] && fs_raw_find_file(rf, path, sizeof path))
-      s = symbolizer_for(r, path);
+    faststack_symbolizer *s = rf->module[0] ? symbolizer_for(r, rf) : NULL;
     if (rf->module[0] && !s) r->missing = 1;
     int k = s ? faststack_symbolize(s, rf->offset, FASTSTACK_PC_EXACT, fr + nf,
                                     RAW_INLINE_MAX, sb, RAW_STR_PER_LINE)
@@ -740,7 +731,8 @@ static void rep_free(rep *r)
   free(r);
 }
 
-int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts)
+int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts,
+                    const faststack_symbolizer_config *cfg, FILE *warnings)
 {
   rep *r = calloc(1, sizeof *r);
   char *line = malloc(RAW_LINE_MAX);
@@ -750,6 +742,8 @@ int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts)
     return -1;
   }
   r->out = out;
+  r->warn = warnings;
+  r->cfg = cfg;
   if (opts) r->o = *opts;
   else faststack_format_options_init(&r->o, FASTSTACK_FORMAT_GO);
   if (!opts) r->o.source = 1;
@@ -777,7 +771,7 @@ int fs_raw_annotate_stream(FILE *in, FILE *out, int format, int source,
   faststack_format_options_init(&o, format);
   o.source = source;
   o.context = context;
-  return fs_raw_annotate(in, out, &o);
+  return fs_raw_annotate(in, out, &o, NULL, NULL);
 }
 
 /* ------------------------------------------------------------ public */
@@ -788,15 +782,10 @@ FASTSTACK_API int faststack_raw_frame_parse(const char *line,
   return line && out ? fs_raw_parse_line(line, out) : 0;
 }
 
-FASTSTACK_API int faststack_raw_frame_file(const faststack_raw_frame *f,
-                                           char *out, size_t cap)
-{
-  return f && out && cap ? fs_raw_find_file(f, out, cap) : 0;
-}
-
-FASTSTACK_API int faststack_symbolize_report(FILE *in, FILE *out,
-                                             const faststack_format_options *o)
+FASTSTACK_API int faststack_symbolize_report(
+    FILE *in, FILE *out, const faststack_format_options *o,
+    const faststack_symbolizer_config *cfg, FILE *warnings)
 {
   if (!in || !out) return -1;
-  return fs_raw_annotate(in, out, o);
+  return fs_raw_annotate(in, out, o, cfg, warnings);
 }

@@ -16,18 +16,15 @@
  * module, else 0 (a "??" frame or any other text). */
 int fs_raw_parse_line(const char *line, faststack_raw_frame *out);
 
-/* The ELF file to read for a raw frame: the module path when it exists and
- * (if the line has one) its build-id matches, else the build-id's debug
- * file under FASTSTACK_DEBUG_ROOT or /usr/lib/debug/.build-id. Writes the
- * path into out and returns 1, or 0 when neither is here. */
-int fs_raw_find_file(const faststack_raw_frame *f, char *out, size_t cap);
-
 /* faststack_symbolize_report: reads lines from in and writes them to
  * out, every run of raw frame lines symbolized and formatted per opts
- * (NULL: Go with source lines), crash reports and thread dumps as one
- * JSON object each in the JSON format. Returns 0, 1 if a module could
- * not be read, -1 when memory ran out at the start. */
-int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts);
+ * (NULL: Go with source lines), each module opened per cfg (NULL:
+ * defaults) and one warning per module not found to warnings (NULL:
+ * none), crash reports and thread dumps as one JSON object each in the
+ * JSON format. Returns 0, 1 if a module could not be read, -1 when
+ * memory ran out at the start. */
+int fs_raw_annotate(FILE *in, FILE *out, const faststack_format_options *opts,
+                    const faststack_symbolizer_config *cfg, FILE *warnings);
 
 /* The same with the format's defaults: reads lines from in and writes them to out, replacing each run of raw
  * frame lines by the same frames symbolized and formatted (format:

@@ -1,8 +1,8 @@
 /* modules.c — the modules stage: which loaded ELF object holds a PC.
  *
- * Lookups (faststack_module_find) are async-signal-safe: glibc's
- * _dl_find_object finds the object without locks, its link_map gives the
- * bias and path, and the build-id comes from a snapshot of all modules
+ * Lookups (faststack_module_find) are async-signal-safe: fs_object_find
+ * (objfind.c: glibc's _dl_find_object, or a snapshot of the loaded
+ * objects) finds the object without locks, with its bias and path, and the build-id comes from a snapshot of all modules
  * (built outside signal context with dl_iterate_phdr) or, for an object
  * loaded since, from the object's own mapped program headers.
  *
@@ -224,33 +224,6 @@ static const snap_entry *snapshot_find(const fs_snapshot *s, uintptr_t start)
   return NULL;
 }
 
-int fs_link_map_read(const void *lmv, uintptr_t *bias, const char **name)
-{
-  const struct link_map *lm = lmv;
-  *bias = 0;
-  *name = NULL;
-  if (!lm) return 1;
-  /* l_addr and l_name are the first two fields of the public part: one
-   * copy (a system call when no fixup handler is in place). */
-  struct {
-    ElfW(Addr) addr;
-    char *name;
-  } head;
-  _Static_assert(offsetof(struct link_map, l_name) == sizeof(ElfW(Addr)),
-                 "l_addr, then l_name");
-  if (fs_safe_copy(&head, (uintptr_t)lm, sizeof head) != 0) return 0;
-  *bias = head.addr;
-  *name = head.name;
-  return 1;
-}
-
-const char *fs_link_map_name(const void *lm)
-{
-  uintptr_t bias;
-  const char *name;
-  return fs_link_map_read(lm, &bias, &name) ? name : NULL;
-}
-
 int fs_module_kept(const faststack_module *m)
 {
   fs_snapshot *s = snapshot_acquire();
@@ -278,14 +251,12 @@ static int same_object(const snap_entry *e, uintptr_t bias, const char *lname)
 FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
 {
   if (!out) return 0;
-  struct dl_find_object d;
-  if (_dl_find_object((void *)pc, &d) != 0) return 0;
-  /* The link map is read with fs_safe_copy: a dlclose in another thread
-   * may free it any moment now (checked again below). */
-  const char *lname;
-  if (!fs_link_map_read(d.dlfo_link_map, &out->bias, &lname)) return 0;
-  out->start = (uintptr_t)d.dlfo_map_start;
-  out->end = (uintptr_t)d.dlfo_map_end;
+  fs_object d;
+  if (!fs_object_find(pc, &d) || !fs_object_names(&d)) return 0;
+  const char *lname = d.name;
+  out->start = d.start;
+  out->end = d.end;
+  out->bias = d.bias;
   out->path = lname;
   out->build_id_size = 0;
   out->build_id[0] = '\0';
@@ -303,12 +274,10 @@ FASTSTACK_API int faststack_module_find(uintptr_t pc, faststack_module *out)
     out->path = exe_path; /* not in the snapshot, and nameless */
   if (!out->build_id_size) mapped_build_id(out);
   /* The object must still be there: its link map (bias, name) was read
-   * after _dl_find_object answered. An object gone meanwhile is not
-   * found: missing, not wrong. */
-  struct dl_find_object again;
-  if (_dl_find_object((void *)pc, &again) != 0 ||
-      again.dlfo_link_map != d.dlfo_link_map ||
-      again.dlfo_map_start != d.dlfo_map_start)
+   * after the lookup answered. An object gone meanwhile is not found:
+   * missing, not wrong. */
+  fs_object again;
+  if (!fs_object_find(pc, &again) || again.id != d.id || again.start != d.start)
     return 0;
   return 1;
 }
@@ -412,10 +381,10 @@ static int collect(struct dl_phdr_info *info, size_t size, void *arg)
   }
   /* _dl_find_object reports the object's real mapping start: use it so
    * lookups by start match. */
-  struct dl_find_object d;
-  if (m->start && _dl_find_object((void *)m->start, &d) == 0) {
-    m->start = (uintptr_t)d.dlfo_map_start;
-    m->end = (uintptr_t)d.dlfo_map_end;
+  fs_object d;
+  if (m->start && fs_object_find(m->start, &d)) {
+    m->start = d.start;
+    m->end = d.end;
   }
   return 0;
 }
@@ -431,25 +400,11 @@ static int counters(struct dl_phdr_info *info, size_t size, void *arg)
   return 1; /* the counters are the same in every entry: stop */
 }
 
-static void retire(fs_snapshot *old)
-{
-  if (!old) return;
-  /* Wait (boundedly) for readers that may still hold the old pointer. */
-  for (int i = 0; i < 100000; i++) {
-    if (atomic_load(&active_readers) == 0) {
-      free(old);
-      return;
-    }
-    sched_yield();
-  }
-  /* A reader never left (e.g. stuck in a handler): leak rather than risk
-   * freeing memory in use. */
-}
-
 /* Caller holds refresh_lock. */
 static int refresh_locked(void)
 {
   build_ctx b = {0};
+  fs_objects_refresh(); /* the lookup's own snapshot, when it has one */
   dl_iterate_phdr(counters, &b);
   /* An object came or went: code may have moved under cached PCs. */
   note_change(b.adds * 0x9e3779b97f4a7c15ull ^ b.subs);
@@ -475,7 +430,7 @@ static int refresh_locked(void)
     s->adds = (unsigned long long)-1;
   atomic_store(&current, s);
   atomic_fetch_add(&snapshot_id, 1);
-  retire(cur);
+  fs_retire(cur, &active_readers);
   return s->n;
 }
 
@@ -508,6 +463,7 @@ FS_CTOR_MODULES static void modules_init(void)
 {
   ssize_t n = readlink("/proc/self/exe", exe_path, sizeof exe_path - 1);
   exe_path[n > 0 ? n : 0] = '\0';
+  fs_objects_init();
   faststack_modules_refresh();
 }
 
@@ -529,6 +485,7 @@ uint64_t fs_modules_snapshot_id(void)
 unsigned long long fs_modules_generation(void)
 {
   unsigned long long g = 0;
+  fs_objects_refresh();
   dl_iterate_phdr(first_counters, &g);
   note_change(g);
   notify();

@@ -9,6 +9,35 @@
 
 #include "common/common.h"
 
+/* One loaded object, as fs_object_find reports it. */
+typedef struct fs_object {
+  uintptr_t start, end;        /* its mapped range */
+  uintptr_t bias;              /* load bias (link_map l_addr) */
+  const uint8_t *eh_frame_hdr; /* PT_GNU_EH_FRAME, or NULL */
+  const char *name;            /* "" for the executable; with
+                                  _dl_find_object the loader's string,
+                                  read it with fs_safe_* only */
+  const void *id;              /* stands for the object while it is loaded */
+  int named;                   /* bias and name filled (fs_object_names) */
+} fs_object;
+
+/* [AS-safe] The loaded object holding pc: _dl_find_object (glibc 2.35+)
+ * or the snapshot of loaded objects (objfind.c). 1 found, 0 not. Fills
+ * the range, the unwind table and id; bias and name only where they come
+ * free (the snapshot): fs_object_names fills them otherwise. */
+int fs_object_find(uintptr_t pc, fs_object *o);
+/* [AS-safe] Fills o's bias and name (from its link map, read with
+ * fs_safe_copy); 1, or 0 when the link map could not be read. */
+int fs_object_names(fs_object *o);
+
+/* Load-time setup of fs_object_find (chooses the lookup, builds the
+ * first snapshot), and the snapshot's rebuild when objects came or went
+ * (a no-op with _dl_find_object). Not AS-safe. */
+void fs_objects_init(void);
+void fs_objects_refresh(void);
+/* [AS-safe] 1 when fs_object_find searches the snapshot. */
+int fs_objects_snapshot_mode(void);
+
 /* [AS-safe] The build-id of the object mapped at [start, end) with the
  * given bias, read from its mapped ELF header, program headers and notes
  * (bounds-checked against the mapping, read with fs_safe_copy: an object
@@ -18,8 +47,8 @@
 unsigned fs_mapped_build_id(uintptr_t start, uintptr_t end, uintptr_t bias,
                             unsigned char *id, unsigned max, uintptr_t *at);
 
-/* [AS-safe] A link map's l_addr and l_name pointer, read with
- * fs_safe_copy: _dl_find_object's link map is freed by a dlclose in
+/* [AS-safe] A link map's l_addr and l_name pointer (objfind.c), read
+ * with fs_safe_copy: _dl_find_object's link map is freed by a dlclose in
  * another thread at any moment, so whoever reads it checks afterwards
  * that _dl_find_object still gives it (and reads the name only with
  * fs_safe_* too). 0 when it could not be read. */

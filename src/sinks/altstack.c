@@ -35,7 +35,11 @@ typedef struct fs_altstack_map {
 
 static size_t stack_size(void)
 {
+#ifdef _SC_SIGSTKSZ
   long min = sysconf(_SC_SIGSTKSZ);
+#else /* C libraries before glibc 2.34's dynamic SIGSTKSZ (musl) */
+  long min = SIGSTKSZ;
+#endif
   size_t sz = FS_ALTSTACK_MIN;
   if (min > 0 && (size_t)min * 4 > sz) sz = (size_t)min * 4;
   long page = sysconf(_SC_PAGESIZE);

@@ -80,23 +80,16 @@ __attribute__((noinline, no_sanitize("undefined"))) static void test_fault(void)
 
 static void out_registers(fs_out *o, const ucontext_t *uc)
 {
-  static const struct {
-    const char *name;
-    int reg;
-  } regs[] = {
-      {"rax", REG_RAX}, {"rbx", REG_RBX}, {"rcx", REG_RCX}, {"rdx", REG_RDX},
-      {"rsi", REG_RSI}, {"rdi", REG_RDI}, {"rbp", REG_RBP}, {"rsp", REG_RSP},
-      {"r8 ", REG_R8},  {"r9 ", REG_R9},  {"r10", REG_R10}, {"r11", REG_R11},
-      {"r12", REG_R12}, {"r13", REG_R13}, {"r14", REG_R14}, {"r15", REG_R15},
-      {"rip", REG_RIP}, {"rfl", REG_EFL}, {"err", REG_ERR}, {"trp", REG_TRAPNO},
-  };
+  const char *name;
+  uint64_t v;
   fs_out_str(o, "registers:\n");
-  for (size_t i = 0; i < sizeof regs / sizeof regs[0]; i++) {
+  for (unsigned i = 0; fs_uc_reg(uc, i, &name, &v); i++) {
     fs_out_str(o, "  ");
-    fs_out_str(o, regs[i].name);
+    fs_out_str(o, name);
     fs_out_str(o, " 0x");
-    fs_out_hex(o, (uint64_t)uc->uc_mcontext.gregs[regs[i].reg], 16);
-    if (i % 4 == 3 || i + 1 == sizeof regs / sizeof regs[0])
+    fs_out_hex(o, v, 16);
+    if (i % FS_UC_REGS_PER_LINE == FS_UC_REGS_PER_LINE - 1 ||
+        !fs_uc_reg(uc, i + 1, &name, &v))
       fs_out_char(o, '\n');
   }
   fs_out_char(o, '\n');
@@ -223,8 +216,8 @@ static void report_head(fs_out *o, int sig, siginfo_t *si, const ucontext_t *uc,
                         int tid, unsigned mode)
 {
   int color = (mode & FS_SINK_COLOR) != 0;
-  uintptr_t pc = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RIP] : 0;
-  uintptr_t sp = uc ? (uintptr_t)uc->uc_mcontext.gregs[REG_RSP] : 0;
+  uintptr_t pc = uc ? fs_uc_pc(uc) : 0;
+  uintptr_t sp = uc ? fs_uc_sp(uc) : 0;
   int fault = fs_signal_is_fault(sig, si);
   fs_out_str(o, color ? "\n\033[1;31mfatal signal " : "\nfatal signal ");
   fs_out_signal(o, sig);

@@ -237,7 +237,7 @@ static int bucket_lock(fs_xbucket *b)
       return 1;
     if (cur == me) return 0;
     if (spins > 64) sched_yield();
-    else __builtin_ia32_pause();
+    else fs_arch_cpu_relax();
   }
 }
 

@@ -12,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#if FS_HAVE_ZLIB
 #include <zlib.h>
+#endif
 
 /* The symbolizer is referenced strongly: a static link must pull it in
  * (a weak reference would not, and profiles would lose their names). */
@@ -429,6 +431,7 @@ static int write_all(int fd, const void *p, size_t n)
   return 0;
 }
 
+#if FS_HAVE_ZLIB
 static int gzip_write(int fd, const unsigned char *p, size_t n)
 {
   z_stream z;
@@ -459,6 +462,14 @@ static int gzip_write(int fd, const unsigned char *p, size_t n)
   deflateEnd(&z);
   return err ? -1 : 0;
 }
+#else
+/* Built without zlib (FASTSTACK_WITH_ZLIB): the profile uncompressed,
+ * which pprof reads as well. */
+static int gzip_write(int fd, const unsigned char *p, size_t n)
+{
+  return write_all(fd, p, n);
+}
+#endif
 
 int faststack_write_pprof(int fd, const faststack_stack_table *t,
                           const faststack_profile_options *o)

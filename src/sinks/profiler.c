@@ -166,7 +166,11 @@ static int arm_tid(pid_t tid)
   memset(&sev, 0, sizeof sev);
   sev.sigev_notify = SIGEV_THREAD_ID;
   sev.sigev_signo = SIGPROF;
+#ifdef sigev_notify_thread_id /* glibc 2.35+, musl */
+  sev.sigev_notify_thread_id = tid;
+#else
   sev._sigev_un._tid = tid;
+#endif
   int t;
   if (syscall(SYS_timer_create, thread_clock(tid), &sev, &t) != 0) {
     timers[slot] = -1;

@@ -211,7 +211,7 @@ static void on_fault(int sig, siginfo_t *si, void *ucv)
   r->signal = sig;
   r->code = si->si_code;
   r->addr = si->si_code > 0 ? (uintptr_t)si->si_addr : 0;
-  r->pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+  r->pc = fs_uc_pc(uc);
   r->tid = fs_gettid();
   r->depth = g->depth;
   r->time_ns = fs_now_ns(CLOCK_REALTIME);

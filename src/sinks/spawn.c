@@ -9,7 +9,8 @@
  *   1. $FASTSTACK_SYMBOLIZER ("none" or "0": no helper);
  *   2. the faststack command installed or built next to the library that
  *      holds this code (a shared object: libfaststack.so, the preload of
- *      `faststack run`), run as `faststack symbolize --format F`;
+ *      `faststack run`), run as `faststack symbolize --format F --source
+ *      --no-debuginfod`;
  *   3. the program itself (/proc/self/exe) with FASTSTACK_CRASH_SYMBOLIZE
  *      in its environment: this library's earliest constructor sees it,
  *      symbolizes standard input to standard output and _exits before
@@ -66,7 +67,8 @@ static size_t plan_size;
 static char plan_how[16]; /* "program", "command", "self" */
 
 /* The arguments a faststack command gets: `faststack symbolize --format
- * F --source` (what FASTSTACK_SYMBOLIZER is run with too). */
+ * F --source --no-debuginfod` (what FASTSTACK_SYMBOLIZER is run with
+ * too). */
 static const char *format_name(int format)
 {
   return format == FASTSTACK_FORMAT_JSON  ? "json"
@@ -168,14 +170,16 @@ void fs_spawn_setup(int format)
   if (want && (!strcmp(want, "none") || !strcmp(want, "0"))) return;
   const char *f = format_name(format);
   char path[PATH_MAX];
-  const char *cmd_args[] = {"faststack", "symbolize", "--format", f,
-                            "--source"};
+  /* No debuginfod: the report waits for the helper, a download could
+   * outlast the watchdog. */
+  const char *cmd_args[] = {"faststack", "symbolize", "--format",
+                            f,           "--source",  "--no-debuginfod"};
   if (want && *want && executable(want) && realpath(want, path)) {
-    if (build_plan(path, cmd_args, 5, NULL) == 0) strcpy(plan_how, "program");
+    if (build_plan(path, cmd_args, 6, NULL) == 0) strcpy(plan_how, "program");
     return;
   }
   if (command_near_library(path, sizeof path)) {
-    if (build_plan(path, cmd_args, 5, NULL) == 0) strcpy(plan_how, "command");
+    if (build_plan(path, cmd_args, 6, NULL) == 0) strcpy(plan_how, "command");
     return;
   }
   /* The program itself: /proc must be mounted for the child to find it. */
@@ -290,7 +294,10 @@ __attribute__((constructor(101))) static void crash_symbolize_helper(void)
   faststack_format_options o;
   faststack_format_options_init(&o, format);
   o.source = 1;
-  int rc = faststack_symbolize_report(stdin, stdout, &o);
+  /* A module not found is said in the report's text (stderr is the
+   * report's output too); never in JSON, whose output is one object. */
+  int rc = faststack_symbolize_report(
+      stdin, stdout, &o, NULL, format == FASTSTACK_FORMAT_JSON ? NULL : stdout);
   fflush(stdout);
   _exit(rc < 0 ? 1 : 0);
 }

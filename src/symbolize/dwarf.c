@@ -221,6 +221,10 @@ enum {
   A_str_offsets_base = 0x72,
   A_addr_base = 0x73,
   A_rnglists_base = 0x74,
+  A_dwo_name = 0x76,
+  A_GNU_dwo_name = 0x2130,
+  A_GNU_dwo_id = 0x2131,
+  A_GNU_ranges_base = 0x2132,
   A_GNU_addr_base = 0x2133
 };
 
@@ -243,6 +247,7 @@ enum {
   V_STRX,
   V_REF,
   V_REFADDR,
+  V_REFSUP, /* an offset in the supplementary file's .debug_info */
   V_SECOFF,
   V_RNGLISTX
 };
@@ -327,6 +332,9 @@ enum {
   S_rng_base,
   S_decl,
   S_inline,
+  S_dwo_name,
+  S_dwo_id,
+  S_gnu_rng_base,
   S_count
 };
 
@@ -350,6 +358,10 @@ static uint8_t attr_slot(uint64_t name)
   case A_addr_base:
   case A_GNU_addr_base: return S_addr_base;
   case A_rnglists_base: return S_rng_base;
+  case A_dwo_name:
+  case A_GNU_dwo_name: return S_dwo_name;
+  case A_GNU_dwo_id: return S_dwo_id;
+  case A_GNU_ranges_base: return S_gnu_rng_base;
   case A_declaration: return S_decl;
   case A_inline: return S_inline;
   default: return S_none;
@@ -476,11 +488,19 @@ typedef struct fs_unit {
   uint64_t die_off;  /* first DIE */
   uint64_t abbrev_off;
   int version, addr_size, offsz;
+  int utype; /* DW_UT_*; DWARF 2-4 units are 1 (compile) */
   /* from the unit DIE */
   uint64_t str_offsets_base, addr_base, rnglists_base, base_addr;
   uint64_t stmt_list;
   int has_stmt;
   const char *comp_dir, *name;
+  /* Split DWARF: a skeleton's split unit (dwo_name set); the base a GNU
+   * DWARF 4 skeleton gives its split unit's DW_AT_ranges offsets
+   * (DW_AT_GNU_ranges_base: not its own), and in the split unit the base
+   * applied. */
+  const char *dwo_name;
+  uint64_t dwo_id, split_ranges_base, ranges_base;
+  int has_dwo_id;
 } fs_unit;
 
 typedef struct fs_row {
@@ -542,6 +562,12 @@ struct fs_dwarf {
   size_t ncus;
   fs_cu_range *idx;
   size_t nidx;
+  /* The supplementary file's units (headers only; their unit DIEs are
+   * read when a reference first leads into them), by offset. */
+  fs_unit *sup_units;
+  size_t nsup;
+  fs_dwo_fn dwo_fn; /* split DWARF: finds a skeleton's split unit */
+  void *dwo_arg;
   size_t budget, used;
   uint64_t tick;
   pthread_mutex_t mu;
@@ -580,7 +606,10 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off, fs_unit *u)
     utype = rd_u8(&r);
     u->addr_size = rd_u8(&r);
     u->abbrev_off = rd_uN(&r, u->offsz);
-    if (utype == 4 || utype == 5) rd_skip(&r, 8);            /* dwo_id */
+    if (utype == 4 || utype == 5) { /* skeleton, split: dwo_id */
+      u->dwo_id = rd_uN(&r, 8);
+      u->has_dwo_id = 1;
+    }
     if (utype == 2 || utype == 6) rd_skip(&r, 8 + u->offsz); /* type */
   } else {
     u->abbrev_off = rd_uN(&r, u->offsz);
@@ -589,6 +618,7 @@ static int unit_header(const fs_dwarf_sections *s, uint64_t off, fs_unit *u)
   if (r.bad || (u->addr_size != 4 && u->addr_size != 8)) return -1;
   u->die_off = (uint64_t)(r.p - s->info.p);
   u->str_offsets_base = u->version >= 5 ? 8 : 0;
+  u->utype = utype;
   return utype == 1 || utype == 3 || utype == 4 ? 0 : 1; /* 1: not a CU */
 }
 
@@ -639,12 +669,23 @@ static void read_form(const fs_dwarf_sections *s, const fs_unit *u, fs_rd *r,
     break;
   case F_strp_sup:
   case F_GNU_strp_alt:
+    /* dwz moved the string into the supplementary file. */
+    v->u = rd_uN(r, u->offsz);
+    v->s = s->sup ? sec_str(s->sup->str, v->u) : NULL;
+    v->cls = v->s ? V_STR : V_NONE;
+    break;
   case F_GNU_ref_alt:
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, u->offsz);
+    break;
   case F_ref_sup4:
-    rd_skip(r, form == F_ref_sup4 ? 4 : (uint64_t)u->offsz);
-    v->cls = V_NONE;
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, 4);
     break;
   case F_ref_sup8:
+    v->cls = V_REFSUP;
+    v->u = rd_uN(r, 8);
+    break;
   case F_ref_sig8:
     rd_skip(r, 8);
     v->cls = V_NONE;
@@ -896,6 +937,13 @@ static int unit_die(const fs_dwarf_sections *s, fs_unit *u, const fs_abbrevs *t,
   }
   u->comp_dir = val_str(s, u, die_val(die, S_comp_dir));
   u->name = val_str(s, u, die_val(die, S_name));
+  u->dwo_name = val_str(s, u, die_val(die, S_dwo_name));
+  if (die_has(die, S_dwo_id)) {
+    u->dwo_id = die->v[S_dwo_id].u;
+    u->has_dwo_id = 1;
+  }
+  if (die_has(die, S_gnu_rng_base))
+    u->split_ranges_base = die->v[S_gnu_rng_base].u;
   if (!val_addr(s, u, die_val(die, S_low), &u->base_addr)) u->base_addr = 0;
   return 0;
 }
@@ -985,7 +1033,7 @@ static void die_ranges(const fs_dwarf_sections *s, const fs_unit *u,
       /* sec_offset: absolute in .debug_rnglists */
     }
     if (u->version >= 5) ranges_v5(s, u, off, fn, ctx);
-    else ranges_v4(s, u, off, fn, ctx);
+    else ranges_v4(s, u, off + u->ranges_base, fn, ctx);
     return;
   }
   if (!val_addr(s, u, die_val(die, S_low), &lo)) return;
@@ -1062,6 +1110,30 @@ static int index_units(fs_dwarf *d)
     if (c.oom) return -1;
   }
   if (d->nidx) qsort(d->idx, d->nidx, sizeof *d->idx, cmp_idx);
+  return 0;
+}
+
+/* The supplementary file's unit headers (dwz -m, DWARF 5 .debug_sup):
+ * what GNU_ref_alt/ref_sup references land in. Only headers: a unit's
+ * DIE is read when a reference first leads into it. */
+static int index_sup(fs_dwarf *d)
+{
+  const fs_dwarf_sections *sup = d->s.sup;
+  size_t cap = 0;
+  uint64_t off = 0;
+  while (sup && off + 11 <= sup->info.n) {
+    fs_unit u;
+    int rc = unit_header(sup, off, &u);
+    if (rc < 0) {
+      set_err(d, "corrupt unit header in the supplementary file", off);
+      break;
+    }
+    off = u.end;
+    if (rc > 0) continue;
+    if (!grow((void **)&d->sup_units, &cap, d->nsup + 1, sizeof *d->sup_units))
+      return -1;
+    d->sup_units[d->nsup++] = u;
+  }
   return 0;
 }
 
@@ -1312,6 +1384,18 @@ static int cmp_row(const void *a, const void *b)
 
 /* ---- function tree ------------------------------------------------ */
 
+/* Units that names were looked up in during one decode, with their
+ * parsed abbreviations: with dwz, nearly every function's name is in a
+ * partial unit of the supplementary file, so a decode hops into the same
+ * few units again and again. */
+#define FS_HOPS 4
+typedef struct hop_unit {
+  const fs_dwarf_sections *s; /* the file's sections (main or sup) */
+  fs_unit u;
+  fs_abbrevs t;
+  int used;
+} hop_unit;
+
 typedef struct ft_out {
   fs_func *funcs;
   size_t n, cap;
@@ -1320,6 +1404,10 @@ typedef struct ft_out {
   size_t max_ranges; /* by section sizes: shared range lists can't blow up */
   uint32_t cur_func, cur_depth;
   int oom;
+  const fs_dwarf_sections *s;     /* the sections of the unit walked */
+  const fs_abbrevs *unit_abbrevs; /* of the unit being decoded */
+  hop_unit hops[FS_HOPS];
+  unsigned next_hop; /* the slot to reuse next (round robin) */
 } ft_out;
 
 static void ft_add_range(void *vctx, uint64_t lo, uint64_t hi)
@@ -1345,54 +1433,109 @@ static int cxx_looking(const char *n)
            (c >= '0' && c <= '9') || c == '_');
 }
 
-/* Names of a DIE, following abstract_origin/specification (also across
- * units via ref_addr) up to a fixed depth so cycles terminate. */
-static void die_names(const fs_dwarf *d, const fs_unit *u0,
-                      const fs_abbrevs *t0, const fs_die *die0,
-                      const char **name, const char **linkage,
-                      uint64_t *name_off)
+/* The unit of file s (the main file, or its supplementary file when sup)
+ * holding offset off, into *u; 0 when none does. */
+static int unit_holding(const fs_dwarf *d, int sup, uint64_t off, fs_unit *u)
 {
-  const fs_dwarf_sections *s = &d->s;
+  size_t n = sup ? d->nsup : d->ncus, lo = 0, hi = n;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    uint64_t end = sup ? d->sup_units[mid].end : d->cus[mid].u.end;
+    if (end <= off) lo = mid + 1;
+    else hi = mid;
+  }
+  if (lo >= n) return 0;
+  *u = sup ? d->sup_units[lo] : d->cus[lo].u;
+  return off >= u->die_off;
+}
+
+/* The decode's cached unit of file s holding off, parsing its
+ * abbreviations (and, in the supplementary file, its unit DIE's bases)
+ * on first use; NULL when no unit holds it or it is corrupt. */
+static hop_unit *hop_to(const fs_dwarf *d, ft_out *o,
+                        const fs_dwarf_sections *s, uint64_t off)
+{
+  if (s != &d->s && s != d->s.sup) return NULL; /* a split unit's file */
+  for (int i = 0; i < FS_HOPS; i++) {
+    hop_unit *h = &o->hops[i];
+    if (h->used && h->s == s && off >= h->u.die_off && off < h->u.end) return h;
+  }
+  fs_unit u;
+  if (!unit_holding(d, s != &d->s, off, &u)) return NULL;
+  hop_unit *h = &o->hops[o->next_hop++ % FS_HOPS];
+  if (h->used) abbrevs_free(&h->t);
+  h->used = 0;
+  if (abbrevs_parse(s->abbrev, u.abbrev_off, &h->t) < 0) return NULL;
+  abbrevs_plan(&h->t, u.addr_size, u.offsz, u.version);
+  if (s != &d->s) { /* its bases, as index_units reads them for CUs */
+    fs_die die;
+    if (unit_die(s, &u, &h->t, &die) != 0) {
+      abbrevs_free(&h->t);
+      return NULL;
+    }
+  }
+  h->s = s;
+  h->u = u;
+  h->used = 1;
+  return h;
+}
+
+static void hops_free(ft_out *o)
+{
+  for (int i = 0; i < FS_HOPS; i++)
+    if (o->hops[i].used) abbrevs_free(&o->hops[i].t);
+}
+
+/* Names of a DIE, following abstract_origin/specification (also across
+ * units via ref_addr, and into the supplementary file via GNU_ref_alt
+ * and ref_sup) up to a fixed depth so cycles terminate. */
+static void die_names(const fs_dwarf *d, ft_out *o, const fs_unit *u0,
+                      const fs_die *die0, const char **name,
+                      const char **linkage, uint64_t *name_off)
+{
+  const fs_dwarf_sections *s = o->s;
   fs_die hopped; /* the DIEs the references lead to */
   const fs_die *die = die0;
-  fs_unit u = *u0;
-  fs_abbrevs own = {0};
-  const fs_abbrevs *t = t0;
+  const fs_unit *u = u0;
   *name = *linkage = NULL;
   uint64_t named_at = 0;
   for (int hop = 0; hop < 8; hop++) {
-    if (!*name && (*name = val_str(s, &u, die_val(die, S_name))))
-      named_at = u.off == u0->off ? die->off : 0;
-    if (!*linkage) *linkage = val_str(s, &u, die_val(die, S_linkage));
+    /* Where the name was found, when that is a DIE of the unit being
+     * decoded in the main file (its scopes qualify a C++ name at lookup;
+     * a split unit's or another unit's DIEs are not walked for them). */
+    if (!*name && (*name = val_str(s, u, die_val(die, S_name))))
+      named_at =
+          s == &d->s && o->s == &d->s && u->off == u0->off ? die->off : 0;
+    if (!*linkage) *linkage = val_str(s, u, die_val(die, S_linkage));
     if (*name && *linkage) break;
     const fs_attrval *ref = die_val(die, S_origin);
     if (ref->cls == V_NONE) ref = die_val(die, S_spec);
-    if (ref->cls != V_REF && ref->cls != V_REFADDR) break;
+    if (ref->cls == V_REFSUP) {
+      /* Only from the main file: a supplementary file has none. */
+      if (s != &d->s || !d->s.sup) break;
+      s = d->s.sup;
+    } else if (ref->cls != V_REF && ref->cls != V_REFADDR) {
+      break;
+    }
     uint64_t off = ref->u;
-    if (off < u.die_off || off >= u.end) { /* another unit */
-      size_t lo = 0, hi = d->ncus;
-      while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (d->cus[mid].u.end <= off) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo >= d->ncus || off < d->cus[lo].u.die_off) break;
-      abbrevs_free(&own);
-      u = d->cus[lo].u;
-      if (abbrevs_parse(s->abbrev, u.abbrev_off, &own) < 0) break;
-      abbrevs_plan(&own, u.addr_size, u.offsz, u.version);
-      t = &own;
+    const fs_abbrevs *t = NULL;
+    if (s == o->s && u == u0 && off >= u->die_off && off < u->end) {
+      t = o->unit_abbrevs; /* the unit being decoded */
+    } else {
+      hop_unit *h = hop_to(d, o, s, off);
+      if (!h) break;
+      u = &h->u;
+      t = &h->t;
     }
     fs_rd r;
-    rd_init(&r, s->info, off, u.end - off);
+    rd_init(&r, s->info, off, u->end - off);
     /* Only what naming needs: the rest is skipped by size. */
-    if (read_die_some(s, &u, t, &r, &hopped,
+    if (read_die_some(s, u, t, &r, &hopped,
                       1u << S_name | 1u << S_linkage | 1u << S_origin |
                           1u << S_spec) != 0)
       break;
     die = &hopped;
   }
-  abbrevs_free(&own);
   if (name_off)
     *name_off = !*linkage && *name && cxx_looking(*name) ? named_at : 0;
 }
@@ -1408,7 +1551,7 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
 {
   size_t before = o->nr;
   o->cur_func = (uint32_t)o->n;
-  die_ranges(&d->s, u, die, ft_add_range, o);
+  die_ranges(o->s, u, die, ft_add_range, o);
   if (o->nr == before && (!die->ab->children || die_has(die, S_inline)))
     return 0;
   if (!grow((void **)&o->funcs, &o->cap, o->n + 1, sizeof *o->funcs)) {
@@ -1417,14 +1560,15 @@ static int ft_func(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   }
   fs_func *f = &o->funcs[o->n++];
   memset(f, 0, sizeof *f);
-  die_names(d, u, t, die, &f->name, &f->linkage, &f->name_off);
+  (void)t;
+  die_names(d, o, u, die, &f->name, &f->linkage, &f->name_off);
   f->parent = parent;
   f->inlined = die->ab->tag == T_inlined_subroutine;
   f->call_file = (uint32_t)die_val(die, S_call_file)->u;
   f->call_line = (uint32_t)die_val(die, S_call_line)->u;
   f->call_col = (uint32_t)die_val(die, S_call_col)->u;
   uint64_t entry = 0;
-  if (!val_addr(&d->s, u, die_val(die, S_low), &entry) && o->nr > before)
+  if (!val_addr(o->s, u, die_val(die, S_low), &entry) && o->nr > before)
     entry = o->ranges[before].lo;
   f->entry = parent >= 0 ? o->funcs[parent].entry : entry;
   return 1;
@@ -1450,11 +1594,11 @@ static int tag_is_type(uint32_t tag)
 /* The DIE after the subtree of the DIE whose values start at vals, by
  * its DW_AT_sibling; NULL when it has none or it does not point forward
  * inside the unit (then the walk goes through the children). */
-static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
+static const uint8_t *sibling_of(const fs_dwarf_sections *s, const fs_unit *u,
                                  const fs_abbrev *ab, const uint8_t *vals)
 {
   if (ab->sib_off < 0) return NULL;
-  fs_rd r = {vals, d->s.info.p + u->end, 0};
+  fs_rd r = {vals, s->info.p + u->end, 0};
   rd_skip(&r, (uint64_t)ab->sib_off);
   int n = ab->sib_form == F_ref1   ? 1
           : ab->sib_form == F_ref2 ? 2
@@ -1462,7 +1606,7 @@ static const uint8_t *sibling_of(const fs_dwarf *d, const fs_unit *u,
                                    : 8;
   uint64_t off = rd_uN(&r, n);
   if (r.bad || off > u->end - u->off) return NULL;
-  const uint8_t *to = d->s.info.p + u->off + off;
+  const uint8_t *to = s->info.p + u->off + off;
   /* A subtree ends with a null entry: a sibling not right after one is
    * corrupt, and the walk goes through the children instead. */
   return to > vals && to[-1] == 0 ? to : NULL;
@@ -1479,7 +1623,7 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
   int depth = 0;
   fs_rd r;
   fs_die die;
-  rd_init(&r, d->s.info, u->die_off, u->end - u->die_off);
+  rd_init(&r, o->s->info, u->die_off, u->end - u->die_off);
   encl[0] = -1;
   while (r.p < r.end && !o->oom) {
     /* Only subprograms and inlined calls that can hold code are read
@@ -1502,7 +1646,7 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     if (func && !ab->has_pc && (ab->has_inline || !ab->children)) func = 0;
     if (func) {
       r.p = at;
-      if (read_die(&d->s, u, t, &r, &die) != 0) return -1;
+      if (read_die(o->s, u, t, &r, &die) != 0) return -1;
       if (!die_val(&die, S_decl)->u) {
         o->cur_depth = here < 0 ? 0 : (uint32_t)depth;
         size_t nf = o->n;
@@ -1512,13 +1656,13 @@ static int ft_walk(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     } else {
       const uint8_t *vals = r.p;
       if (ab->children && (tag_is_type(tag) || ab->has_inline)) {
-        const uint8_t *next = sibling_of(d, u, ab, vals);
+        const uint8_t *next = sibling_of(o->s, u, ab, vals);
         if (next) {
           r.p = next;
           continue; /* the subtree's closing null entry is skipped too */
         }
       }
-      skip_die(&d->s, u, t, &r, ab);
+      skip_die(o->s, u, t, &r, ab);
       if (r.bad) return -1;
     }
     if (ab->children) {
@@ -1601,15 +1745,21 @@ static void sort_franges(fs_frange *r, size_t n)
   free(keys);
 }
 
-static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
+/* The function tree of unit u, whose DIEs are in sections s (the main
+ * file's, or a split unit's). */
+static int decode_funcs(const fs_dwarf *d, const fs_dwarf_sections *s,
+                        const fs_unit *u, fs_decoded *x)
 {
   fs_abbrevs t;
   ft_out o;
   memset(&o, 0, sizeof o);
-  o.max_ranges = 2 * (d->s.info.n + d->s.ranges.n + d->s.rnglists.n) + 64;
-  if (abbrevs_parse(d->s.abbrev, u->abbrev_off, &t) < 0) return -1;
+  o.s = s;
+  o.max_ranges = 2 * (s->info.n + s->ranges.n + s->rnglists.n) + 64;
+  if (abbrevs_parse(s->abbrev, u->abbrev_off, &t) < 0) return -1;
   abbrevs_plan(&t, u->addr_size, u->offsz, u->version);
+  o.unit_abbrevs = &t;
   int rc = ft_walk(d, u, &t, &o);
+  hops_free(&o);
   abbrevs_free(&t);
   if (o.nr && !is_sorted(o.ranges, o.nr, sizeof *o.ranges, cmp_frange))
     sort_franges(o.ranges, o.nr);
@@ -1623,6 +1773,54 @@ static int decode_funcs(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
   x->ranges = o.ranges;
   x->nranges = o.nr;
   return rc;
+}
+
+/* The split unit of skeleton sk in sections ds (a .dwo file's, or a
+ * .dwp's contributions for it), into *su: the one whose dwo_id is the
+ * skeleton's, with the bases the skeleton gives it. 0 found. */
+static int split_unit(const fs_dwarf *d, const fs_unit *sk,
+                      const fs_dwarf_sections *ds, fs_unit *su)
+{
+  uint64_t off = 0;
+  while (off + 11 <= ds->info.n) {
+    if (unit_header(ds, off, su) < 0) return -1;
+    off = su->end;
+    if (su->utype != 5 && !(su->version < 5 && su->utype == 1)) continue;
+    fs_abbrevs t;
+    fs_die die;
+    if (abbrevs_parse(ds->abbrev, su->abbrev_off, &t) < 0) return -1;
+    int rc = unit_die(ds, su, &t, &die);
+    abbrevs_free(&t);
+    if (rc != 0) return -1;
+    if (su->has_dwo_id && sk->has_dwo_id && su->dwo_id != sk->dwo_id) continue;
+    /* Addresses are in the skeleton's file (.debug_addr), relative to
+     * its base; DWARF 5 range list indexes count from the first offset
+     * after the .debug_rnglists.dwo header. */
+    su->addr_base = sk->addr_base;
+    su->base_addr = sk->base_addr;
+    su->ranges_base = sk->split_ranges_base;
+    if (su->version >= 5) su->rnglists_base = su->offsz == 8 ? 20 : 12;
+    su->comp_dir = sk->comp_dir;
+    (void)d;
+    return 0;
+  }
+  return -1;
+}
+
+/* The function tree of skeleton unit c from its split unit. 1 decoded, 0
+ * split unit not found, -1 corrupt. */
+static int decode_split(const fs_dwarf *d, const fs_unit *sk, fs_decoded *x)
+{
+  fs_dwo_ref ref = {sk->dwo_name, sk->comp_dir, sk->dwo_id, sk->version};
+  fs_dwarf_sections ds;
+  memset(&ds, 0, sizeof ds);
+  if (!d->dwo_fn || !d->dwo_fn(d->dwo_arg, &ref, &ds)) return 0;
+  ds.addr = d->s.addr; /* the skeleton's file has the addresses */
+  if (sk->version < 5) ds.ranges = d->s.ranges;
+  ds.sup = NULL;
+  fs_unit su;
+  if (split_unit(d, sk, &ds, &su) != 0) return -1;
+  return decode_funcs(d, &ds, &su, x) < 0 ? -1 : 1;
 }
 
 static void evict(fs_dwarf *d, size_t keep)
@@ -1653,10 +1851,15 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i)
   c->decoding = 1;
   pthread_mutex_unlock(&d->mu);
   fs_decoded *x = calloc(1, sizeof *x);
-  int lines_bad = 0, funcs_bad = 0;
+  int lines_bad = 0, funcs_bad = 0, split = 1;
   if (x) {
     lines_bad = c->u.has_stmt && decode_lines(d, &c->u, x) < 0;
-    funcs_bad = decode_funcs(d, &c->u, x) < 0;
+    /* A skeleton's functions are in its split unit; its own lines are
+     * the addresses' (the split unit's line table has only files). */
+    if (c->u.dwo_name) split = decode_split(d, &c->u, x);
+    if (split < 0) funcs_bad = 1;
+    else if (split == 0 || !c->u.dwo_name)
+      funcs_bad = decode_funcs(d, &d->s, &c->u, x) < 0;
     x->bytes = sizeof *x + x->nrows * sizeof *x->rows +
                x->nfiles * sizeof *x->files + x->nfuncs * sizeof *x->funcs +
                x->nranges * sizeof *x->ranges;
@@ -1666,6 +1869,16 @@ static fs_decoded *cu_decoded(fs_dwarf *d, size_t i)
   pthread_cond_broadcast(&d->decoded);
   if (lines_bad) set_err(d, "corrupt line table", c->u.stmt_list);
   if (funcs_bad) set_err(d, "corrupt DIE tree", c->u.die_off);
+  if (!split && x) {
+    snprintf(d->err, sizeof d->err,
+             "dwarf: split unit %.100s not found (no .dwo or .dwp)",
+             c->u.dwo_name);
+    /* Without the split unit the inline chain is unknown: a row of an
+     * inlined callee would be printed as its caller's line, a wrong
+     * trace. The unit answers nothing (the symbol table names the
+     * function). */
+    x->nrows = 0;
+  }
   if (!x) return NULL; /* out of memory: maybe next time */
   if (!x->nrows && !x->nfuncs) {
     dec_free(x);
@@ -1696,7 +1909,7 @@ fs_dwarf *fs_dwarf_create(const fs_dwarf_sections *s, size_t cache_bytes,
   d->budget = cache_bytes ? cache_bytes : (size_t)64 << 20;
   pthread_mutex_init(&d->mu, NULL);
   pthread_cond_init(&d->decoded, NULL);
-  if (index_units(d) < 0 || d->ncus == 0) {
+  if (index_units(d) < 0 || d->ncus == 0 || index_sup(d) < 0) {
     if (err) *err = d->ncus ? "out of memory" : "no usable compile unit";
     fs_dwarf_free(d);
     return NULL;
@@ -1710,9 +1923,16 @@ void fs_dwarf_free(fs_dwarf *d)
   for (size_t i = 0; i < d->ncus; i++) dec_free(d->cus[i].dec);
   free(d->cus);
   free(d->idx);
+  free(d->sup_units);
   pthread_cond_destroy(&d->decoded);
   pthread_mutex_destroy(&d->mu);
   free(d);
+}
+
+void fs_dwarf_set_dwo(fs_dwarf *d, fs_dwo_fn fn, void *arg)
+{
+  d->dwo_fn = fn;
+  d->dwo_arg = arg;
 }
 
 const char *fs_dwarf_error(fs_dwarf *d)
@@ -1810,7 +2030,7 @@ static int ancestors(const fs_dwarf *d, const fs_unit *u, const fs_abbrevs *t,
     }
     const uint8_t *vals = r.p;
     if (ab->children) {
-      const uint8_t *next = sibling_of(d, u, ab, vals);
+      const uint8_t *next = sibling_of(&d->s, u, ab, vals);
       if (next && (uint64_t)(next - d->s.info.p) <= target) {
         r.p = next;
         continue;
@@ -1847,7 +2067,12 @@ static void qualify(const fs_dwarf *d, const fs_unit *u, uint64_t name_off,
     uint32_t tag = die.ab->tag;
     if (tag == T_subprogram) {
       const char *nm, *lk;
-      die_names(d, u, &t, &die, &nm, &lk, NULL);
+      ft_out o; /* die_names' context: this unit, its hops */
+      memset(&o, 0, sizeof o);
+      o.s = &d->s;
+      o.unit_abbrevs = &t;
+      die_names(d, &o, u, &die, &nm, &lk, NULL);
+      hops_free(&o);
       if (lk) f->scope_linkage = lk;
       else if (nm) scope[ns++] = nm;
       if (lk) break;

@@ -28,6 +28,10 @@ typedef struct fs_bytes {
 typedef struct fs_dwarf_sections {
   fs_bytes info, abbrev, line, str, line_str, str_offsets, addr, ranges,
       rnglists, aranges;
+  /* The supplementary (dwz alternate) file's sections, or NULL: what
+   * DW_FORM_GNU_strp_alt/strp_sup and GNU_ref_alt/ref_sup4/8 point into.
+   * Its own sup is ignored (a supplementary file has none). */
+  const struct fs_dwarf_sections *sup;
 } fs_dwarf_sections;
 
 typedef struct fs_dwarf fs_dwarf;
@@ -70,6 +74,26 @@ void fs_dwarf_free(fs_dwarf *d);
  * Thread-safe. */
 int fs_dwarf_lookup(fs_dwarf *d, uint64_t addr, fs_dwarf_frame *frames,
                     int max);
+
+/* Split DWARF: what a skeleton unit records of its split unit. */
+typedef struct fs_dwo_ref {
+  const char *dwo_name; /* DW_AT_dwo_name / DW_AT_GNU_dwo_name */
+  const char *comp_dir; /* the skeleton's DW_AT_comp_dir, or NULL */
+  uint64_t dwo_id;      /* the unit's id (header or DW_AT_GNU_dwo_id) */
+  int version;          /* 5: a DWARF 5 skeleton; 4: the GNU extension */
+} fs_dwo_ref;
+
+/* Finds the sections holding ref's split unit — a .dwo file's
+ * .debug_*.dwo, or a .dwp package's contributions for the unit — into
+ * *out (info, abbrev, line, str, str_offsets, rnglists; the rest is taken
+ * from the skeleton's file). Their buffers must live as long as the
+ * fs_dwarf. 1 found, 0 not. Called without the reader's lock, from any
+ * thread that decodes a skeleton unit. */
+typedef int (*fs_dwo_fn)(void *arg, const fs_dwo_ref *ref,
+                         fs_dwarf_sections *out);
+
+/* Sets where split units are looked for (before the first lookup). */
+void fs_dwarf_set_dwo(fs_dwarf *d, fs_dwo_fn fn, void *arg);
 
 /* The last problem met (corrupt unit, unknown form), for people; "" if
  * none. The string is owned by d. */

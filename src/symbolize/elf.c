@@ -20,8 +20,15 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#if FS_HAVE_ZLIB
 #include <zlib.h>
+#endif
+#if FS_HAVE_ZSTD
 #include <zstd.h>
+#endif
+#if FS_HAVE_LZMA
+#include <lzma.h>
+#endif
 
 #include "symbolize/elf.h"
 
@@ -41,27 +48,6 @@ static int fits(uint64_t off, uint64_t n, size_t size)
   return off <= size && n <= size - off;
 }
 
-static uint64_t rd64(const uint8_t *p)
-{
-  uint64_t v;
-  memcpy(&v, p, 8);
-  return v;
-}
-
-static uint32_t rd32(const uint8_t *p)
-{
-  uint32_t v;
-  memcpy(&v, p, 4);
-  return v;
-}
-
-static uint16_t rd16(const uint8_t *p)
-{
-  uint16_t v;
-  memcpy(&v, p, 2);
-  return v;
-}
-
 /* ------------------------------------------------------------- headers */
 
 /* Section header i as a struct (copied: the image need not be aligned). */
@@ -70,6 +56,30 @@ static int shdr(const fs_elf *e, unsigned i, Elf64_Shdr *out)
   if (!e->shdrs || i >= e->shnum) return 0;
   memcpy(out, e->shdrs + (size_t)i * e->shentsize, sizeof *out);
   return 1;
+}
+
+/* A relocatable object's sections all have address 0. Its allocated
+ * sections are placed one after the other, each aligned, as a linker
+ * would (the first, usually .text, at 0): every address then names one
+ * byte of one section, and what the debug information says of
+ * .text.startup or .text.unlikely does not answer for .text. */
+static int place_sections(fs_elf *e, const char **err)
+{
+  e->secaddr = calloc(e->shnum ? e->shnum : 1, sizeof *e->secaddr);
+  if (!e->secaddr) return fail(err, "out of memory");
+  uint64_t at = 0;
+  for (unsigned i = 1; i < e->shnum; i++) {
+    Elf64_Shdr s;
+    if (!shdr(e, i, &s) || !(s.sh_flags & SHF_ALLOC)) continue;
+    uint64_t al = s.sh_addralign > 1 ? s.sh_addralign : 1;
+    if (al & (al - 1) || al > ((uint64_t)1 << 32))
+      return fail(err, "relocatable object has a bad section alignment");
+    at = (at + al - 1) & ~(al - 1);
+    e->secaddr[i] = at;
+    if (s.sh_size > ((uint64_t)1 << 40)) return fail(err, "section too big");
+    at += s.sh_size;
+  }
+  return 0;
 }
 
 static int parse(fs_elf *e, const char **err)
@@ -103,7 +113,19 @@ static int parse(fs_elf *e, const char **err)
     e->shstr.p = e->img + ss.sh_offset;
     e->shstr.n = ss.sh_size;
   }
-  return 0;
+  e->machine = h.e_machine;
+  if (e->type != ET_REL || place_sections(e, err) == 0) return 0;
+  free(e->secaddr); /* the caller may not close an image it failed */
+  e->secaddr = NULL;
+  return -1;
+}
+
+/* A file's own decompression budget: FS_DECOMP_RATIO times its size,
+ * at least FS_DECOMP_FILE_MIN. */
+static uint64_t file_budget(size_t size)
+{
+  uint64_t b = (uint64_t)size * FS_DECOMP_RATIO;
+  return b < FS_DECOMP_FILE_MIN ? FS_DECOMP_FILE_MIN : b;
 }
 
 int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err)
@@ -111,7 +133,13 @@ int fs_elf_from_memory(fs_elf *e, const void *p, size_t n, const char **err)
   memset(e, 0, sizeof *e);
   e->img = p;
   e->size = n;
+  e->dec_left = file_budget(n);
   return parse(e, err);
+}
+
+void fs_elf_set_budget(fs_elf *e, fs_budget *b)
+{
+  e->budget = b;
 }
 
 int fs_elf_open(fs_elf *e, const char *path, const char **err)
@@ -138,6 +166,7 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
   e->img = m;
   e->size = (size_t)st.st_size;
   e->mapped = 1;
+  e->dec_left = file_budget(e->size);
   if (parse(e, err) != 0) {
     fs_elf_close(e);
     return -1;
@@ -147,11 +176,14 @@ int fs_elf_open(fs_elf *e, const char *path, const char **err)
 
 void fs_elf_close(fs_elf *e)
 {
+  free(e->secaddr);
   for (int i = 0; i < e->nowned; i++) free(e->owned[i]);
+  if (e->budget && e->dec_used) atomic_fetch_add(&e->budget->left, e->dec_used);
   if (e->mapped && e->img) {
     fs_fixup_map_remove(e->guard);
     munmap((void *)e->img, e->size);
   }
+  if (e->img_owned) free((void *)e->img);
   memset(e, 0, sizeof *e);
 }
 
@@ -171,14 +203,20 @@ static const char *sec_name(const fs_elf *e, const Elf64_Shdr *s)
   return n;
 }
 
-static int find_raw(const fs_elf *e, const char *name, Elf64_Shdr *out)
+/* The index of section name (0: none or not inside the file). */
+static unsigned find_index(const fs_elf *e, const char *name, Elf64_Shdr *out)
 {
   for (unsigned i = 1; i < e->shnum; i++) {
     if (!shdr(e, i, out)) return 0;
     if (out->sh_type != SHT_NOBITS && !strcmp(sec_name(e, out), name))
-      return fits(out->sh_offset, out->sh_size, e->size);
+      return fits(out->sh_offset, out->sh_size, e->size) ? i : 0;
   }
   return 0;
+}
+
+static int find_raw(const fs_elf *e, const char *name, Elf64_Shdr *out)
+{
+  return find_index(e, name, out) != 0;
 }
 
 int fs_elf_has_section(const fs_elf *e, const char *name)
@@ -196,6 +234,7 @@ static void *keep(fs_elf *e, void *buf)
   return e->owned[e->nowned++] = buf;
 }
 
+#if FS_HAVE_ZLIB
 static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
 {
   z_stream z;
@@ -220,9 +259,38 @@ static int inflate_zlib(const uint8_t *in, size_t n, uint8_t *out, size_t outn)
   inflateEnd(&z);
   return rc == Z_STREAM_END && done_out == outn ? 0 : -1;
 }
+#endif
+
+/* Takes size bytes from e's budget and the shared one; 0 when either
+ * would be exceeded. */
+static int budget_take(fs_elf *e, uint64_t size)
+{
+  if (size > e->dec_left) return 0;
+  if (e->budget) {
+    uint64_t left = atomic_load(&e->budget->left);
+    do {
+      if (size > left) return 0;
+    } while (
+        !atomic_compare_exchange_weak(&e->budget->left, &left, left - size));
+    e->dec_used += size;
+  }
+  e->dec_left -= size;
+  return 1;
+}
+
+/* Gives back what a failed decompression took. */
+static void budget_give(fs_elf *e, uint64_t size)
+{
+  e->dec_left += size;
+  if (e->budget) {
+    atomic_fetch_add(&e->budget->left, size);
+    e->dec_used -= size;
+  }
+}
 
 /* Decompresses [in, in+n) of the given kind (1 zlib, 2 zstd) to exactly
- * size bytes, into a buffer owned by e. */
+ * size bytes, into a buffer owned by e. The size is taken from the
+ * budgets before anything is allocated. */
 static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
                       uint64_t size, fs_bytes *out, const char **err)
 {
@@ -231,17 +299,39 @@ static int decompress(fs_elf *e, int kind, const uint8_t *in, size_t n,
   /* zlib cannot expand more than ~1032:1; a larger claim is a lie. */
   if (kind == 1 && size / 1032 > n + 64)
     return fail(err, "compressed section has an implausible size");
+  if (!budget_take(e, size))
+    return fail(err, "decompression budget exceeded (section not read)");
   uint8_t *buf = malloc(size);
-  if (!buf) return fail(err, "out of memory decompressing a section");
-  int ok;
+  if (!buf) {
+    budget_give(e, size);
+    return fail(err, "out of memory decompressing a section");
+  }
+  int ok = 0;
+  (void)in; /* unread when built without either library */
+  (void)n;
   if (kind == 1) {
+#if FS_HAVE_ZLIB
     ok = inflate_zlib(in, n, buf, size) == 0;
+#else
+    free(buf);
+    budget_give(e, size);
+    return fail(err, "zlib-compressed section: faststack was built without "
+                     "zlib (FASTSTACK_WITH_ZLIB)");
+#endif
   } else {
+#if FS_HAVE_ZSTD
     size_t r = ZSTD_decompress(buf, size, in, n);
     ok = !ZSTD_isError(r) && r == size;
+#else
+    free(buf);
+    budget_give(e, size);
+    return fail(err, "zstd-compressed section: faststack was built without "
+                     "libzstd (FASTSTACK_WITH_ZSTD)");
+#endif
   }
   if (!ok) {
     free(buf);
+    budget_give(e, size);
     return fail(err, "corrupt compressed section");
   }
   if (!keep(e, buf)) return fail(err, "too many compressed sections");
@@ -279,21 +369,199 @@ static int section_contents(fs_elf *e, const Elf64_Shdr *s, int legacy_z,
   return 0;
 }
 
+/* ------------------------------------------------- relocatable objects */
+
+/* The value symbol k of symbol table section symtab stands for: its
+ * value plus its section's placed address. -1 when unusable. */
+static int sym_value(const fs_elf *e, unsigned symtab, uint64_t k, uint64_t *v)
+{
+  Elf64_Shdr st;
+  if (!shdr(e, symtab, &st) || st.sh_type != SHT_SYMTAB ||
+      st.sh_entsize < sizeof(Elf64_Sym) ||
+      !fits(st.sh_offset, st.sh_size, e->size) ||
+      k >= st.sh_size / st.sh_entsize)
+    return -1;
+  Elf64_Sym sym;
+  memcpy(&sym, e->img + st.sh_offset + k * st.sh_entsize, sizeof sym);
+  *v = sym.st_value;
+  if (sym.st_shndx != SHN_UNDEF && sym.st_shndx != SHN_ABS &&
+      sym.st_shndx < e->shnum)
+    *v += e->secaddr[sym.st_shndx];
+  return 0;
+}
+
+/* Applies one RELA section's x86-64 relocations to buf (a copy of the
+ * section they target). The debug sections of an object hold
+ * R_X86_64_64/32/32S (addresses; offsets into other debug sections by
+ * their section symbols) and DTPOFF32/64 (thread-local variables);
+ * anything else refuses the section: names read at unrelocated offsets
+ * would be other strings. */
+static int apply_rela(const fs_elf *e, const Elf64_Shdr *rs, uint8_t *buf,
+                      size_t n, const char **err)
+{
+  if (rs->sh_entsize < sizeof(Elf64_Rela) ||
+      !fits(rs->sh_offset, rs->sh_size, e->size))
+    return fail(err, "corrupt relocation section");
+  size_t count = rs->sh_size / rs->sh_entsize;
+  for (size_t i = 0; i < count; i++) {
+    Elf64_Rela r;
+    memcpy(&r, e->img + rs->sh_offset + i * rs->sh_entsize, sizeof r);
+    unsigned type = ELF64_R_TYPE(r.r_info);
+    uint64_t v;
+    if (type == R_X86_64_NONE) continue;
+    if (sym_value(e, rs->sh_link, ELF64_R_SYM(r.r_info), &v) != 0)
+      return fail(err, "relocation names a bad symbol");
+    v += (uint64_t)r.r_addend;
+    int w = type == R_X86_64_64 || type == R_X86_64_DTPOFF64 ? 8
+            : type == R_X86_64_32 || type == R_X86_64_32S ||
+                    type == R_X86_64_DTPOFF32
+                ? 4
+                : 0;
+    if (!w) return fail(err, "unsupported relocation type in a debug section");
+    if (r.r_offset > n || (size_t)w > n - r.r_offset)
+      return fail(err, "relocation outside its section");
+    uint32_t v32 = (uint32_t)v;
+    memcpy(buf + r.r_offset, w == 8 ? (void *)&v : (void *)&v32, (size_t)w);
+  }
+  return 0;
+}
+
+/* A relocatable object's debug section out, relocated: a copy (taken
+ * from the budget, kept by e) with every .rela section that targets
+ * section index idx applied. A non-x86-64 object, or a relocation we do
+ * not know, refuses the section. */
+static int relocate(fs_elf *e, unsigned idx, fs_bytes *out, const char **err)
+{
+  int any = 0;
+  for (unsigned i = 1; i < e->shnum; i++) {
+    Elf64_Shdr rs;
+    if (!shdr(e, i, &rs)) break;
+    if ((rs.sh_type != SHT_RELA && rs.sh_type != SHT_REL) || rs.sh_info != idx)
+      continue;
+    if (rs.sh_type == SHT_REL || e->machine != EM_X86_64)
+      return fail(err, "relocations of this object are not supported");
+    if (!any) {
+      int owned = e->nowned && e->owned[e->nowned - 1] == out->p;
+      if (!owned) { /* not decompressed: copy it */
+        if (!budget_take(e, out->n))
+          return fail(err, "decompression budget exceeded (section not read)");
+        uint8_t *c = malloc(out->n ? out->n : 1);
+        if (!c || !keep(e, c)) return fail(err, "out of memory");
+        memcpy(c, out->p, out->n);
+        out->p = c;
+      }
+      any = 1;
+    }
+    if (apply_rela(e, &rs, (uint8_t *)out->p, out->n, err) != 0) return -1;
+  }
+  return 0;
+}
+
 int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out, const char **err)
 {
   out->p = NULL;
   out->n = 0;
   Elf64_Shdr s;
-  if (find_raw(e, name, &s)) return section_contents(e, &s, 0, out, err) == 0;
+  unsigned idx;
+  if ((idx = find_index(e, name, &s))) {
+    if (section_contents(e, &s, 0, out, err) != 0) return 0;
+    if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
+      out->p = NULL;
+      out->n = 0;
+      return 0;
+    }
+    return 1;
+  }
   if (!strncmp(name, ".debug_", 7)) {
     char z[64];
     size_t l = strlen(name);
     if (l + 2 > sizeof z) return 0;
     memcpy(z, ".zdebug_", 8);
     memcpy(z + 8, name + 7, l - 6);
-    if (find_raw(e, z, &s)) return section_contents(e, &s, 1, out, err) == 0;
+    if ((idx = find_index(e, z, &s))) {
+      if (section_contents(e, &s, 1, out, err) != 0) return 0;
+      if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
+        out->p = NULL;
+        out->n = 0;
+        return 0;
+      }
+      return 1;
+    }
   }
   return 0;
+}
+
+/* ------------------------------------------------------ MiniDebugInfo */
+
+/* xz-decompresses [in, in+n) into a buffer grown as output comes, never
+ * past max bytes. 0 with *out, *outn; -1. */
+static int unxz(const uint8_t *in, size_t n, uint64_t max, uint8_t **out,
+                size_t *outn)
+{
+#if !FS_HAVE_LZMA
+  (void)in, (void)n, (void)max, (void)out, (void)outn;
+  return -1; /* built without liblzma (FASTSTACK_WITH_LZMA) */
+#else
+  lzma_stream z = LZMA_STREAM_INIT;
+  /* The decoder's own memory (dictionary) is bounded too. */
+  if (lzma_stream_decoder(&z, (uint64_t)256 << 20, 0) != LZMA_OK) return -1;
+  size_t cap = n * 4 < max ? n * 4 + 4096 : (size_t)max;
+  uint8_t *buf = cap ? malloc(cap) : NULL;
+  lzma_ret rc = LZMA_OK;
+  z.next_in = in;
+  z.avail_in = n;
+  while (buf && rc == LZMA_OK) {
+    if (z.total_out == cap) {
+      if (cap >= max) break; /* over the budget */
+      size_t nc = cap * 2 < max ? cap * 2 : (size_t)max;
+      uint8_t *nb = realloc(buf, nc);
+      if (!nb) break;
+      buf = nb;
+      cap = nc;
+    }
+    z.next_out = buf + z.total_out;
+    z.avail_out = cap - (size_t)z.total_out;
+    rc = lzma_code(&z, LZMA_FINISH);
+  }
+  *outn = (size_t)z.total_out;
+  lzma_end(&z);
+  if (rc != LZMA_STREAM_END) {
+    free(buf);
+    return -1;
+  }
+  *out = buf;
+  return 0;
+#endif
+}
+
+int fs_elf_minidebuginfo(fs_elf *e, fs_elf *out, const char **err)
+{
+  Elf64_Shdr s;
+  if (!find_raw(e, ".gnu_debugdata", &s) || s.sh_size == 0) return 0;
+  uint64_t max =
+      e->dec_left < fs_elf_max_section ? e->dec_left : fs_elf_max_section;
+  if (e->budget) {
+    uint64_t left = atomic_load(&e->budget->left);
+    if (left < max) max = left;
+  }
+  uint8_t *img;
+  size_t n;
+  if (unxz(e->img + s.sh_offset, s.sh_size, max, &img, &n) != 0) {
+    fail(err, "corrupt or oversized .gnu_debugdata (MiniDebugInfo)");
+    return 0;
+  }
+  if (!budget_take(e, n)) { /* another thread took the rest meanwhile */
+    free(img);
+    fail(err, "decompression budget exceeded (MiniDebugInfo not read)");
+    return 0;
+  }
+  if (fs_elf_from_memory(out, img, n, err) != 0) {
+    budget_give(e, n);
+    free(img);
+    return 0;
+  }
+  out->img_owned = 1;
+  return 1;
 }
 
 /* ------------------------------------------------------ build-id, link */
@@ -304,8 +572,8 @@ static unsigned note_build_id(const uint8_t *p, size_t n, uint8_t *id,
 {
   size_t off = 0;
   while (n - off >= 12) {
-    uint32_t namesz = rd32(p + off), descsz = rd32(p + off + 4),
-             type = rd32(p + off + 8);
+    uint32_t namesz = fs_rd32(p + off), descsz = fs_rd32(p + off + 4),
+             type = fs_rd32(p + off + 8);
     size_t name_off = off + 12;
     size_t desc_off = name_off + (((size_t)namesz + 3) & ~(size_t)3);
     if (namesz > n || descsz > n || desc_off > n || descsz > n - desc_off)
@@ -357,18 +625,92 @@ int fs_elf_debuglink(const fs_elf *e, const char **name, uint32_t *crc)
   size_t crc_off = ((size_t)(nul - p) + 1 + 3) & ~(size_t)3;
   if (crc_off + 4 > s.sh_size) return 0;
   *name = (const char *)p;
-  *crc = rd32(p + crc_off);
+  *crc = fs_rd32(p + crc_off);
   return 1;
+}
+
+/* The CRC-32 .gnu_debuglink records (zlib's; without zlib, the same
+ * polynomial bit by bit: a debug file is checked once). */
+static unsigned long crc_update(unsigned long c, const unsigned char *p,
+                                size_t n)
+{
+#if FS_HAVE_ZLIB
+  if (!p) return crc32(0L, Z_NULL, 0);
+  while (n > 0) {
+    uInt k = n > 1u << 30 ? 1u << 30 : (uInt)n;
+    c = crc32(c, p, k);
+    p += k;
+    n -= k;
+  }
+  return c;
+#else
+  uint32_t x = ~(uint32_t)c;
+  for (size_t i = 0; p && i < n; i++) {
+    x ^= p[i];
+    for (int b = 0; b < 8; b++) x = (x >> 1) ^ (0xedb88320u & (0u - (x & 1)));
+  }
+  return ~x;
+#endif
+}
+
+/* .debug_sup: version (2), is_supplementary (1), file name, then the
+ * checksum's length (ULEB128) and bytes. 1 when it parses. */
+static int debug_sup(const fs_elf *e, int *is_sup, const char **name,
+                     const uint8_t **sum, unsigned *sum_size)
+{
+  Elf64_Shdr s;
+  if (!find_raw(e, ".debug_sup", &s) || s.sh_size < 4) return 0;
+  const uint8_t *p = e->img + s.sh_offset, *end = p + s.sh_size;
+  if (fs_rd16(p) != 5 || p[2] > 1) return 0;
+  const uint8_t *nm = p + 3, *nul = memchr(nm, 0, (size_t)(end - nm));
+  if (!nul) return 0;
+  uint64_t len = 0;
+  const uint8_t *q = nul + 1;
+  for (int shift = 0; q < end && shift < 35; shift += 7) {
+    len |= (uint64_t)(*q & 0x7f) << shift;
+    if (!(*q++ & 0x80)) break;
+  }
+  if (len > (uint64_t)(end - q)) return 0;
+  *is_sup = p[2];
+  *name = (const char *)nm;
+  *sum = q;
+  *sum_size = (unsigned)len;
+  return 1;
+}
+
+int fs_elf_altlink(const fs_elf *e, const char **name, const uint8_t **id,
+                   unsigned *id_size)
+{
+  Elf64_Shdr s;
+  if (find_raw(e, ".gnu_debugaltlink", &s)) {
+    /* The file name, NUL, then the alternate file's build-id. */
+    const uint8_t *p = e->img + s.sh_offset;
+    const uint8_t *nul = memchr(p, 0, s.sh_size);
+    if (!nul || nul == p) return 0;
+    *name = (const char *)p;
+    *id = nul + 1;
+    *id_size = (unsigned)(s.sh_size - (size_t)(nul + 1 - p));
+    return 1;
+  }
+  int is_sup;
+  return debug_sup(e, &is_sup, name, id, id_size) && !is_sup && **name;
+}
+
+int fs_elf_sup_checksum(const fs_elf *e, const uint8_t **sum, unsigned *n)
+{
+  int is_sup;
+  const char *name;
+  return debug_sup(e, &is_sup, &name, sum, n) && is_sup;
 }
 
 int fs_file_crc32(const char *path, uint32_t *crc)
 {
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -1;
-  uLong c = crc32(0L, Z_NULL, 0);
+  unsigned long c = crc_update(0, NULL, 0);
   unsigned char buf[1 << 16];
   ssize_t r;
-  while ((r = read(fd, buf, sizeof buf)) > 0) c = crc32(c, buf, (uInt)r);
+  while ((r = read(fd, buf, sizeof buf)) > 0) c = crc_update(c, buf, (size_t)r);
   close(fd);
   if (r < 0) return -1;
   *crc = (uint32_t)c;
@@ -394,6 +736,7 @@ static int better(const fs_sym *a, int abind, size_t aidx, const fs_sym *b,
 typedef struct symx {
   fs_sym s;
   int bind;
+  int tls;    /* STT_TLS */
   size_t idx; /* position in the table */
 } symx;
 
@@ -420,8 +763,29 @@ static void sort_symx(symx *v, size_t n)
   free(keys);
 }
 
-static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
+/* Where the thread-local initialization image starts (PT_TLS), which
+ * an executable's or library's STT_TLS values are relative to. */
+static uint64_t tls_base(const fs_elf *e)
 {
+  Elf64_Ehdr h;
+  memcpy(&h, e->img, sizeof h);
+  if (h.e_phentsize < sizeof(Elf64_Phdr) ||
+      !fits(h.e_phoff, (uint64_t)h.e_phnum * h.e_phentsize, e->size))
+    return 0;
+  for (unsigned i = 0; i < h.e_phnum; i++) {
+    Elf64_Phdr ph;
+    memcpy(&ph, e->img + h.e_phoff + (size_t)i * h.e_phentsize, sizeof ph);
+    if (ph.p_type == PT_TLS) return ph.p_vaddr;
+  }
+  return 0;
+}
+
+/* Function symbols (data 0) or data symbols (1: STT_OBJECT, STT_TLS) of
+ * the table of the given type, sorted by address, one per address. */
+static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
+                        int data)
+{
+  uint64_t tls = data ? tls_base(e) : 0;
   Elf64_Shdr s, str;
   unsigned i;
   for (i = 1; i < e->shnum && shdr(e, i, &s); i++)
@@ -437,36 +801,53 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
   size_t n = 0;
   for (size_t k = 0; k < count; k++) {
     const uint8_t *p = e->img + s.sh_offset + k * s.sh_entsize;
-    uint32_t name = rd32(p);
+    uint32_t name = fs_rd32(p);
     unsigned char info = p[4];
-    uint16_t shndx = rd16(p + 6);
-    uint64_t value = rd64(p + 8), size = rd64(p + 16);
+    uint16_t shndx = fs_rd16(p + 6);
+    uint64_t value = fs_rd64(p + 8), size = fs_rd64(p + 16);
     int t = ELF64_ST_TYPE(info);
-    if ((t != STT_FUNC && t != STT_GNU_IFUNC) || shndx == SHN_UNDEF ||
-        value == 0 || name == 0 || name >= str.sh_size ||
-        !memchr(strs + name, 0, str.sh_size - name))
+    int want = data ? t == STT_OBJECT || t == STT_TLS
+                    : t == STT_FUNC || t == STT_GNU_IFUNC;
+    /* In an object, a symbol's value is its offset in its section:
+     * 0 is the first function's. */
+    if (!want || shndx == SHN_UNDEF ||
+        (value == 0 && e->type != ET_REL && t != STT_TLS) || name == 0 ||
+        name >= str.sh_size || !memchr(strs + name, 0, str.sh_size - name))
       continue;
+    if (e->type == ET_REL && shndx < e->shnum) value += e->secaddr[shndx];
+    else if (t == STT_TLS && e->type != ET_REL) value += tls;
     v[n].s.addr = value;
     v[n].s.size = size;
     v[n].s.name = strs + name;
     v[n].bind = ELF64_ST_BIND(info);
+    v[n].tls = t == STT_TLS;
     v[n].idx = k;
     n++;
   }
   sort_symx(v, n);
   /* One symbol per address: the best of its aliases. */
   fs_sym *syms = malloc((n ? n : 1) * sizeof *syms);
-  if (!syms) {
+  uint8_t *tlsv = data ? calloc(n ? n : 1, 1) : NULL;
+  if (!syms || (data && !tlsv)) {
+    free(syms);
     free(v);
     return -1;
   }
   size_t m = 0, extra = 0;
   for (size_t k = 0; k < n;) {
     size_t best = k, j = k + 1;
-    for (; j < n && v[j].s.addr == v[k].s.addr; j++)
-      if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
-                 v[best].idx))
+    for (; j < n && v[j].s.addr == v[k].s.addr; j++) {
+      /* A variable with a size names its bytes better than a size-0
+       * marker at the same address (completed.0 over __TMC_END__). */
+      int sized = (v[j].s.size != 0) - (v[best].s.size != 0);
+      if (data && sized) {
+        if (sized > 0) best = j;
+      } else if (better(&v[j].s, v[j].bind, v[j].idx, &v[best].s, v[best].bind,
+                        v[best].idx)) {
         best = j;
+      }
+    }
+    if (tlsv) tlsv[m] = (uint8_t)v[best].tls;
     syms[m++] = v[best].s;
     const char *at = strchr(v[best].s.name, '@');
     if (at) extra += (size_t)(at - v[best].s.name) + 1;
@@ -474,8 +855,11 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
   }
   free(v);
   memset(out, 0, sizeof *out);
+  out->tls = tlsv;
   if (extra && !(out->names = malloc(extra))) {
     free(syms);
+    free(tlsv);
+    out->tls = NULL;
     return -1;
   }
   for (size_t k = 0, used = 0; extra && k < m; k++) {
@@ -496,14 +880,23 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out)
 int fs_elf_symtab(const fs_elf *e, fs_symtab *out)
 {
   memset(out, 0, sizeof *out);
-  if (load_symbols(e, SHT_SYMTAB, out) == 0 && out->n > 0) return 0;
+  if (load_symbols(e, SHT_SYMTAB, out, 0) == 0 && out->n > 0) return 0;
   fs_symtab_free(out);
-  return load_symbols(e, SHT_DYNSYM, out);
+  return load_symbols(e, SHT_DYNSYM, out, 0);
+}
+
+int fs_elf_data_symtab(const fs_elf *e, fs_symtab *out)
+{
+  memset(out, 0, sizeof *out);
+  if (load_symbols(e, SHT_SYMTAB, out, 1) == 0 && out->n > 0) return 0;
+  fs_symtab_free(out);
+  return load_symbols(e, SHT_DYNSYM, out, 1);
 }
 
 void fs_symtab_free(fs_symtab *t)
 {
   free(t->syms);
+  free(t->tls);
   free(t->names);
   memset(t, 0, sizeof *t);
 }

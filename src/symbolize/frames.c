@@ -4,7 +4,9 @@
  * strings packed into the caller's buffer. */
 #define _GNU_SOURCE
 #include <ctype.h>
+#if FS_HAVE_DEMANGLE
 #include <libiberty/demangle.h>
+#endif
 #include <string.h>
 
 #include "symbolize/symbolizer.h"
@@ -53,10 +55,12 @@ static const char *w_str(strw *w, const char *s)
   return s ? fs_strw_strn(w, s, strlen(s)) : NULL;
 }
 
+#if FS_HAVE_DEMANGLE
 static void demangle_cb(const char *s, size_t n, void *arg)
 {
   w_add(arg, s, n);
 }
+#endif
 
 /* The name people read: C++ linkage names demangled (params included,
  * like addr2line -C and llvm-symbolizer), else the plain name. */
@@ -65,6 +69,11 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
 {
   if (!linkage) return w_str(w, name);
   if (s->opts.no_demangle) return w_str(w, linkage);
+#if !FS_HAVE_DEMANGLE
+  /* Built without the demangler (FASTSTACK_WITH_DEMANGLE): the plain
+   * name when the DWARF has one, else the linkage name. */
+  return w_str(w, name ? name : linkage);
+#else
   size_t mark = w->len;
   w_begin(w);
   if (cplus_demangle_v3_callback(linkage, DMGL_PARAMS | DMGL_ANSI, demangle_cb,
@@ -76,11 +85,22 @@ static const char *w_function(faststack_symbolizer *s, strw *w,
   }
   /* Not a mangled name (or it did not fit): as recorded. */
   return w_str(w, name ? name : linkage);
+#endif
+}
+
+const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name)
+{
+  return w_function(s, w, name, name);
 }
 
 size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
 {
   if (!mangled || !buf || cap == 0) return 0;
+#if !FS_HAVE_DEMANGLE
+  (void)types; /* built without the demangler: nothing demangled */
+  buf[0] = '\0';
+  return 0;
+#else
   strw w = {buf, cap, 0, 0, 0};
   int opts = DMGL_PARAMS | DMGL_ANSI | (types ? DMGL_TYPES : 0);
   if (!cplus_demangle_v3_callback(mangled, opts, demangle_cb, &w) ||
@@ -89,6 +109,7 @@ size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
     return 0;
   }
   return w.len - 1;
+#endif
 }
 
 /* A name without a linkage name, qualified by the DWARF scopes around
@@ -173,6 +194,12 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   const fs_sym *sym = f->syms.n ? fs_symtab_find(&f->syms, addr) : NULL;
   unsigned symsrc =
       f->syms.dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
+  /* Tables kept for what the first does not know (symfile.c); only an
+   * address without a symbol pays for them. */
+  for (int i = 0; !sym && i < f->nfallback; i++)
+    if ((sym = fs_symtab_find(&f->fallback[i], addr)))
+      symsrc =
+          f->fallback[i].dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
   if (n <= 0) {
     if (!sym) return 0;
     out[0].function = w_function(s, w, sym->name, sym->name);

@@ -13,6 +13,7 @@
  * build-id (replaced since it was loaded) is not read; its frames stay
  * unknown. A debug file is used only when its build-id or CRC matches. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <link.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,8 @@
 static _Atomic uint64_t next_symbolizer_id = 1;
 
 static faststack_symbolizer *
-alloc_symbolizer(const faststack_symbolizer_options *opts)
+alloc_symbolizer(const faststack_symbolizer_options *opts,
+                 const faststack_symbolizer_config *c)
 {
   faststack_symbolizer *s = calloc(1, sizeof *s);
   if (!s) return NULL;
@@ -33,21 +35,90 @@ alloc_symbolizer(const faststack_symbolizer_options *opts)
   fs_fixup_arm();
   if (opts) s->opts = *opts;
   s->id = atomic_fetch_add(&next_symbolizer_id, 1);
+  atomic_init(&s->budget.left, c && c->max_decompressed ? c->max_decompressed
+                                                        : FS_DECOMP_SYMBOLIZER);
   pthread_mutex_init(&s->lock, NULL);
   pthread_mutex_init(&s->pcc_lock, NULL);
+  if (c) {
+    s->debug_dirs = c->debug_dirs ? strdup(c->debug_dirs) : NULL;
+    s->search_path = c->search_path ? strdup(c->search_path) : NULL;
+    s->debuginfod = c->debuginfod;
+    s->debuginfod_timeout_s = c->debuginfod_timeout_s;
+    s->debuginfod_progress = c->debuginfod_progress;
+    if ((c->debug_dirs && !s->debug_dirs) ||
+        (c->search_path && !s->search_path)) {
+      faststack_symbolizer_free(s);
+      return NULL;
+    }
+  }
   return s;
 }
 
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_create(const faststack_symbolizer_options *opts)
 {
-  return alloc_symbolizer(opts);
+  return alloc_symbolizer(opts, NULL);
 }
+
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_create_config(const faststack_symbolizer_config *c)
+{
+  return alloc_symbolizer(c ? &c->base : NULL, c);
+}
+
+static faststack_symbolizer *open_file(const char *elf_path,
+                                       const faststack_symbolizer_options *opts,
+                                       const faststack_symbolizer_config *c,
+                                       const char **error);
 
 FASTSTACK_API faststack_symbolizer *
 faststack_symbolizer_open(const char *elf_path,
                           const faststack_symbolizer_options *opts,
                           const char **error)
+{
+  return open_file(elf_path, opts, NULL, error);
+}
+
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_open_config(const char *elf_path,
+                                 const faststack_symbolizer_config *c,
+                                 const char **error)
+{
+  return open_file(elf_path, c ? &c->base : NULL, c, error);
+}
+
+FASTSTACK_API faststack_symbolizer *
+faststack_symbolizer_open_module(const char *path, const char *build_id,
+                                 const faststack_symbolizer_config *c,
+                                 const char **error)
+{
+  char found[PATH_MAX];
+  const char *err = NULL;
+  if (!path) path = "";
+  if (fs_module_file_find(path, build_id, c ? c->search_path : NULL,
+                          c ? c->debug_dirs : NULL, found, sizeof found))
+    return faststack_symbolizer_open_config(found, c, error);
+  /* Nothing here: the debug file by build-id from debuginfod. */
+  if (c && c->debuginfod > 0 && build_id && strlen(build_id) > 2 &&
+      fs_debuginfod_debuginfo(build_id, c->debuginfod_timeout_s,
+                              c->debuginfod_progress, found, sizeof found))
+    return faststack_symbolizer_open_config(found, c, error);
+  err = build_id && build_id[0]
+            ? "module not found (by path, search path, build-id or debuginfod)"
+            : "module not found (by path or search path; no build-id)";
+  if (error) *error = err;
+  return NULL;
+}
+
+FASTSTACK_API const char *faststack_symbolizer_path(faststack_symbolizer *s)
+{
+  return s && s->offline && s->nfiles ? s->files[0]->path : NULL;
+}
+
+static faststack_symbolizer *open_file(const char *elf_path,
+                                       const faststack_symbolizer_options *opts,
+                                       const faststack_symbolizer_config *c,
+                                       const char **error)
 {
   if (!elf_path) {
     if (error) *error = "no file given";
@@ -60,7 +131,7 @@ faststack_symbolizer_open(const char *elf_path,
     return NULL;
   }
   fs_elf_close(&probe);
-  faststack_symbolizer *s = alloc_symbolizer(opts);
+  faststack_symbolizer *s = alloc_symbolizer(opts, c);
   if (!s) {
     if (error) *error = "out of memory";
     return NULL;
@@ -83,6 +154,8 @@ FASTSTACK_API void faststack_symbolizer_free(faststack_symbolizer *s)
   if (!s) return;
   for (int i = 0; i < s->nfiles; i++) fs_symfile_free(s->files[i]);
   fs_pcc_free(s);
+  free(s->debug_dirs);
+  free(s->search_path);
   pthread_mutex_destroy(&s->pcc_lock);
   pthread_mutex_destroy(&s->lock);
   free(s);
@@ -147,7 +220,7 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 }
 
 /* The symfile of the module holding at, and its bias. A thread's last
- * answer is kept: when _dl_find_object finds the same object (its
+ * answer is kept: when fs_object_find finds the same object (its
  * start, end, link map, name string and unwind table), the module
  * snapshot has not changed, and the build-id bytes in the object's first
  * page are still those it had, it is the same symfile — the identity
@@ -173,15 +246,19 @@ static __thread sym_hint tls_hint __attribute__((tls_model("initial-exec")));
 static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
                                   uintptr_t *bias)
 {
-  struct dl_find_object d;
-  if (_dl_find_object((void *)at, &d) != 0) return NULL;
-  const struct link_map *lm = d.dlfo_link_map;
+  fs_object d;
+  /* A snapshot lookup is only as fresh as its last refresh: outside
+   * signal context, make sure it has seen every dlopen and dlclose (the
+   * hint below reads the object's memory). One dl_iterate_phdr callback
+   * when nothing changed. */
+  if (fs_objects_snapshot_mode()) fs_objects_refresh();
+  if (!fs_object_find(at, &d) || !fs_object_names(&d)) return NULL;
+  const void *lm = d.id;
   sym_hint *h = &tls_hint;
   uint64_t snap = fs_modules_snapshot_id();
-  if (lm && h->sid == s->id && h->snap == snap &&
-      h->start == (uintptr_t)d.dlfo_map_start &&
-      h->end == (uintptr_t)d.dlfo_map_end && h->lm == lm &&
-      h->name == fs_link_map_name(lm) && h->eh_frame == d.dlfo_eh_frame &&
+  if (lm && h->sid == s->id && h->snap == snap && h->start == d.start &&
+      h->end == d.end && h->lm == lm && h->name == d.name &&
+      h->eh_frame == d.eh_frame_hdr &&
       fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
@@ -198,12 +275,11 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
   *bias = m.bias;
   /* A hint only for an object whose build-id bytes are where and what
    * its symfile found them. */
-  if (f && f->mapped_id && lm && m.start == (uintptr_t)d.dlfo_map_start &&
+  if (f && f->mapped_id && lm && m.start == d.start &&
       fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
-    *h = (sym_hint){
-        s->id,  snap,         m.start,          (uintptr_t)d.dlfo_map_end,
-        m.bias, lm,           d.dlfo_eh_frame,  fs_link_map_name(lm),
-        f,      f->mapped_id, f->build_id_size, {0}};
+    *h = (sym_hint){s->id,  snap,         m.start,          d.end,
+                    m.bias, lm,           d.eh_frame_hdr,   d.name,
+                    f,      f->mapped_id, f->build_id_size, {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
   return f;
@@ -255,4 +331,38 @@ FASTSTACK_API int faststack_symbolize(faststack_symbolizer *s, uintptr_t pc,
     frames[i].module_offset = addr;
   }
   return n;
+}
+
+/* ------------------------------------------------------ data symbols */
+
+FASTSTACK_API int faststack_symbolize_data(faststack_symbolizer *s,
+                                           uintptr_t addr,
+                                           faststack_data_symbol *out,
+                                           char *strbuf, size_t strcap)
+{
+  if (!s || !out || (!strbuf && strcap)) return -1;
+  memset(out, 0, sizeof *out);
+  strw w = {strbuf, strcap, 0, 0, 0};
+  fs_symfile *f = NULL;
+  uintptr_t bias = 0;
+  if (s->offline) {
+    f = s->files[0];
+  } else {
+    faststack_module m;
+    if (faststack_module_find(addr, &m)) {
+      f = fs_symfile_for(s, &m);
+      bias = m.bias;
+    }
+  }
+  if (!f || !f->have_elf) return 0;
+  out->module = f->path;
+  const fs_symtab *t = fs_symfile_data(s, f);
+  const fs_sym *sym = t->n ? fs_symtab_find(t, addr - bias) : NULL;
+  if (!sym) return 0;
+  out->name = fs_strw_symbol(s, &w, sym->name);
+  out->start = sym->addr + bias;
+  out->size = sym->size;
+  out->offset = addr - out->start;
+  out->tls = t->tls ? t->tls[sym - t->syms] : 0;
+  return 1;
 }

@@ -23,5 +23,19 @@ int fs_symbolizer_changed(faststack_symbolizer *s);
  * length, or 0 (buf "") when the name is not mangled or does not fit.
  * Allocates nothing. Not AS-safe. */
 size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap);
+/* debuginfod (debuginfod.c): is the client library loadable and
+ * DEBUGINFOD_URLS set? */
+int fs_debuginfod_available(void);
+/* The debug file of build_id (hex), fetched or from the shared cache:
+ * its path into out[0..cap). show: 1 a progress line on stderr, 0 when
+ * stderr is a terminal, -1 never; timeout_s 0: 30 s. 1 found. Blocks
+ * for the download: never call it from a signal handler. */
+int fs_debuginfod_debuginfo(const char *build_id, int timeout_s, int show,
+                            char *out, size_t cap);
+/* The source file path (absolute, as the debug information names it) of
+ * the object with build_id, likewise: what annotate reads when the file
+ * is not on this machine. */
+int fs_debuginfod_source(const char *build_id, const char *path, int timeout_s,
+                         int show, char *out, size_t cap);
 
 #endif /* FASTSTACK_SYMBOLIZE_H */

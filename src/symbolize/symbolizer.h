@@ -16,6 +16,20 @@
 /* Objects one process symbolizer follows; beyond it PCs stay unknown. */
 #define FS_SYMFILES_MAX 4096
 
+/* Split DWARF: where an object's split units are (splitdwarf.c). */
+typedef struct fs_split {
+  pthread_mutex_t mu; /* opening files, from decoding threads */
+  char *bin_path, *dbg_path;
+  int inited, dwp_tried, have_dwp;
+  fs_elf dwp;               /* the .dwp package, when found */
+  fs_bytes cu_index;        /* its .debug_cu_index */
+  fs_dwarf_sections dwp_ds; /* its .debug_*.dwo sections */
+  fs_budget *budget;        /* the symbolizer's decompression budget */
+  struct fs_dwo *dwos;      /* .dwo files opened or looked for */
+} fs_split;
+
+#define FS_FALLBACK_MAX 2
+
 typedef struct fs_symfile {
   uintptr_t start;      /* the module's load address (0 offline) */
   char *path;           /* module path as the module map names it */
@@ -30,7 +44,21 @@ typedef struct fs_symfile {
   unsigned char raw_id[20];
   fs_elf elf; /* the object itself */
   fs_elf dbg; /* its separate debug file, when used */
-  int have_elf, have_dbg;
+  fs_elf alt; /* the supplementary (dwz) file of its DWARF, when used */
+  int have_elf, have_dbg, have_alt;
+  fs_dwarf_sections dsup; /* the supplementary file's sections */
+  fs_split split;         /* split DWARF: .dwo files and .dwp package */
+  fs_elf mini;            /* MiniDebugInfo (.gnu_debugdata), when used */
+  int have_mini;
+  /* Symbol tables asked when syms has no symbol for an address: a
+   * stripped binary's own .dynsym beside its debug file's .symtab, or
+   * MiniDebugInfo's .symtab beside .dynsym. */
+  fs_symtab fallback[FS_FALLBACK_MAX];
+  int nfallback;
+  /* Data symbols (STT_OBJECT, STT_TLS), read on the first data lookup
+   * (under the symbolizer's lock), then only read. */
+  fs_symtab data;
+  _Atomic int data_ready;
   fs_dwarf *dwarf; /* NULL: no usable DWARF */
   fs_symtab syms;  /* may be empty */
 } fs_symfile;
@@ -88,6 +116,10 @@ struct faststack_symbolizer {
   fs_symfile *_Atomic files[FS_SYMFILES_MAX];
   _Atomic int nfiles;
   char err[256];
+  fs_budget budget; /* bytes its files may still decompress */
+  /* From faststack_symbolizer_config (copied). */
+  char *debug_dirs, *search_path;
+  int debuginfod, debuginfod_timeout_s, debuginfod_progress;
 };
 
 /* ------------------------------------------------------- symfile.c */
@@ -101,6 +133,8 @@ void fs_symbolizer_set_error(faststack_symbolizer *s, const char *what,
 fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
                            const faststack_module *m);
 void fs_symfile_free(fs_symfile *f);
+/* f's data symbols, read on first use. */
+const fs_symtab *fs_symfile_data(faststack_symbolizer *s, fs_symfile *f);
 /* Has one of f's files shrunk under it (fs_elf_changed)? */
 int fs_symfile_changed(const fs_symfile *f);
 /* The symfile of module m, opened on first use; NULL past
@@ -111,9 +145,48 @@ fs_symfile *fs_symfile_for(faststack_symbolizer *s, const faststack_module *m);
 
 /* Finds and opens the separate debug file of the binary e read from
  * path, into *out: GDB's order (the build-id directory under each debug
- * root, then the .gnu_debuglink name next to the binary, in its .debug/,
- * and under each debug root). 1 found, 0 not. */
-int fs_debug_file_find(const fs_elf *e, const char *path, fs_elf *out);
+ * root — dirs, colon-separated, first — then the .gnu_debuglink name
+ * next to the binary, in its .debug/, and under each debug root). 1 found (its path in found[0..cap)), 0
+ * not. */
+int fs_debug_file_find(const fs_elf *e, const char *path, const char *dirs,
+                       fs_elf *out, char *found, size_t cap);
+/* Finds and opens the supplementary file (dwz's alternate file) the
+ * debug information dbg read from dbg_path links to: the linked path
+ * (relative paths from dbg_path's folder), then under each debug root
+ * (dirs first, then FASTSTACK_DEBUG_ROOT or /usr/lib/debug)
+ * (the path below /usr/lib/debug, its .dwz/ part, .dwz/NAME, and the
+ * build-id directory). Its build-id must be the one recorded. 1 found. */
+int fs_alt_file_find(const fs_elf *dbg, const char *dbg_path, const char *dirs,
+                     fs_elf *out);
+/* Calls fn(dir, len, arg) for each folder of a colon-separated list
+ * (NULL: none) until it returns 1; returns 1 then, else 0. */
+int fs_each_dir(const char *list, int (*fn)(const char *, size_t, void *),
+                void *arg);
+/* The file of a module a trace names (path as recorded, build-id in hex
+ * or NULL), into out[0..cap): path itself when its build-id matches,
+ * else in each search_path folder DIR/.build-id/xx/yyyy[.debug] and
+ * DIR/BASENAME (build-id matching when known), else the build-id's debug
+ * file under the debug roots (debug_dirs first). 1 found. */
+int fs_module_file_find(const char *path, const char *build_id,
+                        const char *search_path, const char *debug_dirs,
+                        char *out, size_t cap);
+
+/* ---------------------------------------------------- splitdwarf.c */
+
+/* Columns kept from a .debug_cu_index row: DW_SECT_* ids below this. */
+#define FS_DWP_SECT 9
+
+/* The row of unit id in a .dwp's .debug_cu_index (version 2 or 5): each
+ * section's contribution (offset, size) by DW_SECT_* id; 0 when absent
+ * or the index is corrupt. */
+int fs_dwp_find(fs_bytes cu_index, uint64_t id, uint32_t off[FS_DWP_SECT],
+                uint32_t size[FS_DWP_SECT]);
+/* Sets up sp for the binary at bin_path and its debug file (or NULL). */
+void fs_split_init(fs_split *sp, const char *bin_path, const char *dbg_path,
+                   fs_budget *budget);
+void fs_split_free(fs_split *sp);
+/* An fs_dwo_fn (dwarf.h) over sp: the .dwp, else the .dwo file. */
+int fs_split_find(void *sp, const fs_dwo_ref *ref, fs_dwarf_sections *out);
 
 /* -------------------------------------------------------- frames.c */
 
@@ -127,6 +200,9 @@ typedef struct strw {
 
 /* The n bytes at s as one string in w, or NULL (s NULL, or no room). */
 const char *fs_strw_strn(strw *w, const char *s, size_t n);
+/* A symbol's name as people read it: C++ names demangled unless the
+ * symbolizer keeps them mangled. Into w, or NULL. */
+const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name);
 /* Frames of module-relative address addr in f, innermost first, with
  * their strings in w; 0 when f knows nothing of addr. */
 int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,

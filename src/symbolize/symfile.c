@@ -8,6 +8,7 @@
  * build-id (replaced since it was loaded) is not read; its frames stay
  * unknown. */
 #define _GNU_SOURCE
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,21 +45,110 @@ static const char *dwarf_sections(fs_elf *e, fs_dwarf_sections *ds)
   return first_err;
 }
 
+/* With debuginfod, the debug file of build-id id (hex) fetched (or from
+ * the shared cache) into *out; it must carry that build-id. 1 found. */
+static int fetch_debug_file(faststack_symbolizer *s, const char *id,
+                            fs_elf *out, char *path, size_t cap)
+{
+  if (s->debuginfod <= 0 || strlen(id) < 2 ||
+      !fs_debuginfod_debuginfo(id, s->debuginfod_timeout_s,
+                               s->debuginfod_progress, path, cap) ||
+      fs_elf_open(out, path, NULL) != 0)
+    return 0;
+  uint8_t raw[FASTSTACK_BUILD_ID_MAX];
+  char hex[2 * FASTSTACK_BUILD_ID_MAX + 1];
+  unsigned n = fs_elf_build_id(out, raw, sizeof raw);
+  fs_hex_bytes(raw, n <= sizeof raw ? n : 0, hex);
+  if (!strcmp(hex, id)) return 1;
+  fs_elf_close(out);
+  return 0;
+}
+
+/* The supplementary file of e's DWARF (dwz), when it links to one. */
+static void load_alt(faststack_symbolizer *s, fs_symfile *f, fs_elf *e,
+                     const char *epath, fs_dwarf_sections *ds)
+{
+  const char *name, *err;
+  const uint8_t *id;
+  unsigned n;
+  if (!fs_elf_altlink(e, &name, &id, &n)) return;
+  char hex[2 * FASTSTACK_BUILD_ID_MAX + 1], alt_path[PATH_MAX];
+  fs_hex_bytes(id, n <= FASTSTACK_BUILD_ID_MAX ? n : 0, hex);
+  f->have_alt = fs_alt_file_find(e, epath, s->debug_dirs, &f->alt) ||
+                fetch_debug_file(s, hex, &f->alt, alt_path, sizeof alt_path);
+  if (!f->have_alt) {
+    fs_symbolizer_set_error(s, "supplementary (dwz) file not found", name);
+    return;
+  }
+  fs_elf_set_budget(&f->alt, &s->budget);
+  if ((err = dwarf_sections(&f->alt, &f->dsup)))
+    fs_symbolizer_set_error(s, err, name);
+  ds->sup = &f->dsup;
+}
+
 static void load_dwarf(faststack_symbolizer *s, fs_symfile *f, const char *path)
 {
   fs_elf *e = &f->elf;
+  char dbg_path[PATH_MAX];
+  const char *epath = path;
   if (!fs_elf_has_section(e, ".debug_info") &&
       !fs_elf_has_section(e, ".zdebug_info")) {
-    f->have_dbg = fs_debug_file_find(&f->elf, path, &f->dbg);
+    f->have_dbg =
+        fs_debug_file_find(&f->elf, path, s->debug_dirs, &f->dbg, dbg_path,
+                           sizeof dbg_path) ||
+        fetch_debug_file(s, f->build_id, &f->dbg, dbg_path, sizeof dbg_path);
     if (!f->have_dbg) return;
     e = &f->dbg;
+    epath = dbg_path;
+    fs_elf_set_budget(e, &s->budget);
   }
   fs_dwarf_sections ds;
   const char *err = dwarf_sections(e, &ds);
   if (err) fs_symbolizer_set_error(s, err, path);
   if (!ds.info.p) return;
+  load_alt(s, f, e, epath, &ds);
   f->dwarf = fs_dwarf_create(&ds, s->opts.cache_bytes, &err);
   if (!f->dwarf && err) fs_symbolizer_set_error(s, err, path);
+  if (!f->dwarf) return;
+  /* Costs nothing until a skeleton unit is decoded. */
+  fs_split_init(&f->split, path, f->have_dbg ? dbg_path : NULL, &s->budget);
+  fs_dwarf_set_dwo(f->dwarf, fs_split_find, &f->split);
+}
+
+/* Keeps t as a fallback table (consulted when the first has no symbol),
+ * or frees it. */
+static void add_fallback(fs_symfile *f, fs_symtab *t)
+{
+  if (t->n && f->nfallback < FS_FALLBACK_MAX) f->fallback[f->nfallback++] = *t;
+  else fs_symtab_free(t);
+}
+
+/* The symbol tables: the binary's .symtab; for a stripped binary its
+ * debug file's, with the binary's own .dynsym kept as a fallback for
+ * addresses the debug file does not know; without a debug file,
+ * .dynsym and then MiniDebugInfo's .symtab (the functions .dynsym
+ * lacks). */
+static void load_symbols(faststack_symbolizer *s, fs_symfile *f,
+                         const char *path)
+{
+  if (fs_elf_symtab(&f->elf, &f->syms) == 0 && !f->syms.dynamic) return;
+  fs_symtab t;
+  if (f->have_dbg && fs_elf_symtab(&f->dbg, &t) == 0 && !t.dynamic) {
+    add_fallback(f, &f->syms);
+    f->syms = t;
+    return;
+  }
+  if (f->have_dbg) fs_symtab_free(&t);
+  const char *err = NULL;
+  f->have_mini = fs_elf_minidebuginfo(&f->elf, &f->mini, &err);
+  if (err) fs_symbolizer_set_error(s, err, path);
+  if (f->have_mini && fs_elf_symtab(&f->mini, &t) == 0 && !t.dynamic)
+    add_fallback(f, &t);
+  else if (f->have_mini) fs_symtab_free(&t);
+  if (!f->syms.n && f->nfallback) { /* no .dynsym: the only table */
+    fs_symtab_free(&f->syms);
+    f->syms = f->fallback[--f->nfallback];
+  }
 }
 
 /* Sets f->mapped_id for module m (see fs_symfile). */
@@ -136,26 +226,46 @@ fs_symfile *fs_symfile_new(faststack_symbolizer *s, const char *path,
   }
   f->have_elf = 1;
   if (m) note_mapped_id(f, m);
+  fs_elf_set_budget(&f->elf, &s->budget);
   load_dwarf(s, f, path);
-  if (fs_elf_symtab(&f->elf, &f->syms) != 0 || f->syms.dynamic) {
-    /* A stripped binary: its debug file may still have a .symtab. */
-    fs_symtab t;
-    if (f->have_dbg && fs_elf_symtab(&f->dbg, &t) == 0 && !t.dynamic) {
-      fs_symtab_free(&f->syms);
-      f->syms = t;
-    } else if (f->have_dbg) {
-      fs_symtab_free(&t);
-    }
-  }
+  load_symbols(s, f, path);
   return f;
+}
+
+const fs_symtab *fs_symfile_data(faststack_symbolizer *s, fs_symfile *f)
+{
+  if (atomic_load_explicit(&f->data_ready, memory_order_acquire))
+    return &f->data;
+  pthread_mutex_lock(&s->lock);
+  if (!atomic_load(&f->data_ready) && f->have_elf) {
+    /* A stripped binary's data symbols are in its debug file. */
+    if (fs_elf_data_symtab(&f->elf, &f->data) != 0 || f->data.dynamic) {
+      fs_symtab t;
+      if (f->have_dbg && fs_elf_data_symtab(&f->dbg, &t) == 0 && !t.dynamic &&
+          t.n) {
+        fs_symtab_free(&f->data);
+        f->data = t;
+      } else if (f->have_dbg) {
+        fs_symtab_free(&t);
+      }
+    }
+    atomic_store_explicit(&f->data_ready, 1, memory_order_release);
+  }
+  pthread_mutex_unlock(&s->lock);
+  return &f->data;
 }
 
 void fs_symfile_free(fs_symfile *f)
 {
   if (!f) return;
+  fs_symtab_free(&f->data);
+  for (int i = 0; i < f->nfallback; i++) fs_symtab_free(&f->fallback[i]);
+  if (f->have_mini) fs_elf_close(&f->mini);
   fs_dwarf_free(f->dwarf);
+  fs_split_free(&f->split);
   fs_symtab_free(&f->syms);
   if (f->have_dbg) fs_elf_close(&f->dbg);
+  if (f->have_alt) fs_elf_close(&f->alt);
   fs_elf_close(&f->elf);
   free(f->path);
   free(f);

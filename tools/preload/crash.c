@@ -11,8 +11,9 @@
  * symbolizer started at crash time, else prints it (src/sinks/crash.c):
  * a healthy program pays for nothing but the install. It wraps
  * pthread_create so every new thread gets an alternate signal stack (a
- * stack overflow is reported in any thread), and dlopen so a lookup
- * table, when asked for, covers libraries loaded later.
+ * stack overflow is reported in any thread), dlopen so a lookup table,
+ * when asked for, covers libraries loaded later, and dlclose, so the
+ * module snapshot drops unloaded ones.
  *
  * Its copy of the library also interposes the C++ runtime's throw entry
  * points (src/sinks/cxxhooks.c: the preload comes before the program's
@@ -30,6 +31,7 @@
 typedef int (*create_fn)(pthread_t *, const pthread_attr_t *, void *(*)(void *),
                          void *);
 typedef void *(*dlopen_fn)(const char *, int);
+typedef int (*dlclose_fn)(void *);
 
 typedef struct start_arg {
   void *(*fn)(void *);
@@ -72,6 +74,18 @@ __attribute__((visibility("default"))) void *dlopen(const char *file, int flags)
    * modules stage. */
   if (h && active) faststack_modules_refresh();
   return h;
+}
+
+/* Where the C library has no _dl_find_object, lookups in a crash use a
+ * snapshot of the loaded objects: refreshed after each dlclose too. */
+__attribute__((visibility("default"))) int dlclose(void *h)
+{
+  static dlclose_fn real;
+  if (!real) real = (dlclose_fn)dlsym(RTLD_NEXT, "dlclose");
+  if (!real) return -1;
+  int rc = real(h);
+  if (rc == 0 && active) faststack_modules_refresh();
+  return rc;
 }
 
 __attribute__((constructor)) static void preload_init(void)
