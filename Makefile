@@ -108,11 +108,11 @@ check-aarch64:
 # host-tool tests; shared-object cases (dlopen, `faststack run` and
 # `faststack profile`, which preload); chains through musl's libc.a,
 # which has no unwind tables (abort, assert, strlen, memcpy, qsort,
-# double_free; all50's park under syscall); test_symbolize, which reads
+# double_free, and their early_* twins; all50's park under syscall); test_symbolize, which reads
 # the system's shared libc and its debug file; test_dwarf (three
 # addresses of gcc -O2 fixtures linked statically against musl disagree
 # with llvm-symbolizer: a symbolizer question, see docs/platforms.md).
-MUSL_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_dlopen|crash_all50|crash_abort|crash_assert|crash_strlen|crash_memcpy|crash_qsort|crash_double_free|test_symbolize|test_symbolize_snapshot|test_dwarf|recover_http_.*
+MUSL_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_dlopen|crash_all50|crash_abort|crash_assert|crash_strlen|crash_memcpy|crash_qsort|crash_double_free|crash_early_strlen3|crash_early_qsort_abort|crash_early_double_free|test_symbolize|test_symbolize_snapshot|test_dwarf|recover_http_.*
 check-musl:
 	CC=musl-gcc cmake -S . -B $(MUSL_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFASTSTACK_WITH_ZLIB=OFF -DFASTSTACK_WITH_ZSTD=OFF \

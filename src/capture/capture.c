@@ -531,12 +531,9 @@ const ucontext_t *fs_capture_fault_context(const ucontext_t *uc,
 FS_NO_SANITIZE int fs_capture_outer_mask(const ucontext_t *uc, uintptr_t stop,
                                          sigset_t *mask)
 {
-  fs_cursor c = {0};
+  fs_cursor c;
   fs_region stop_r;
-  c.pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
-  c.sp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
-  c.fp = (uintptr_t)uc->uc_mcontext.gregs[REG_RBP];
-  fs_cursor_init_code(&c);
+  cursor_from(&c, uc);
   if (!fs_stack_region(stop, &stop_r) || !fs_stack_region(c.sp, &c.region))
     return 0;
   int found = 0, exact = 1;
