@@ -674,6 +674,21 @@ def wait_line(p, want, timeout=10):
     return False
 
 
+def finish(p, what, stdin=None):
+    """p's stdout to its end and its status; a process that does not end
+    is killed and said (a failed check, not an exception)."""
+    try:
+        return p.communicate(stdin, timeout=15 * SLOW)[0]
+    except subprocess.TimeoutExpired:
+        states = [proc_state(p.pid)] + [proc_state(k)
+                                        for k in children_of(p.pid)]
+        os.killpg(p.pid, signal.SIGKILL)
+        out = p.communicate()[0]
+        check(f"run_signals: {what}: ends", False,
+              detail=f"states {states}, output {out!r}")
+        return out
+
+
 def run_signals():
     """Signals and job control with `faststack run` as the parent."""
     fs = args.faststack
@@ -684,9 +699,9 @@ def run_signals():
     p = subprocess.Popen([fs, "run", "--", "sh", "-c", script], text=True,
                          stdout=subprocess.PIPE, env=clean_env(),
                          process_group=0)
-    wait_line(p, "ready")
+    check("run_signals: the program starts", wait_line(p, "ready"))
     os.kill(p.pid, signal.SIGTERM)
-    out = p.communicate(timeout=10 * SLOW)[0]
+    out = finish(p, "SIGTERM")
     check("run_signals: SIGTERM to the supervisor reaches the program, whose "
           "exit status passes through", p.returncode == 7 and
           "got TERM" in out, detail=f"rc {p.returncode} {out!r}")
@@ -697,9 +712,10 @@ def run_signals():
         p = subprocess.Popen([fs, "run", "--", "sh", "-c", script],
                              text=True, stdout=subprocess.PIPE,
                              env=clean_env(), process_group=0)
-        wait_line(p, "ready")
+        check(f"run_signals [{sig.name}]: the program starts",
+              wait_line(p, "ready"))
         os.killpg(p.pid, sig)
-        out = p.communicate(timeout=10 * SLOW)[0]
+        out = finish(p, sig.name)
         check(f"run_signals: {sig.name} to the process group: the program's "
               "trap runs, the supervisor waits for it",
               p.returncode == rc_want and want in out,
@@ -711,12 +727,12 @@ def run_signals():
                           "echo ready; read x; echo done $x"], text=True,
                          stdout=subprocess.PIPE, stdin=subprocess.PIPE,
                          env=clean_env(), process_group=0)
-    wait_line(p, "ready")
+    check("run_signals [SIGTSTP]: the program starts", wait_line(p, "ready"))
     kids = children_of(p.pid)
     os.killpg(p.pid, signal.SIGTSTP)
     # Stopped at their next return to user space: a process busy in the
     # kernel (D, R under load) gets there a little later.
-    for _ in range(int(50 * SLOW)):
+    for _ in range(int(80 * SLOW)):
         time.sleep(0.06)
         states = [proc_state(p.pid)] + [proc_state(k) for k in kids]
         if all(st == "T" for st in states):
@@ -724,7 +740,7 @@ def run_signals():
     check("run_signals: SIGTSTP stops the supervisor and the program",
           bool(kids) and all(st == "T" for st in states), detail=str(states))
     os.killpg(p.pid, signal.SIGCONT)
-    out = p.communicate("go\n", timeout=10 * SLOW)[0]
+    out = finish(p, "SIGCONT", "go\n")
     check("run_signals: SIGCONT continues both; the program ends normally",
           p.returncode == 0 and "done go" in out,
           detail=f"rc {p.returncode} {out!r}")
