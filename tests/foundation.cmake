@@ -36,5 +36,6 @@ set_tests_properties(test_subproject_consumer PROPERTIES LABELS no-asan
 foreach(t capture signal)
   fs_add_test(test_${t}_nofp SOURCES test_${t}.c
               COPTS -O2 -fomit-frame-pointer -fno-optimize-sibling-calls
+                    -DFS_TEST_NOFP=1
               LIBS -rdynamic Threads::Threads)
 endforeach()

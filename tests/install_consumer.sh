@@ -33,8 +33,8 @@ mkdir "$work/static"
 cp -a "$prefix/." "$work/static/"
 rm -f "$work/static"/lib*/libfaststack.so* "$work/static"/lib/*/libfaststack.so*
 PKG_CONFIG_PATH=$(dirname "$(find "$work/static" -name faststack.pc | head -1)") \
-  sh -c 'cc -o "$1/c_only_static" "$2/consumer.c" $(pkg-config --cflags faststack) \
-         $(pkg-config --static --libs faststack)' sh "$work" "$src"
+  sh -c 'cc $3 -o "$1/c_only_static" "$2/consumer.c" $(pkg-config --cflags faststack) \
+         $(pkg-config --static --libs faststack)' sh "$work" "$src" "$flags"
 "$work/c_only_static"
 
 echo "-- find_package(faststack)"

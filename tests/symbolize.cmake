@@ -2,8 +2,10 @@
 # dlopen, replaced files) and on corrupt files.
 # The vDSO and glibc parts are tests of their own: each needs what a
 # machine may lack (a vDSO; libc6-dbg) and is reported as skipped then.
+# -g in every build type: the test reads its own DWARF (the Release tier
+# builds without debug information otherwise).
 fs_add_test(test_symbolize SOURCES test_symbolize.c
-            LIBS -rdynamic ${CMAKE_DL_LIBS} Threads::Threads)
+            LIBS -rdynamic ${CMAKE_DL_LIBS} Threads::Threads COPTS -g)
 add_library(modtest2 SHARED libmodtest2.c)
 target_compile_definitions(test_symbolize PRIVATE
   MODTEST_LIB="$<TARGET_FILE:modtest>" MODTEST2_LIB="$<TARGET_FILE:modtest2>")

@@ -130,10 +130,11 @@ __attribute__((noinline)) void test_smashed_chain(void)
                               BAD_FP_FAKE_FRAME};
   for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
     int n = smashed(kinds[i], 0, pcs, 64);
-#if defined(__aarch64__)
-    /* aarch64 code's CFI finds the CFA from sp, not from the frame
-     * pointer: a smashed saved x29 does not stop a CFI walk, which goes
-     * on exactly (main next); a frame-record walk stops. */
+#if defined(__aarch64__) || FS_TEST_NOFP
+    /* aarch64 code's CFI, and any code built without frame pointers,
+     * finds the CFA from sp, not from the frame pointer: a smashed saved
+     * frame pointer does not stop a CFI walk, which goes on exactly (main
+     * next); a frame-pointer walk stops. */
     CHECK(n >= 2);
     if (n > 2) CHECK(fs_test_ra_in(pcs[2], (void *)main));
 #else

@@ -301,7 +301,7 @@ static int walk_on(fs_cursor *c, uintptr_t *pcs, int n, int max, int skip,
       int st = fs_cfi_run(c, pcs, &n, max, &skip);
       if (st == FS_STEP_END || n >= max) break;
       if (st == FS_STEP_PENDING) {
-        if (!fs_code_valid(c, c->pc)) break;
+        if (!fs_code_valid(c, c->pc) || !fs_cfi_ra_vouched(c->pc)) break;
         pcs[n++] = c->pc;
         if (n >= max) break;
       }
@@ -372,7 +372,7 @@ static __attribute__((noinline)) int capture_rest(uintptr_t *pcs, int n,
   c.sp = r.sp;
   c.fp = r.fp;
   if (why == FS_RUN_PENDING) {
-    if (!fs_code_valid(&c, c.pc)) return n;
+    if (!fs_code_valid(&c, c.pc) || !fs_cfi_ra_vouched(c.pc)) return n;
     if (skip > 0) skip--;
     else pcs[n++] = c.pc;
     if (n >= max) return n;

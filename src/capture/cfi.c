@@ -407,6 +407,21 @@ static const uint8_t *find_fde(uintptr_t at, const uint8_t **lo,
   return h + fde_rel;
 }
 
+int fs_cfi_ra_vouched(uintptr_t ra)
+{
+  uintptr_t at = ra - 1;
+  if (ra == fs_sigreturn_pc || fs_cfi_lookup(at)) return 1;
+  fs_object o;
+  if (!fs_object_find(at, &o)) return 0;
+  if (!o.eh_frame_hdr) return 1;
+  const uint8_t *lo, *hi;
+  const uint8_t *fp = find_fde(at, &lo, &hi);
+  cie c;
+  fde f;
+  return fp && parse_fde(lo, hi, fp, &c, &f) && at >= f.pc_begin &&
+         at < f.pc_end;
+}
+
 int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fp,
                    uintptr_t at, fs_cfi_rule *out)
 {
@@ -722,7 +737,7 @@ FS_NO_SANITIZE static int apply_rule(fs_cursor *c, const fs_cfi_rule *r,
       !stack_read(c, cfa + (uintptr_t)(intptr_t)r->rbp_off, &fp))
     return FS_STEP_END;
   if (r->rbp_how == 2) fp = cfa + (uintptr_t)(intptr_t)r->rbp_off;
-  if (!fs_code_valid(c, ra)) return FS_STEP_END;
+  if (!fs_code_valid(c, ra) || !fs_cfi_ra_vouched(ra)) return FS_STEP_END;
   c->sp_exact = sp_exact;
   c->pc = ra;
   c->sp = cfa;
@@ -762,7 +777,9 @@ FS_NO_SANITIZE int fs_cfi_step(fs_cursor *c, int exact)
      * slot's ra8 byte apart from its rule: store it again. */
     fs_cfi_ra8_put(at + 1, pk);
     int st = fs_cfi_apply(c, pk);
-    if (st == FS_STEP_OK && !fs_code_valid(c, c->pc)) return FS_STEP_END;
+    if (st == FS_STEP_OK &&
+        (!fs_code_valid(c, c->pc) || !fs_cfi_ra_vouched(c->pc)))
+      return FS_STEP_END;
     return st;
   }
   return step_by_fde(c, at, exact);

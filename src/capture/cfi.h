@@ -33,6 +33,13 @@ int fs_cfi_step(fs_cursor *c, int exact);
  * every slot read is checked against both ends of c->region. */
 int fs_cfi_step_checked(fs_cursor *c, int exact);
 
+/* [AS-safe] Does the unwind table vouch for ra as a return address: an
+ * FDE covers ra-1 (a call ends there), or ra's object has no unwind table
+ * to ask (code without CFI: then only its range vouches)? A word read
+ * through a corrupt frame pointer may point anywhere in an object — its
+ * headers, its data — and must not become a frame. */
+int fs_cfi_ra_vouched(uintptr_t ra);
+
 /* For the fuzz target and tests: parses the CIE/FDE at fde in the image
  * [lo, hi) and runs its CFA program up to address at; fills the rule.
  * Returns 1, or 0 when the data is corrupt or the rule is unsupported. */

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/resource.h>
@@ -163,7 +164,9 @@ typedef struct stack_scan {
   uintptr_t sp;
   uintptr_t prev_hi; /* the previous mapping's end, and */
   int prev_guard;    /* whether it could be a guard (small, inaccessible) */
+  int prev_none;     /* whether it is inaccessible at all */
   int ok;
+  int again; /* rw right above a large inaccessible mapping: see below */
   fs_region r;
 } stack_scan;
 
@@ -172,13 +175,14 @@ static int stack_line(const fs_maps_line *l, void *arg)
   stack_scan *s = arg;
   if (s->sp < l->lo || s->sp >= l->hi) {
     s->prev_hi = l->hi;
-    s->prev_guard =
-        !strncmp(l->perms, "---", 3) && l->hi - l->lo <= FS_GUARD_MAX;
+    s->prev_none = !strncmp(l->perms, "---", 3);
+    s->prev_guard = s->prev_none && l->hi - l->lo <= FS_GUARD_MAX;
     return 0;
   }
   int rw = l->perms[0] == 'r' && l->perms[1] == 'w';
   int guarded = s->prev_guard && s->prev_hi == l->lo && !l->name[0];
   s->ok = rw && (guarded || !strncmp(l->name, "[stack", 6));
+  s->again = rw && !s->ok && s->prev_none && s->prev_hi == l->lo;
   s->r.lo = l->lo;
   s->r.hi = l->hi;
   return 1;
@@ -195,11 +199,21 @@ int fs_stack_region_scan(uintptr_t sp, fs_region *out)
     return 1;
   }
   stack_scan s;
-  memset(&s, 0, sizeof s);
-  s.sp = sp;
-  if (fs_maps_each(stack_line, &s) != 1 || !s.ok) {
-    out->lo = out->hi = 0;
-    return 0;
+  /* A thread's guard page merges, for a moment, with the inaccessible
+   * mapping another thread's stack starts as when it is placed right
+   * below (the kernel joins adjacent mappings of equal protection until
+   * that stack is made writable): then the guard looks too large. Such a
+   * mapping is looked at again, a few times. */
+  for (int tries = 0;; tries++) {
+    memset(&s, 0, sizeof s);
+    s.sp = sp;
+    int found = fs_maps_each(stack_line, &s) == 1;
+    if (found && s.ok) break;
+    if (!found || !s.again || tries == 3) {
+      out->lo = out->hi = 0;
+      return 0;
+    }
+    sched_yield();
   }
   *out = s.r;
   /* Cache it as this thread's stack only if it is not a signal stack;

@@ -637,6 +637,7 @@ static int cmp_fline(const void *a, const void *b)
 /* The sorted lines, equal ones summed, into f. */
 static void folded_emit(FILE *f, fline *l, size_t n)
 {
+  if (n == 0) return; /* l may be NULL: qsort's contract wants an array */
   qsort(l, n, sizeof *l, cmp_fline);
   for (size_t i = 0; i < n;) {
     uint64_t sum = 0;
