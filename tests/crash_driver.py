@@ -800,8 +800,11 @@ def run_supervisor():
               detail=text[-400:])
     # The supervisor is gone when the program crashes: the program's
     # handler prints the report itself (through a symbolizer it starts).
+    # (The program waits until the supervisor is gone: its parent is then
+    # another process.)
     p = subprocess.Popen([fs, "run", "--", "sh", "-c",
-                          f"sleep 1; exec {args.plain} null"],
+                          "while [ $PPID = $(cut -d' ' -f4 /proc/$$/stat) ]; "
+                          f"do sleep 0.05; done; exec {args.plain} null"],
                          stderr=subprocess.PIPE, env=clean_env(), text=True)
     time.sleep(0.3 * SLOW)
     os.kill(p.pid, signal.SIGKILL)
