@@ -523,12 +523,24 @@ __attribute__((noinline)) void case_vfork(void)
 __attribute__((noinline)) void smash_regs(uintptr_t *fake)
 {
   FRAME();
+#if defined(__x86_64__)
   __asm__ volatile("movq %0, %%rsp\n\t"
                    "movq %0, %%rbp\n\t"
                    "movl $1, 0" /* FAULT:smash_sp */
                    :
                    : "r"(fake)
                    : "memory");
+#else
+  /* The same on aarch64: sp and the frame pointer (x29) into the heap,
+   * then a store to address 0. */
+  __asm__ volatile("mov sp, %0\n\t"
+                   "mov x29, %0\n\t"
+                   "mov x16, #0\n\t"
+                   "str x16, [x16]"
+                   :
+                   : "r"(fake)
+                   : "x16", "memory");
+#endif
 }
 __attribute__((noinline)) void case_smash_sp(void)
 {

@@ -170,9 +170,15 @@ static int walk_fake(uintptr_t *mem, size_t words)
   }
   ucontext_t uc;
   memset(&uc, 0, sizeof uc);
+#if defined(__x86_64__)
   uc.uc_mcontext.gregs[REG_RIP] = (greg_t)((uintptr_t)level2 + 8);
   uc.uc_mcontext.gregs[REG_RSP] = (greg_t)(uintptr_t)mem;
   uc.uc_mcontext.gregs[REG_RBP] = (greg_t)(uintptr_t)mem;
+#else
+  uc.uc_mcontext.pc = (uintptr_t)level2 + 8;
+  uc.uc_mcontext.sp = (uintptr_t)mem;
+  uc.uc_mcontext.regs[29] = (uintptr_t)mem; /* the frame pointer */
+#endif
   uintptr_t pcs[128];
   return faststack_capture_ucontext(&uc, pcs, 128);
 }

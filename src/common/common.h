@@ -183,7 +183,8 @@ void fs_signal_forward(const struct sigaction *prev, int sig, siginfo_t *si,
  * part of [src, src+n) is not readable (dst is then undefined). With a
  * handler in place (fs_fixup_arm, or the fault sinks') a fault on the
  * copy's loads resumes with the error; without one the kernel copies
- * (process_vm_readv). */
+ * (process_vm_readv; where that is refused — seccomp, qemu-user — a
+ * write into a pipe of its own, which fails with EFAULT). errno is kept. */
 int fs_safe_copy(void *dst, uintptr_t src, size_t n);
 /* [AS-safe] Are the n (<= 64) bytes at address at readable and equal to
  * bytes? */

@@ -24,6 +24,7 @@
  * have. */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -39,8 +40,11 @@
 /* ------------------------------------------------------------ safe copy
  * fs_safe_copy_raw(dst, src, n): 8 bytes at a time, then bytes. The two
  * loads from src are the only instructions that may fault; both resume
- * at fs_safe_copy_fixup, which returns -1. A leaf without a frame: the
- * fixup's ret returns to the caller as the copy's own would. */
+ * at fs_safe_copy_fixup, which returns -1. A leaf without a frame (and,
+ * on aarch64, without touching the link register): the fixup's ret
+ * returns to the caller as the copy's own would. One body per
+ * architecture; the handler below moves the interrupted PC. */
+#if defined(__x86_64__)
 __asm__(".text\n"
         ".p2align 4\n"
         ".globl fs_safe_copy_raw\n"
@@ -83,6 +87,47 @@ __asm__(".text\n"
         "  movq $-1, %rax\n"
         "  ret\n"
         ".size fs_safe_copy_raw, .-fs_safe_copy_raw\n");
+#elif defined(__aarch64__)
+__asm__(".text\n"
+        ".p2align 4\n"
+        ".globl fs_safe_copy_raw\n"
+        ".hidden fs_safe_copy_raw\n"
+        ".type fs_safe_copy_raw, %function\n"
+        "fs_safe_copy_raw:\n"
+        "  hint #34\n" /* bti c */
+        "  cmp x2, #8\n"
+        "  b.lo 2f\n"
+        "1:\n"
+        ".globl fs_safe_copy_load8\n"
+        ".hidden fs_safe_copy_load8\n"
+        "fs_safe_copy_load8:\n"
+        "  ldr x3, [x1], #8\n"
+        "  str x3, [x0], #8\n"
+        "  sub x2, x2, #8\n"
+        "  cmp x2, #8\n"
+        "  b.hs 1b\n"
+        "2:\n"
+        "  cbz x2, 4f\n"
+        "3:\n"
+        ".globl fs_safe_copy_load1\n"
+        ".hidden fs_safe_copy_load1\n"
+        "fs_safe_copy_load1:\n"
+        "  ldrb w3, [x1], #1\n"
+        "  strb w3, [x0], #1\n"
+        "  subs x2, x2, #1\n"
+        "  b.ne 3b\n"
+        "4:\n"
+        "  mov x0, #0\n"
+        "  ret\n"
+        ".globl fs_safe_copy_fixup\n"
+        ".hidden fs_safe_copy_fixup\n"
+        "fs_safe_copy_fixup:\n"
+        "  mov x0, #-1\n"
+        "  ret\n"
+        ".size fs_safe_copy_raw, .-fs_safe_copy_raw\n");
+#else
+#error "faststack supports x86-64 and aarch64 Linux"
+#endif
 
 long fs_safe_copy_raw(void *dst, const void *src, size_t n);
 extern const char fs_safe_copy_load8[], fs_safe_copy_load1[],
@@ -92,16 +137,54 @@ extern const char fs_safe_copy_load8[], fs_safe_copy_load1[],
  * fs_fixup_fault. */
 static _Atomic int armed;
 
+/* Set once process_vm_readv is refused: seccomp filters (some container
+ * profiles), user-mode emulators (qemu-user) that do not implement it. */
+static _Atomic int no_vm_readv;
+
+/* The kernel copies through a pipe of our own: write(2) fails with
+ * EFAULT instead of faulting when src is not mapped. A pipe per call, so
+ * concurrent callers never read each other's bytes; chunks well under
+ * the pipe's capacity, so a write never blocks. */
+static int copy_through_pipe(void *dst, uintptr_t src, size_t n)
+{
+  int p[2];
+  if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  int rc = 0;
+  for (size_t done = 0; rc == 0 && done < n;) {
+    size_t k = n - done < 4096 ? n - done : 4096;
+    ssize_t w = write(p[1], (const void *)(src + done), k);
+    if (w <= 0) rc = -1;
+    for (ssize_t got = 0; rc == 0 && got < w;) {
+      ssize_t r = read(p[0], (char *)dst + done + got, (size_t)(w - got));
+      if (r <= 0) rc = -1;
+      else got += r;
+    }
+    done += w > 0 ? (size_t)w : 0;
+  }
+  close(p[0]);
+  close(p[1]);
+  return rc;
+}
+
 int fs_safe_copy(void *dst, uintptr_t src, size_t n)
 {
   if (n == 0) return 0;
   if (atomic_load_explicit(&armed, memory_order_acquire))
     return fs_safe_copy_raw(dst, (const void *)src, n) == 0 ? 0 : -1;
   /* No handler to resume at the fixup: let the kernel do the copy. */
-  struct iovec local = {dst, n}, remote = {(void *)src, n};
-  ssize_t r =
-      syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
-  return r == (ssize_t)n ? 0 : -1;
+  int saved = errno, rc = -1;
+  if (!atomic_load_explicit(&no_vm_readv, memory_order_relaxed)) {
+    struct iovec local = {dst, n}, remote = {(void *)src, n};
+    ssize_t r =
+        syscall(SYS_process_vm_readv, getpid(), &local, 1UL, &remote, 1UL, 0UL);
+    if (r == (ssize_t)n) rc = 0;
+    else if (r < 0 && (errno == ENOSYS || errno == EPERM))
+      atomic_store_explicit(&no_vm_readv, 1, memory_order_relaxed);
+  }
+  if (rc != 0 && atomic_load_explicit(&no_vm_readv, memory_order_relaxed))
+    rc = copy_through_pipe(dst, src, n);
+  errno = saved;
+  return rc;
 }
 
 int fs_safe_equal(uintptr_t at, const void *bytes, size_t n)
@@ -192,16 +275,36 @@ static int map_fault(uintptr_t addr)
 
 /* ---------------------------------------------------------- the handler */
 
+/* The interrupted PC. common/ comes before capture/, whose arch headers
+ * have the full set of context accessors; this file needs only the PC. */
+static uintptr_t uc_pc(const ucontext_t *uc)
+{
+#if defined(__x86_64__)
+  return (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+#else
+  return (uintptr_t)uc->uc_mcontext.pc;
+#endif
+}
+
+static void uc_set_pc(ucontext_t *uc, uintptr_t pc)
+{
+#if defined(__x86_64__)
+  uc->uc_mcontext.gregs[REG_RIP] = (greg_t)pc;
+#else
+  uc->uc_mcontext.pc = pc;
+#endif
+}
+
 int fs_fixup_fault(int sig, siginfo_t *si, void *ucv)
 {
   ucontext_t *uc = ucv;
   if (!si || si->si_code <= 0 || (sig != SIGSEGV && sig != SIGBUS))
     return 0; /* only faults the CPU raised */
   if (uc) {
-    uintptr_t pc = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t pc = uc_pc(uc);
     if (pc == (uintptr_t)fs_safe_copy_load8 ||
         pc == (uintptr_t)fs_safe_copy_load1) {
-      uc->uc_mcontext.gregs[REG_RIP] = (greg_t)(uintptr_t)fs_safe_copy_fixup;
+      uc_set_pc(uc, (uintptr_t)fs_safe_copy_fixup);
       return 1;
     }
   }
