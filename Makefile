@@ -88,11 +88,15 @@ check-asan:
 
 # aarch64: cross-built (gcc-aarch64-linux-gnu, :arm64 dependencies) and
 # run under qemu-user. Not run there: the tests that drive host tools over
-# the build (style, layers, installation, the CLI and pprof scripts),
-# `faststack run` (it execs its target, which qemu-user cannot follow
-# without binfmt_misc), and all50 (50 threads answering a dump within its
-# deadline is a timing test, meaningless under emulation).
-AARCH64_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_all50|recover_http_.*
+# the build (style, layers, installation, the CLI and pprof scripts, the
+# CLI's help texts, consumers compiled by the host compiler against the
+# library: names_cxx, stale_offline, pprof_cxx), `faststack run` (it execs
+# its target, which qemu-user cannot follow without binfmt_misc), all50
+# (50 threads answering a dump within its deadline is a timing test,
+# meaningless under emulation), and the debug-info variants (x86-64
+# fixtures built by the host toolchain, dwz, dwp and objcopy, read by
+# architecture-neutral readers that the x86-64 tiers run).
+AARCH64_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_all50|recover_http_.*|test_cli_polish|test_names_cxx|test_stale_offline|test_pprof_cxx|test_debuginfo_.*
 check-aarch64:
 	cmake -S . -B $(AARCH64_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \

@@ -24,9 +24,12 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 date=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 load_before=$(load)
 
+# bench_corpus_* are the symbolize benchmark's inputs (programs it reads),
+# not benchmarks.
 benches=()
 while IFS= read -r b; do benches+=("$b"); done < <(
-  find "$build/bench" -maxdepth 2 -type f -name 'bench_*' -perm -u+x | sort)
+  find "$build/bench" -maxdepth 2 -type f -name 'bench_*' -perm -u+x \
+    ! -name 'bench_corpus_*' | sort)
 [ ${#benches[@]} -gt 0 ] || { echo "bench.sh: no bench_* in $build/bench" >&2; exit 1; }
 for b in "${benches[@]}"; do
   name=$(basename "$b")

@@ -122,7 +122,7 @@ NOINLINE void case_threads6(void)
 /* ---- stack overflow by recursion in frameless code, main thread and
  * another thread */
 NOINLINE int early_recurse(int depth)
-{
+{ /* FAULT:early_overflow_entry */
   if (depth == never) return 0;
   volatile char frame[1000];
   frame[0] = (char)depth; /* FAULT:early_overflow */

@@ -6,6 +6,7 @@ recovered fault), `faststack symbolize --json` and `faststack symbolize
 --format json`. The schema must also reject documents that break its
 number convention. Exits 77 (skipped) without python3-jsonschema."""
 import json
+import os
 import subprocess
 import sys
 
@@ -16,6 +17,8 @@ except ImportError:
     sys.exit(77)
 
 schema_path, outputs, faststack, prog = sys.argv[1:5]
+# Cross-built programs run under the tier's emulator (qemu-user).
+EMU = os.environ.get("FASTSTACK_TEST_EMULATOR", "").split()
 schema = json.load(open(schema_path))
 jsonschema.Draft202012Validator.check_schema(schema)
 validator = jsonschema.Draft202012Validator(schema)
@@ -44,7 +47,7 @@ def validate(what, text, kind):
     return docs
 
 
-lib = subprocess.run([outputs], capture_output=True, text=True, check=True)
+lib = subprocess.run(EMU + [outputs], capture_output=True, text=True, check=True)
 lines = lib.stdout.splitlines()
 validate("live trace with source", lines[0], "trace")
 validate("elided trace", lines[1], "trace")
@@ -57,11 +60,11 @@ if hostile and (hostile[0]["hidden"] != 1 or hostile[0]["frames"][0]
 
 nm = subprocess.run(["nm", prog], capture_output=True, text=True).stdout
 addr = next(l.split()[0] for l in nm.splitlines() if l.endswith(" plain_store"))
-ans = subprocess.run([faststack, "symbolize", "--json", "-e", prog,
+ans = subprocess.run(EMU + [faststack, "symbolize", "--json", "-e", prog,
                       "0x" + addr], capture_output=True, text=True)
 validate("symbolize --json", ans.stdout, "answer")
 raw = "#0  0x0000000000401000 %s+0x%x\n" % (prog, int(addr, 16) + 1)
-fmt = subprocess.run([faststack, "symbolize", "--format", "json"],
+fmt = subprocess.run(EMU + [faststack, "symbolize", "--format", "json"],
                      input=raw, capture_output=True, text=True)
 validate("symbolize --format json", fmt.stdout, "trace")
 
@@ -83,7 +86,7 @@ report = ("\nfatal signal SIGSEGV: segmentation violation\n"
           "\nfaststack: ending the process with SIGSEGV\n"
           "thread dump (SIGUSR2): pid 42, 2026-11-22T14:09:09.000Z\n\n"
           "thread 42 [dumping]:\n" + frame + "\nafter the dump\n")
-fmt = subprocess.run([faststack, "symbolize", "--format", "json"],
+fmt = subprocess.run(EMU + [faststack, "symbolize", "--format", "json"],
                      input=report, capture_output=True, text=True)
 docs = validate("a crash report and a dump, --format json",
                 "\n".join(l for l in fmt.stdout.splitlines()

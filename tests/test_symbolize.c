@@ -382,11 +382,19 @@ static void test_data(void)
  * the symbolizer may decompress 4 KiB in all. */
 static void test_budget(void)
 {
-  char cmd[512], out[256], path[256];
+  char cmd[1024], out[256], path[256];
   snprintf(path, sizeof path, "%s/zstd", tmpdir);
-  snprintf(cmd, sizeof cmd,
-           "objcopy --compress-debug-sections=zstd /proc/%d/exe %s 2>&1",
-           (int)getpid(), path);
+  /* The target's objcopy in a cross build: the host's may not write a
+   * foreign ELF back unchanged. */
+  const char *objcopy = getenv("FASTSTACK_TEST_OBJCOPY");
+  /* Our own path, read here: another process's view of /proc/PID/exe is
+   * the emulator under qemu-user. */
+  char exe[256];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  CHECK(n > 0);
+  exe[n > 0 ? n : 0] = '\0';
+  snprintf(cmd, sizeof cmd, "%s --compress-debug-sections=zstd %s %s 2>&1",
+           objcopy && *objcopy ? objcopy : "objcopy", exe, path);
   CHECK_EQ(run(cmd, out, sizeof out), 0);
   uintptr_t fn = (uintptr_t)(void *)test_budget;
   faststack_module m;
