@@ -6,8 +6,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <link.h>
-#include <linux/filter.h>
-#include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,6 +16,14 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/seccomp.h>) && __has_include(<linux/filter.h>)
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#define HAVE_SECCOMP 1
+#endif
+#endif
 
 #include "check.h"
 #include "common/common.h"
@@ -151,6 +157,10 @@ static void test_bad_arguments(void)
  * seccomp filter cannot be taken back. */
 static int no_vm_readv_child(const char *exe)
 {
+#if !HAVE_SECCOMP
+  (void)exe;
+  return 77; /* no kernel headers here (musl-gcc) */
+#else
   struct sock_filter f[] = {
       BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
       BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_process_vm_readv, 0, 1),
@@ -178,6 +188,7 @@ static int no_vm_readv_child(const char *exe)
   if (fs_safe_copy(dst, (uintptr_t)want, 16) != 0 || memcmp(dst, want, 16))
     return 5;
   return 0;
+#endif
 }
 
 static void test_no_vm_readv(void)
@@ -190,7 +201,8 @@ static void test_no_vm_readv(void)
   CHECK_EQ(waitpid(pid, &st, 0), pid);
   CHECK(WIFEXITED(st));
   if (WIFEXITED(st) && WEXITSTATUS(st) == 77) {
-    fprintf(stderr, "test_modules: no seccomp filter here: the refused "
+    fprintf(stderr, "test_modules: no seccomp filter here (or no kernel "
+                    "headers): the refused "
                     "process_vm_readv case not run\n");
     return;
   }

@@ -414,6 +414,10 @@ int fs_cfi_ra_vouched(uintptr_t ra)
   fs_object o;
   if (!fs_object_find(at, &o)) return 0;
   if (!o.eh_frame_hdr) return 1;
+  /* A signal trampoline without unwind information (musl's __restore_rt;
+   * musl's sigaction does not report it, so fs_sigreturn_pc stays 0),
+   * recognised by its code. */
+  if (fs_sigreturn_code_at(ra, o.start, o.end)) return 1;
   const uint8_t *lo, *hi;
   const uint8_t *fp = find_fde(at, &lo, &hi);
   cie c;

@@ -112,6 +112,20 @@ size_t fs_demangle(const char *mangled, int types, char *buf, size_t cap)
 #endif
 }
 
+/* Appends linkage demangled; 0 when it is no mangled name or the library
+ * was built without the demangler. */
+static int demangle_into(strw *w, const char *linkage)
+{
+#if FS_HAVE_DEMANGLE
+  return cplus_demangle_v3_callback(linkage, DMGL_PARAMS | DMGL_ANSI,
+                                    demangle_cb, w);
+#else
+  (void)w;
+  (void)linkage;
+  return 0;
+#endif
+}
+
 /* A name without a linkage name, qualified by the DWARF scopes around
  * it: "outer::run(unsigned long)::{lambda…}::operator()" — the enclosing
  * function demangled, then the classes (a closure has no name: a
@@ -122,9 +136,7 @@ static const char *w_qualified(faststack_symbolizer *s, strw *w,
   size_t mark = w->len;
   w_begin(w);
   if (d->scope_linkage) {
-    if (s->opts.no_demangle ||
-        !cplus_demangle_v3_callback(d->scope_linkage, DMGL_PARAMS | DMGL_ANSI,
-                                    demangle_cb, w))
+    if (s->opts.no_demangle || !demangle_into(w, d->scope_linkage))
       w_add(w, d->scope_linkage, strlen(d->scope_linkage));
     w_add(w, "::", 2);
   }
