@@ -112,19 +112,15 @@ check-aarch64:
 # host-tool tests; shared-object cases (dlopen, `faststack run` and
 # `faststack profile`, which preload); chains through musl's libc.a,
 # which has no unwind tables (abort, assert, strlen, memcpy, qsort,
-# double_free, and their early_* twins; all50's park under syscall); test_symbolize, which reads
-# the system's shared libc and its debug file; test_dwarf (three
-# addresses of gcc -O2 fixtures linked statically against musl disagree
-# with llvm-symbolizer: a symbolizer question, see docs/platforms.md) and
-# its vDSO and libc variants; the tests that dlopen (dlclose_race,
-# race_modules, race_lasterror) or check the shared library's exports
-# (preload_exports); the host-side ones that build C++ consumers or drive
-# the CLI's texts (names_cxx, pprof_cxx, cli_polish); and the debug-info
-# variants, whose inputs need the compression libraries and
-# libdebuginfod this build leaves out (the same readers run in the glibc
-# tiers; the relocatable-object case differs on one line row among rows
-# of equal address: see docs/platforms.md).
-MUSL_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_dlopen|crash_all50|crash_abort|crash_assert|crash_strlen|crash_memcpy|crash_qsort|crash_double_free|crash_early_strlen3|crash_early_qsort_abort|crash_early_double_free|test_symbolize|test_symbolize_snapshot|test_symbolize_vdso|test_symbolize_libc|test_dwarf|recover_http_.*|test_dlclose_race|test_race_modules|test_race_lasterror|test_preload_exports|test_names_cxx|test_pprof_cxx|test_cli_polish|test_debuginfo_.*
+# double_free, and their early_* twins; all50's park under syscall);
+# test_symbolize, which reads the system's shared libc and its debug
+# file, and its vDSO and libc variants; the tests that dlopen
+# (dlclose_race, race_modules, race_lasterror) or check the shared
+# library's exports (preload_exports); the host-side ones that build C++
+# consumers or drive the CLI's texts (names_cxx, pprof_cxx, cli_polish);
+# and the MiniDebugInfo and debuginfod variants, which need liblzma and
+# libdebuginfod, left out of this build.
+MUSL_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_dlopen|crash_all50|crash_abort|crash_assert|crash_strlen|crash_memcpy|crash_qsort|crash_double_free|crash_early_strlen3|crash_early_qsort_abort|crash_early_double_free|test_symbolize|test_symbolize_snapshot|test_symbolize_vdso|test_symbolize_libc|recover_http_.*|test_dlclose_race|test_race_modules|test_race_lasterror|test_preload_exports|test_names_cxx|test_pprof_cxx|test_cli_polish|test_debuginfo_minidebuginfo|test_debuginfo_debuginfod
 check-musl:
 	CC=musl-gcc cmake -S . -B $(MUSL_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DFASTSTACK_WITH_ZLIB=OFF -DFASTSTACK_WITH_ZSTD=OFF \

@@ -1379,7 +1379,7 @@ static int cmp_row(const void *a, const void *b)
    * sequence wins over one that ends there */
   int ex = x->file == 0xffff, ey = y->file == 0xffff;
   if (ex != ey) return ex ? -1 : 1;
-  return x < y ? -1 : x > y; /* stable: keep program order */
+  return x < y ? -1 : x > y; /* in place: program order (sort_rows) */
 }
 
 /* ---- function tree ------------------------------------------------ */
@@ -1693,8 +1693,7 @@ static void dec_free(fs_decoded *x)
 }
 
 /* Compilers emit rows and ranges mostly in order already: checking is
- * linear, sorting is not. (glibc's qsort is a stable merge sort, so a
- * sorted input would come back unchanged anyway.) */
+ * linear, sorting is not. */
 static int is_sorted(const void *base, size_t n, size_t size,
                      int (*cmp)(const void *, const void *))
 {
@@ -1702,6 +1701,28 @@ static int is_sorted(const void *base, size_t n, size_t size,
   for (size_t i = 1; i < n; i++)
     if (cmp(p + (i - 1) * size, p + i * size) > 0) return 0;
   return 1;
+}
+
+/* By address; at one address ends of sequences first, then program
+ * order. qsort is not stable everywhere (musl's is a smoothsort: rows of
+ * one address came out of program order and answered another line), so
+ * two stable keyed sorts: by "not an end", then by address. qsort with
+ * cmp_row only when memory runs out (its last tie-break, pointer order,
+ * is program order only for a merge sort like glibc's). */
+static void sort_rows(fs_row *r, size_t n)
+{
+  uint64_t *keys = malloc(n * sizeof *keys);
+  int ok = keys != NULL;
+  if (ok) {
+    for (size_t i = 0; i < n; i++) keys[i] = r[i].file != 0xffff;
+    ok = fs_sort_keyed(r, n, sizeof *r, keys) == 0;
+  }
+  if (ok) {
+    for (size_t i = 0; i < n; i++) keys[i] = r[i].addr;
+    ok = fs_sort_keyed(r, n, sizeof *r, keys) == 0;
+  }
+  free(keys);
+  if (!ok) qsort(r, n, sizeof *r, cmp_row);
 }
 
 static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
@@ -1714,7 +1735,7 @@ static int decode_lines(const fs_dwarf *d, const fs_unit *u, fs_decoded *x)
     rc = 0;
   free(o.dirs);
   if (rc == 0 && o.n && !is_sorted(o.rows, o.n, sizeof *o.rows, cmp_row))
-    qsort(o.rows, o.n, sizeof *o.rows, cmp_row);
+    sort_rows(o.rows, o.n);
   if (o.rows && o.n < o.cap) { /* give back the presized excess */
     void *q = realloc(o.rows, (o.n ? o.n : 1) * sizeof *o.rows);
     if (q) o.rows = q;
