@@ -462,36 +462,36 @@ static int relocate(fs_elf *e, unsigned idx, fs_bytes *out, const char **err)
   return 0;
 }
 
+/* Section idx's contents (legacy_z: a .zdebug_ section), relocated in an
+ * ET_REL object. 1, or 0 with out empty. */
+static int section_at(fs_elf *e, unsigned idx, const Elf64_Shdr *s,
+                      int legacy_z, fs_bytes *out, const char **err)
+{
+  if (section_contents(e, s, legacy_z, out, err) != 0) return 0;
+  if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
+    out->p = NULL;
+    out->n = 0;
+    return 0;
+  }
+  return 1;
+}
+
 int fs_elf_section(fs_elf *e, const char *name, fs_bytes *out, const char **err)
 {
   out->p = NULL;
   out->n = 0;
   Elf64_Shdr s;
   unsigned idx;
-  if ((idx = find_index(e, name, &s))) {
-    if (section_contents(e, &s, 0, out, err) != 0) return 0;
-    if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
-      out->p = NULL;
-      out->n = 0;
-      return 0;
-    }
-    return 1;
-  }
+  if ((idx = find_index(e, name, &s)))
+    return section_at(e, idx, &s, 0, out, err);
   if (!strncmp(name, ".debug_", 7)) {
     char z[64];
     size_t l = strlen(name);
     if (l + 2 > sizeof z) return 0;
     memcpy(z, ".zdebug_", 8);
     memcpy(z + 8, name + 7, l - 6);
-    if ((idx = find_index(e, z, &s))) {
-      if (section_contents(e, &s, 1, out, err) != 0) return 0;
-      if (e->type == ET_REL && relocate(e, idx, out, err) != 0) {
-        out->p = NULL;
-        out->n = 0;
-        return 0;
-      }
-      return 1;
-    }
+    if ((idx = find_index(e, z, &s)))
+      return section_at(e, idx, &s, 1, out, err);
   }
   return 0;
 }
