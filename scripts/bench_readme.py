@@ -168,6 +168,43 @@ def profiler(t):
             f"at 100 Hz, {m2.group(1)}% at 1000 Hz.")
 
 
+def crash(t):
+    """The standing cost of `faststack run`, install time, fault to
+    report under the supervisor."""
+    cost = {}
+    for prog in ("sleep 1", "idle C++"):
+        m = re.search(rf"^{re.escape(prog)}\s+faststack run\s+[\d.]+\s+"
+                      r"([\d.]+)\s+[\d.]+\s+([\d.]+)", t, re.M)
+        if not m:
+            return None
+        cost[prog] = (m.group(1), m.group(2))
+    inst = re.search(r"^install time, ms\s+([\d.]+)", t, re.M)
+    rss = re.search(r"^RSS added, MiB\s+([\d.]+)", t, re.M)
+    sup = re.search(r"^faststack run \(the supervisor symbolizes\)\s+\w+\s+"
+                    r"[\d.]+\s+([\d.]+)", t, re.M)
+    size = re.search(r"linked into a ([\d.]+ MB) program", t)
+    if not (inst and rss and sup and size):
+        return None
+    return (f"crash handler (`bench_crash`): `faststack run` adds "
+            f"{cost['sleep 1'][0]} ms of CPU and {cost['sleep 1'][1]} MiB "
+            f"(summed peak RSS) to `/bin/sleep 1`, {cost['idle C++'][0]} ms "
+            f"and {cost['idle C++'][1]} MiB to an idle C++ program "
+            f"(target: at most 20 ms and 4 MiB); linked into a {size.group(1)} "
+            f"program, `faststack_crash_install` takes {inst.group(1)} ms "
+            f"and adds {rss.group(1)} MiB; from the fault to the last line of "
+            f"a named report under `faststack run`: {sup.group(1)} ms.")
+
+
+def exceptions(t):
+    r = dict(re.findall(r"^(\d+)\s+[\d.]+\s+[\d.]+\s+([\d.]+)x", t, re.M))
+    if not all(d in r for d in ("1", "10", "100")):
+        return None
+    return (f"C++ exceptions (`bench_exceptions`, throw+catch with the "
+            f"throw's trace recorded, against recording off): "
+            f"{r['1']}× at depth 1, {r['10']}× at depth 10 (target: at most "
+            f"1.2×), {r['100']}× at depth 100.")
+
+
 def section(results_path):
     rel = "bench/RESULTS.md"
     text = open(results_path).read() if os.path.exists(results_path) else ""
@@ -186,7 +223,8 @@ def section(results_path):
     lines = [head, ""]
     for name, fn in (("bench_capture", capture), ("bench_symbolize", symbolize),
                      ("bench_annotate", annotate), ("bench_tracer", tracer),
-                     ("bench_profile_overhead", profiler)):
+                     ("bench_profile_overhead", profiler),
+                     ("bench_crash", crash), ("bench_exceptions", exceptions)):
         got = fn(t[name]) if name in t else None
         if got:
             lines.append("* " + got)
