@@ -384,11 +384,19 @@ typedef struct ring_tally {
   long torn;
 } ring_tally;
 
-/* Which spin_N holds the sample's interrupted PC (-1: none). */
-static int leaf_spin(const faststack_stack_entry *e)
+/* Which spin_N the sample was taken in (-1: none), and at which frame
+ * (*at): the interrupted PC itself, or a caller of it — under
+ * ThreadSanitizer most samples interrupt its runtime, which the spins
+ * call on every access, so a spin is seldom the leaf there. */
+static int sample_spin(const faststack_stack_entry *e, int *at)
 {
-  for (int k = 0; k < NTHREADS; k++)
-    if (e->n > 0 && fs_test_pc_in(e->pcs[0], (void *)spins[k])) return k;
+  for (int i = 0; i < e->n && i < 8; i++)
+    for (int k = 0; k < NTHREADS; k++)
+      if (i == 0 ? fs_test_pc_in(e->pcs[0], (void *)spins[k])
+                 : fs_test_ra_in(e->pcs[i], (void *)spins[k])) {
+        *at = i;
+        return k;
+      }
   return -1;
 }
 
@@ -396,12 +404,12 @@ static int ring_visit(void *arg, const faststack_stack_entry *e)
 {
   ring_tally *t = arg;
   t->samples += e->count;
-  int k = leaf_spin(e);
+  int at = 0, k = sample_spin(e, &at);
   if (k < 0) return 0;
   t->in_spin[k] += e->count;
   /* Its caller is its own worker, never another's. */
   int own = 0, other = 0;
-  for (int i = 1; i < e->n; i++)
+  for (int i = at + 1; i < e->n; i++)
     for (int w = 0; w < NTHREADS; w++)
       if (fs_test_ra_in(e->pcs[i], (void *)workers[w])) {
         own += w == k;
