@@ -414,16 +414,21 @@ int fs_cfi_ra_vouched(uintptr_t ra)
   fs_object o;
   if (!fs_object_find(at, &o)) return 0;
   if (!o.eh_frame_hdr) return 1;
-  /* A signal trampoline without unwind information (musl's __restore_rt;
-   * musl's sigaction does not report it, so fs_sigreturn_pc stays 0),
-   * recognised by its code. */
-  if (fs_sigreturn_code_at(ra, o.start, o.end)) return 1;
   const uint8_t *lo, *hi;
   const uint8_t *fp = find_fde(at, &lo, &hi);
   cie c;
   fde f;
-  return fp && parse_fde(lo, hi, fp, &c, &f) && at >= f.pc_begin &&
-         at < f.pc_end;
+  if (fp && parse_fde(lo, hi, fp, &c, &f) && at >= f.pc_begin && at < f.pc_end)
+    return 1;
+  /* A signal trampoline without unwind information (musl's __restore_rt;
+   * musl's sigaction does not report it, so fs_sigreturn_pc stays 0),
+   * recognised by its code — read with fs_safe_copy: a garbage address
+   * inside an object may lie in a PROT_NONE gap between its segments. */
+  unsigned char code[FS_SIGRETURN_LEN];
+  uintptr_t at_code = (uintptr_t)code;
+  return o.end - ra >= FS_SIGRETURN_LEN &&
+         fs_safe_copy(code, ra, FS_SIGRETURN_LEN) == 0 &&
+         fs_sigreturn_code_at(at_code, at_code, at_code + FS_SIGRETURN_LEN);
 }
 
 int fs_cfi_rule_at(const uint8_t *lo, const uint8_t *hi, const uint8_t *fp,
