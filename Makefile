@@ -100,7 +100,7 @@ AARCH64_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_
 check-aarch64:
 	cmake -S . -B $(AARCH64_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \
-	  -DFASTSTACK_BUILD_BENCH=OFF $(CMAKE_ARGS)
+	  -DFASTSTACK_BUILD_BENCH=ON $(CMAKE_ARGS)
 	cmake --build $(AARCH64_BUILD) -j $(JOBS)
 	$(CTEST) --test-dir $(AARCH64_BUILD) \
 	  -E '^($(AARCH64_SKIP))$$'

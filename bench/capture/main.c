@@ -171,6 +171,10 @@ static int burst(uintptr_t *out, int max)
   return n;
 }
 
+/* What the bottom of the recursion (or the qsort comparator) runs: a
+ * timed burst, or the check below. */
+static capture_fn leaf = burst;
+
 /* Through libc: the burst runs inside a qsort comparator, so every walk
  * crosses glibc's frameless sort frames in the middle of the stack. */
 static uintptr_t *via_out;
@@ -179,7 +183,7 @@ static int cmp_burst(const void *a, const void *b)
 {
   if (!via_done) {
     via_done = 1;
-    via_n = burst(via_out, via_max);
+    via_n = leaf(via_out, via_max);
   }
   return *(const int *)a - *(const int *)b;
 }
@@ -194,7 +198,7 @@ static int via_qsort(uintptr_t *out, int max)
   return via_n;
 }
 
-/* What runs at the bottom of the recursion: a burst, or one in qsort. */
+/* What runs at the bottom of the recursion: the leaf, or qsort. */
 static capture_fn bottom = burst;
 
 static int cmp_double(const void *a, const void *b)
@@ -219,6 +223,87 @@ static double measure(const method *m, int depth, double budget_ns, int *frames)
   *frames = burst_frames;
   qsort(runs, (size_t)nrun, sizeof runs[0], cmp_double);
   return runs[nrun / 2];
+}
+
+/* ------------------------------------------------------------ the check
+ * Before any timing, on the very stacks the tables time, each faststack
+ * row's frames are compared with libgcc's _Unwind_Backtrace (the DWARF
+ * CFI unwinder behind glibc's backtrace()): every row may miss frames
+ * (fp across frameless code must), none may report a frame the reference
+ * lacks or reorder them, and auto and cfi must miss none. A row that
+ * fails makes the benchmark fail: a fast wrong answer is not measured. */
+enum { NROWS = 3 };
+static const char *const row_names[NROWS] = {"auto", "fp", "cfi"};
+static uintptr_t ref[MAXF], got[NROWS][MAXF];
+static int ref_n, got_n[NROWS];
+
+/* The leaf of a check: every unwinder walks the same stack. */
+static int check_leaf(uintptr_t *out, int max)
+{
+  (void)out;
+  (void)max;
+  ref_n = m_unwind_backtrace(ref, MAXF);
+  got_n[0] = m_faststack(got[0], MAXF);
+  got_n[1] = m_faststack_fp(got[1], MAXF);
+  got_n[2] = m_faststack_cfi(got[2], MAXF);
+  return ref_n;
+}
+
+/* Checks one row against the reference; returns 0 or prints why not.
+ * The first two frames are each unwinder's caller and check_leaf's call
+ * site, which differ by construction; from the third (the frame that
+ * called the leaf) on, the stacks are one. */
+static int check_row(int row, int depth, const char *kind)
+{
+  const uintptr_t *g = got[row] + 2;
+  int n = got_n[row] - 2, j = 0;
+  while (j < ref_n && (n <= 0 || ref[j] != g[0])) j++;
+  int matched = 0, missing = 0;
+  for (int i = 0; i < n; i++, j++) {
+    while (j < ref_n && ref[j] != g[i]) j++, missing++;
+    if (j == ref_n) {
+      printf("check FAILED: %s, depth %d, faststack %s: frame %d (%#lx) is "
+             "not in the reference's stack, or out of its order\n",
+             kind, depth, row_names[row], i + 2, (unsigned long)g[i]);
+      return 1;
+    }
+    matched++;
+  }
+  /* The recursion (depth + 1 frames) and the leaf's caller at least. */
+  if (row != 1 && (missing || matched < depth + 1)) {
+    printf("check FAILED: %s, depth %d, faststack %s: %d frames of the "
+           "reference's %d, %d missing\n",
+           kind, depth, row_names[row], matched, ref_n - 2, missing);
+    return 1;
+  }
+  return 0;
+}
+
+/* Runs the check at every depth of every kind; returns the failures. */
+static int check_all(const int *depths, int ndepths, const char *const *kinds)
+{
+  if (!gcc_backtrace) {
+    printf("check: skipped, libgcc's _Unwind_Backtrace not found\n");
+    return 0;
+  }
+  int bad = 0, rows = 0;
+  leaf = check_leaf;
+  for (int kind = 0; kind < 3; kind++) {
+    recurse = kind == 1 ? ping_nofp : ping;
+    bottom = kind == 2 ? via_qsort : check_leaf;
+    for (int d = 0; d < ndepths; d++) {
+      recurse(depths[d], bottom, pcs, MAXF);
+      for (int row = 0; row < NROWS; row++, rows++)
+        bad += check_row(row, depths[d], kinds[kind]);
+    }
+  }
+  leaf = burst;
+  fs_unwind_mode = MODE_AUTO;
+  printf("check: %d of %d faststack rows agree with libgcc's "
+         "_Unwind_Backtrace on the same stacks (auto and cfi: every frame; "
+         "fp: no frame it lacks, in order)\n",
+         rows - bad, rows);
+  return bad;
 }
 
 int main(int argc, char **argv)
@@ -250,6 +335,8 @@ int main(int argc, char **argv)
       "code without frame pointers (-fomit-frame-pointer)",
       "through libc: frame-pointer code calls qsort, whose comparator "
       "captures"};
+  int ndepths = (int)(sizeof depths / sizeof depths[0]);
+  if (check_all(depths, ndepths, kinds)) return 1;
   for (int kind = 0; kind < 3; kind++) {
     recurse = kind == 1 ? ping_nofp : ping;
     bottom = kind == 2 ? via_qsort : burst;

@@ -275,6 +275,86 @@ static int run_offline(char *const argv[], const char *input, double *secs,
   return 0;
 }
 
+/* ------------------------------------------------------------ the check
+ * The tables compare equal work only if the answers are equal: every PC's
+ * frames from faststack (function, file, line, innermost first) must be
+ * libbacktrace's, frame for frame. Run in this process after the timed
+ * children (they are not charged for its memory); `--smoke` runs only
+ * this, for emulated builds whose timings mean nothing. */
+typedef struct bt_chain {
+  int n;
+  const char *fn[16], *file[16];
+  int line[16];
+} bt_chain;
+
+static int chain_cb(void *d, uintptr_t pc, const char *file, int line,
+                    const char *fn)
+{
+  (void)pc;
+  bt_chain *c = d;
+  if (c->n == 16) return 1;
+  c->fn[c->n] = fn;
+  c->file[c->n] = file;
+  c->line[c->n++] = line;
+  return 0;
+}
+
+static const char *base_name(const char *p)
+{
+  const char *s = p ? strrchr(p, '/') : NULL;
+  return s ? s + 1 : p ? p : "?";
+}
+
+static int same(const char *a, const char *b)
+{
+  return a && b ? !strcmp(a, b) : a == b;
+}
+
+/* 0 when faststack's frames for pc equal libbacktrace's; else says how. */
+static int check_pc(uintptr_t pc, int *shown)
+{
+  faststack_frame f[16];
+  char buf[2048];
+  bt_chain c = {0};
+  int n =
+      faststack_symbolize(fs, pc, FASTSTACK_PC_EXACT, f, 16, buf, sizeof buf);
+  backtrace_pcinfo(bt, pc, chain_cb, bt_err, &c);
+  int bad = n != c.n;
+  for (int i = 0; !bad && i < n; i++)
+    bad = !same(f[i].function, c.fn[i]) || f[i].line != c.line[i] ||
+          !same(base_name(f[i].file), base_name(c.file[i]));
+  if (bad && (*shown)++ < 5) {
+    printf("check FAILED at %#lx: faststack %d frames, libbacktrace %d\n",
+           (unsigned long)pc, n, c.n);
+    for (int i = 0; i < n || i < c.n; i++)
+      printf("  #%d  faststack %s %s:%d | libbacktrace %s %s:%d\n", i,
+             i < n && f[i].function ? f[i].function : "-",
+             i < n ? base_name(f[i].file) : "-", i < n ? f[i].line : 0,
+             i < c.n && c.fn[i] ? c.fn[i] : "-",
+             i < c.n ? base_name(c.file[i]) : "-", i < c.n ? c.line[i] : 0);
+  }
+  return bad;
+}
+
+/* Checks every PC; returns the number that disagree. */
+static int check_all(const uintptr_t *pcs, int n)
+{
+  if (fs_init() != 0 || bt_init() != 0) {
+    printf("check FAILED: a symbolizer did not start\n");
+    return 1;
+  }
+  int bad = 0, shown = 0;
+  long frames = 0;
+  for (int i = 0; i < n; i++) {
+    bad += check_pc(pcs[i], &shown);
+    frames += fs_lookup(pcs[i]);
+  }
+  printf("check: %d of %d PCs (%ld frames) have faststack's frames equal to "
+         "libbacktrace's (function, file, line, inline chain)\n",
+         n - bad, n, frames);
+  return bad;
+}
+
 /* The folder of path (cut in place). */
 static char *dirname_of(char *path)
 {
@@ -304,6 +384,10 @@ int main(int argc, char **argv)
   self[k] = '\0';
   int n;
   uintptr_t *pcs = corpus_pcs(&n);
+  if (argc == 2 && !strcmp(argv[1], "--smoke")) {
+    printf("symbolize smoke: %d PCs, no timings\n", n);
+    return n > 0 && check_all(pcs, n) == 0 ? 0 : 1;
+  }
   printf("symbolize: %d PCs, one per corpus function (gcc -O2 -g, each with "
          "an inlined helper), exact addresses\n\n",
          n);
@@ -394,5 +478,5 @@ int main(int argc, char **argv)
   printf("\ntargets: first answer <= 10 ms; a PC-cache hit <= 50 ns/PC; "
          "offline >= 4x faster than addr2line and llvm-symbolizer, less peak "
          "memory than llvm-symbolizer\n");
-  return 0;
+  return check_all(pcs, n) == 0 ? 0 : 1;
 }

@@ -4,4 +4,5 @@
 # them), and musl-gcc.
 check_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
              qemu-user zlib1g-dev:arm64 libzstd-dev:arm64 libmd-dev:arm64
-             libiberty-dev:arm64 liblzma-dev:arm64 musl-tools)
+             libiberty-dev:arm64 liblzma-dev:arm64 libunwind-dev:arm64
+             libdw-dev:arm64 musl-tools)
