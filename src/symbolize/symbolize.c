@@ -221,7 +221,7 @@ size_t fs_symbolizer_functions(faststack_symbolizer *s, const fs_sym **out)
 
 /* The symfile of the module holding at, and its bias. A thread's last
  * answer is kept: when fs_object_find finds the same object (its
- * start, end, link map, name string and unwind table), the module
+ * start, end, link map and unwind table), the module
  * snapshot has not changed, and the build-id bytes in the object's first
  * page are still those it had, it is the same symfile — the identity
  * faststack_module_find and symfile_for would establish, without their
@@ -235,7 +235,6 @@ typedef struct sym_hint {
   uint64_t sid, snap;
   uintptr_t start, end, bias;
   const void *lm, *eh_frame;
-  const char *name;
   fs_symfile *f;
   const unsigned char *id_at; /* f->mapped_id, f->build_id_size and */
   unsigned id_len;            /* f->raw_id, beside the rest */
@@ -252,13 +251,14 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
    * hint below reads the object's memory). One dl_iterate_phdr callback
    * when nothing changed. */
   if (fs_objects_snapshot_mode()) fs_objects_refresh();
-  if (!fs_object_find(at, &d) || !fs_object_names(&d)) return NULL;
+  /* The link map's name is not compared (nor read: a copy per lookup):
+   * the build-id bytes decide, as said above. */
+  if (!fs_object_find(at, &d)) return NULL;
   const void *lm = d.id;
   sym_hint *h = &tls_hint;
   uint64_t snap = fs_modules_snapshot_id();
   if (lm && h->sid == s->id && h->snap == snap && h->start == d.start &&
-      h->end == d.end && h->lm == lm && h->name == d.name &&
-      h->eh_frame == d.eh_frame_hdr &&
+      h->end == d.end && h->lm == lm && h->eh_frame == d.eh_frame_hdr &&
       fs_safe_equal((uintptr_t)h->id_at, h->id, h->id_len)) {
     *bias = h->bias;
     return h->f;
@@ -277,9 +277,10 @@ static fs_symfile *module_symfile(faststack_symbolizer *s, uintptr_t at,
    * its symfile found them. */
   if (f && f->mapped_id && lm && m.start == d.start &&
       fs_safe_equal((uintptr_t)f->mapped_id, f->raw_id, f->build_id_size)) {
-    *h = (sym_hint){s->id,  snap,         m.start,          d.end,
-                    m.bias, lm,           d.eh_frame_hdr,   d.name,
-                    f,      f->mapped_id, f->build_id_size, {0}};
+    *h = (sym_hint){
+        s->id, snap,           m.start, d.end,        m.bias,
+        lm,    d.eh_frame_hdr, f,       f->mapped_id, f->build_id_size,
+        {0}};
     memcpy(h->id, f->raw_id, f->build_id_size);
   }
   return f;
