@@ -611,6 +611,19 @@ def early_static():
           is not None, detail=err[:400])
     check("early_static: no report (nothing could catch it)",
           "fatal signal" not in err)
+    # The message never holds the program back: with standard error a
+    # full pipe nobody reads, it is dropped and the program still runs.
+    r, w = os.pipe()
+    try:
+        fill_pipe(f"/proc/self/fd/{w}")
+        rc, el, hung = run_stderr_fd([args.faststack, "run", plain,
+                                      "strlen3"], w, timeout=10 * SLOW)
+    finally:
+        os.close(r)
+        os.close(w)
+    check("early_static [stderr a full pipe]: runs and dies by SIGSEGV, "
+          "the message dropped", rc == -SEGV and not hung,
+          detail=f"rc {rc}, {el:.2f} s")
     if not os.path.exists(linked):
         skipped.append("no static archives of the library's dependencies")
         return

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,17 +142,26 @@ out:
 }
 
 /* A statically linked program: LD_PRELOAD cannot reach it. Said plainly
- * before it runs, unless it carries faststack itself. */
+ * before it runs, unless it carries faststack itself. One write, and
+ * only when standard error takes it now: a full pipe nobody reads would
+ * otherwise hold the program back forever, so the message is dropped
+ * instead (a pipe that polls writable has room for a write this short,
+ * under PIPE_BUF). */
 static void say_if_static(const char *name)
 {
-  char path[PATH_MAX];
+  char path[PATH_MAX], msg[1024];
   if (!find_program(name, path, sizeof path) || program_kind(path) != 3) return;
-  fprintf(stderr,
-          "faststack run: %s is statically linked: the preloaded crash "
-          "handler cannot reach it, so its crashes are not reported. Link "
-          "libfaststack.a into it and call faststack_crash_install (see "
-          "docs/crash.md). Running it anyway.\n",
-          name);
+  int n = snprintf(msg, sizeof msg,
+                   "faststack run: %.300s is statically linked: the preloaded "
+                   "crash handler cannot reach it, so its crashes are not "
+                   "reported. Link libfaststack.a into it and call "
+                   "faststack_crash_install (see docs/crash.md). Running it "
+                   "anyway.\n",
+                   name);
+  struct pollfd p = {STDERR_FILENO, POLLOUT, 0};
+  if (n > 0 && (size_t)n < sizeof msg && poll(&p, 1, 0) == 1 &&
+      (p.revents & POLLOUT))
+    (void)!write(STDERR_FILENO, msg, (size_t)n);
 }
 
 static int set_preload(void)
