@@ -209,6 +209,47 @@ static void test_no_vm_readv(void)
   CHECK_EQ(WEXITSTATUS(st), 0);
 }
 
+/* fs_safe_equal, which the symbolizer runs on a build-id per lookup:
+ * every length up to its bound, a difference at every byte, a range that
+ * ends where a PROT_NONE page begins (the tail is read as a word ending
+ * at the last byte, never past it), and an unmapped range; with the
+ * fixup handler in place (the fast path) and, in a child, without. */
+static int safe_equal_cases(void)
+{
+  size_t page = 4096;
+  unsigned char *m = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (m == MAP_FAILED) return 1;
+  if (mprotect(m + page, page, PROT_NONE) != 0) return 2;
+  unsigned char want[64];
+  for (size_t n = 1; n <= 64; n++) {
+    unsigned char *at = m + page - n; /* ends at the guard page */
+    for (size_t i = 0; i < n; i++) at[i] = want[i] = (unsigned char)(i * 7 + n);
+    if (!fs_safe_equal((uintptr_t)at, want, n)) return 3;
+    for (size_t i = 0; i < n; i++) {
+      want[i] ^= 0x40;
+      int eq = fs_safe_equal((uintptr_t)at, want, n);
+      want[i] ^= 0x40;
+      if (eq) return 4;
+    }
+    if (fs_safe_equal((uintptr_t)(m + page), want, n)) return 5;
+  }
+  if (fs_safe_equal((uintptr_t)m, want, 65)) return 6; /* past its bound */
+  munmap(m, 2 * page);
+  return 0;
+}
+
+static void test_safe_equal(void)
+{
+  pid_t pid = fork();
+  if (pid == 0) _exit(safe_equal_cases()); /* no handler: the kernel copies */
+  int st = 0;
+  CHECK_EQ(waitpid(pid, &st, 0), pid);
+  CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  fs_fixup_arm();
+  CHECK_EQ(safe_equal_cases(), 0);
+}
+
 /* The lookup in use: the snapshot when FASTSTACK_MODULE_LOOKUP=snapshot
  * forces it (glibc has _dl_find_object here), or when the C library has
  * no _dl_find_object (musl). */
@@ -240,5 +281,6 @@ int main(void)
   }
   test_bad_arguments();
   test_no_vm_readv();
+  test_safe_equal();
   return CHECK_DONE("test_modules");
 }
