@@ -11,16 +11,27 @@ include(CheckSymbolExists)
 check_symbol_exists(__GLIBC__ features.h FS_EXC_GLIBC)
 foreach(cxx g++ clang++)
   string(REPLACE "+" "p" tag ${cxx})
-  # The host's C++ compilers build for the host's glibc: a cross build or
-  # another C library (musl-gcc) has no C++ compiler here, and the test
-  # skips.
-  if(CMAKE_CROSSCOMPILING OR NOT FS_EXC_GLIBC)
+  # FS_EXC_CXX_<tag>: the compiler and the flags that pick the target.
+  # Another C library (musl-gcc) has no C++ compiler here (libstdc++ is
+  # built for glibc), and the test skips. A cross build for glibc uses the
+  # cross g++ (g++-<triplet>, whose libstdc++ the target's multiarch
+  # libstdc++6 matches at run time) and asks clang++ for the target's code,
+  # which then takes the cross g++'s headers and libraries.
+  set(target "")
+  if(NOT FS_EXC_GLIBC)
     set(FS_EXC_${tag} "")
+  elseif(cxx STREQUAL "g++" AND CMAKE_CROSSCOMPILING)
+    fs_find_peer(FS_EXC_${tag} PROGRAM ${CMAKE_LIBRARY_ARCHITECTURE}-g++
+                 g++-${CMAKE_LIBRARY_ARCHITECTURE})
   elseif(cxx STREQUAL "g++")
     fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} g++)
   else()
     fs_find_peer(FS_EXC_${tag} PROGRAM ${cxx} clang)
+    if(CMAKE_CROSSCOMPILING)
+      set(target --target=${CMAKE_LIBRARY_ARCHITECTURE})
+    endif()
   endif()
+  set(FS_EXC_CXX_${tag} ${FS_EXC_${tag}} ${target})
   set(dir ${CMAKE_CURRENT_BINARY_DIR}/exc_${tag})
   set(cases ${dir}/exc_cases)
   set(plain ${dir}/exc_plain)
@@ -31,34 +42,37 @@ foreach(cxx g++ clang++)
   if(FS_EXC_${tag} AND NOT FASTSTACK_SANITIZE)
     add_custom_command(OUTPUT ${lib}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${dir}
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -fPIC -shared
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS} -fPIC -shared
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_lib.cpp -o ${lib}
       DEPENDS exc_lib.cpp VERBATIM)
     add_custom_command(OUTPUT ${cases}
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS}
+              -I${PROJECT_SOURCE_DIR}/include
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_cases.cpp -o ${cases}
               $<TARGET_FILE:faststack_static> ${lib} -Wl,-rpath,${dir}
               ${FS_EXC_LIBS}
       DEPENDS exc_cases.cpp ${lib} faststack_static
               ${PROJECT_SOURCE_DIR}/include/faststack.h VERBATIM)
     add_custom_command(OUTPUT ${plain}
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -pthread
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS} -pthread
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_plain.cpp -o ${plain}
       DEPENDS exc_plain.cpp VERBATIM)
     add_custom_command(OUTPUT ${dir}/exc_static
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -static-libstdc++
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS} -static-libstdc++
               -I${PROJECT_SOURCE_DIR}/include
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_static.cpp -o ${dir}/exc_static
               $<TARGET_FILE:faststack_static> ${FS_EXC_LIBS}
       DEPENDS exc_static.cpp faststack_static VERBATIM)
     add_custom_command(OUTPUT ${dir}/exc_nothrow_shared
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS}
+              -I${PROJECT_SOURCE_DIR}/include
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
               -o ${dir}/exc_nothrow_shared $<TARGET_FILE:faststack>
               -Wl,-rpath,$<TARGET_FILE_DIR:faststack>
       DEPENDS exc_nothrow.cpp faststack VERBATIM)
     add_custom_command(OUTPUT ${dir}/exc_nothrow_static
-      COMMAND ${FS_EXC_${tag}} ${FS_EXC_OPTS} -I${PROJECT_SOURCE_DIR}/include
+      COMMAND ${FS_EXC_CXX_${tag}} ${FS_EXC_OPTS}
+              -I${PROJECT_SOURCE_DIR}/include
               -Wl,--undefined=__cxa_throw
               ${CMAKE_CURRENT_SOURCE_DIR}/exc_nothrow.cpp
               -o ${dir}/exc_nothrow_static $<TARGET_FILE:faststack_static>
