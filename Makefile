@@ -96,7 +96,7 @@ check-asan:
 # meaningless under emulation), and the debug-info variants (x86-64
 # fixtures built by the host toolchain, dwz, dwp and objcopy, read by
 # architecture-neutral readers that the x86-64 tiers run).
-AARCH64_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|crash_all50|recover_http_.*|test_cli_polish|test_names_cxx|test_stale_offline|test_pprof_cxx|test_debuginfo_.*
+AARCH64_SKIP = test_style|test_layers|test_install_consumer|test_stale_e2e|test_pprof_go|test_profile_cli|test_cli_addr2line|test_symbolize_diff|crash_run.*|exceptions_run_.*|crash_all50|recover_http_.*|test_cli_polish|test_names_cxx|test_stale_offline|test_pprof_cxx|test_debuginfo_.*
 check-aarch64:
 	cmake -S . -B $(AARCH64_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
 	  -DCMAKE_TOOLCHAIN_FILE=cmake/toolchain-aarch64.cmake \

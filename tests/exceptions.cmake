@@ -82,13 +82,21 @@ foreach(cxx g++ clang++)
       DEPENDS ${cases} ${plain} ${dir}/exc_static ${dir}/exc_nothrow_shared
               ${dir}/exc_nothrow_static)
   endif()
+  # exceptions_TAG: the programs on their own; exceptions_run_TAG: the
+  # program without faststack under `faststack run`.
   if(Python3_FOUND AND TARGET faststack_cli)
-    add_test(NAME exceptions_${tag}
-      COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/exc_driver.py
-              --cases ${cases} --plain ${plain}
-              --faststack $<TARGET_FILE:faststack_cli>
-              --src ${CMAKE_CURRENT_SOURCE_DIR})
-    set_tests_properties(exceptions_${tag} PROPERTIES TIMEOUT 120
-                         SKIP_RETURN_CODE 77 LABELS "exceptions;no-asan")
+    foreach(part main run)
+      set(name exceptions_${tag})
+      if(part STREQUAL "run")
+        set(name exceptions_run_${tag})
+      endif()
+      add_test(NAME ${name}
+        COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/exc_driver.py
+                --part ${part} --cases ${cases} --plain ${plain}
+                --faststack $<TARGET_FILE:faststack_cli>
+                --src ${CMAKE_CURRENT_SOURCE_DIR})
+      set_tests_properties(${name} PROPERTIES TIMEOUT 120
+                           SKIP_RETURN_CODE 77 LABELS "exceptions;no-asan")
+    endforeach()
   endif()
 endforeach()
