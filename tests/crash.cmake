@@ -38,7 +38,7 @@ if(Python3_FOUND AND TARGET faststack_cli)
       symbolize_flood early_strlen3 early_qsort_abort early_double_free
       early_threads6 early_overflow early_overflow_thread early_child
       early_shared early_static early_threads_loop run_signals
-      run_supervisor run_json)
+      run_supervisor run_json spawn_noexec)
   foreach(c ${FS_CRASH_CASES})
     add_test(NAME crash_${c}
       COMMAND ${Python3_EXECUTABLE} ${CMAKE_CURRENT_SOURCE_DIR}/crash_driver.py

@@ -18,14 +18,24 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#if defined(__has_include)
+#if __has_include(<linux/seccomp.h>) && __has_include(<linux/filter.h>)
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#define HAVE_SECCOMP 1
+#endif
+#endif
 
 #include "faststack.h"
 
@@ -555,6 +565,27 @@ __attribute__((noinline)) void case_smash_sp(void)
   KEEP();
 }
 
+/* ---- CRASH_KILL_EXECVE: a seccomp filter that kills the process
+ * calling execve (as systemd's SystemCallFilter= does by default): the
+ * symbolizer process the handler starts dies in its execve. -1 where no
+ * filter can be installed (no kernel headers, an emulator). */
+static int kill_execve(void)
+{
+#if !HAVE_SECCOMP
+  return -1;
+#else
+  struct sock_filter f[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_execve, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  struct sock_fprog prog = {sizeof f / sizeof f[0], f};
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0) return -1;
+  return prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog);
+#endif
+}
+
 __attribute__((noinline)) void run_case(const char *name)
 {
   static const struct {
@@ -619,6 +650,7 @@ int main(int argc, char **argv)
   memset(&o, 0, sizeof o);
   if (!strcmp(argv[1], "watchdog")) o.watchdog_seconds = 1;
   if (faststack_crash_install(&o) != 0) return 4;
+  if (getenv("CRASH_KILL_EXECVE") && kill_execve() != 0) return 77;
   if (getenv("CRASH_WAIT_TABLE")) faststack_crash_table_wait(5000);
   run_case(argv[1]);
   KEEP();

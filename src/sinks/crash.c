@@ -344,13 +344,15 @@ static int report_to_supervisor(int sig, siginfo_t *si, const ucontext_t *uc,
 static int report_via_helper(int fd, int sig, siginfo_t *si,
                              const ucontext_t *uc, int tid)
 {
-  fs_spawned sp;
-  int w = fs_spawn_start(fd, &sp);
-  if (w < 0) return 0;
-  int sent = write_report(w, FS_SINK_RAW, sig, si, uc, tid);
   int64_t wd_ms = (int64_t)(cfg.watchdog > 0 ? cfg.watchdog : 10) * 1000;
   int64_t budget_ms = wd_ms - 1500 > wd_ms / 2 ? wd_ms - 1500 : wd_ms / 2;
   int64_t deadline = wd.armed_ns + budget_ms * 1000000;
+  fs_spawned sp;
+  /* -1 also when the helper's execve failed: nothing of the report has
+   * gone anywhere yet, and it is printed here at once. */
+  int w = fs_spawn_start(fd, deadline, &sp);
+  if (w < 0) return 0;
+  int sent = write_report(w, FS_SINK_RAW, sig, si, uc, tid);
   int ok = fs_spawn_finish(&sp, sent ? deadline : 0);
   return ok && sent;
 }

@@ -115,10 +115,13 @@ void fs_spawn_setup(int format);
 /* Which helper was chosen ("program", "command", "self"), or NULL: none
  * (FASTSTACK_SYMBOLIZER=none, a secure-mode program, no /proc). */
 const char *fs_spawn_how(void);
-/* [AS-safe] Starts the helper with its output on out_fd: returns the
- * descriptor to write the raw report to (fs_spawn_finish closes it), or
- * -1. SIGCHLD has its default action until fs_spawn_finish. */
-int fs_spawn_start(int out_fd, fs_spawned *sp);
+/* [AS-safe] Starts the helper with its output on out_fd and waits for
+ * its execve (at most a second, never past deadline_ns, CLOCK_MONOTONIC):
+ * returns the descriptor to write the raw report to (fs_spawn_finish
+ * closes it), or -1 (no helper, or its execve failed or did not finish
+ * in time: print the report yourself). SIGCHLD has its default action
+ * until fs_spawn_finish. */
+int fs_spawn_start(int out_fd, int64_t deadline_ns, fs_spawned *sp);
 /* [AS-safe] Closes the report's pipe and waits for the helper until
  * deadline_ns (CLOCK_MONOTONIC; then it is killed). 1: it printed the
  * report (exit status 0 or 1); 0: print it yourself. */

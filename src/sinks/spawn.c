@@ -24,18 +24,25 @@
  * stdio's locks, which the crashing thread may hold). The child points
  * its standard input at the pipe and its standard output and error at
  * the report's destination, clears its signal mask and closes every
- * other descriptor, then execve's the helper. The reporting thread
- * writes the raw report into the pipe with bounded writes, closes it
- * and waits for the helper to exit, at most until a deadline the
- * watchdog leaves room after. A helper that cannot be started, fails or
- * runs out of time (it is killed) is reported as such, and the caller
- * prints the report itself. */
+ * other descriptor, then execve's the helper. Before it writes a byte,
+ * the reporting thread learns whether that execve succeeded, from a
+ * second, close-on-exec pipe: its end (the exec closed it) says yes,
+ * unless the child is dying (a seccomp filter killed it in execve); the
+ * child's errno in it says no, and so does no answer within a second.
+ * A report written into the pipe of a helper that never ran would be
+ * lost if the report faulted or hung before its end showed the helper's
+ * failure. Then the reporting thread writes the raw report into the
+ * pipe with bounded writes, closes it and waits for the helper to exit,
+ * at most until a deadline the watchdog leaves room after. A helper
+ * that cannot be started, fails or runs out of time (it is killed) is
+ * reported as such, and the caller prints the report itself. */
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,33 +203,168 @@ const char *fs_spawn_how(void)
   return plan.path ? plan_how : NULL;
 }
 
-/* The child, between clone and execve: system calls only. */
-static __attribute__((noreturn)) void child(int rfd, int out_fd)
+/* How long the report waits at most for the helper's execve to succeed
+ * or fail (never past the helper's deadline). An exec commits in
+ * milliseconds; one that has not in a second is stuck (a hung file
+ * system, a stopped child), and the report can be printed now. */
+#define FS_SPAWN_EXEC_MS 1000
+/* How long the report waits for a helper it killed to be reaped. */
+#define FS_SPAWN_REAP_MS 100
+
+/* The child's end when it cannot become the helper: its errno into the
+ * exec-status pipe, for the parent to print the report itself. */
+static __attribute__((noreturn)) void child_fail(int status_fd, int code)
+{
+  int e = errno;
+  ssize_t n = write(status_fd, &e, sizeof e);
+  (void)n;
+  syscall(SYS_exit_group, code);
+  __builtin_unreachable();
+}
+
+/* The child, between clone and execve: system calls only. sfd is the
+ * exec-status pipe's write end: it must stay open up to the execve and
+ * close with it (close-on-exec), so it moves to descriptor 3 and is
+ * spared by close_range. */
+static __attribute__((noreturn)) void child(int rfd, int out_fd, int sfd)
 {
   sigset_t none;
   sigemptyset(&none);
   sigprocmask(SIG_SETMASK, &none, NULL);
   /* Away from 0-2 first, so that the dup2s below cannot clobber one
    * another. */
+  int st = fcntl(sfd, F_DUPFD_CLOEXEC, 3);
+  if (st < 0) child_fail(sfd, 126);
   int in = fcntl(rfd, F_DUPFD, 3), out = fcntl(out_fd, F_DUPFD, 3);
   if (in < 0 || out < 0 || dup2(in, 0) < 0 || dup2(out, 1) < 0 ||
       dup2(out, 2) < 0)
-    syscall(SYS_exit_group, 126);
+    child_fail(st, 126);
+  if (st != 3 && dup3(st, 3, O_CLOEXEC) < 0) child_fail(st, 126);
     /* The program's other descriptors (sockets, pipes whose readers wait
    * for their end) stay the program's. */
 #ifdef SYS_close_range
-  syscall(SYS_close_range, 3u, ~0u, 0u);
+  syscall(SYS_close_range, 4u, ~0u, 0u);
 #endif
   execve(plan.path, plan.argv, plan.envp);
-  syscall(SYS_exit_group, 127);
-  __builtin_unreachable();
+  child_fail(3, 127);
 }
 
-int fs_spawn_start(int out_fd, fs_spawned *sp)
+/* Did the helper's execve succeed? The exec-status pipe's read end
+ * (non-blocking) says it: its end (read gives 0) comes with the exec,
+ * which closes the child's write end; 4 bytes are the errno of a
+ * failure. No answer by the time bound counts as a failure: the caller
+ * then kills the child and prints the report itself at once. Counted
+ * as a success, the report would go into the pipe of a helper that may
+ * never run (stuck in execve, stopped), lost if the report faults or
+ * hangs, and would wait for the helper's deadline besides. Counted as a
+ * failure, the worst case (the exec did succeed, and a fork another
+ * thread made meanwhile holds the write end) costs the names of the
+ * frames, not the report: the helper is killed before it was given
+ * anything to print, so never two reports. */
+static int exec_succeeded(int sfd, int64_t deadline_ns)
+{
+  int64_t end = fs_now_ns(CLOCK_MONOTONIC) + FS_SPAWN_EXEC_MS * 1000000LL;
+  if (end > deadline_ns) end = deadline_ns;
+  for (;;) {
+    int64_t left = end - fs_now_ns(CLOCK_MONOTONIC);
+    if (left <= 0) return 0;
+    struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+    int r = poll(&pfd, 1, (int)((left + 999999) / 1000000));
+    if (r < 0 && errno != EINTR) return 0;
+    if (r <= 0) continue;
+    int e;
+    ssize_t n = read(sfd, &e, sizeof e);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
+    return n == 0;
+  }
+}
+
+/* The kernel's PF_EXITING: set in a task's flags (the ninth field of
+ * /proc/PID/stat) as its exit begins, before its descriptors close. */
+#define FS_PF_EXITING 0x4u
+
+/* The flags field of /proc/PID/stat, after the parenthesised name
+ * (which may itself hold ')'); 0 when /proc cannot say. */
+static unsigned proc_flags(int pid)
+{
+  char path[48] = "/proc/", buf[256];
+  int k = 6 + fs_fmt_dec(path + 6, pid);
+  memcpy(path + k, "/stat", 6);
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  ssize_t n = read(fd, buf, sizeof buf - 1);
+  close(fd);
+  ssize_t i = n - 1;
+  while (i > 0 && buf[i] != ')') i--;
+  /* ") S ppid pgrp session tty_nr tpgid flags" */
+  for (int spaces = 0; i > 0 && i < n && spaces < 7; i++)
+    spaces += buf[i] == ' ';
+  unsigned flags = 0;
+  for (; i > 0 && i < n && buf[i] >= '0' && buf[i] <= '9'; i++)
+    flags = flags * 10 + (unsigned)(buf[i] - '0');
+  return flags;
+}
+
+/* Has the child been reaped (here, or by another thread of the program:
+ * then its pid may be another process's already, not to be killed)? */
+static int child_reaped(int pid)
+{
+  int st;
+  pid_t r;
+  while ((r = waitpid(pid, &st, WNOHANG | __WALL)) < 0 && errno == EINTR) {
+  }
+  return r != 0;
+}
+
+/* Ends a child that is no helper: killed (it was given nothing to
+ * print), then reaped, waiting at most FS_SPAWN_REAP_MS: one stuck in
+ * the kernel must not hold the report (it stays a zombie). */
+static void discard_child(int pid)
+{
+  kill(pid, SIGKILL);
+  for (int waited = 0;; waited += 2) {
+    int st;
+    pid_t r = waitpid(pid, &st, WNOHANG | __WALL);
+    if (r == pid || (r < 0 && errno != EINTR)) return;
+    if (waited >= FS_SPAWN_REAP_MS) return;
+    fs_sleep_ms(2);
+  }
+}
+
+/* 1: the child runs the helper. 0: it does not, and is gone. The
+ * exec-status pipe's end also comes when the child dies in execve (a
+ * seccomp filter that kills it there) or right after (a dynamic loader
+ * that fails), before it can be reaped: its exit shows in its flags. */
+static int became_helper(int pid, int sfd, int64_t deadline_ns)
+{
+  if (exec_succeeded(sfd, deadline_ns)) {
+    if (child_reaped(pid)) return 0;
+    if (!(proc_flags(pid) & FS_PF_EXITING)) return 1;
+  }
+  discard_child(pid);
+  return 0;
+}
+
+/* A raw clone with fork's semantics: the child gets a copy of the
+ * address space and runs on from here, on a copy of this (alternate)
+ * stack, and never returns. */
+static long clone_child(int rfd, int out_fd, int sfd)
+{
+  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
+  if (pid == 0) child(rfd, out_fd, sfd);
+  return pid;
+}
+
+int fs_spawn_start(int out_fd, int64_t deadline_ns, fs_spawned *sp)
 {
   if (!plan.path || out_fd < 0) return -1;
-  int p[2];
+  int p[2], s[2];
   if (pipe2(p, O_CLOEXEC) != 0) return -1;
+  if (pipe2(s, O_CLOEXEC | O_NONBLOCK) != 0) {
+    close(p[0]);
+    close(p[1]);
+    return -1;
+  }
   /* Our child's exit must not run the program's SIGCHLD handler (which
    * might reap it) nor be reaped by SIG_IGN: the default action, put
    * back by fs_spawn_finish. */
@@ -230,20 +372,19 @@ int fs_spawn_start(int out_fd, fs_spawned *sp)
   memset(&dfl, 0, sizeof dfl);
   dfl.sa_handler = SIG_DFL;
   sigaction(SIGCHLD, &dfl, &sp->old_chld);
-  /* fork's semantics without fork(3)'s handlers: the child gets a copy
-   * of the address space and runs on from here, on a copy of this
-   * (alternate) stack. */
-  long pid = syscall(SYS_clone, (unsigned long)SIGCHLD, 0UL, 0UL, 0UL, 0UL);
-  if (pid == 0) child(p[0], out_fd);
+  long pid = clone_child(p[0], out_fd, s[1]);
   close(p[0]);
-  if (pid < 0) {
-    close(p[1]);
-    sigaction(SIGCHLD, &sp->old_chld, NULL);
-    return -1;
-  }
+  close(s[1]); /* else its end would never come */
   sp->pid = (int)pid;
-  sp->wfd = p[1];
-  return p[1];
+  int ok = pid > 0 && became_helper(sp->pid, s[0], deadline_ns);
+  close(s[0]);
+  if (ok) {
+    sp->wfd = p[1];
+    return p[1];
+  }
+  close(p[1]);
+  sigaction(SIGCHLD, &sp->old_chld, NULL);
+  return -1;
 }
 
 int fs_spawn_finish(fs_spawned *sp, int64_t deadline_ns)
