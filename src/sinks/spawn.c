@@ -408,9 +408,7 @@ int fs_spawn_finish(fs_spawned *sp, int64_t deadline_ns)
       break;
     }
     if (fs_now_ns(CLOCK_MONOTONIC) >= deadline_ns) {
-      kill(sp->pid, SIGKILL);
-      while (waitpid(sp->pid, &st, __WALL) < 0 && errno == EINTR) {
-      }
+      discard_child(sp->pid); /* a bounded reap, as at its start */
       break;
     }
     fs_sleep_ms(2);
