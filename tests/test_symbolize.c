@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/auxv.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -424,6 +425,62 @@ static void test_budget(void)
 /* One part per test name (tests/symbolize.cmake): "vdso" and "libc"
  * need what a machine may lack and skip on their own; no argument runs
  * the rest. */
+/* A string buffer too small for every name: each name that does not fit
+ * (with its NUL) is NULL, the others are whole, in the order the frames
+ * list them — the same from a PC-cache hit as from the first lookup. A
+ * function of this file, at its first instruction: one frame. */
+__attribute__((noinline)) static int small_buffer_target(int x)
+{
+  return x * 3 + 1;
+}
+
+static void small_buffer_case(faststack_symbolizer *s, uintptr_t pc,
+                              const faststack_frame *full, size_t cap)
+{
+  faststack_frame f[4];
+  char b[512];
+  /* Two lookups: the first may decode, the second is a cache hit. */
+  for (int round = 0; round < 2; round++) {
+    int k = faststack_symbolize(s, pc, FASTSTACK_PC_EXACT, f, 4, cap ? b : NULL,
+                                cap);
+    CHECK_EQ(k, 1);
+    size_t fn = strlen(full->function) + 1, file = strlen(full->file) + 1;
+    int fn_fits = fn <= cap, file_fits = file <= cap - (fn_fits ? fn : 0);
+    CHECK_EQ(f[0].function != NULL, fn_fits);
+    CHECK_EQ(f[0].file != NULL, file_fits);
+    if (f[0].function) CHECK_STREQ(f[0].function, full->function);
+    if (f[0].file) CHECK_STREQ(f[0].file, full->file);
+    CHECK_EQ(f[0].line, full->line);
+  }
+}
+
+static void test_small_buffer(void)
+{
+  faststack_symbolizer *s = faststack_symbolizer_create(NULL);
+  CHECK(s != NULL);
+  if (!s) return;
+  uintptr_t pc = (uintptr_t)small_buffer_target;
+  faststack_frame full;
+  char b[512];
+  CHECK_EQ(
+      faststack_symbolize(s, pc, FASTSTACK_PC_EXACT, &full, 1, b, sizeof b), 1);
+  CHECK_STREQ(full.function, "small_buffer_target");
+  CHECK(full.file && strstr(full.file, "test_symbolize.c"));
+  if (!full.function || !full.file) return;
+  size_t fn = strlen(full.function) + 1, file = strlen(full.file) + 1;
+  const size_t caps[] = {
+      0,        1,    fn - 1,        fn,        fn + 1,
+      file - 1, file, fn + file - 1, fn + file, fn + file + 1};
+  for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
+    /* A fresh symbolizer per size: its first answer is the decoding path. */
+    faststack_symbolizer *t = faststack_symbolizer_create(NULL);
+    small_buffer_case(t, pc, &full, caps[i]);
+    small_buffer_case(s, pc, &full, caps[i]);
+    faststack_symbolizer_free(t);
+  }
+  faststack_symbolizer_free(s);
+}
+
 int main(int argc, char **argv)
 {
   const char *part = argc > 1 ? argv[1] : "";
@@ -440,6 +497,7 @@ int main(int argc, char **argv)
     test_data();
     test_budget();
     test_stress();
+    test_small_buffer();
   }
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -40,16 +40,6 @@ static const char *w_end(strw *w, size_t mark)
   return NULL;
 }
 
-/* The n bytes at s as one string, or NULL (s NULL, or no room). */
-const char *fs_strw_strn(strw *w, const char *s, size_t n)
-{
-  if (!s) return NULL;
-  size_t mark = w->len;
-  w_begin(w);
-  w_add(w, s, n);
-  return w_end(w, mark);
-}
-
 static const char *w_str(strw *w, const char *s)
 {
   return s ? fs_strw_strn(w, s, strlen(s)) : NULL;

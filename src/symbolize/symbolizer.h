@@ -9,6 +9,7 @@
 
 #include <pthread.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "symbolize/dwarf.h"
 #include "symbolize/symbolize.h"
@@ -198,8 +199,22 @@ typedef struct strw {
   int lost;     /* some string did not fit: the answer is incomplete */
 } strw;
 
-/* The n bytes at s as one string in w, or NULL (s NULL, or no room). */
-const char *fs_strw_strn(strw *w, const char *s, size_t n);
+/* The n bytes at s as one string in w, or NULL (s NULL, or no room for
+ * them and the NUL: then w->lost). Inline: a PC-cache hit copies its
+ * names with it. */
+static inline const char *fs_strw_strn(strw *w, const char *s, size_t n)
+{
+  if (!s) return NULL;
+  if (n < w->cap - w->len) {
+    char *d = w->buf + w->len;
+    memcpy(d, s, n);
+    d[n] = '\0';
+    w->len += n + 1;
+    return d;
+  }
+  w->lost = 1;
+  return NULL;
+}
 /* A symbol's name as people read it: C++ names demangled unless the
  * symbolizer keeps them mangled. Into w, or NULL. */
 const char *fs_strw_symbol(faststack_symbolizer *s, strw *w, const char *name);
