@@ -921,7 +921,10 @@ FASTSTACK_API int faststack_stack_table_get(const faststack_stack_table *t,
 FASTSTACK_API uint64_t
 faststack_stack_table_overflow(const faststack_stack_table *t);
 
-/* [AS-safe] Sum of all counts inserted, overflow included. */
+/* [AS-safe] Sum of all counts inserted, overflow included, added up
+ * over every slot at the call (the table keeps no running total, which
+ * threads inserting at once would contend on): exact once insertions
+ * have stopped, O(max_stacks). */
 FASTSTACK_API uint64_t
 faststack_stack_table_total(const faststack_stack_table *t);
 
