@@ -151,12 +151,31 @@ def annotate(t):
 
 
 def tracer(t):
-    m = re.search(r"^faststack \(auto\)\s+([\d.]+)\s+([+-][\d.]+)%", t, re.M)
+    m = re.search(r"^faststack \(auto\)\s+([\d.]+)\s+([+-][\d.]+)%"
+                  r"(?:\s+(\d+)-(\d+))?", t, re.M)
     if not m:
         return None
+    base = re.search(r"^none\s+[\d.]+\s+[+-][\d.]+%\s+(\d+)-(\d+)", t, re.M)
+    spread = ""
+    if m.group(3) and base:
+        spread = (f"; the rounds ranged over {m.group(3)}–{m.group(4)} ns per "
+                  f"hand-off with tracing and {base.group(1)}–{base.group(2)} "
+                  f"without, a spin that falls back to a futex sleep")
     return (f"tracing (`bench_tracer`, a stack captured and interned per "
             f"futex hand-off): faststack adds {m.group(2)}% to a hand-off "
-            f"(target: at most +30%).")
+            f"(target: at most +30%){spread}.")
+
+
+def stacktable(t):
+    r = dict(re.findall(r"^(1|2, each its own stack|2, the same stack)\s+"
+                        r"([\d.]+)$", t, re.M))
+    if len(r) != 3:
+        return None
+    return (f"stack table (`bench_stacktable`, interning a 32-PC stack "
+            f"already in the table): {r['1']} ns with one thread, "
+            f"{r['2, each its own stack']} ns per insert with two threads at "
+            f"once ({r['2, the same stack']} ns when both insert the same "
+            f"stack).")
 
 
 def profiler(t):
@@ -223,6 +242,7 @@ def section(results_path):
     lines = [head, ""]
     for name, fn in (("bench_capture", capture), ("bench_symbolize", symbolize),
                      ("bench_annotate", annotate), ("bench_tracer", tracer),
+                     ("bench_stacktable", stacktable),
                      ("bench_profile_overhead", profiler),
                      ("bench_crash", crash), ("bench_exceptions", exceptions)):
         got = fn(t[name]) if name in t else None
