@@ -425,6 +425,28 @@ static void test_budget(void)
 /* One part per test name (tests/symbolize.cmake): "vdso" and "libc"
  * need what a machine may lack and skip on their own; no argument runs
  * the rest. */
+/* A local alias ahead of a function in the symbol table, as glibc's
+ * debug files list __GI_strlen ahead of the __strlen_generic its DWARF
+ * names: the function's own name is printed, not the alias. */
+__asm__(".set fs_test_local_alias, local_alias_target");
+__attribute__((noinline, used)) static int local_alias_target(int x)
+{
+  return x * 5 + 3;
+}
+
+static void test_local_alias(void)
+{
+  faststack_frame f[4];
+  char b[512];
+  int k = faststack_symbolize(faststack_default_symbolizer(),
+                              (uintptr_t)local_alias_target, FASTSTACK_PC_EXACT,
+                              f, 4, b, sizeof b);
+  CHECK_EQ(k, 1);
+  CHECK_STREQ(f[0].function, "local_alias_target");
+  CHECK_EQ(f[0].source, FASTSTACK_SRC_DWARF);
+  CHECK_EQ(local_alias_target(1), 8);
+}
+
 /* A string buffer too small for every name: each name that does not fit
  * (with its NUL) is NULL, the others are whole, in the order the frames
  * list them — the same from a PC-cache hit as from the first lookup. A
@@ -498,6 +520,7 @@ int main(int argc, char **argv)
     test_budget();
     test_stress();
     test_small_buffer();
+    test_local_alias();
   }
   char cmd[300];
   snprintf(cmd, sizeof cmd, "rm -rf %s", tmpdir);

@@ -6,4 +6,5 @@
 check_pkgs+=(gcc-aarch64-linux-gnu libc6-dev-arm64-cross binutils-aarch64-linux-gnu
              qemu-user zlib1g-dev:arm64 libzstd-dev:arm64 libmd-dev:arm64
              libiberty-dev:arm64 liblzma-dev:arm64 libunwind-dev:arm64
-             libdw-dev:arm64 g++-aarch64-linux-gnu libstdc++6:arm64 musl-tools)
+             libdw-dev:arm64 g++-aarch64-linux-gnu libstdc++6:arm64
+             libc6-dbg:arm64 musl-tools)

@@ -833,8 +833,11 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
   /* One symbol per address: the best of its aliases. */
   fs_sym *syms = malloc((n ? n : 1) * sizeof *syms);
   uint8_t *tlsv = data ? calloc(n ? n : 1, 1) : NULL;
-  if (!syms || (data && !tlsv)) {
+  uint8_t *localv = data ? NULL : calloc(n ? n : 1, 1);
+  if (!syms || (data && !tlsv) || (!data && !localv)) {
     free(syms);
+    free(tlsv);
+    free(localv);
     free(v);
     return -1;
   }
@@ -853,6 +856,7 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
       }
     }
     if (tlsv) tlsv[m] = (uint8_t)v[best].tls;
+    if (localv) localv[m] = v[best].bind == STB_LOCAL;
     syms[m++] = v[best].s;
     const char *at = strchr(v[best].s.name, '@');
     if (at) extra += (size_t)(at - v[best].s.name) + 1;
@@ -861,10 +865,13 @@ static int load_symbols(const fs_elf *e, unsigned type, fs_symtab *out,
   free(v);
   memset(out, 0, sizeof *out);
   out->tls = tlsv;
+  out->local = localv;
   if (extra && !(out->names = malloc(extra))) {
     free(syms);
     free(tlsv);
+    free(localv);
     out->tls = NULL;
+    out->local = NULL;
     return -1;
   }
   for (size_t k = 0, used = 0; extra && k < m; k++) {
@@ -902,6 +909,7 @@ void fs_symtab_free(fs_symtab *t)
 {
   free(t->syms);
   free(t->tls);
+  free(t->local);
   free(t->names);
   memset(t, 0, sizeof *t);
 }

@@ -65,9 +65,11 @@ typedef struct fs_sym {
 typedef struct fs_symtab {
   fs_sym *syms; /* sorted by addr; one per address (best alias) */
   size_t n;
-  int dynamic;  /* 1: from .dynsym */
-  uint8_t *tls; /* data tables: 1 where syms[i] is STT_TLS; else NULL */
-  char *names;  /* versioned names (printf@@GLIBC_2.2.5) without the
+  int dynamic;    /* 1: from .dynsym */
+  uint8_t *tls;   /* data tables: 1 where syms[i] is STT_TLS; else NULL */
+  uint8_t *local; /* function tables: 1 where syms[i] has a local binding
+                     (no global or weak alias at its address); or NULL */
+  char *names;    /* versioned names (printf@@GLIBC_2.2.5) without the
                     version, which is not part of the function's name */
 } fs_symtab;
 

@@ -185,6 +185,27 @@ static int ctor_dtor_alias(const char *sym, const char *linkage)
   return diffs == 1;
 }
 
+/* Is sym, a local symbol at a function's start, merely another name for
+ * it — glibc's __GI_strlen for the __strlen_generic its DWARF names —
+ * rather than the function's own name or a compiler's copy of it
+ * (foo.isra.0, foo.constprop.0, foo.part.0: "foo" and a '.')? A
+ * distribution's debug file keeps such local aliases in its .symtab;
+ * the stripped binary's .dynsym, all llvm-symbolizer reads there, has
+ * none. A C++ symbol (mangled: "_Z") is never one: demangled it says
+ * at least what the DWARF name does (a lambda's operator() and its
+ * enclosing function, a local template's arguments). */
+static int local_alias(const char *sym, const char *linkage, const char *name)
+{
+  if (!strncmp(sym, "_Z", 2)) return 0;
+  const char *own[2] = {linkage, name};
+  for (int i = 0; i < 2; i++) {
+    if (!own[i]) continue;
+    size_t n = strlen(own[i]);
+    if (!strncmp(sym, own[i], n) && (sym[n] == '\0' || sym[n] == '.')) return 0;
+  }
+  return linkage || name;
+}
+
 int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
                       faststack_frame *out, int max, strw *w)
 {
@@ -193,15 +214,14 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
   if (f->dwarf)
     n = fs_dwarf_lookup(f->dwarf, addr, df,
                         max < FS_INLINE_MAX ? max : FS_INLINE_MAX);
+  const fs_symtab *tab = &f->syms;
   const fs_sym *sym = f->syms.n ? fs_symtab_find(&f->syms, addr) : NULL;
-  unsigned symsrc =
-      f->syms.dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
   /* Tables kept for what the first does not know (symfile.c); only an
    * address without a symbol pays for them. */
   for (int i = 0; !sym && i < f->nfallback; i++)
-    if ((sym = fs_symtab_find(&f->fallback[i], addr)))
-      symsrc =
-          f->fallback[i].dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
+    if ((sym = fs_symtab_find(&f->fallback[i], addr))) tab = &f->fallback[i];
+  unsigned symsrc = tab->dynamic ? FASTSTACK_SRC_DYNSYM : FASTSTACK_SRC_SYMTAB;
+  int sym_local = sym && tab->local && tab->local[sym - tab->syms];
   if (n <= 0) {
     if (!sym) return 0;
     out[0].function = w_function(s, w, sym->name, sym->name);
@@ -219,13 +239,15 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
     const char *linkage = d->linkage_name, *name = d->name;
     o->source = FASTSTACK_SRC_DWARF;
     if (!d->inlined && sym &&
-        ((!name && !linkage) || (sym->addr == d->func_low_pc &&
-                                 !ctor_dtor_alias(sym->name, linkage)))) {
+        ((!name && !linkage) ||
+         (sym->addr == d->func_low_pc && !ctor_dtor_alias(sym->name, linkage) &&
+          !(sym_local && local_alias(sym->name, linkage, name))))) {
       /* Line info without a subprogram DIE: the symbol names it. And a
        * symbol that starts exactly at the function names the same code;
        * its (global) name is the one callers use — printf, not the
        * __printf that glibc defines and aliases — as llvm-symbolizer
-       * prints it. So a compiler's specialized copy keeps its symbol's
+       * prints it. Not a local symbol that is merely another name
+       * (local_alias): the function's own name says more. So a compiler's specialized copy keeps its symbol's
        * name (foo.isra.0, "foo [clone .isra.0]" demangled), telling the
        * reader which copy ran; addr2line prints foo. A function's cold
        * part (foo.cold) does not start at the function: it stays foo. */
