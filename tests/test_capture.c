@@ -285,6 +285,42 @@ __attribute__((noinline)) void *worker(void *arg)
   return NULL;
 }
 
+/* A thread stack right above a large inaccessible mapping (its guard
+ * page merged with another thread's stack while that one is still being
+ * set up, or a stack placed above an allocator's reservation) looks like
+ * a heap above its reservation: a capture from the thread's own frame
+ * must still walk it, since the thread runs on it. */
+static void *reserved_below(void *arg)
+{
+  (void)arg;
+  uintptr_t pcs[128];
+  intptr_t n = recurse(3, pcs, 128);
+  if (n < 5 || !fs_test_ra_in(pcs[4], (void *)reserved_below)) n = -n;
+  return (void *)n;
+}
+
+static void test_stack_above_reservation(void)
+{
+  size_t below = 4u << 20, size = 1u << 20;
+  char *m =
+      mmap(NULL, below + size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  CHECK(m != MAP_FAILED);
+  if (m == MAP_FAILED) return;
+  CHECK_EQ(mprotect(m + below, size, PROT_READ | PROT_WRITE), 0);
+  pthread_attr_t a;
+  pthread_attr_init(&a);
+  CHECK_EQ(pthread_attr_setstack(&a, m + below, size), 0);
+  pthread_t t;
+  void *n = NULL;
+  CHECK_EQ(pthread_create(&t, &a, reserved_below, NULL), 0);
+  pthread_join(t, &n);
+  pthread_attr_destroy(&a);
+  if ((intptr_t)n < 5)
+    fprintf(stderr, "reserved_below: %d\n", (int)(intptr_t)n);
+  CHECK((intptr_t)n >= 5);
+  munmap(m, below + size);
+}
+
 static void test_threads(void)
 {
   pthread_t t[16];
@@ -302,6 +338,7 @@ int main(void)
   test_smashed_chain();
   test_foreign_stack();
   test_fiber_stack();
+  test_stack_above_reservation();
   test_threads();
   return CHECK_DONE("test_capture");
 }

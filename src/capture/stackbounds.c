@@ -162,11 +162,13 @@ int fs_stack_region(uintptr_t sp, fs_region *out)
 
 typedef struct stack_scan {
   uintptr_t sp;
+  uintptr_t self;    /* this scan's own frame: the stack it runs on */
   uintptr_t prev_hi; /* the previous mapping's end, and */
   int prev_guard;    /* whether it could be a guard (small, inaccessible) */
   int prev_none;     /* whether it is inaccessible at all */
   int ok;
   int again; /* rw right above a large inaccessible mapping: see below */
+  int live;  /* and the stack this thread is running on */
   fs_region r;
 } stack_scan;
 
@@ -183,6 +185,7 @@ static int stack_line(const fs_maps_line *l, void *arg)
   int guarded = s->prev_guard && s->prev_hi == l->lo && !l->name[0];
   s->ok = rw && (guarded || !strncmp(l->name, "[stack", 6));
   s->again = rw && !s->ok && s->prev_none && s->prev_hi == l->lo;
+  s->live = s->self >= l->lo && s->self < l->hi;
   s->r.lo = l->lo;
   s->r.hi = l->hi;
   return 1;
@@ -202,13 +205,18 @@ int fs_stack_region_scan(uintptr_t sp, fs_region *out)
   /* A thread's guard page merges, for a moment, with the inaccessible
    * mapping another thread's stack starts as when it is placed right
    * below (the kernel joins adjacent mappings of equal protection until
-   * that stack is made writable): then the guard looks too large. Such a
-   * mapping is looked at again, a few times. */
+   * that stack is made writable): then the guard looks too large, and
+   * for good when a stack sits right above an allocator's reservation.
+   * If this very scan runs on that mapping, it is this thread's stack
+   * (a heap above its reservation is what the rule keeps out, and no
+   * thread runs on its heap there); else it is looked at again, a few
+   * times. */
   for (int tries = 0;; tries++) {
     memset(&s, 0, sizeof s);
     s.sp = sp;
+    s.self = (uintptr_t)__builtin_frame_address(0);
     int found = fs_maps_each(stack_line, &s) == 1;
-    if (found && s.ok) break;
+    if (found && (s.ok || (s.again && s.live))) break;
     if (!found || !s.again || tries == 3) {
       out->lo = out->hi = 0;
       return 0;
