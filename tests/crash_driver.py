@@ -183,6 +183,18 @@ def run_stderr_fd(cmd, fd, env=None, timeout=10):
     return p.returncode, time.monotonic() - t0, timed_out
 
 
+def run_stderr_full(cmd, env=None, timeout=10):
+    """Runs cmd with its stderr a pipe filled to the brim that nobody
+    reads; returns (returncode, elapsed, timed_out)."""
+    r, w = os.pipe()
+    try:
+        fill_pipe(f"/proc/self/fd/{w}")
+        return run_stderr_fd(cmd, w, env=env, timeout=timeout)
+    finally:
+        os.close(r)
+        os.close(w)
+
+
 # ---------------------------------------------------------------- parsing
 
 RAW = re.compile(r"^#(\d+)\s+0x([0-9a-f]+) (\S+)\+0x([0-9a-f]+)")
@@ -665,14 +677,8 @@ def early_static():
           "fatal signal" not in err)
     # The message never holds the program back: with standard error a
     # full pipe nobody reads, it is dropped and the program still runs.
-    r, w = os.pipe()
-    try:
-        fill_pipe(f"/proc/self/fd/{w}")
-        rc, el, hung = run_stderr_fd([args.faststack, "run", plain,
-                                      "strlen3"], w, timeout=10 * SLOW)
-    finally:
-        os.close(r)
-        os.close(w)
+    rc, el, hung = run_stderr_full([args.faststack, "run", plain, "strlen3"],
+                                   timeout=10 * SLOW)
     check("early_static [stderr a full pipe]: runs and dies by SIGSEGV, "
           "the message dropped", rc == -SEGV and not hung,
           detail=f"rc {rc}, {el:.2f} s")
@@ -1588,28 +1594,16 @@ def one_case(c):
             skipped.append("stderr a full pipe: the emulator's own message "
                            "blocks on it")
             return
-        r, w = os.pipe()
-        try:
-            fill_pipe(f"/proc/self/fd/{w}")
-            rc, el, hung = run_stderr_fd([args.cases, "null"], w, env=env,
-                                         timeout=wd + 4)
-        finally:
-            os.close(r)
-            os.close(w)
+        rc, el, hung = run_stderr_full([args.cases, "null"], env=env,
+                                       timeout=wd + 4)
         check("output_blocked [stderr a full pipe]: ends by SIGSEGV",
               rc == -SEGV and not hung, detail=str(rc))
         check(f"output_blocked [stderr a full pipe]: within {wd} + 1 s",
               el < wd + 1, detail=f"{el:.2f} s")
         # The watchdog itself never waits for the output either: a report
         # that hangs (the test hook) with stderr a full pipe.
-        r, w = os.pipe()
-        try:
-            fill_pipe(f"/proc/self/fd/{w}")
-            rc, el, hung = run_stderr_fd([args.cases, "watchdog"], w,
-                                         timeout=wd + 4)
-        finally:
-            os.close(r)
-            os.close(w)
+        rc, el, hung = run_stderr_full([args.cases, "watchdog"],
+                                       timeout=wd + 4)
         check("output_blocked [hung report, stderr full]: the watchdog ends "
               "it by SIGSEGV", rc == -SEGV and not hung, detail=str(rc))
         check("output_blocked [hung report, stderr full]: within 1 + 1 s",
@@ -1620,15 +1614,9 @@ def one_case(c):
         if not RUN_OK:
             skipped.append("faststack run cannot preload the program here")
             return
-        r, w = os.pipe()
-        try:
-            fill_pipe(f"/proc/self/fd/{w}")
-            rc, el, hung = run_stderr_fd(
-                [args.faststack, "run", "--", args.plain, "null"], w,
-                env={"FASTSTACK_CRASH_WATCHDOG": "1"}, timeout=12)
-        finally:
-            os.close(r)
-            os.close(w)
+        rc, el, hung = run_stderr_full(
+            [args.faststack, "run", "--", args.plain, "null"],
+            env={"FASTSTACK_CRASH_WATCHDOG": "1"}, timeout=12)
         check("output_blocked [faststack run, stderr a full pipe]: the "
               "supervisor ends by SIGSEGV, not hung", rc == -SEGV and not hung,
               detail=f"rc {rc}")

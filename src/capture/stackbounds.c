@@ -168,7 +168,7 @@ typedef struct stack_scan {
   int prev_none;     /* whether it is inaccessible at all */
   int ok;
   int again; /* rw right above a large inaccessible mapping: see below */
-  int live;  /* and the stack this thread is running on */
+  int live;  /* and self lies in it: the stack this scan runs on */
   fs_region r;
 } stack_scan;
 

@@ -246,11 +246,12 @@ int fs_symfile_frames(faststack_symbolizer *s, fs_symfile *f, uint64_t addr,
        * symbol that starts exactly at the function names the same code;
        * its (global) name is the one callers use — printf, not the
        * __printf that glibc defines and aliases — as llvm-symbolizer
-       * prints it. Not a local symbol that is merely another name
-       * (local_alias): the function's own name says more. So a compiler's specialized copy keeps its symbol's
+       * prints it. So a compiler's specialized copy keeps its symbol's
        * name (foo.isra.0, "foo [clone .isra.0]" demangled), telling the
        * reader which copy ran; addr2line prints foo. A function's cold
-       * part (foo.cold) does not start at the function: it stays foo. */
+       * part (foo.cold) does not start at the function: it stays foo.
+       * But a local symbol that is merely another name (local_alias)
+       * does not replace the function's own. */
       if (!name && !linkage) o->source = symsrc;
       linkage = name = sym->name;
     }
